@@ -1,0 +1,25 @@
+"""Exception types, one per layer of the data flow.
+
+Every message names the file, the parameter and the allowed values where that applies,
+so that the command line can print it as a single line (see :mod:`pycosim.cli`).
+"""
+
+
+class PycosimError(Exception):
+    """Base class of every error pycosim raises on purpose (bad input, missing tool, bad file)."""
+
+
+class SpiceError(PycosimError):
+    """ngspice is missing, a netlist is invalid, or a simulation failed (carries ngspice's own lines)."""
+
+
+class DatasetError(PycosimError):
+    """A dataset file is missing, truncated or corrupt."""
+
+
+class CalibrationError(PycosimError):
+    """A calibration bundle is missing, truncated, incompatible or fails its provenance check."""
+
+
+class ConfigError(PycosimError):
+    """An invalid configuration value or parameter name."""

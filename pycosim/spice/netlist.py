@@ -1,0 +1,194 @@
+"""Netlist handling: locate, expand ``.include`` lines, substitute ``.param`` values, hash.
+
+A netlist given to :func:`pycosim.spice.run` is either a path (a user's file, or a shipped
+file named relative to the package, e.g. ``circuits/pcm_reset.cir``) or SPICE text.
+The engine expands every ``.include`` itself (relative to the including file), so the text
+handed to ngspice is self-contained and its SHA-256 identifies the whole circuit, libraries
+included.
+
+Parameters a user may override are the top-level ``.param NAME=VALUE`` lines of the main
+file (outside ``.subckt`` … ``.ends``); overriding an unknown name is an error that lists
+the valid ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pycosim.errors import SpiceError
+from pycosim.resources import spice_root
+
+_INCLUDE_RE = re.compile(r"^\s*\.inc(?:lude)?\s+[\"']?([^\"'\s]+)[\"']?\s*$", re.IGNORECASE)
+_PARAM_LINE_RE = re.compile(r"^\s*\.param\s+(.*)$", re.IGNORECASE)
+_ASSIGN_RE = re.compile(r"([A-Za-z_][\w]*)\s*=\s*")
+_MEAS_RE = re.compile(r"^\s*\.meas(?:ure)?\s+\w+\s+([A-Za-z_][\w]*)", re.IGNORECASE)
+_ANALYSIS_RE = re.compile(r"^\s*\.(tran|dc|op|ac|noise|tf|sens|pz|disto)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Netlist:
+    """A netlist ready for ngspice.
+
+    Attributes:
+        text: self-contained SPICE text (includes expanded), before parameter substitution.
+        source: the path it was read from, or ``"<text>"``.
+        files: every file read (main file and included libraries), in order of first use.
+        params: top-level ``.param`` defaults of the main file, name → value text.
+    """
+
+    text: str
+    source: str
+    files: tuple[Path, ...] = ()
+    params: dict = field(default_factory=dict)
+
+    @property
+    def analyses(self) -> list[str]:
+        """Analyses requested by dot-commands (``tran``, ``dc``, ``op`` …), in order."""
+        return [m.group(1).lower() for line in self.text.splitlines() if (m := _ANALYSIS_RE.match(line))]
+
+    @property
+    def meas_names(self) -> list[str]:
+        """Names of the ``.meas`` results the netlist declares (lower case)."""
+        return [m.group(1).lower() for line in self.text.splitlines() if (m := _MEAS_RE.match(line))]
+
+    def render(self, params: dict | None = None, seed: int | None = None) -> str:
+        """Final text: ``.param`` values overridden by *params* and ``.option seed=`` added.
+
+        Raises SpiceError for a parameter name that is not a top-level ``.param`` of the file.
+        """
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            valid = ", ".join(sorted(self.params)) or "(none: the netlist has no top-level .param lines)"
+            raise SpiceError(f"{self.source}: unknown parameter {', '.join(unknown)}; valid names: {valid}")
+        lines = self.text.splitlines()
+        if params:
+            lines = _substitute(lines, {k.lower(): v for k, v in params.items()})
+        if seed is not None:
+            # the first line of a SPICE deck is its title; the option goes right after it
+            lines.insert(1, f".option seed={int(seed)}")
+        return "\n".join(lines) + "\n"
+
+
+def format_value(value) -> str:
+    """SPICE text for a parameter value: floats with full precision, strings as given."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int,)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    try:  # numpy scalars
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _split_assignments(body: str) -> list[tuple[str, str]]:
+    """``"a=1 b={a*2}"`` → ``[("a", "1"), ("b", "{a*2}")]`` (comments after ``;`` or ``$`` dropped)."""
+    body = re.split(r"\s[;$]|^[;$]", body, maxsplit=1)[0]
+    matches = list(_ASSIGN_RE.finditer(body))
+    out = []
+    for k, m in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(body)
+        out.append((m.group(1).lower(), body[m.end():end].strip().rstrip(",")))
+    return out
+
+
+def _top_level_param_lines(lines: list[str]):
+    """Yield (index, assignments) of ``.param`` lines outside ``.subckt`` blocks."""
+    depth = 0
+    for i, line in enumerate(lines):
+        low = line.strip().lower()
+        if low.startswith(".subckt"):
+            depth += 1
+        elif low.startswith(".ends"):
+            depth = max(depth - 1, 0)
+        elif depth == 0 and (m := _PARAM_LINE_RE.match(line)):
+            yield i, _split_assignments(m.group(1))
+
+
+def _substitute(lines: list[str], params: dict) -> list[str]:
+    lines = list(lines)
+    for i, assigns in _top_level_param_lines(lines):
+        if any(name in params for name, _ in assigns):
+            comment = ""
+            m = re.search(r"\s[;$].*$", lines[i])
+            if m:
+                comment = " " + m.group(0).strip()
+            new = " ".join(f"{n}={format_value(params[n]) if n in params else v}" for n, v in assigns)
+            lines[i] = f".param {new}{comment}"
+    return lines
+
+
+def _expand(path_or_text: str, base: Path, files: list[Path], stack: tuple[Path, ...], origin: str) -> list[str]:
+    out = []
+    for lineno, line in enumerate(path_or_text.splitlines(), 1):
+        m = _INCLUDE_RE.match(line)
+        if not m:
+            out.append(line)
+            continue
+        inc = (base / m.group(1)).resolve()
+        if not inc.is_file():
+            alt = (spice_root() / m.group(1)).resolve()
+            if alt.is_file():
+                inc = alt
+            else:
+                raise SpiceError(f"{origin}:{lineno}: included file not found: {m.group(1)} (resolved to {inc})")
+        if inc in stack:
+            raise SpiceError(f"{origin}:{lineno}: recursive .include of {inc}")
+        if inc not in files:
+            files.append(inc)
+        out.append(f"* ---- begin include {m.group(1)} ----")
+        out.extend(_expand(inc.read_text(), inc.parent, files, stack + (inc,), str(inc)))
+        out.append(f"* ---- end include {m.group(1)} ----")
+    return out
+
+
+def locate(netlist: str | Path) -> Path | None:
+    """Path of a netlist given by name: an existing path, else a shipped file (``circuits/x.cir``).
+
+    Returns None when *netlist* is SPICE text (it contains a newline).
+    """
+    if isinstance(netlist, str) and "\n" in netlist:
+        return None
+    p = Path(netlist).expanduser()
+    if p.is_file():
+        return p.resolve()
+    for cand in (spice_root() / p, spice_root() / "circuits" / p, spice_root() / "circuits" / f"{p}.cir"):
+        if cand.is_file():
+            return cand.resolve()
+    raise SpiceError(
+        f"netlist not found: {netlist} (not a file, nor a shipped circuit in {spice_root() / 'circuits'})"
+    )
+
+
+def load(netlist: str | Path) -> Netlist:
+    """Read a netlist (path, shipped name or text), expand includes and find its parameters."""
+    path = locate(netlist)
+    if path is None:
+        text, base, origin, files = str(netlist), Path.cwd(), "<text>", []
+    else:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpiceError(f"cannot read netlist {path}: {exc}") from None
+        base, origin, files = path.parent, str(path), [path]
+    expanded = _expand(text, base, files, (path,) if path else (), origin)
+    params: dict[str, str] = {}
+    for _, assigns in _top_level_param_lines(text.splitlines()):
+        params.update(assigns)
+    return Netlist(text="\n".join(expanded), source=origin, files=tuple(files), params=params)
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 hex digest of a netlist text (UTF-8)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
