@@ -1,8 +1,9 @@
 """Independent simulations in parallel worker processes.
 
 ngspice's shared library is one global simulator per process, and its memory grows over
-thousands of runs, so runs go to a pool of *spawned* processes that are recycled after
-``recycle_after`` tasks. Cache hits are served in the parent without starting a worker;
+thousands of runs, so runs go to a pool of *forked* processes (cheap to start, and scripts
+need no ``if __name__ == "__main__"`` guard) that are replaced by a fresh pool after every
+``recycle_after`` tasks per worker. Cache hits are served in the parent without starting a worker;
 results are returned in the order of the jobs and are identical to serial runs (each run
 is deterministic given its netlist, parameters and seed).
 """
@@ -103,20 +104,22 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
                 except SpiceError as exc:
                     raise fail(i, exc) from None
         else:
-            ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
-                                     max_tasks_per_child=recycle_after) as ex:
-                futs = {i: ex.submit(_job, nets[i], jobs[i].get("params"), jobs[i].get("seed")) for i in todo}
-                try:
-                    for i, fut in futs.items():
-                        try:
-                            done(i, fut.result())
-                        except SpiceError as exc:
-                            raise fail(i, exc) from None
-                except BaseException:
-                    for f in futs.values():
-                        f.cancel()
-                    raise
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            batch = max(1, recycle_after) * workers
+            for start in range(0, len(todo), batch):
+                chunk = todo[start:start + batch]
+                with ProcessPoolExecutor(max_workers=min(workers, len(chunk)), mp_context=ctx) as ex:
+                    futs = {i: ex.submit(_job, nets[i], jobs[i].get("params"), jobs[i].get("seed")) for i in chunk}
+                    try:
+                        for i, fut in futs.items():
+                            try:
+                                done(i, fut.result())
+                            except SpiceError as exc:
+                                raise fail(i, exc) from None
+                    except BaseException:
+                        for f in futs.values():
+                            f.cancel()
+                        raise
     finally:
         if bar is not None:
             bar.close()

@@ -1,0 +1,53 @@
+"""Per-run overhead of the SPICE engine on a small transient (RC step, ~200 points).
+
+Measures, in one process and one run of this script (ratios are what matter on a shared machine):
+  * serial:   ms per run of pycosim.spice.run(..., cache=False) in this process
+  * parallel: ms per run of run_many(..., workers=2, cache=False), pool start-up included
+  * cache:    ms per run served from the on-disk cache
+  * raw:      ms per run of ngspice's shared library driven directly (load + run, no arrays)
+Usage: python benchmarks/engine_overhead.py [N]
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("PYCOSIM_CACHE_DIR", tempfile.mkdtemp(prefix="pycosim-bench-"))
+
+from pycosim.spice import engine, load, run, run_many  # noqa: E402
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+DECK = "rc\n.param r=1k\nV1 in 0 PWL(0 0 1n 1)\nR1 in out {r}\nC1 out 0 1n\n.tran 10n 2u\n.end\n"
+net = load(DECK)
+jobs = [{"netlist": net, "params": {"r": 1000.0 + k}} for k in range(N)]
+
+run(net, cache=False)  # load the library once
+t = time.perf_counter()
+ng = engine._simulator()
+for k in range(N):
+    ng.load_circuit(net.render({"r": 1000.0 + k}))
+    ng.run()
+    ng.exec_command("destroy all")
+    ng.remove_circuit()
+raw = (time.perf_counter() - t) / N
+
+t = time.perf_counter()
+for j in jobs:
+    run(j["netlist"], j["params"], cache=False)
+serial = (time.perf_counter() - t) / N
+
+t = time.perf_counter()
+run_many(jobs, workers=2, cache=False)
+parallel = (time.perf_counter() - t) / N
+
+run_many(jobs, workers=1, cache=True)  # fill the cache
+t = time.perf_counter()
+run_many(jobs, workers=2, cache=True)
+cached = (time.perf_counter() - t) / N
+
+print(f"runs                 {N}")
+print(f"raw ngspice          {raw * 1e3:7.2f} ms/run")
+print(f"engine serial        {serial * 1e3:7.2f} ms/run   ({serial / raw:.2f}x raw)")
+print(f"engine parallel (2)  {parallel * 1e3:7.2f} ms/run   ({serial / parallel:.2f}x faster than serial, pool start included)")
+print(f"cache hit            {cached * 1e3:7.2f} ms/run   ({serial / cached:.1f}x faster than serial)")
