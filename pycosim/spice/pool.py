@@ -34,7 +34,8 @@ def _job(net: Netlist, params: dict | None, seed: int | None) -> Result:
 
 
 def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True,
-             progress: bool | str = False, recycle_after: int = 200) -> list[Result]:
+             progress: bool | str = False, recycle_after: int = 200,
+             errors: str = "raise") -> list[Result | SpiceError]:
     """Run independent simulations, in parallel when ``workers > 1``.
 
     Args:
@@ -44,6 +45,8 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
         cache: serve and store results in the on-disk cache.
         progress: show a progress bar (a string is used as its label).
         recycle_after: tasks per worker process before it is replaced (bounds memory growth).
+        errors: ``"raise"`` stops at the first failing job; ``"return"`` puts the SpiceError
+            (message prefixed with the job index, parameters and seed) in that job's slot.
 
     Returns:
         list of :class:`Result`, one per job, in the order of *jobs*.
@@ -92,9 +95,18 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
         if bar is not None:
             bar.update()
 
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors={errors!r}: expected 'raise' or 'return'")
+
     def fail(i: int, exc: Exception):
         job = jobs[i]
-        return SpiceError(f"run {i} (params={job.get('params') or {}}, seed={job.get('seed')}): {exc}")
+        err = SpiceError(f"run {i} (params={job.get('params') or {}}, seed={job.get('seed')}): {exc}")
+        if errors == "return":
+            results[i] = err
+            if bar is not None:
+                bar.update()
+            return None
+        return err
 
     try:
         if workers == 1 or len(todo) <= 1:
@@ -102,7 +114,8 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
                 try:
                     done(i, execute(nets[i], jobs[i].get("params"), jobs[i].get("seed")))
                 except SpiceError as exc:
-                    raise fail(i, exc) from None
+                    if (err := fail(i, exc)) is not None:
+                        raise err from None
         else:
             ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
             batch = max(1, recycle_after) * workers
@@ -115,7 +128,8 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
                             try:
                                 done(i, fut.result())
                             except SpiceError as exc:
-                                raise fail(i, exc) from None
+                                if (err := fail(i, exc)) is not None:
+                                    raise err from None
                     except BaseException:
                         for f in futs.values():
                             f.cancel()

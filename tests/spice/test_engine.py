@@ -120,3 +120,14 @@ def test_non_convergence_raises_with_analysis_and_path(tmp_path):
     assert str(deck) in msg and "(tran)" in msg and "stepping failed" in msg
     # the simulator recovers for the next run in the same process
     assert run("ok\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", cache=False).i("v1")[0] == pytest.approx(-1e-3)
+
+
+def test_run_many_can_return_errors_in_place():
+    bad = "bad\nV1 in 0 1\nR1 in 0 {nope*2}\n.op\n.end\n"
+    good = "good\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n"
+    out = run_many([{"netlist": good}, {"netlist": bad, "seed": 4}, {"netlist": good}], workers=2,
+                   cache=False, errors="return")
+    assert isinstance(out[1], SpiceError) and "run 1" in str(out[1]) and "seed=4" in str(out[1])
+    assert out[0].i("v1")[0] == pytest.approx(-1e-3) and out[2].i("v1")[0] == pytest.approx(-1e-3)
+    with pytest.raises(SpiceError, match="run 1"):
+        run_many([{"netlist": good}, {"netlist": bad}], workers=1, cache=False)

@@ -1,0 +1,281 @@
+"""Calibration bundle: the circuit-derived characteristics that the array models consume.
+
+A bundle is one directory::
+
+    CAL_DIR/calibration.json   scalars per device (SI units in the key names), schema version,
+                               provenance: SHA-256 of every bench and library file used,
+                               ngspice version, pycosim version, parameters, seeds, date,
+                               and the SHA-256 of tables.npz
+    CAL_DIR/tables.npz         the tables (NumPy arrays, names ``<device>/<quantity>_<unit>``)
+
+Writes are atomic: the bundle is assembled in a temporary sibling directory and renamed into
+place, so an interrupted run never leaves a directory that loads. :func:`load` validates the
+schema, the table checksum and the required tables, and raises :class:`CalibrationError`
+with the file and the missing or bad item named.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from pycosim.errors import CalibrationError
+
+SCHEMA = "pycosim.calibration"
+SCHEMA_VERSION = 1
+JSON_NAME = "calibration.json"
+TABLES_NAME = "tables.npz"
+
+#: Tables every bundle must carry: name → number of dimensions. Units are in the names
+#: (``_S`` siemens, ``_V`` volt, ``_s`` second, ``_J`` joule, ``_C`` coulomb, ``_V_per_s``).
+REQUIRED_TABLES: dict[str, int] = {
+    # PCM (most significant pair)
+    "pcm/staircase_g_S": 2,        # (n_instances, n_pulses + 1) read conductance after each SET pulse
+    "pcm/dg_bins_S": 1,            # (n_bins + 1,) bin edges of G for the jump table
+    "pcm/dg_quantiles_S": 2,       # (n_bins, n_quantiles) empirical quantiles of ΔG per SET pulse in each bin
+    "pcm/dg_quantile_levels": 1,   # (n_quantiles,) probability levels of those quantiles
+    "pcm/dg_count": 1,             # (n_bins,) number of observed pulses in each bin
+    "pcm/dg_mean_S": 1,            # (n_bins,) mean ΔG per bin (NaN where empty)
+    "pcm/dg_std_S": 1,             # (n_bins,) std of ΔG per bin
+    "pcm/g_reset_S": 1,            # (n_instances,) conductance after a RESET pulse
+    "pcm/g_max_S": 1,              # (n_instances,) per-device maximum conductance (saturated staircase)
+    "pcm/read_v_V": 1,             # (n_v,) read voltages
+    "pcm/read_g_S": 2,             # (n_states, n_v) conductance I/V versus read voltage for several states
+    "pcm/drift_t_s": 1,            # (n_t,) times after programming
+    "pcm/drift_g_S": 2,            # (n_instances, n_t) conductance of a RESET cell versus time
+    "pcm/nu": 1,                   # (n_instances,) fitted drift exponent per device
+    # 3T1C (least significant pair)
+    "lsp/vc_grid_V": 1,            # (n_v,) capacitor-voltage grid
+    "lsp/g_of_vc_S": 2,            # (n_instances, n_v) read conductance versus V_C
+    "lsp/dv_up_V": 2,              # (n_instances, n_v) ΔV_C per up pulse versus V_C (NaN outside the range seen)
+    "lsp/dv_down_V": 2,            # (n_instances, n_v) ΔV_C per down pulse versus V_C (negative)
+    "lsp/updown_g_S": 2,           # (n_instances, 2K + 1) g after each of K up then K down pulses
+    "lsp/updown_vc_V": 2,          # (n_instances, 2K + 1) V_C after each pulse
+    "lsp/leak_vc_V": 1,            # (n_v,) V_C grid of the leakage table
+    "lsp/leak_dvdt_V_per_s": 2,    # (n_instances, n_v) dV_C/dt with all FETs off
+    # peripheral current integrator
+    "integrator/q_in_C": 1,        # (n_q,) integrated input charge
+    "integrator/v_out_V": 1,       # (n_q,) output voltage
+}
+
+#: Scalars every bundle must carry, section → keys.
+REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
+    "pcm": ("g_reset_mean_S", "g_reset_std_S", "g_max_mean_S", "g_max_std_S", "nu_mean", "nu_std",
+            "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit"),
+    "lsp": ("vc_init_V", "dv_up_mean_V", "dv_down_mean_V", "up_down_ratio", "dv_up_cv", "dv_down_cv",
+            "leak_dvdt_at_init_V_per_s", "leak_target_V", "g_min_S", "g_max_S", "read_v_V", "e_up_J", "e_down_J"),
+    "integrator": ("gain_V_per_C", "offset_V", "q_linear_max_C", "v_sat_hi_V", "v_sat_lo_V",
+                   "linearity_error", "e_read_J"),
+}
+
+
+@dataclass
+class Bundle:
+    """An in-memory calibration bundle.
+
+    Attributes:
+        scalars: section (``"pcm"``, ``"lsp"``, ``"integrator"``) → name → value (SI units in names).
+        tables: table name (see :data:`REQUIRED_TABLES`) → float64 array.
+        provenance: files (relative path → SHA-256), ngspice_version, pycosim_version, parameters,
+            seeds, Monte Carlo counts, failed instances, created_utc.
+        path: directory it was loaded from (None for a bundle built in memory).
+    """
+
+    scalars: dict
+    tables: dict[str, np.ndarray]
+    provenance: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.tables[name]
+
+    def validate(self, where: str = "bundle") -> None:
+        """Check required scalars and tables (names and dimensionality); CalibrationError if not."""
+        for section, keys in REQUIRED_SCALARS.items():
+            sec = self.scalars.get(section)
+            if not isinstance(sec, dict):
+                raise CalibrationError(f"{where}: missing section {section!r} in {JSON_NAME}")
+            missing = [k for k in keys if k not in sec]
+            if missing:
+                raise CalibrationError(f"{where}: {JSON_NAME} section {section!r} lacks {', '.join(missing)}")
+        for name, ndim in REQUIRED_TABLES.items():
+            if name not in self.tables:
+                raise CalibrationError(f"{where}: {TABLES_NAME} lacks table {name!r}")
+            if self.tables[name].ndim != ndim:
+                raise CalibrationError(f"{where}: table {name!r} has {self.tables[name].ndim} dimensions, "
+                                       f"expected {ndim}")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
+    """Write *bundle* to *directory* atomically (temporary sibling directory, then rename).
+
+    An existing bundle at *directory* is replaced only once the new one is complete.
+    Raises CalibrationError if the bundle is invalid or the directory cannot be written.
+    """
+    from pycosim import __version__
+
+    bundle.validate("bundle to save")
+    directory = Path(directory).expanduser()
+    parent = directory.parent.resolve()
+    if not parent.is_dir():
+        raise CalibrationError(f"cannot write calibration to {directory}: directory {parent} does not exist")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise CalibrationError(f"cannot write calibration to {directory}: {exc.strerror}") from None
+    try:
+        np.savez_compressed(tmp / TABLES_NAME, **{k: np.asarray(v, dtype=np.float64) for k, v in bundle.tables.items()})
+        prov = dict(bundle.provenance)
+        prov.setdefault("pycosim_version", __version__)
+        prov.setdefault("created_utc", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        prov["tables_sha256"] = _sha256(tmp / TABLES_NAME)
+        doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **_jsonable(bundle.scalars),
+               "provenance": _jsonable(prov)}
+        (tmp / JSON_NAME).write_text(json.dumps(doc, indent=2, sort_keys=False, allow_nan=True) + "\n")
+        old = None
+        if directory.exists():
+            if not (directory / JSON_NAME).is_file() and any(directory.iterdir()):
+                raise CalibrationError(f"{directory} exists and is not a calibration bundle; refusing to replace it")
+            old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    bundle.path = directory
+    bundle.provenance = prov
+    return directory
+
+
+def load(directory: str | os.PathLike | None = None, *, check_provenance: bool = False) -> Bundle:
+    """Load and validate a bundle (default: the one shipped with pycosim, :func:`default_path`).
+
+    Checks: both files present, JSON parses, schema name and version, tables.npz checksum
+    (a truncated or edited file is caught), required scalars and tables. With
+    *check_provenance*, also :func:`check_provenance`.
+    """
+    directory = Path(directory).expanduser() if directory is not None else default_path()
+    jpath, tpath = directory / JSON_NAME, directory / TABLES_NAME
+    if not directory.is_dir():
+        raise CalibrationError(f"calibration bundle not found: {directory} (create one with pycosim characterize)")
+    for p in (jpath, tpath):
+        if not p.is_file():
+            raise CalibrationError(f"{directory}: incomplete bundle, {p.name} is missing")
+    try:
+        doc = json.loads(jpath.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CalibrationError(f"{jpath}: unreadable ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise CalibrationError(f"{jpath}: not a pycosim calibration file (schema {doc.get('schema')!r})"
+                               if isinstance(doc, dict) else f"{jpath}: not a pycosim calibration file")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise CalibrationError(f"{jpath}: schema version {doc.get('schema_version')} is incompatible with this "
+                               f"pycosim (reads version {SCHEMA_VERSION}); re-run pycosim characterize")
+    prov = doc.get("provenance") or {}
+    if prov.get("tables_sha256") != _sha256(tpath):
+        raise CalibrationError(f"{tpath}: checksum does not match {JSON_NAME} (truncated or modified file)")
+    try:
+        with np.load(tpath, allow_pickle=False) as z:
+            tables = {k: np.asarray(z[k]) for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise CalibrationError(f"{tpath}: unreadable ({exc})") from None
+    scalars = {k: v for k, v in doc.items() if k not in ("schema", "schema_version", "provenance")}
+    bundle = Bundle(scalars=scalars, tables=tables, provenance=prov, path=directory)
+    bundle.validate(str(directory))
+    if check_provenance:
+        check_provenance_of(bundle)
+    return bundle
+
+
+def default_path() -> Path:
+    """Directory of the calibration bundle shipped with pycosim."""
+    return Path(str(resources.files("pycosim"))) / "data" / "calibration" / "default"
+
+
+def stale_files(bundle: Bundle) -> list[str]:
+    """Shipped SPICE files whose current SHA-256 differs from the one recorded in *bundle*."""
+    from pycosim.resources import spice_root
+
+    stale = []
+    for rel, digest in (bundle.provenance.get("files") or {}).items():
+        p = spice_root() / rel
+        if not p.is_file() or _sha256(p) != digest:
+            stale.append(rel)
+    return stale
+
+
+def check_provenance_of(bundle: Bundle) -> None:
+    """Raise CalibrationError if a netlist or bench was edited since the bundle was made."""
+    stale = stale_files(bundle)
+    if stale:
+        raise CalibrationError(f"{bundle.path}: calibration is stale, these SPICE files changed since it was made: "
+                               f"{', '.join(stale)}; re-run pycosim characterize")
+
+
+def summary(bundle: Bundle) -> str:
+    """Readable summary: ranges, asymmetry, leakage, energies, provenance (for ``calibration show``)."""
+    p, l, i = bundle.scalars["pcm"], bundle.scalars["lsp"], bundle.scalars["integrator"]
+    pv = bundle.provenance
+    u = 1e6
+    fit = p["dg_fit"]
+    lines = [
+        f"calibration bundle {bundle.path}",
+        f"  schema {SCHEMA} v{SCHEMA_VERSION}; pycosim {pv.get('pycosim_version')}; ngspice {pv.get('ngspice_version')}; "
+        f"created {pv.get('created_utc')}",
+        f"  Monte Carlo: {pv.get('mc')} seed {pv.get('seed')}; failed instances: {len(pv.get('failed') or [])}",
+        "PCM (most significant pair)",
+        f"  RESET floor       {p['g_reset_mean_S'] * u:8.3f} ± {p['g_reset_std_S'] * u:.3f} µS   (read at {p['read_v_V']} V)",
+        f"  G_max per device  {p['g_max_mean_S'] * u:8.2f} ± {p['g_max_std_S'] * u:.2f} µS",
+        f"  ΔG per SET pulse  first {p['dg_first_mean_S'] * u:.3f} µS → last {p['dg_last_mean_S'] * u:.3f} µS "
+        f"over {p['set_pulses']} pulses (ratio {p['dg_first_mean_S'] / max(p['dg_last_mean_S'], 1e-30):.1f})",
+        f"  ΔG fit            {fit.get('form')}: " + ", ".join(f"{k}={v:.4g}" for k, v in fit.items() if k != 'form'),
+        f"  drift exponent ν  {p['nu_mean']:.4f} ± {p['nu_std']:.4f}",
+        f"  energy            SET {p['e_set_J'] * 1e12:.3f} pJ/pulse, RESET {p['e_reset_J'] * 1e12:.3f} pJ/pulse",
+        "3T1C (least significant pair)",
+        f"  g range           {l['g_min_S'] * u:.3f} … {l['g_max_S'] * u:.3f} µS (read at {l['read_v_V']} V), V_C init {l['vc_init_V']} V",
+        f"  ΔV_C per pulse    up {l['dv_up_mean_V'] * 1e3:+.3f} mV (CV {l['dv_up_cv']:.1%}), "
+        f"down {l['dv_down_mean_V'] * 1e3:+.3f} mV (CV {l['dv_down_cv']:.1%})",
+        f"  up/down asymmetry |ΔV_up/ΔV_down| = {l['up_down_ratio']:.3f}",
+        f"  leakage           dV_C/dt at init {l['leak_dvdt_at_init_V_per_s'] * 1e-3:+.3f} mV/ms, drifts toward {l['leak_target_V']:.3f} V",
+        f"  energy            up {l['e_up_J'] * 1e15:.3f} fJ/pulse, down {l['e_down_J'] * 1e15:.3f} fJ/pulse",
+        "Integrator",
+        f"  gain {i['gain_V_per_C']:.4g} V/C, offset {i['offset_V'] * 1e3:.3f} mV, linear to {i['q_linear_max_C'] * 1e15:.2f} fC "
+        f"(error {i['linearity_error']:.2%}), rails {i['v_sat_lo_V']:.3f} … {i['v_sat_hi_V']:.3f} V, "
+        f"{i['e_read_J'] * 1e12:.3f} pJ/read",
+        "Provenance (SHA-256 of SPICE files)",
+    ]
+    lines += [f"  {digest[:16]}…  {rel}" for rel, digest in sorted((pv.get("files") or {}).items())]
+    stale = stale_files(bundle)
+    if stale:
+        lines.append(f"  WARNING: changed since characterisation: {', '.join(stale)}")
+    return "\n".join(lines)
