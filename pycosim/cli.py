@@ -86,6 +86,43 @@ def cmd_spice_run(args) -> int:
     return 0
 
 
+def cmd_characterize(args) -> int:
+    import time
+
+    from pycosim.characterize.runner import Options, bench_names, characterize
+
+    if args.list:
+        print("\n".join(bench_names()))
+        return 0
+    if not args.out:
+        raise ConfigError("characterize: --out CAL_DIR is required")
+    opts = Options(mc_pcm=args.mc_pcm or args.mc or Options.mc_pcm, mc_lsp=args.mc or Options.mc_lsp,
+                   seed=args.seed, skip_failed=args.skip_failed)
+    t0 = time.perf_counter()
+    bundle = characterize(args.out, opts, workers=args.jobs, cache=not args.no_cache, progress=True,
+                          plots_dir=args.plots)
+    failed = bundle.provenance.get("failed") or []
+    print(f"wrote calibration bundle {bundle.path} in {time.perf_counter() - t0:.1f} s "
+          f"(PCM x{opts.mc_pcm}, 3T1C x{opts.mc_lsp} Monte Carlo, seed {opts.seed}"
+          f"{f', {len(failed)} failed instances recorded' if failed else ''})")
+    if args.plots:
+        print(f"plots in {args.plots}")
+    return 0
+
+
+def cmd_calibration_show(args) -> int:
+    from pycosim import calibration
+
+    bundle = calibration.load(args.cal_dir)
+    print(calibration.summary(bundle))
+    if args.plots:
+        from pycosim.plots import plot_bundle
+
+        paths = plot_bundle(bundle, args.plots)
+        print(f"wrote {len(paths)} plots to {args.plots}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pycosim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"pycosim {__version__}")
@@ -106,6 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU cores)")
     r.add_argument("--no-cache", action="store_true", help="always run ngspice, bypassing the result cache")
     r.set_defaults(func=cmd_spice_run)
+
+    c = sub.add_parser("characterize", help="run the benches (Monte Carlo) and write a calibration bundle")
+    c.add_argument("--out", metavar="CAL_DIR", help="bundle directory to write (replaced atomically)")
+    c.add_argument("--mc", type=int, default=None, metavar="N",
+                   help="Monte Carlo instances of the 3T1C benches (default 200) and, unless --mc-pcm, the PCM benches")
+    c.add_argument("--mc-pcm", type=int, default=None, metavar="N", help="Monte Carlo instances of the PCM benches (default 100)")
+    c.add_argument("--seed", type=int, default=2018, help="first Monte Carlo seed (default 2018, the shipped bundle's)")
+    c.add_argument("--plots", metavar="DIR", help="also write PNG plots of the characteristics here")
+    c.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU cores)")
+    c.add_argument("--skip-failed", action="store_true", help="record non-converging instances instead of aborting")
+    c.add_argument("--no-cache", action="store_true", help="re-run every simulation")
+    c.add_argument("--list", action="store_true", help="list the benches and exit")
+    c.set_defaults(func=cmd_characterize)
+
+    cal = sub.add_parser("calibration", help="inspect calibration bundles")
+    csub = cal.add_subparsers(dest="calibration_command", metavar="SUBCOMMAND")
+    sh = csub.add_parser("show", help="print a readable summary of a bundle (and optionally plot it)")
+    sh.add_argument("cal_dir", nargs="?", default=None, help="bundle directory (default: the shipped bundle)")
+    sh.add_argument("--plots", metavar="DIR", help="write PNG plots of the bundle here")
+    sh.set_defaults(func=cmd_calibration_show)
     return p
 
 
