@@ -13,7 +13,8 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("PYCOSIM_CACHE_DIR", tempfile.mkdtemp(prefix="pycosim-bench-"))
+_TMP = tempfile.TemporaryDirectory(prefix="pycosim-bench-")
+os.environ.setdefault("PYCOSIM_CACHE_DIR", _TMP.name)
 
 from pycosim.spice import engine, load, run, run_many  # noqa: E402
 
@@ -51,3 +52,15 @@ print(f"raw ngspice          {raw * 1e3:7.2f} ms/run")
 print(f"engine serial        {serial * 1e3:7.2f} ms/run   ({serial / raw:.2f}x raw)")
 print(f"engine parallel (2)  {parallel * 1e3:7.2f} ms/run   ({serial / parallel:.2f}x faster than serial, pool start included)")
 print(f"cache hit            {cached * 1e3:7.2f} ms/run   ({serial / cached:.1f}x faster than serial)")
+
+# a realistic bench: the 3T1C up/down transient (BSIM4, ~4000 time points)
+M = max(4, N // 5)
+real = [{"netlist": load("circuits/lsp_up_down.cir"), "seed": k} for k in range(M)]
+t = time.perf_counter()
+run_many(real, workers=1, cache=False)
+rs = (time.perf_counter() - t) / M
+t = time.perf_counter()
+run_many(real, workers=2, cache=False)
+rp = (time.perf_counter() - t) / M
+print(f"3T1C up/down bench   serial {rs * 1e3:7.1f} ms/run, parallel (2) {rp * 1e3:7.1f} ms/run "
+      f"({rs / rp:.2f}x), {M} runs")

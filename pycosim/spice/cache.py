@@ -20,6 +20,9 @@ import numpy as np
 
 from pycosim.spice.result import Result, atomic_savez
 
+#: Bumped when what a cached Result holds changes (old entries then simply miss).
+FORMAT = 2
+
 
 def cache_dir() -> Path:
     """Directory of the cache (created on first write)."""
@@ -29,7 +32,7 @@ def cache_dir() -> Path:
 
 def key(text: str, params: dict | None, library: str, seed: int | None) -> str:
     """Cache key: SHA-256 hex of the inputs that determine a simulation's output."""
-    blob = json.dumps({"netlist": text, "params": {k: repr(v) for k, v in sorted((params or {}).items())},
+    blob = json.dumps({"format": FORMAT, "netlist": text, "params": {k: repr(v) for k, v in sorted((params or {}).items())},
                        "library": library, "seed": seed}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 

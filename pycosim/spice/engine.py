@@ -83,10 +83,15 @@ def _simulator():
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise SpiceError(f"PySpice is not installed ({exc}); pip install PySpice==1.5") from None
     logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+    # ngspice's BSIM4 uses OpenMP; with several simulator processes on few cores, spinning
+    # OpenMP threads slow every run down ~100x. Parallelism comes from processes instead.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     NgSpiceShared.LIBRARY_PATH = path
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             _NGSPICE = NgSpiceShared.new_instance()
+            _NGSPICE.exec_command("set num_threads=1")
     except OSError as exc:
         raise SpiceError(f"cannot load ngspice shared library {path}: {exc}; {DEBIAN_HINT}") from None
     return _NGSPICE
@@ -141,6 +146,7 @@ def _reload() -> None:
         ng._ngspice_id = 0
         with contextlib.redirect_stdout(io.StringIO()):
             ng._init_ngspice(False)
+            ng.exec_command("set num_threads=1")
         ng.clear_output()
     except Exception:  # pragma: no cover - fall back to a fresh instance on next use
         _NGSPICE = None
@@ -219,6 +225,7 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None) -
         "source": net.source,
         "params": {k: v for k, v in (params or {}).items()},
         "seed": seed,
+        "source_nodes": {k: list(v) for k, v in net.voltage_sources.items()},
         "wall_time_s": wall,
         "cached": False,
     }

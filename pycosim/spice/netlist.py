@@ -54,6 +54,26 @@ class Netlist:
         """Names of the ``.meas`` results the netlist declares (lower case)."""
         return [m.group(1).lower() for line in self.text.splitlines() if (m := _MEAS_RE.match(line))]
 
+    @property
+    def voltage_sources(self) -> dict[str, tuple[str, str]]:
+        """Top-level independent voltage sources: lower-case name → (+ node, − node).
+
+        Lets post-processing compute the power a source delivers, −(V₊ − V₋)·I.
+        """
+        out = {}
+        depth = 0
+        for line in self.text.splitlines():
+            low = line.strip().lower()
+            if low.startswith(".subckt"):
+                depth += 1
+            elif low.startswith(".ends"):
+                depth = max(depth - 1, 0)
+            elif depth == 0 and low[:1] == "v":
+                parts = low.split()
+                if len(parts) >= 3:
+                    out[parts[0]] = (parts[1], parts[2])
+        return out
+
     def render(self, params: dict | None = None, seed: int | None = None) -> str:
         """Final text: ``.param`` values overridden by *params* and ``.option seed=`` added.
 

@@ -1,18 +1,21 @@
 """Independent simulations in parallel worker processes.
 
 ngspice's shared library is one global simulator per process, and its memory grows over
-thousands of runs, so runs go to a pool of *forked* processes (cheap to start, and scripts
-need no ``if __name__ == "__main__"`` guard) that are replaced by a fresh pool after every
-``recycle_after`` tasks per worker. Cache hits are served in the parent without starting a worker;
+thousands of runs, so runs go to worker processes (:mod:`pycosim.spice.worker`, fresh
+interpreters started with ``subprocess``: no ``fork`` of a process holding ngspice, which can
+deadlock, and user scripts need no ``if __name__ == "__main__"`` guard), each replaced after
+``recycle_after`` tasks. A worker that dies (e.g. a crash inside ngspice) fails only its job. Cache hits are served in the parent without starting a worker;
 results are returned in the order of the jobs and are identical to serial runs (each run
 is deterministic given its netlist, parameters and seed).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
+import queue
+import subprocess
+import sys
+import threading
 
 from pycosim.errors import SpiceError
 from pycosim.spice import cache as _cache
@@ -29,8 +32,51 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _job(net: Netlist, params: dict | None, seed: int | None) -> Result:
-    return execute(net, params, seed)
+class _Worker:
+    """One ``python -m pycosim.spice.worker`` subprocess, restarted after *recycle_after* jobs."""
+
+    def __init__(self, recycle_after: int):
+        self.recycle_after = recycle_after
+        self.proc = None
+        self.done = 0
+
+    def _start(self):
+        env = dict(os.environ)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        # ngspice's BSIM4 is built with OpenMP: N workers × N spinning threads on N cores
+        # slows everything down by orders of magnitude, so each worker gets one thread.
+        env["OMP_NUM_THREADS"] = "1"
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen([sys.executable, "-m", "pycosim.spice.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.done = 0
+
+    def call(self, net, params, seed) -> Result:
+        from pycosim.spice.worker import receive, send
+
+        if self.proc is None or self.proc.poll() is not None or self.done >= self.recycle_after:
+            self.close()
+            self._start()
+        try:
+            send(self.proc.stdin, (net, params, seed))
+            status, payload = receive(self.proc.stdout)
+        except (EOFError, BrokenPipeError, OSError):
+            code = self.proc.wait()
+            self.proc = None
+            raise SpiceError(f"{net.source}: ngspice worker process died (exit status {code})") from None
+        self.done += 1
+        if status != "ok":
+            raise SpiceError(payload)
+        return payload
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+            self.proc = None
 
 
 def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True,
@@ -117,23 +163,47 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
                     if (err := fail(i, exc)) is not None:
                         raise err from None
         else:
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            batch = max(1, recycle_after) * workers
-            for start in range(0, len(todo), batch):
-                chunk = todo[start:start + batch]
-                with ProcessPoolExecutor(max_workers=min(workers, len(chunk)), mp_context=ctx) as ex:
-                    futs = {i: ex.submit(_job, nets[i], jobs[i].get("params"), jobs[i].get("seed")) for i in chunk}
-                    try:
-                        for i, fut in futs.items():
-                            try:
-                                done(i, fut.result())
-                            except SpiceError as exc:
-                                if (err := fail(i, exc)) is not None:
-                                    raise err from None
-                    except BaseException:
-                        for f in futs.values():
-                            f.cancel()
-                        raise
+            pending: queue.Queue = queue.Queue()
+            for i in todo:
+                pending.put(i)
+            lock = threading.Lock()
+            stop = threading.Event()
+            first_error: list = []
+
+            def serve(worker: _Worker):
+                try:
+                    while not stop.is_set():
+                        try:
+                            i = pending.get_nowait()
+                        except queue.Empty:
+                            return
+                        try:
+                            res = worker.call(nets[i], jobs[i].get("params"), jobs[i].get("seed"))
+                        except SpiceError as exc:
+                            with lock:
+                                err = fail(i, exc)
+                                if err is not None:
+                                    first_error.append((i, err))
+                                    stop.set()
+                            continue
+                        with lock:
+                            done(i, res)
+                finally:
+                    worker.close()
+
+            threads = [threading.Thread(target=serve, args=(_Worker(recycle_after),), daemon=True)
+                       for _ in range(min(workers, len(todo)))]
+            for t in threads:
+                t.start()
+            try:
+                for t in threads:
+                    while t.is_alive():
+                        t.join(0.2)
+            except BaseException:
+                stop.set()
+                raise
+            if first_error:
+                raise min(first_error, key=lambda e: e[0])[1] from None
     finally:
         if bar is not None:
             bar.close()
