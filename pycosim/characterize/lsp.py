@@ -37,7 +37,7 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
 
 
 def _param(res, name: str, default: float) -> float:
-    return float(res.meta.get("params", {}).get(name, default))
+    return float(res.meta.get("all_params", {}).get(name, default))
 
 
 def updown_traces(results, k: int, tper_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 from pycosim.spice.result import Result, atomic_savez
 
 #: Bumped when what a cached Result holds changes (old entries then simply miss).
-FORMAT = 2
+FORMAT = 3
 
 
 def cache_dir() -> Path:

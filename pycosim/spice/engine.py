@@ -25,7 +25,7 @@ import numpy as np
 
 from pycosim.errors import SpiceError
 from pycosim.spice import cache as _cache
-from pycosim.spice.netlist import Netlist, load, sha256_text
+from pycosim.spice.netlist import Netlist, load, sha256_text, spice_number
 from pycosim.spice.result import Result
 
 DEBIAN_HINT = "install the Debian packages ngspice and libngspice0 (apt-get install -y ngspice libngspice0)"
@@ -224,6 +224,9 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None) -
         "netlist_sha256": sha256_text(text),
         "source": net.source,
         "params": {k: v for k, v in (params or {}).items()},
+        # every top-level parameter's value in this run (defaults as numbers where they are numbers)
+        "all_params": {k: (spice_number(v) if spice_number(v) is not None else v)
+                       for k, v in {**net.params, **{k.lower(): v for k, v in (params or {}).items()}}.items()},
         "seed": seed,
         "source_nodes": {k: list(v) for k, v in net.voltage_sources.items()},
         "wall_time_s": wall,

@@ -93,6 +93,22 @@ class Netlist:
         return "\n".join(lines) + "\n"
 
 
+_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, "u": 1e-6, "n": 1e-9,
+           "p": 1e-12, "f": 1e-15, "a": 1e-18}
+_NUMBER_RE = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|mil|[tgkmunpfa])?[a-z]*$", re.IGNORECASE)
+
+
+def spice_number(text) -> float | None:
+    """Value of a SPICE number with scale suffix (``"30f"`` → 3e-14, ``"1meg"`` → 1e6);
+    None for an expression (``"{a*2}"``). Numbers pass through as float."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    m = _NUMBER_RE.match(str(text).strip())
+    if not m:
+        return None
+    return float(m.group(1)) * _SUFFIX.get((m.group(2) or "").lower(), 1.0)
+
+
 def format_value(value) -> str:
     """SPICE text for a parameter value: floats with full precision, strings as given."""
     if isinstance(value, bool):

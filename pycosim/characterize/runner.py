@@ -1,0 +1,115 @@
+"""Run the characterisation benches (Monte Carlo included) and assemble a calibration bundle.
+
+Flow: each device module (:mod:`.pcm`, :mod:`.lsp`, :mod:`.integrator`) declares the bench
+runs it needs (:func:`jobs`) and turns their results into scalars and tables
+(:func:`extract`). All runs of all devices go to one worker pool, so the two cores stay busy;
+the SPICE cache makes an unchanged re-run fast. The bundle is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pycosim import calibration as cal
+from pycosim.errors import CalibrationError, ConfigError, SpiceError
+from pycosim.characterize import integrator, lsp, pcm
+from pycosim.resources import spice_root
+from pycosim.spice import load, ngspice_version, run_many
+from pycosim.spice.netlist import sha256_file
+
+DEVICES = {"pcm": pcm, "lsp": lsp, "integrator": integrator}
+DEFAULT_MC = {"pcm": 100, "lsp": 200, "integrator": 1}
+DEFAULT_SEED = 2018
+
+
+@dataclass(frozen=True)
+class Options:
+    """Characterisation settings.
+
+    Attributes:
+        mc_pcm: Monte Carlo instances of each PCM bench (device-to-device + cycle-to-cycle).
+        mc_lsp: Monte Carlo instances of each 3T1C bench (FET mismatch).
+        seed: first seed; instance k of a bench uses seed + k.
+        skip_failed: record a failing instance in the bundle instead of aborting.
+    """
+
+    mc_pcm: int = DEFAULT_MC["pcm"]
+    mc_lsp: int = DEFAULT_MC["lsp"]
+    seed: int = DEFAULT_SEED
+    skip_failed: bool = False
+
+    def __post_init__(self):
+        for name in ("mc_pcm", "mc_lsp"):
+            if int(getattr(self, name)) < 2:
+                raise ConfigError(f"{name}={getattr(self, name)}: need at least 2 Monte Carlo instances")
+
+
+def bench_names() -> list[str]:
+    """Every bench the characterisation runs."""
+    return sorted({b for mod in DEVICES.values() for b in mod.BENCHES})
+
+
+def characterize(out_dir: str | Path, options: Options = Options(), *, workers: int | None = None,
+                 cache: bool = True, progress: bool = True, plots_dir: str | Path | None = None) -> cal.Bundle:
+    """Run all benches, extract the device tables and write a calibration bundle to *out_dir*.
+
+    Returns the saved :class:`pycosim.calibration.Bundle`. Raises SpiceError naming the bench,
+    instance and seed of a failing run (unless ``options.skip_failed``), CalibrationError
+    if *out_dir* cannot be written. Nothing is written unless everything succeeded.
+    """
+    out_dir = Path(out_dir).expanduser()
+    if not out_dir.resolve().parent.is_dir():
+        raise CalibrationError(f"--out {out_dir}: directory {out_dir.resolve().parent} does not exist")
+    if plots_dir is not None:
+        from pycosim.plots import check_writable
+
+        check_writable(plots_dir)
+    mc = {"pcm": int(options.mc_pcm), "lsp": int(options.mc_lsp), "integrator": 1}
+    plan = []  # (device, bench, job)
+    for dev, mod in DEVICES.items():
+        for bench, jobs in mod.jobs(mc[dev], options.seed).items():
+            net = load(f"circuits/{bench}.cir")
+            for job in jobs:
+                plan.append((dev, bench, dict(job, netlist=net)))
+    results = run_many([j for _, _, j in plan], workers=workers, cache=cache,
+                       progress="characterize" if progress else False, errors="return")
+    failed = []
+    grouped: dict[str, dict[str, list]] = {d: {} for d in DEVICES}
+    for (dev, bench, job), res in zip(plan, results):
+        if isinstance(res, SpiceError):
+            if not options.skip_failed:
+                raise SpiceError(f"bench {bench}, instance seed {job.get('seed')}: {res} "
+                                 f"(use --skip-failed to record it and go on)")
+            failed.append({"bench": bench, "seed": job.get("seed"), "params": job.get("params") or {},
+                           "error": str(res)[:500]})
+            continue
+        grouped[dev].setdefault(bench, []).append(res)
+    scalars, tables = {}, {}
+    for dev, mod in DEVICES.items():
+        s, t = mod.extract(grouped[dev])
+        scalars[dev] = s
+        tables.update({f"{dev}/{k}": v for k, v in t.items()})
+    files = {}
+    for _, bench, job in plan:
+        for f in job["netlist"].files:
+            rel = f.relative_to(spice_root()).as_posix() if f.is_relative_to(spice_root()) else str(f)
+            files.setdefault(rel, sha256_file(f))
+    provenance = {
+        "ngspice_version": ngspice_version(),
+        "files": dict(sorted(files.items())),
+        "mc": {"pcm": mc["pcm"], "lsp": mc["lsp"]},
+        "seed": options.seed,
+        "benches": {b: {"runs": sum(1 for _, bb, _ in plan if bb == b),
+                        "params": next(j.get("params") for _, bb, j in plan if bb == b)} for b in bench_names()},
+        "failed": failed,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    bundle = cal.Bundle(scalars=scalars, tables=tables, provenance=provenance)
+    cal.save(bundle, out_dir)
+    if plots_dir is not None:
+        from pycosim.plots import plot_bundle
+
+        plot_bundle(bundle, plots_dir)
+    return bundle
