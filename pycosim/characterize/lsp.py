@@ -20,7 +20,7 @@ from pycosim.characterize.common import energy_J, finite_mean, sample_at
 
 BENCHES = ("lsp_up_down", "lsp_read_gv", "lsp_retention")
 #: V_C values (V) at which leakage is measured by ``lsp_retention``.
-LEAK_VC_V = (0.3, 0.5, 0.7, 0.9, 1.1)
+LEAK_VC_V = (0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.1)
 #: Sources that program the cell (their energy counts as programming energy).
 PROGRAMMING_SOURCES = ("vsup", "vup", "vdn")
 
@@ -67,6 +67,15 @@ def steps_on_grid(vc: np.ndarray, grid: np.ndarray, k: int) -> tuple[np.ndarray,
     return out[0], out[1]
 
 
+def _leak_target(vc: np.ndarray, rate: np.ndarray) -> float:
+    """V_C where the mean leakage rate crosses zero (the level the cell relaxes toward);
+    linear extrapolation from the nearest two points when it does not cross inside the grid."""
+    cross = np.nonzero(np.diff(np.sign(rate)) != 0)[0]
+    j = int(cross[0]) if cross.size else (len(vc) - 2 if rate[-1] > 0 else 0)
+    slope = (rate[j + 1] - rate[j]) / (vc[j + 1] - vc[j])
+    return float(vc[j] - rate[j] / slope) if slope != 0 else float("nan")
+
+
 def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     """Scalars (SI units in names) and tables (``lsp/…``) from the 3T1C bench results."""
     ud = runs["lsp_up_down"]
@@ -88,14 +97,7 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     n_leak = min(len(v) for v in by_v.values())
     leak = np.stack([[r.meas["dvdt"] for r in by_v[v][:n_leak]] for v in LEAK_VC_V], axis=1)  # (n, n_v)
     mean_leak = np.nanmean(leak, axis=0)
-    # V_C the cell drifts toward: zero crossing of the mean leakage (edge of the grid if none)
-    sign = np.sign(mean_leak)
-    cross = np.nonzero(np.diff(sign) < 0)[0]
-    if cross.size:
-        j = cross[0]
-        target = float(np.interp(0.0, [mean_leak[j + 1], mean_leak[j]], [leak_vc[j + 1], leak_vc[j]]))
-    else:
-        target = float(leak_vc[-1] if mean_leak[-1] > 0 else leak_vc[0])
+    target = _leak_target(leak_vc, mean_leak)
 
     e_up = np.array([energy_J(r, PROGRAMMING_SOURCES, 0.0, k * tper) for r in ud]) / k
     e_dn = np.array([energy_J(r, PROGRAMMING_SOURCES, k * tper, 2 * k * tper) for r in ud]) / k
