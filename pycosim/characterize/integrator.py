@@ -27,7 +27,8 @@ CURRENT_A = 1e-6
 
 def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     """Runs: N_INSTANCES seeds × (positive, negative) input current."""
-    return {"integrator_transfer": [{"seed": seed + k, "params": {"iamp": sgn * CURRENT_A}}
+    return {"integrator_transfer": [{"seed": seed + k, "params": {"iamp": sgn * CURRENT_A},
+                                     "keep": ("out", "vq#branch")}
                                     for sgn in (1.0, -1.0) for k in range(N_INSTANCES)]}
 
 

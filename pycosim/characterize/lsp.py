@@ -29,10 +29,11 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     """Runs needed: *mc* instances of each bench (seeds seed..seed+mc−1); retention at each
     :data:`LEAK_VC_V` for every instance."""
     seeds = range(seed, seed + mc)
+    ud_keep = ("vc", "g_us", "vdd", "upb", "dn", "d") + tuple(f"{s}#branch" for s in PROGRAMMING_SOURCES)
     return {
-        "lsp_up_down": [{"seed": s} for s in seeds],
-        "lsp_read_gv": [{"seed": s} for s in seeds],
-        "lsp_retention": [{"seed": s, "params": {"vc0": v}} for v in LEAK_VC_V for s in seeds],
+        "lsp_up_down": [{"seed": s, "keep": ud_keep} for s in seeds],
+        "lsp_read_gv": [{"seed": s, "keep": ("g_us", "gref_us")} for s in seeds],
+        "lsp_retention": [{"seed": s, "params": {"vc0": v}, "keep": ("vc",)} for v in LEAK_VC_V for s in seeds],
     }
 
 

@@ -30,10 +30,11 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "pycosim" / "spice"
 
 
-def key(text: str, params: dict | None, library: str, seed: int | None) -> str:
+def key(text: str, params: dict | None, library: str, seed: int | None, keep=None) -> str:
     """Cache key: SHA-256 hex of the inputs that determine a simulation's output."""
     blob = json.dumps({"format": FORMAT, "netlist": text, "params": {k: repr(v) for k, v in sorted((params or {}).items())},
-                       "library": library, "seed": seed}, sort_keys=True)
+                       "library": library, "seed": seed,
+                       "keep": sorted(k.lower() for k in keep) if keep is not None else None}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -210,12 +210,20 @@ def _cleanup(ng) -> None:
             ng.exec_command(cmd)
 
 
-def execute(net: Netlist, params: dict | None = None, seed: int | None = None) -> Result:
-    """Run a loaded :class:`Netlist` in this process's simulator, without the cache."""
+def execute(net: Netlist, params: dict | None = None, seed: int | None = None,
+            keep: tuple[str, ...] | None = None) -> Result:
+    """Run a loaded :class:`Netlist` in this process's simulator, without the cache.
+
+    *keep*: names of the vectors to keep (the analysis axis is always kept); None keeps all.
+    """
     text = net.render(params, seed)
     t0 = time.perf_counter()
     plots, stdout, _ = _simulate(net, text)
     wall = time.perf_counter() - t0
+    if keep is not None:
+        wanted = {k.lower() for k in keep} | {"time", "frequency"}
+        plots = {p: {k: v for k, v in vecs.items() if k in wanted or k.endswith("-sweep")}
+                 for p, vecs in plots.items()}
     last = list(plots)[-1]
     analysis = re.sub(r"\d+$", "", last)
     meta = {
@@ -237,7 +245,7 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None) -
 
 
 def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int | None = None,
-        cache: bool = True) -> Result:
+        cache: bool = True, keep: tuple[str, ...] | None = None) -> Result:
     """Simulate one netlist and return its vectors, ``.meas`` values and provenance.
 
     Args:
@@ -248,6 +256,7 @@ def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int 
             reproduces the same ``agauss``/``trrandom`` draws.
         cache: serve/store the result in the on-disk cache keyed by (expanded-netlist SHA-256,
             parameters, ngspice library identity, seed) — see :mod:`pycosim.spice.cache`.
+        keep: vector names to keep in the result (smaller cache entries); None keeps all.
 
     Raises:
         SpiceError: missing ngspice, unknown parameter, parse error or failed analysis; the
@@ -256,11 +265,11 @@ def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int 
     net = netlist if isinstance(netlist, Netlist) else load(netlist)
     key = None
     if cache:
-        key = _cache.key(net.render(params, seed), params, library_identity(), seed)
+        key = _cache.key(net.render(params, seed), params, library_identity(), seed, keep)
         hit = _cache.get(key)
         if hit is not None:
             return hit
-    result = execute(net, params, seed)
+    result = execute(net, params, seed, keep)
     if key is not None:
         _cache.put(key, result)
     return result

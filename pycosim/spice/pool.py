@@ -51,14 +51,14 @@ class _Worker:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self.done = 0
 
-    def call(self, net, params, seed) -> Result:
+    def call(self, net, params, seed, keep=None) -> Result:
         from pycosim.spice.worker import receive, send
 
         if self.proc is None or self.proc.poll() is not None or self.done >= self.recycle_after:
             self.close()
             self._start()
         try:
-            send(self.proc.stdin, (net, params, seed))
+            send(self.proc.stdin, (net, params, seed, keep))
             status, payload = receive(self.proc.stdout)
         except (EOFError, BrokenPipeError, OSError):
             code = self.proc.wait()
@@ -86,7 +86,7 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
 
     Args:
         jobs: each a dict with ``netlist`` (path, shipped name, text or Netlist) and optional
-            ``params`` (dict) and ``seed`` (int).
+            ``params`` (dict), ``seed`` (int) and ``keep`` (vector names to keep).
         workers: processes to use (default :func:`default_workers`); 1 runs in this process.
         cache: serve and store results in the on-disk cache.
         progress: show a progress bar (a string is used as its label).
@@ -118,7 +118,7 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
     for i, (net, job) in enumerate(zip(nets, jobs)):
         params, seed = job.get("params"), job.get("seed")
         if cache:
-            keys[i] = _cache.key(net.render(params, seed), params, lib, seed)
+            keys[i] = _cache.key(net.render(params, seed), params, lib, seed, job.get("keep"))
             hit = _cache.get(keys[i])
             if hit is not None:
                 results[i] = hit
@@ -158,7 +158,7 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
         if workers == 1 or len(todo) <= 1:
             for i in todo:
                 try:
-                    done(i, execute(nets[i], jobs[i].get("params"), jobs[i].get("seed")))
+                    done(i, execute(nets[i], jobs[i].get("params"), jobs[i].get("seed"), jobs[i].get("keep")))
                 except SpiceError as exc:
                     if (err := fail(i, exc)) is not None:
                         raise err from None
@@ -178,7 +178,7 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
                         except queue.Empty:
                             return
                         try:
-                            res = worker.call(nets[i], jobs[i].get("params"), jobs[i].get("seed"))
+                            res = worker.call(nets[i], jobs[i].get("params"), jobs[i].get("seed"), jobs[i].get("keep"))
                         except SpiceError as exc:
                             with lock:
                                 err = fail(i, exc)

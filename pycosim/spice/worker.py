@@ -1,7 +1,7 @@
 """Worker process for :mod:`pycosim.spice.pool`: runs jobs sent over a pipe.
 
 Started as ``python -m pycosim.spice.worker``. Protocol on stdin/stdout: 8-byte big-endian
-length + pickle. Request ``(netlist, params, seed)``; reply ``("ok", Result)`` or
+length + pickle. Request ``(netlist, params, seed, keep)``; reply ``("ok", Result)`` or
 ``("err", message)``. The worker's real stdout/stderr are sent to /dev/null so that nothing
 ngspice prints can corrupt the protocol. A fresh interpreter (not ``fork``) is used because
 forking a process that holds a loaded ngspice library can deadlock inside the library.
@@ -45,11 +45,11 @@ def main() -> None:
 
     while True:
         try:
-            net, params, seed = receive(inp)
+            net, params, seed, keep = receive(inp)
         except EOFError:
             return
         try:
-            send(out, ("ok", execute(net, params, seed)))
+            send(out, ("ok", execute(net, params, seed, keep)))
         except PycosimError as exc:
             send(out, ("err", str(exc)))
         except Exception as exc:  # report, never die silently

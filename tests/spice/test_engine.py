@@ -131,3 +131,11 @@ def test_run_many_can_return_errors_in_place():
     assert out[0].i("v1")[0] == pytest.approx(-1e-3) and out[2].i("v1")[0] == pytest.approx(-1e-3)
     with pytest.raises(SpiceError, match="run 1"):
         run_many([{"netlist": good}, {"netlist": bad}], workers=1, cache=False)
+
+
+def test_keep_limits_vectors_and_is_part_of_cache_key():
+    full = run("circuits/rc_step.cir")
+    small = run("circuits/rc_step.cir", keep=("out",))
+    assert set(small.vectors) == {"time", "out"} and small.meta["cached"] is False
+    np.testing.assert_array_equal(small.v("out"), full.v("out"))
+    assert small.meas == full.meas
