@@ -92,3 +92,137 @@ def fit_drift(t_s: np.ndarray, g_S: np.ndarray, t0_s: float = 1.0) -> tuple[np.n
     slope = (y - y.mean(axis=1, keepdims=True)) @ xm / (xm @ xm)
     g0 = np.exp(y.mean(axis=1) - slope * x.mean())
     return -slope, g0
+
+
+#: Number of Monte Carlo instances of ``pcm_read_iv`` (five programmed states each; the G(V)
+#: table is their mean, so a small count suffices).
+N_READ_IV = 16
+#: Read voltages (V) at which G(V) is tabulated from the ``pcm_read_iv`` up-sweep.
+READ_V_V = np.round(np.arange(0.025, 0.5001, 0.025), 6)
+#: States (crystalline fractions) of the five devices of ``pcm_read_iv``.
+READ_IV_STATES = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Read times (s) of ``pcm_drift``.
+DRIFT_T_S = np.array([1, 3, 10, 30, 100, 300, 1e3, 3e3, 1e4], dtype=np.float64)
+#: Sources that program the 1T1R cell (bit line, word line).
+PROGRAMMING_SOURCES = ("vbl", "vwl")
+_CELL_KEEP = ("g_us", "bl", "wl", "vbl#branch", "vwl#branch")
+
+
+def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
+    """Runs needed: *mc* instances (seeds seed..seed+mc−1) of the staircase, RESET and drift
+    benches; :data:`N_READ_IV` instances of the read bench."""
+    seeds = list(range(seed, seed + mc))
+    return {
+        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
+        "pcm_reset": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
+        "pcm_read_iv": [{"seed": s, "keep": ("r",) + tuple(f"g{k}_us" for k in range(len(READ_IV_STATES)))}
+                        for s in seeds[:N_READ_IV]],
+        "pcm_drift": [{"seed": s, "keep": ("g_us",)} for s in seeds],
+    }
+
+
+def _param(res, name: str) -> float:
+    return float(res.meta["all_params"][name])
+
+
+def staircase(results) -> np.ndarray:
+    """G (S) before and after each SET pulse, (n_instances, n_pulses + 1), read at t_j = j·tper."""
+    n, tper = int(_param(results[0], "np")), _param(results[0], "tper")
+    t = np.arange(n + 1) * tper
+    return np.stack([np.interp(t, np.real(r.axis), np.real(r.v("g_us"))) for r in results]) * 1e-6
+
+
+def set_pulse_energy_J(res) -> np.ndarray:
+    """Energy (J) delivered by bit and word line during each SET pulse of one staircase run,
+    E_n = Σ_sources ∫ −V·I dt over [start − 2·tr, end + 2·tr] of pulse n (the read bias between
+    pulses is excluded). Returns (n_pulses,) float64."""
+    n, tper, tset, tr = (_param(res, k) for k in ("np", "tper", "tset", "tr"))
+    mid = (np.arange(int(n)) + 0.5) * tper
+    half = tset / 2 + 3 * tr
+    return np.array([energy_J(res, PROGRAMMING_SOURCES, m - half, m + half) for m in mid])
+
+
+def reset_energy_J(res) -> float:
+    """Energy (J) of the RESET pulse of one ``pcm_reset`` run, E = Σ ∫ −V·I dt over the pulse."""
+    t0 = _param(res, "tstart")
+    t1 = t0 + sum(_param(res, k) for k in ("tr", "treset", "tq")) + 10e-9
+    return energy_J(res, PROGRAMMING_SOURCES, t0, t1)
+
+
+def read_iv(results) -> np.ndarray:
+    """Mean G (S) versus read voltage, (n_states, len(READ_V_V)), from the ``pcm_read_iv`` up-sweeps
+    (G = I/V sampled where the ramp crosses each read voltage)."""
+    out = []
+    for r in results:
+        vmax, tsweep = _param(r, "vmax"), _param(r, "tsweep")
+        t = READ_V_V / vmax * tsweep
+        out.append([np.interp(t, np.real(r.axis), np.real(r.v(f"g{k}_us"))) for k in range(len(READ_IV_STATES))])
+    return np.mean(np.asarray(out), axis=0) * 1e-6
+
+
+def extract(runs: dict[str, list]) -> tuple[dict, dict]:
+    """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results."""
+    st_runs = runs["pcm_set_staircase"]
+    stair = staircase(st_runs)
+    table = jump_table(stair)
+    fit = fit_dg(stair)
+    steps = np.diff(stair, axis=1)
+    e_set = np.stack([set_pulse_energy_J(r) for r in st_runs])
+
+    rs = runs["pcm_reset"]
+    g_reset = np.array([r.meas["g_reset"] for r in rs]) * 1e-6
+    g_max = np.array([r.meas["g_before"] for r in rs]) * 1e-6
+    e_reset = np.array([reset_energy_J(r) for r in rs])
+
+    iv = runs["pcm_read_iv"]
+    read_g = read_iv(iv)
+    disturb = np.array([[r.meas[f"d{k}"] for k in range(len(READ_IV_STATES))] for r in iv])
+
+    dr = runs["pcm_drift"]
+    drift_g = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in dr]) * 1e-6
+    nu, g0 = fit_drift(DRIFT_T_S, drift_g)
+
+    p0 = st_runs[0]
+    scalars = {
+        "read_v_V": _param(p0, "vread"),
+        "set_pulses": int(_param(p0, "np")),
+        "set_v_V": _param(p0, "vset"),
+        "set_gate_v_V": _param(p0, "vg_set"),
+        "set_width_s": _param(p0, "tset"),
+        "reset_v_V": _param(rs[0], "vreset"),
+        "reset_width_s": _param(rs[0], "treset"),
+        "reset_read_delay_s": _param(rs[0], "tread1"),
+        "g_initial_mean_S": float(stair[:, 0].mean()),
+        "g_reset_mean_S": float(g_reset.mean()),
+        "g_reset_std_S": float(g_reset.std()),
+        "g_max_mean_S": float(g_max.mean()),
+        "g_max_std_S": float(g_max.std()),
+        "g_after_set_mean_S": float(stair[:, -1].mean()),
+        "g_after_set_std_S": float(stair[:, -1].std()),
+        "dg_first_mean_S": float(steps[:, 0].mean()),
+        "dg_last_mean_S": float(steps[:, -1].mean()),
+        "dg_cycle_cv": float(np.mean(steps.std(axis=0) / np.abs(steps.mean(axis=0)))),
+        "dg_fit": fit,
+        "nu_mean": float(nu.mean()),
+        "nu_std": float(nu.std()),
+        "drift_g0_mean_S": float(g0.mean()),
+        "read_disturb_max": float(np.max(np.abs(disturb))),
+        "read_disturb_hold_s": _param(iv[0], "thold"),
+        "e_set_J": float(e_set.mean()),
+        "e_reset_J": float(e_reset.mean()),
+    }
+    tables = {
+        "staircase_g_S": stair,
+        **table,
+        "g_reset_S": g_reset,
+        "g_max_S": g_max,
+        "read_v_V": READ_V_V.astype(np.float64),
+        "read_states_x": np.asarray(READ_IV_STATES, dtype=np.float64),
+        "read_g_S": read_g,
+        "drift_t_s": DRIFT_T_S.copy(),
+        "drift_g_S": drift_g,
+        "nu": nu,
+        "e_set_J": e_set.mean(axis=1),
+        "e_reset_J": e_reset,
+    }
+    return scalars, tables
