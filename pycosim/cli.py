@@ -7,6 +7,7 @@ one line on stderr with a non-zero exit status, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -86,6 +87,18 @@ def cmd_spice_run(args) -> int:
     return 0
 
 
+def _bench_params(items) -> dict:
+    """``["BENCH.NAME=VALUE", ...]`` → {bench: {name: value}} (values stay SPICE text)."""
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        bench, dot, name = key.strip().partition(".")
+        if not sep or not dot or not bench or not name or not value.strip():
+            raise ConfigError(f"--param {item!r}: expected BENCH.NAME=VALUE, e.g. pcm_set_staircase.vg_set=1.4")
+        out.setdefault(bench, {})[name.strip()] = value.strip()
+    return out
+
+
 def cmd_characterize(args) -> int:
     import time
 
@@ -97,7 +110,7 @@ def cmd_characterize(args) -> int:
     if not args.out:
         raise ConfigError("characterize: --out CAL_DIR is required")
     opts = Options(mc_pcm=args.mc_pcm or args.mc or Options.mc_pcm, mc_lsp=args.mc or Options.mc_lsp,
-                   seed=args.seed, skip_failed=args.skip_failed)
+                   seed=args.seed, skip_failed=args.skip_failed, bench_params=_bench_params(args.param))
     t0 = time.perf_counter()
     bundle = characterize(args.out, opts, workers=args.jobs, cache=not args.no_cache, progress=True,
                           plots_dir=args.plots)
@@ -154,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU cores)")
     c.add_argument("--skip-failed", action="store_true", help="record non-converging instances instead of aborting")
     c.add_argument("--no-cache", action="store_true", help="re-run every simulation")
+    c.add_argument("-p", "--param", action="append", metavar="BENCH.NAME=VALUE",
+                   help="override a bench .param for every instance, e.g. pcm_set_staircase.vg_set=1.4")
     c.add_argument("--list", action="store_true", help="list the benches and exit")
     c.set_defaults(func=cmd_characterize)
 
@@ -181,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pycosim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head/less that closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,10 +106,12 @@ def pcm_read_iv(b, d) -> Path:
     """Read conductance I/V versus read voltage for several programmed states."""
     v, g = b["pcm/read_v_V"], b["pcm/read_g_S"] * _US
     fig, ax = _fig(figsize=(5.5, 4))
-    ax.semilogy(v, np.clip(g.T, 1e-6, None))
+    states = b.tables.get("pcm/read_states_x", np.full(len(g), np.nan))
+    for row, x in zip(g, states):
+        ax.semilogy(v, np.clip(row, 1e-6, None), label=f"crystalline fraction {x:g}")
     ax.axvline(b.scalars["pcm"]["read_v_V"], color="grey", ls=":", label="read voltage")
     ax.set(xlabel="read voltage (V)", ylabel="I/V (µS)", title="PCM conductance versus read voltage")
-    ax.legend()
+    ax.legend(fontsize=8)
     return _save(fig, d, "pcm_read_iv.png")
 
 
@@ -134,7 +136,9 @@ def lsp_dv_vs_vc(b, d) -> Path:
     for name, color, label in (("lsp/dv_up_V", "tab:red", "up (PMOS)"), ("lsp/dv_down_V", "tab:blue", "down (NMOS)")):
         dv = b[name] * 1e3
         ok = np.isfinite(dv).sum(0) > 1
-        ax.plot(v[ok], np.nanmean(dv, 0)[ok], color=color, label=label)
+        if not ok.any():
+            continue
+        ax.plot(v[ok], np.nanmean(dv[:, ok], 0), color=color, label=label)
         ax.fill_between(v[ok], np.nanpercentile(dv[:, ok], 5, 0), np.nanpercentile(dv[:, ok], 95, 0),
                         color=color, alpha=0.25)
         vals = dv[np.isfinite(dv)]

@@ -132,7 +132,9 @@ def run_many(jobs: list[dict], *, workers: int | None = None, cache: bool = True
         from tqdm import tqdm
 
         bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="run",
-                   desc=progress if isinstance(progress, str) else "ngspice", leave=False)
+                   desc=progress if isinstance(progress, str) else "ngspice", leave=False,
+                   # redraw often on a terminal, rarely into a log file
+                   mininterval=0.2 if sys.stderr.isatty() else 15.0)
 
     def done(i: int, res: Result) -> None:
         results[i] = res

@@ -1,0 +1,134 @@
+"""`pycosim characterize` end to end (real ngspice, small Monte Carlo) and the shipped bundle.
+
+* PCM extraction: ΔG per SET pulse decreases with G, RESET floor < 1 µS, ν near the model's 0.05,
+  SET and RESET energies positive (RESET > SET), G(V) ordered by programmed state;
+* the shipped default bundle is reproduced by a reduced-Monte-Carlo regeneration with the default
+  seed: the first instances are identical (same seeds → same device draws) and the means agree
+  within the tolerances stated in ``TOLERANCES``;
+* the shipped bundle's provenance hashes match the shipped netlists;
+* errors: unknown bench, unknown bench parameter, unwritable plot directory, a non-converging
+  instance (aborts naming bench and seed; ``--skip-failed`` records it) — nothing half-written.
+"""
+
+import numpy as np
+import pytest
+
+from pycosim import calibration as cal
+from pycosim.characterize import pcm
+from pycosim.characterize.runner import DEFAULT_SEED, Options, characterize
+from pycosim.cli import main
+from pycosim.errors import ConfigError, SpiceError
+
+MC = 6
+
+#: Regeneration at MC instances versus the shipped bundle (100 PCM / 200 3T1C instances):
+#: relative tolerance on means of quantities whose device-to-device spread is ≲ 10–35 %
+#: (standard error of a 6-instance mean ≈ σ/√6), absolute tolerance on ν.
+TOLERANCES = {
+    ("pcm", "g_max_mean_S"): 0.10,
+    ("pcm", "g_reset_mean_S"): 0.15,
+    ("pcm", "g_after_set_mean_S"): 0.15,
+    ("pcm", "dg_first_mean_S"): 0.30,
+    ("pcm", "dg_last_mean_S"): 0.30,
+    ("pcm", "e_set_J"): 0.10,
+    ("pcm", "e_reset_J"): 0.05,
+    ("lsp", "dv_up_mean_V"): 0.15,
+    ("lsp", "dv_down_mean_V"): 0.15,
+    ("lsp", "up_down_ratio"): 0.10,
+    ("lsp", "g_at_init_S"): 0.10,
+    ("integrator", "gain_V_per_C"): 0.01,
+}
+
+
+@pytest.fixture(scope="module")
+def regen(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cal") / "bundle"
+    characterize(out, Options(mc_pcm=MC, mc_lsp=MC, seed=DEFAULT_SEED), workers=2, progress=False)
+    return cal.load(out)
+
+
+def test_pcm_dg_decreases_with_g(regen):
+    s, b = regen.scalars["pcm"], regen
+    stair = b["pcm/staircase_g_S"]
+    assert stair.shape == (MC, s["set_pulses"] + 1)
+    mean = b["pcm/dg_mean_S"]
+    filled = mean[np.isfinite(mean)]
+    lo, hi = filled[: len(filled) // 3].mean(), filled[-len(filled) // 3:].mean()
+    print(f"mean ΔG per pulse: low-G bins {lo * 1e6:.2f} µS, high-G bins {hi * 1e6:.2f} µS")
+    assert lo > 2 * hi > 0
+    fit = s["dg_fit"]
+    assert pcm.dg_model(1e-6, fit) > pcm.dg_model(15e-6, fit) > 0
+    assert fit["rms_residual_S"] < s["dg_first_mean_S"]
+    q = b["pcm/dg_quantiles_S"]
+    ok = np.isfinite(q).all(axis=1)
+    assert np.all(np.diff(q[ok], axis=1) >= 0)  # quantiles are ordered: a distribution, not a mean
+
+
+def test_pcm_reset_drift_energy_read(regen):
+    s, b = regen.scalars["pcm"], regen
+    print({k: s[k] for k in ("g_reset_mean_S", "g_max_mean_S", "nu_mean", "e_set_J", "e_reset_J")})
+    assert np.all(b["pcm/g_reset_S"] < 1e-6)
+    assert 15e-6 < s["g_max_mean_S"] < 40e-6 and s["g_max_std_S"] > 0
+    assert abs(s["nu_mean"] - 0.05) < 0.01 and s["nu_std"] > 0
+    assert 0 < s["e_set_J"] < s["e_reset_J"]
+    g = b["pcm/read_g_S"]
+    assert g.shape == (len(b["pcm/read_states_x"]), len(b["pcm/read_v_V"]))
+    at_read = g[:, np.argmin(abs(b["pcm/read_v_V"] - s["read_v_V"]))]
+    assert np.all(np.diff(at_read) > 0)  # more crystalline → more conductive
+    assert s["read_disturb_max"] < 1e-3
+
+
+def test_regeneration_matches_shipped_bundle(regen):
+    shipped = cal.load()
+    assert shipped.provenance["seed"] == DEFAULT_SEED
+    for name in ("pcm/staircase_g_S", "pcm/g_reset_S", "pcm/g_max_S", "pcm/nu", "lsp/updown_vc_V",
+                 "lsp/g_of_vc_S"):
+        np.testing.assert_allclose(regen[name], shipped[name][:MC], rtol=1e-6, atol=1e-12, err_msg=name)
+    for (dev, key), tol in TOLERANCES.items():
+        a, b = regen.scalars[dev][key], shipped.scalars[dev][key]
+        print(f"{dev}.{key}: regenerated {a:.4g}, shipped {b:.4g}")
+        assert abs(a - b) <= tol * abs(b), (dev, key, a, b)
+    assert abs(regen.scalars["pcm"]["nu_mean"] - shipped.scalars["pcm"]["nu_mean"]) < 0.005
+
+
+def test_shipped_bundle_provenance_matches_netlists():
+    shipped = cal.load(check_provenance=True)
+    files = shipped.provenance["files"]
+    assert "netlists/pcm.lib" in files and "circuits/pcm_set_staircase.cir" in files
+    assert cal.stale_files(shipped) == []
+
+
+def test_errors_unknown_bench_param_and_plots(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="unknown bench 'nope'.*pcm_reset"):
+        Options(bench_params={"nope": {"x": 1}})
+    out = tmp_path / "b"
+    assert main(["characterize", "--out", str(out), "--mc", "2", "-p", "pcm_reset.bogus=1"]) == 2
+    assert "valid names" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["characterize", "--out", str(out), "--mc", "2", "--plots", str(blocker / "plots")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pycosim: error:") and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_failing_instance_aborts_or_is_recorded(tmp_path, monkeypatch):
+    """One Monte Carlo instance of pcm_reset gets a pulse whose edge lies in the past: ngspice really
+    fails on it. Without --skip-failed nothing is written and the error names bench and seed."""
+    bad_seed = DEFAULT_SEED + 1
+    original = pcm.jobs
+
+    def jobs(mc, seed):
+        out = original(mc, seed)
+        out["pcm_reset"] = [dict(j, params={"tr": "-10n"}) if j["seed"] == bad_seed else j for j in out["pcm_reset"]]
+        return out
+
+    monkeypatch.setattr(pcm, "jobs", jobs)
+    opts = dict(mc_pcm=3, mc_lsp=2, seed=DEFAULT_SEED)
+    with pytest.raises(SpiceError, match=f"pcm_reset, instance seed {bad_seed}"):
+        characterize(tmp_path / "a", Options(**opts), workers=2, progress=False)
+    assert not (tmp_path / "a").exists()
+    bundle = characterize(tmp_path / "b", Options(skip_failed=True, **opts), workers=2, progress=False)
+    failed = cal.load(tmp_path / "b").provenance["failed"]
+    assert [(f["bench"], f["seed"]) for f in failed] == [("pcm_reset", bad_seed)]
+    assert len(bundle["pcm/g_reset_S"]) == 2 and len(bundle["pcm/staircase_g_S"]) == 3
