@@ -7,14 +7,19 @@ Both are found with :mod:`importlib.resources`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 SPICE_DIRS = ("netlists", "circuits")
 
 
+@lru_cache(maxsize=1)
 def spice_root() -> Path:
-    """Directory that holds ``netlists/`` and ``circuits/`` (installed package first, then checkout)."""
+    """Directory that holds ``netlists/`` and ``circuits/`` (installed package first, then checkout).
+
+    Computed once per process (the package does not move while it runs).
+    """
     pkg = Path(str(resources.files("pycosim")))
     if any((pkg / d).is_dir() for d in SPICE_DIRS):
         return pkg

@@ -107,10 +107,9 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
         scalars[dev] = s
         tables.update({f"{dev}/{k}": v for k, v in t.items()})
     files = {}
-    for _, bench, job in plan:
-        for f in job["netlist"].files:
-            rel = f.relative_to(spice_root()).as_posix() if f.is_relative_to(spice_root()) else str(f)
-            files.setdefault(rel, sha256_file(f))
+    for f in {f for _, _, job in plan for f in job["netlist"].files}:
+        rel = f.relative_to(spice_root()).as_posix() if f.is_relative_to(spice_root()) else str(f)
+        files[rel] = sha256_file(f)
     provenance = {
         "ngspice_version": ngspice_version(),
         "files": dict(sorted(files.items())),

@@ -1,9 +1,12 @@
 """On-disk cache of simulation results.
 
 Key: SHA-256 over (expanded netlist text with parameters and seed applied, parameters,
-ngspice library identity, seed). One ``.npz`` file per entry, written atomically. An entry
-that cannot be read (truncated, corrupt zip, bad metadata) is deleted and treated as a miss:
-a corrupt entry is never returned.
+ngspice library identity, seed). One file per entry, written atomically: a magic line, the
+SHA-256 of the payload, and the payload (the result's arrays and metadata, pickled with
+protocol 5 — several times faster to read than a compressed ``.npz``, which matters when a
+characterisation reads thousands of entries). An entry whose checksum does not match
+(truncated, bit-flipped, foreign) is deleted and treated as a miss: a corrupt entry is never
+returned, and nothing is unpickled before its checksum has been verified.
 
 Location: ``$PYCOSIM_CACHE_DIR`` or ``~/.cache/pycosim/spice``.
 """
@@ -13,15 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
+import pickle
+import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from pycosim.spice.result import Result, atomic_savez
+from pycosim.spice.result import Result
 
 #: Bumped when what a cached Result holds changes (old entries then simply miss).
-FORMAT = 3
+FORMAT = 5
+#: File name suffix of a cache entry.
+SUFFIX = ".res"
+_MAGIC = b"pycosim-result-v5\n"
 
 
 def cache_dir() -> Path:
@@ -40,15 +45,17 @@ def key(text: str, params: dict | None, library: str, seed: int | None, keep=Non
 
 def get(k: str) -> Result | None:
     """The cached result for key *k*, or None (missing or corrupt — a corrupt file is deleted)."""
-    path = cache_dir() / f"{k}.npz"
-    if not path.is_file():
-        return None
+    path = cache_dir() / f"{k}{SUFFIX}"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            result = Result.from_arrays(data)
-            for arr in result.vectors.values():  # force decompression so CRC errors surface here
-                arr.sum()
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head, digest, payload = blob[: len(_MAGIC)], blob[len(_MAGIC): len(_MAGIC) + 32], blob[len(_MAGIC) + 32:]
+    try:
+        if head != _MAGIC or hashlib.sha256(payload).digest() != digest:
+            raise ValueError("checksum mismatch")
+        result = Result.from_arrays(pickle.loads(payload))
+    except (ValueError, KeyError, EOFError, TypeError, pickle.UnpicklingError, json.JSONDecodeError):
         path.unlink(missing_ok=True)
         return None
     result.meta["cached"] = True
@@ -57,17 +64,25 @@ def get(k: str) -> Result | None:
 
 def put(k: str, result: Result) -> None:
     """Store *result* under key *k* (atomic; failures to write are ignored — the cache is optional)."""
+    payload = pickle.dumps(result.to_arrays(), protocol=5)
+    path = cache_dir() / f"{k}{SUFFIX}"
+    tmp = None
     try:
-        atomic_savez(cache_dir() / f"{k}.npz", result.to_arrays())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)
     except OSError:
-        pass
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def clear() -> int:
     """Delete every cache entry; returns how many were removed."""
     d = cache_dir()
     n = 0
-    for p in d.glob("*.npz") if d.is_dir() else []:
+    for p in d.glob(f"*{SUFFIX}") if d.is_dir() else []:
         p.unlink(missing_ok=True)
         n += 1
     return n

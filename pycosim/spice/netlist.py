@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pycosim.errors import SpiceError
@@ -43,6 +44,15 @@ class Netlist:
     source: str
     files: tuple[Path, ...] = ()
     params: dict = field(default_factory=dict)
+
+    @cached_property
+    def _lines(self) -> tuple[str, ...]:
+        return tuple(self.text.splitlines())
+
+    @cached_property
+    def _param_lines(self) -> tuple:
+        """(index, assignments) of the top-level ``.param`` lines, found once per netlist."""
+        return tuple(_top_level_param_lines(list(self._lines)))
 
     @property
     def analyses(self) -> list[str]:
@@ -84,9 +94,11 @@ class Netlist:
         if unknown:
             valid = ", ".join(sorted(self.params)) or "(none: the netlist has no top-level .param lines)"
             raise SpiceError(f"{self.source}: unknown parameter {', '.join(unknown)}; valid names: {valid}")
-        lines = self.text.splitlines()
+        lines = self._lines
         if params:
-            lines = _substitute(lines, {k.lower(): v for k, v in params.items()})
+            lines = _substitute(lines, {k.lower(): v for k, v in params.items()}, self._param_lines)
+        else:
+            lines = list(lines)
         if seed is not None:
             # the first line of a SPICE deck is its title; the option goes right after it
             lines.insert(1, f".option seed={int(seed)}")
@@ -147,9 +159,9 @@ def _top_level_param_lines(lines: list[str]):
             yield i, _split_assignments(m.group(1))
 
 
-def _substitute(lines: list[str], params: dict) -> list[str]:
+def _substitute(lines, params: dict, param_lines=None) -> list[str]:
     lines = list(lines)
-    for i, assigns in _top_level_param_lines(lines):
+    for i, assigns in (param_lines if param_lines is not None else _top_level_param_lines(lines)):
         if any(name in params for name, _ in assigns):
             comment = ""
             m = re.search(r"\s[;$].*$", lines[i])
