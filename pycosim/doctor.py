@@ -53,4 +53,12 @@ def doctor(data_dir=None) -> list[Check]:
         checks.append(Check("MNIST", True, f"{info['dir']}: train {info['train']}, test {info['test']}"))
     except PycosimError as exc:
         checks.append(Check("MNIST", False, str(exc)))
+    try:
+        from pycosim import calibration
+
+        bundle = calibration.load(check_provenance=True)
+        checks.append(Check("calibration", True, f"{bundle.path}: shipped bundle, provenance matches the "
+                                                 f"{len(bundle.provenance['files'])} SPICE files"))
+    except PycosimError as exc:
+        checks.append(Check("calibration", False, str(exc)))
     return checks

@@ -36,3 +36,7 @@ def test_wheel_installs_and_doctor_passes(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert str(env_dir) in out.stdout  # SPICE files and MNIST found inside the installed package
     assert "[ok] ngspice" in out.stdout
+    assert "[ok] calibration" in out.stdout  # shipped bundle inside the wheel, hashes match its netlists
+    show = subprocess.run([str(env_dir / "bin" / "pycosim"), "calibration", "show"], cwd=outside,
+                          capture_output=True, text=True)
+    assert show.returncode == 0 and "netlists/pcm.lib" in show.stdout and str(env_dir) in show.stdout
