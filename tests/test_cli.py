@@ -45,6 +45,9 @@ def test_errors_are_one_line_without_traceback(tmp_path):
         ("spice", "run", "circuits/rc_step.cir", "-p", "nonsense=1"),
         ("spice", "run", "circuits/rc_step.cir", "-p", "novalue"),
         ("spice", "run", "circuits/rc_step.cir", "-o", str(tmp_path / "no" / "dir" / "x.npz")),
+        ("spice", "run", "pcm_sett"),                                      # misspelt bench name
+        ("characterize", "--out", str(tmp_path / "no" / "cal"), "-p", "pcm_sett.vset=1"),
+        ("calibration", "show", str(tmp_path / "no")),
     ]
     for args in cases:
         out = _cli(*args)
@@ -53,6 +56,7 @@ def test_errors_are_one_line_without_traceback(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("pycosim: error:"), out.stderr
         assert "Traceback" not in out.stderr
     assert not (tmp_path / "no").exists()
+    assert "pcm_set_staircase" in _cli("spice", "run", "pcm_sett").stderr  # the valid names are listed
 
 
 def test_doctor_reports_missing_dataset(tmp_path):

@@ -209,8 +209,11 @@ def locate(netlist: str | Path) -> Path | None:
     for cand in (spice_root() / p, spice_root() / "circuits" / p, spice_root() / "circuits" / f"{p}.cir"):
         if cand.is_file():
             return cand.resolve()
+    from pycosim.resources import list_benches
+
     raise SpiceError(
-        f"netlist not found: {netlist} (not a file, nor a shipped circuit in {spice_root() / 'circuits'})"
+        f"netlist not found: {netlist} (not a file, nor a shipped circuit in {spice_root() / 'circuits'}; "
+        f"shipped benches: {', '.join(list_benches())})"
     )
 
 
