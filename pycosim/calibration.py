@@ -266,7 +266,7 @@ def summary(bundle: Bundle) -> str:
         f"  ΔV_C per pulse    up {l['dv_up_mean_V'] * 1e3:+.3f} mV (CV {l['dv_up_cv']:.1%}), "
         f"down {l['dv_down_mean_V'] * 1e3:+.3f} mV (CV {l['dv_down_cv']:.1%})",
         f"  up/down asymmetry |ΔV_up/ΔV_down| = {l['up_down_ratio']:.3f}",
-        f"  leakage           dV_C/dt at init {l['leak_dvdt_at_init_V_per_s'] * 1e-3:+.3f} mV/ms, drifts toward {l['leak_target_V']:.3f} V",
+        f"  leakage           dV_C/dt at init {l['leak_dvdt_at_init_V_per_s']:+.1f} mV/ms (= V/s), drifts toward {l['leak_target_V']:.3f} V",
         f"  energy            up {l['e_up_J'] * 1e15:.3f} fJ/pulse, down {l['e_down_J'] * 1e15:.3f} fJ/pulse",
         "Integrator",
         f"  gain {i['gain_V_per_C']:.4g} V/C, offset {i['offset_V'] * 1e3:.3f} mV, linear to {i['q_linear_max_C'] * 1e15:.2f} fC "

@@ -109,6 +109,9 @@ def cmd_characterize(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("characterize: --out CAL_DIR is required")
+    for flag, value in (("--mc", args.mc), ("--mc-pcm", args.mc_pcm)):
+        if value is not None and value < 2:
+            raise ConfigError(f"{flag} {value}: need at least 2 Monte Carlo instances")
     opts = Options(mc_pcm=args.mc_pcm or args.mc or Options.mc_pcm, mc_lsp=args.mc or Options.mc_lsp,
                    seed=args.seed, skip_failed=args.skip_failed, bench_params=_bench_params(args.param))
     t0 = time.perf_counter()

@@ -164,7 +164,7 @@ def lsp_g_vs_vc(b, d) -> Path:
 
 def lsp_leakage(b, d) -> Path:
     """Leakage dV_C/dt versus V_C with all programming FETs off."""
-    v, r = b["lsp/leak_vc_V"], b["lsp/leak_dvdt_V_per_s"] * 1e-3
+    v, r = b["lsp/leak_vc_V"], b["lsp/leak_dvdt_V_per_s"]  # V/s = mV/ms
     fig, ax = _fig(figsize=(5.5, 4))
     ax.plot(v, r.mean(0), "k", lw=2, label="mean")
     ax.fill_between(v, np.percentile(r, 5, 0), np.percentile(r, 95, 0), alpha=0.3, label="5–95 %")

@@ -54,6 +54,17 @@ class Options:
                               + ", ".join(bench_names()))
 
 
+def _distinct(dicts: list[dict]) -> list[dict]:
+    """The distinct dictionaries of *dicts*, in order of first appearance."""
+    seen, out = set(), []
+    for d in dicts:
+        key = tuple(sorted((k, repr(v)) for k, v in d.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
 def bench_names() -> list[str]:
     """Every bench the characterisation runs."""
     return sorted({b for mod in DEVICES.values() for b in mod.BENCHES})
@@ -115,8 +126,10 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
         "files": dict(sorted(files.items())),
         "mc": {"pcm": mc["pcm"], "lsp": mc["lsp"]},
         "seed": options.seed,
+        # per bench: number of runs and every distinct parameter set its instances used
         "benches": {b: {"runs": sum(1 for _, bb, _ in plan if bb == b),
-                        "params": next(j.get("params") for _, bb, j in plan if bb == b)} for b in bench_names()},
+                        "param_sets": _distinct([j.get("params") or {} for _, bb, j in plan if bb == b])}
+                    for b in bench_names()},
         "failed": failed,
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

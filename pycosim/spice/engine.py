@@ -94,6 +94,7 @@ def _simulator():
             _NGSPICE.exec_command("set num_threads=1")
     except OSError as exc:
         raise SpiceError(f"cannot load ngspice shared library {path}: {exc}; {DEBIAN_HINT}") from None
+    _calibrate_gaussian_probe()
     return _NGSPICE
 
 
@@ -123,14 +124,19 @@ def _probe_draw() -> float:
     return float(z[-1])
 
 
-def _clear_gaussian_spare() -> None:
-    """Leave ngspice's Gaussian generator without a stored spare value (see the note above)."""
+def _calibrate_gaussian_probe() -> None:
+    """Record the probe's fresh value A. Called right after the library is loaded into this
+    process, the only moment its generator is known to hold no spare (a run without a seed could
+    leave one later); the second draw consumes the spare the first one left."""
     global _GAUSS_FRESH
     if _GAUSS_FRESH is None:
-        # first use in this process: the library was just loaded, so its generator is clean
         _GAUSS_FRESH = _probe_draw()
         _probe_draw()
-        return
+
+
+def _clear_gaussian_spare() -> None:
+    """Leave ngspice's Gaussian generator without a stored spare value (see the note above)."""
+    _simulator()
     if _probe_draw() == _GAUSS_FRESH:
         _probe_draw()
 
