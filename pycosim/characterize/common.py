@@ -10,26 +10,27 @@ def sample_at(t: np.ndarray, y: np.ndarray, t_samples: np.ndarray) -> np.ndarray
     return np.interp(np.asarray(t_samples, dtype=np.float64), np.real(t), np.real(y))
 
 
-def energy_J(result, sources, t0_s: float, t1_s: float) -> float:
+def energy_J(result, sources, t0_s, t1_s):
     """Energy delivered by voltage sources between t0 and t1:  E = Σ_s ∫ −(V₊ − V₋)·I_s dt.
 
     ngspice's branch current I_s flows into the source's + terminal, so −V·I is the power the
     source delivers to the circuit; the nodes come from the netlist (``meta['source_nodes']``).
-    Sources missing from the result are skipped. Trapezoidal rule on the simulator's time grid.
+    Sources missing from the result are skipped. The power is integrated once (trapezoidal rule
+    on the simulator's time grid, cumulative) and the cumulative energy is interpolated at the
+    window edges, so *t0_s*/*t1_s* may be arrays of many windows (e.g. one per pulse): returns
+    a float for scalar edges, else an array of their broadcast shape (J).
     """
     t = np.real(result.axis)
-    mask = (t >= t0_s) & (t <= t1_s)
     nodes = result.meta.get("source_nodes") or {}
-    total = 0.0
+    power = np.zeros_like(t)
     for s in sources:
         key = f"{s}#branch"
-        if key not in result.vectors or s not in nodes:
-            continue
-        plus, minus = nodes[s]
-        v = _node(result, plus)[mask] - _node(result, minus)[mask]
-        p = -v * np.real(result.vectors[key][mask])
-        total += float(np.sum(0.5 * (p[1:] + p[:-1]) * np.diff(t[mask])))
-    return total
+        if key in result.vectors and s in nodes:
+            plus, minus = nodes[s]
+            power -= (_node(result, plus) - _node(result, minus)) * np.real(result.vectors[key])
+    cumulative = np.concatenate([[0.0], np.cumsum(0.5 * (power[1:] + power[:-1]) * np.diff(t))])
+    e = np.interp(np.asarray(t1_s, dtype=np.float64), t, cumulative) - np.interp(np.asarray(t0_s, dtype=np.float64), t, cumulative)
+    return float(e) if np.ndim(e) == 0 else e
 
 
 def _node(result, name: str) -> np.ndarray:

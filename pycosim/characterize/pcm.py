@@ -144,7 +144,7 @@ def set_pulse_energy_J(res) -> np.ndarray:
     n, tper, tset, tr = (_param(res, k) for k in ("np", "tper", "tset", "tr"))
     mid = (np.arange(int(n)) + 0.5) * tper
     half = tset / 2 + 3 * tr
-    return np.array([energy_J(res, PROGRAMMING_SOURCES, m - half, m + half) for m in mid])
+    return energy_J(res, PROGRAMMING_SOURCES, mid - half, mid + half)
 
 
 def reset_energy_J(res) -> float:
