@@ -1,0 +1,244 @@
+"""Configuration mechanics: frozen dataclasses ↔ dicts ↔ TOML, and dotted-path overrides.
+
+Every configurable part of pycosim (array, training, sweeps) is a frozen dataclass whose
+fields carry their unit in the name or the docstring. This module is the one place that
+
+* builds such a dataclass from a nested dict (:func:`from_dict`), checking every key and the
+  type of every value against the field's annotation;
+* turns it back into a dict / TOML text (:func:`to_dict`, :func:`dumps_toml`, :func:`save_toml`);
+* applies overrides by dotted path, ``"transfer.interval=4000"`` (:func:`override`), which the
+  CLI's ``-s`` option and the sweep runner share.
+
+Errors are :class:`pycosim.errors.ConfigError` with one line that names the path, the value and
+the allowed names or type. Validation of *ranges* belongs to each dataclass's ``__post_init__``
+(it raises ConfigError too), so a config object that exists is a valid one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+import types
+import typing
+from pathlib import Path
+
+from pycosim.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _is_dataclass_type(t) -> bool:
+    return isinstance(t, type) and dataclasses.is_dataclass(t)
+
+
+def _coerce(value, annotation, path: str):
+    """Check/convert *value* to the field type *annotation* (int → float allowed, str → number from
+    the command line, lists → tuples); ConfigError naming *path* otherwise."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a, path)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{path}: invalid value {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{path}={value!r}: allowed values are {', '.join(map(repr, args))}")
+        return value
+    if _is_dataclass_type(annotation):
+        if isinstance(value, annotation):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table of {annotation.__name__} fields, got {value!r}")
+        return from_dict(annotation, value, prefix=path)
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        item = args[0] if args else typing.Any
+        return tuple(_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{path}={value!r}: expected true or false")
+    if annotation is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{path}={value!r}: expected an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                try:
+                    f = float(value)
+                except ValueError:
+                    f = None
+                if f is not None and f.is_integer():
+                    return int(f)
+        raise ConfigError(f"{path}={value!r}: expected an integer")
+    if annotation is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{path}={value!r}: expected a number")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{path}={value!r}: expected a number")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{path}={value!r}: expected a string")
+    return value
+
+
+def from_dict(cls, data: dict, prefix: str = ""):
+    """Build dataclass *cls* from a nested dict; unknown keys and wrong types raise ConfigError.
+
+    Missing keys keep the field defaults; nested dataclass fields take nested dicts.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or cls.__name__}: expected a table, got {data!r}")
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        where = f"{prefix}." if prefix else ""
+        raise ConfigError(f"unknown setting {where}{unknown[0]}; valid names: {', '.join(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{prefix}.{k}" if prefix else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(obj) -> dict:
+    """Nested plain dict of a config dataclass (tuples become lists, None values are dropped)."""
+    out = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            out[f.name] = to_dict(v)
+        elif isinstance(v, tuple):
+            out[f.name] = list(v)
+        elif v is not None:
+            out[f.name] = v
+    return out
+
+
+def paths(cls, prefix: str = "") -> list[str]:
+    """Every settable dotted path of dataclass *cls* (e.g. ``transfer.interval``)."""
+    hints = _hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        p = f"{prefix}.{f.name}" if prefix else f.name
+        if _is_dataclass_type(hints[f.name]):
+            out += paths(hints[f.name], p)
+        else:
+            out.append(p)
+    return out
+
+
+def override(obj, assignments) -> object:
+    """Apply ``["a.b=value", ...]`` (or a dict ``{"a.b": value}``) to config *obj*; returns a new object.
+
+    Values given as text are converted to the field's type; an unknown path raises ConfigError
+    listing the valid paths of that level.
+    """
+    items = assignments.items() if isinstance(assignments, dict) else [_split(a) for a in assignments or []]
+    data = to_dict(obj)
+    hints_root = type(obj)
+    for path, value in items:
+        keys = path.split(".")
+        cls, node = hints_root, data
+        for depth, k in enumerate(keys):
+            names = [f.name for f in dataclasses.fields(cls)]
+            if k not in names:
+                where = ".".join(keys[:depth]) or "top level"
+                raise ConfigError(f"unknown setting {path!r} ({where} has: {', '.join(names)}); "
+                                  f"all paths: {', '.join(paths(hints_root))}")
+            ann = _hints(cls)[k]
+            if depth == len(keys) - 1:
+                if _is_dataclass_type(ann):
+                    raise ConfigError(f"{path!r} is a section; set one of its fields, e.g. {path}.{paths(ann)[0]}")
+                node[k] = _coerce(value, ann, path)
+            else:
+                if not _is_dataclass_type(ann):
+                    raise ConfigError(f"{'.'.join(keys[:depth + 1])!r} is a value, not a section")
+                node = node.setdefault(k, {})
+                cls = ann
+    return from_dict(hints_root, data)
+
+
+def _split(assignment: str) -> tuple[str, str]:
+    path, sep, value = str(assignment).partition("=")
+    if not sep or not path.strip() or not value.strip():
+        raise ConfigError(f"-s {assignment!r}: expected PATH=VALUE, e.g. transfer.interval=4000")
+    return path.strip(), value.strip()
+
+
+def dumps_toml(obj) -> str:
+    """TOML text of a config dataclass (sections for nested dataclasses)."""
+    import tomli_w
+
+    return tomli_w.dumps(to_dict(obj))
+
+
+def save_toml(obj, path: str | os.PathLike) -> Path:
+    """Write *obj* as TOML atomically (temporary file in the same directory, then rename)."""
+    path = Path(path)
+    text = dumps_toml(obj)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_toml(cls, path: str | os.PathLike):
+    """Read a TOML file into dataclass *cls*; ConfigError for a missing/unparsable file or bad keys."""
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return from_dict(cls, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
