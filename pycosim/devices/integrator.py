@@ -1,0 +1,87 @@
+"""Column current integrator and ADC at array level.
+
+The integrator holds its line at virtual ground and integrates the line current on C_int:
+V_out = V_off + gain·Q (gain ≈ −1/C_int), clamped at the rails (``integrator_transfer`` bench;
+Ambrogio et al., Nature 558, 60 (2018), Methods: column currents integrated on a capacitor). The
+bundle gives the mean gain and offset, their instance-to-instance spread, the rails, the linear
+range, and (schema 2) the output noise of one read.
+
+Per-column instances: a parametric Gaussian draw, V_off,j ~ N(offset_V, offset_std_V²),
+gain_j ~ N(gain_V_per_C, gain_std_V_per_C²). The bundle simulates only 16 integrator instances;
+offset and gain errors are sums of many independent mismatch contributions (op-amp input pair,
+C_int), so a Gaussian with the measured mean and σ is the natural per-column model, and it does
+not repeat 16 values across hundreds of columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pycosim.devices import require_scalar
+from pycosim.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class IntegratorParams:
+    """Integrator characteristics from the bundle (SI units in the names).
+
+    gain_V_per_C, gain_std_V_per_C, offset_V, offset_std_V: mean and σ over instances;
+    v_lo_V, v_hi_V: rails; q_linear_max_C: end of the linear range; noise_out_V: σ of the output of
+    one read (None if not loaded); e_read_J: energy per read.
+    """
+
+    gain_V_per_C: float
+    gain_std_V_per_C: float
+    offset_V: float
+    offset_std_V: float
+    v_lo_V: float
+    v_hi_V: float
+    q_linear_max_C: float
+    noise_out_V: float | None
+    e_read_J: float
+
+
+def params(bundle, *, noise: bool = True) -> IntegratorParams:
+    """Integrator parameters. Scalars consumed (section ``integrator``): gain_V_per_C,
+    gain_std_V_per_C, offset_V, offset_std_V, v_sat_lo_V, v_sat_hi_V, q_linear_max_C, e_read_J, and with
+    noise: noise_out_rms_V (schema 2). A missing one raises CalibrationError."""
+    s = lambda k, f="integrator": float(require_scalar(bundle, "integrator", k, f))  # noqa: E731
+    return IntegratorParams(
+        gain_V_per_C=s("gain_V_per_C"), gain_std_V_per_C=s("gain_std_V_per_C"), offset_V=s("offset_V"),
+        offset_std_V=s("offset_std_V"), v_lo_V=s("v_sat_lo_V"), v_hi_V=s("v_sat_hi_V"),
+        q_linear_max_C=s("q_linear_max_C"), e_read_J=s("e_read_J"),
+        noise_out_V=s("noise_out_rms_V", "integrator noise") if noise else None)
+
+
+def draw_columns(n: int, p: IntegratorParams, rng: np.random.Generator, *, mismatch_scale: float = 1.0):
+    """Per-column (gain V/C, offset V), each (n,) float64: Gaussian with the bundle's mean and σ·scale."""
+    gain = p.gain_V_per_C + mismatch_scale * p.gain_std_V_per_C * rng.standard_normal(n)
+    off = p.offset_V + mismatch_scale * p.offset_std_V * rng.standard_normal(n)
+    return gain, off
+
+
+def integrate(q_C: np.ndarray, gain: np.ndarray, offset: np.ndarray, p: IntegratorParams,
+              rng: np.random.Generator | None = None) -> np.ndarray:
+    """Output voltage of each column: V = clip(V_off,j + gain_j·Q_j + σ_out·z, V_lo, V_hi) (V, float64).
+
+    q_C: (n,) integrated charge; z ~ N(0, 1) only when rng is given and the noise was loaded. The
+    transfer is linear to 0.012 % of the swing inside the rails (``linearity_error``), so the line
+    plus the clamp is the calibrated transfer curve."""
+    v = offset + gain * np.asarray(q_C, np.float64)
+    if rng is not None and p.noise_out_V:
+        v = v + p.noise_out_V * rng.standard_normal(v.shape)
+    return np.clip(v, p.v_lo_V, p.v_hi_V)
+
+
+def adc(v: np.ndarray, bits: int | None, v_min: float, v_max: float) -> np.ndarray:
+    """Uniform ADC: code = round((V − V_min)/(V_max − V_min)·(2^bits − 1)) clipped to [0, 2^bits − 1],
+    returned as the reconstructed voltage V_min + code·LSB (float64). bits=None: no quantisation."""
+    if bits is None:
+        return np.clip(v, v_min, v_max)
+    if bits < 1:
+        raise ConfigError(f"adc bits={bits}: must be ≥ 1 or None")
+    levels = (1 << bits) - 1
+    lsb = (v_max - v_min) / levels
+    return v_min + np.clip(np.rint((v - v_min) / lsb), 0, levels) * lsb
