@@ -23,3 +23,8 @@ class CalibrationError(PycosimError):
 
 class ConfigError(PycosimError):
     """An invalid configuration value or parameter name."""
+
+
+class SpiceWarning(UserWarning):
+    """A simulation completed but part of it is missing, e.g. a ``.meas`` ngspice could not
+    evaluate (its value is NaN); the message names the netlist and the measure."""

@@ -5,12 +5,12 @@
 >>> res.v("out"), res.meas, res.meta["ngspice_version"]                      # doctest: +SKIP
 """
 
-from pycosim.errors import SpiceError
+from pycosim.errors import SpiceError, SpiceWarning
 from pycosim.resources import resource_path
 from pycosim.spice.engine import library_path, ngspice_version, run
 from pycosim.spice.netlist import Netlist, load
-from pycosim.spice.pool import run_many, run_monte_carlo
+from pycosim.spice.pool import iter_many, iter_monte_carlo, run_many, run_monte_carlo
 from pycosim.spice.result import Result
 
-__all__ = ["run", "run_many", "run_monte_carlo", "Result", "Netlist", "load", "SpiceError",
+__all__ = ["run", "run_many", "run_monte_carlo", "iter_many", "iter_monte_carlo", "Result", "Netlist", "load", "SpiceError", "SpiceWarning",
            "resource_path", "library_path", "ngspice_version"]

@@ -1,12 +1,20 @@
-"""On-disk cache of simulation results.
+"""On-disk cache of simulation results, with a size limit and least-recently-used eviction.
 
 Key: SHA-256 over (expanded netlist text with parameters and seed applied, parameters,
-ngspice library identity, seed). One file per entry, written atomically: a magic line, the
-SHA-256 of the payload, and the payload (the result's arrays and metadata, pickled with
-protocol 5 — several times faster to read than a compressed ``.npz``, which matters when a
-characterisation reads thousands of entries). An entry whose checksum does not match
-(truncated, bit-flipped, foreign) is deleted and treated as a miss: a corrupt entry is never
-returned, and nothing is unpickled before its checksum has been verified.
+ngspice library identity, seed, kept vectors). One file per entry, ``<key>.res``, written
+atomically: a magic line, the key itself, the SHA-256 of (key + payload), and the payload (the
+result's arrays and metadata, pickled with protocol 5 — several times faster to read than a
+compressed ``.npz``, which matters when a characterisation reads thousands of entries).
+An entry whose checksum does not match (truncated, bit-flipped) or that carries another key
+(a valid entry copied or renamed under a foreign name) is deleted and treated as a miss: such
+an entry is never returned, and nothing is unpickled before its checksum and key are verified.
+
+Size limit: ``$PYCOSIM_CACHE_MAX`` bytes (suffixes k, M, G, T: ``500M``, ``2G``; ``0`` stores
+nothing; default :data:`DEFAULT_MAX` = 2 GB). A hit refreshes the entry's modification time;
+when the cache grows past the limit the least recently used entries are deleted down to 80 %
+of it. Eviction is cheap: a small ledger file keeps a running total, and the directory is
+scanned only when that total passes the limit or after every limit/4 bytes a process wrote —
+never on every store.
 
 Location: ``$PYCOSIM_CACHE_DIR`` or ``~/.cache/pycosim/spice``.
 """
@@ -17,22 +25,46 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
+from pycosim.errors import ConfigError
 from pycosim.spice.result import Result
 
 #: Bumped when what a cached Result holds changes (old entries then simply miss).
-FORMAT = 5
+FORMAT = 6
 #: File name suffix of a cache entry.
 SUFFIX = ".res"
-_MAGIC = b"pycosim-result-v5\n"
+#: Default size limit in bytes (``$PYCOSIM_CACHE_MAX`` overrides).
+DEFAULT_MAX = 2 * 1024**3
+_MAGIC = b"pycosim-result-v6\n"
+_KEY_LEN = 64  # hex SHA-256
+_LEDGER = ".usage"  # approximate total size of the entries, see _account
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+_state = {"dir": None, "estimate": None, "since_scan": 0}
 
 
 def cache_dir() -> Path:
     """Directory of the cache (created on first write)."""
     env = os.environ.get("PYCOSIM_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "pycosim" / "spice"
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "pycosim" / "spice"
+
+
+def parse_size(text: str, what: str = "PYCOSIM_CACHE_MAX") -> int:
+    """Bytes from ``"2G"``, ``"500M"``, ``"100k"``, ``"1.5G"``, ``"12345"`` (binary multiples);
+    ConfigError naming *what* otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ConfigError(f"{what}={text!r}: expected a size in bytes such as 2G, 500M, 100k or 0 (no cache)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def max_bytes() -> int:
+    """The cache size limit in bytes (``$PYCOSIM_CACHE_MAX`` or :data:`DEFAULT_MAX`)."""
+    env = os.environ.get("PYCOSIM_CACHE_MAX")
+    return parse_size(env) if env is not None and env.strip() else DEFAULT_MAX
 
 
 def key(text: str, params: dict | None, library: str, seed: int | None, keep=None) -> str:
@@ -43,39 +75,141 @@ def key(text: str, params: dict | None, library: str, seed: int | None, keep=Non
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _path(k: str) -> Path:
+    return cache_dir() / f"{k}{SUFFIX}"
+
+
 def get(k: str) -> Result | None:
-    """The cached result for key *k*, or None (missing or corrupt — a corrupt file is deleted)."""
-    path = cache_dir() / f"{k}{SUFFIX}"
+    """The cached result for key *k*, or None (missing, corrupt or foreign — such a file is deleted)."""
+    path = _path(k)
     try:
         blob = path.read_bytes()
     except OSError:
         return None
-    head, digest, payload = blob[: len(_MAGIC)], blob[len(_MAGIC): len(_MAGIC) + 32], blob[len(_MAGIC) + 32:]
+    n = len(_MAGIC)
+    head, stored_key, digest = blob[:n], blob[n:n + _KEY_LEN], blob[n + _KEY_LEN:n + _KEY_LEN + 32]
+    payload = blob[n + _KEY_LEN + 32:]
     try:
-        if head != _MAGIC or hashlib.sha256(payload).digest() != digest:
+        if head != _MAGIC or hashlib.sha256(stored_key + payload).digest() != digest:
             raise ValueError("checksum mismatch")
+        if stored_key != k.encode():
+            raise ValueError("entry of another key")
         result = Result.from_arrays(pickle.loads(payload))
-    except (ValueError, KeyError, EOFError, TypeError, pickle.UnpicklingError, json.JSONDecodeError):
+    except (ValueError, KeyError, EOFError, TypeError, AttributeError, pickle.UnpicklingError,
+            json.JSONDecodeError):
         path.unlink(missing_ok=True)
         return None
+    try:
+        os.utime(path)  # least-recently-used order = modification time
+    except OSError:
+        pass
     result.meta["cached"] = True
     return result
 
 
 def put(k: str, result: Result) -> None:
-    """Store *result* under key *k* (atomic; failures to write are ignored — the cache is optional)."""
+    """Store *result* under key *k* (atomic; failures to write are ignored — the cache is optional),
+    then evict least-recently-used entries if the cache is over its size limit."""
+    limit = max_bytes()
+    if limit <= 0:
+        return
     payload = pickle.dumps(result.to_arrays(), protocol=5)
-    path = cache_dir() / f"{k}{SUFFIX}"
+    kb = k.encode()
+    data = _MAGIC + kb + hashlib.sha256(kb + payload).digest() + payload
+    path = _path(k)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
+            fh.write(data)
         os.replace(tmp, path)
     except OSError:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
+        return
+    _account(len(data), limit)
+
+
+def _read_ledger(d: Path) -> int | None:
+    try:
+        return int((d / _LEDGER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_ledger(d: Path, total: int) -> None:
+    try:
+        tmp = d / f"{_LEDGER}.{os.getpid()}.tmp"
+        tmp.write_text(str(int(total)))
+        os.replace(tmp, d / _LEDGER)
+    except OSError:
+        pass
+
+
+def _account(nbytes: int, limit: int) -> None:
+    """Track the cache size cheaply and evict when it passes *limit*.
+
+    The running total lives in a small ledger file in the cache directory, so a short-lived
+    process (one ``pycosim spice run``) neither scans the directory nor loses count; it is an
+    estimate (concurrent processes may overwrite each other's count), corrected by a full scan
+    whenever it says "over the limit" and after every limit/4 bytes a process has written.
+    """
+    d = cache_dir()
+    if _state["dir"] != d or _state["estimate"] is None:
+        ledger = _read_ledger(d)
+        _state.update(dir=d, since_scan=0, estimate=ledger if ledger is not None else usage() - nbytes)
+    _state["estimate"] += nbytes
+    _state["since_scan"] += nbytes
+    if _state["estimate"] > limit or _state["since_scan"] > limit // 4:
+        evict(limit)
+    else:
+        _write_ledger(d, _state["estimate"])
+
+
+def _entries(d: Path) -> list[tuple[float, int, str]]:
+    out = []
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                if e.name.endswith(SUFFIX):
+                    try:
+                        st = e.stat()
+                    except OSError:
+                        continue
+                    out.append((st.st_mtime, st.st_size, e.path))
+    except OSError:
+        pass
+    return out
+
+
+def usage() -> int:
+    """Total bytes of the cache entries (scans the directory)."""
+    return sum(size for _, size, _ in _entries(cache_dir()))
+
+
+def evict(limit: int | None = None) -> int:
+    """Delete least-recently-used entries until the cache is at most 80 % of *limit* (default
+    :func:`max_bytes`) when it is over *limit*; returns the number of entries deleted."""
+    limit = max_bytes() if limit is None else limit
+    d = cache_dir()
+    entries = _entries(d)
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    if total > limit:
+        target = int(limit * 0.8)
+        for _, size, p in sorted(entries):
+            if total <= target:
+                break
+            try:
+                os.unlink(p)
+            except OSError:
+                continue
+            total -= size
+            removed += 1
+    _state.update(dir=d, estimate=total, since_scan=0)
+    _write_ledger(d, total)
+    return removed
 
 
 def clear() -> int:
@@ -85,4 +219,6 @@ def clear() -> int:
     for p in d.glob(f"*{SUFFIX}") if d.is_dir() else []:
         p.unlink(missing_ok=True)
         n += 1
+    (d / _LEDGER).unlink(missing_ok=True) if d.is_dir() else None
+    _state.update(estimate=None)
     return n

@@ -18,14 +18,16 @@ import logging
 import math
 import os
 import re
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from pycosim.errors import SpiceError
+from pycosim.errors import SpiceError, SpiceWarning
 from pycosim.spice import cache as _cache
-from pycosim.spice.netlist import Netlist, load, sha256_text, spice_number
+from pycosim.spice.netlist import Netlist, load, ngspice_seed, sha256_text, spice_number
 from pycosim.spice.result import Result
 
 DEBIAN_HINT = "install the Debian packages ngspice and libngspice0 (apt-get install -y ngspice libngspice0)"
@@ -72,6 +74,18 @@ def library_identity() -> str:
         return str(real)
 
 
+_BG_EXITED = threading.Event()  # set by ngspice when its background simulation thread ends
+
+
+def _bg_thread_running(exited, ngspice_id, user_data):
+    """ngspice's BGThreadRunning callback: called with False when the background thread starts
+    and True when it has ended (ngspice 39 passes its "exited" flag). PySpice 1.5's own callback
+    returns None, which cffi reports as an ignored TypeError on every ``bg_run``."""
+    if exited:
+        _BG_EXITED.set()
+    return 0
+
+
 def _simulator():
     """The process-wide PySpice ``NgSpiceShared`` instance (created on first call)."""
     global _NGSPICE
@@ -88,14 +102,73 @@ def _simulator():
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     NgSpiceShared.LIBRARY_PATH = path
+    NgSpiceShared._background_thread_running = staticmethod(_bg_thread_running)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            _NGSPICE = NgSpiceShared.new_instance()
-            _NGSPICE.exec_command("set num_threads=1")
-    except OSError as exc:
-        raise SpiceError(f"cannot load ngspice shared library {path}: {exc}; {DEBIAN_HINT}") from None
+            ng = NgSpiceShared.new_instance()
+            _command(ng, "set num_threads=1")
+    except Exception as exc:  # a missing file, or a library that is not ngspice (no ngSpice_Init symbol)
+        NgSpiceShared._instances = {}  # PySpice caches instances; do not keep a broken one
+        raise SpiceError(f"cannot load ngspice shared library {path}: {type(exc).__name__}: {exc}; "
+                         f"is it libngspice? {DEBIAN_HINT}") from None
+    ng.send_char = _capture  # ordered (stream, line) capture, see _capture
+    _NGSPICE = ng
     _calibrate_gaussian_probe()
     return _NGSPICE
+
+
+# ngspice's output in the order it was printed: (stream, line), stream "stdout" or "stderr".
+# PySpice keeps the two streams apart, which loses which complaint belongs to which .meas.
+_OUTPUT: list[tuple[str, str]] = []
+
+
+def _capture(message: str, ngspice_id) -> int:
+    stream, _, content = message.partition(" ")
+    _OUTPUT.append((stream, content))
+    return 0
+
+
+def _circ(ng, text: str) -> int:
+    """Load SPICE *text* with ngSpice_Circ (no PySpice error heuristics); returns its status."""
+    from PySpice.Spice.NgSpice.Shared import FFI, ffi
+
+    lines = [line for line in text.splitlines() if line] + [""]
+    keep = [ffi.new("char[]", line.encode("utf-8", "replace")) for line in lines] + [FFI.NULL]
+    return int(ng._ngspice_shared.ngSpice_Circ(ffi.new("char *[]", keep)))
+
+
+def _command(ng, cmd: str) -> int:
+    """One ngspice command through ngSpice_Command (PySpice's ``exec_command`` treats any line
+    on stderr, or the word "error" anywhere — a circuit title — as a failure)."""
+    return int(ng._ngspice_shared.ngSpice_Command(cmd.encode()))
+
+
+def _run_interruptibly(ng) -> None:
+    """Run the loaded circuit in ngspice's background thread while this thread waits.
+
+    ngspice's shared library has no SIGINT handler: a foreground ``run`` blocks the calling
+    thread until the analysis ends, so Ctrl-C would wait for it. Here the main thread sleeps in
+    short steps (interruptible); on KeyboardInterrupt (or any exception) the simulation is
+    halted with ``bg_halt``, the circuit and its plots are discarded and the exception goes on.
+    """
+    lib = ng._ngspice_shared
+    _BG_EXITED.clear()
+    if _command(ng, "bg_run"):
+        raise SpiceError("ngspice refused to start the simulation (bg_run)")
+    try:
+        # ngSpice_running() is not yet true right after bg_run returns (the thread sets it), so
+        # wait for the callback; the timeout keeps the wait interruptible on every platform.
+        while not _BG_EXITED.wait(0.05):
+            pass
+        while lib.ngSpice_running():  # the flag is cleared just after the callback
+            time.sleep(1e-5)
+    except BaseException:
+        _command(ng, "bg_halt")
+        deadline = time.monotonic() + 2.0
+        while lib.ngSpice_running() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        _cleanup(ng)
+        raise
 
 
 # --- Gaussian spare value -------------------------------------------------------------------
@@ -105,20 +178,22 @@ def _simulator():
 # that drew an odd number of values, the next run with the same seed starts with the previous
 # run's leftover: same seed, shifted noise (seen with ngspice 39). Before every seeded run we
 # bring the generator to the "no spare" state with a one-draw probe deck (about 1 ms):
-# seeded with 1, a clean generator returns the fresh value A (and keeps a spare, which a second
-# probe consumes); a generator holding a spare returns the stale value (and is then clean).
-_PROBE = ("pycosim gaussian-spare probe\n.option seed=1\nvz z 0 dc 0 trrandom(2 1 0 1 0)\nrz z 0 1\n"
-          ".tran 0.1 0.5\n.end\n")
+# seeded with ngspice seed 1 (= user seed 0, see pycosim.spice.netlist.ngspice_seed), a clean
+# generator returns the fresh value A (and keeps a spare, which a second probe consumes); a
+# generator holding a spare returns the stale value (and is then clean).
+_PROBE = (f"pycosim gaussian-spare probe\n.option seed={ngspice_seed(0)}\nvz z 0 dc 0 trrandom(2 1 0 1 0)\n"
+          "rz z 0 1\n.tran 0.1 0.5\n.end\n")
 _RANDOM_RE = re.compile(r"trrandom|trnoise|gauss|unif|\blimit\s*\(", re.IGNORECASE)
 _GAUSS_FRESH: float | None = None
 
 
 def _probe_draw() -> float:
     ng = _simulator()
-    ng.clear_output()
-    with contextlib.redirect_stdout(io.StringIO()):
-        ng.load_circuit(_PROBE)
-        ng.run()
+    _OUTPUT.clear()
+    if _circ(ng, _PROBE):  # pragma: no cover - the probe deck is fixed
+        _reload()
+        raise SpiceError("ngspice could not load the internal Gaussian probe deck")
+    _run_interruptibly(ng)
     z = np.real(np.asarray(ng.plot(None, ng.last_plot)["z"]._data))
     _cleanup(ng)
     return float(z[-1])
@@ -149,27 +224,49 @@ def ngspice_version() -> str:
 _NOISE = ("cannot recover and awaits to be detached", "please check your input netlist", "note:",
           "using sparse", "warning: can't find the initialization file", "trying gmin", "supplies reduced",
           "further gmin increment")
+_MEAS_FAILED_RE = re.compile(r"^\.meas\w*\s+\w+\s+([A-Za-z_]\w*)\b.*\bfailed!?\s*$", re.IGNORECASE)
+_MEAS_FAILED_VALUE_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*failed\b", re.IGNORECASE)
 
 
-def _error_lines(stdout: str, stderr: str = "", all_stderr: bool = False) -> list[str]:
-    """ngspice's complaint lines: error-looking lines (all of stderr when *all_stderr*).
+def _error_lines(output: list[tuple[str, str]], netlist_text: str = "", all_stderr: bool = False) -> list[str]:
+    """ngspice's complaint lines in *output*: error-looking lines (all of stderr when *all_stderr*).
 
-    Failed ``.meas`` lines are excluded (they are reported as NaN) and so is boiler-plate.
+    Not complaints: ngspice's echo of the netlist (its title after ``Circuit:``, a line of the
+    netlist quoted back — a title or comment containing "error" is not an error), the
+    ``.meas`` evaluation block (a failed measure is NaN, see :func:`_failed_meas`) and boiler-plate.
     """
-    out = []
-    for line in stdout.splitlines() + ["\x00"] + stderr.splitlines():
+    echo = {line.strip().lower() for line in netlist_text.splitlines() if line.strip()}
+    out: list[str] = []
+    in_meas = False
+    for stream, line in output:
         s = line.strip()
         low = s.lower()
-        if not s or "measure" in low or low.startswith(".meas") or any(n in low for n in _NOISE):
+        if low.startswith("measurements for"):
+            in_meas = True
             continue
-        if line == "\x00":
+        if low.startswith("doing analysis") or low.startswith("initial transient solution"):
+            in_meas = False
+        if (not s or in_meas or low in echo or low.startswith("circuit:") or low.startswith(".meas")
+                or low.startswith("warning") or any(n in low for n in _NOISE)):
+            # a "Warning: singular matrix" during gmin/source stepping that ngspice recovers from
+            # is not a failure; a real one ends in "simulation(s) aborted" / "Timestep too small"
             continue
-        if (all_stderr and s in stderr) or _ERROR_RE.search(s):
+        if (all_stderr and stream == "stderr") or _ERROR_RE.search(s):
             if s not in out:
                 out.append(s)
     if len(out) > 8:  # keep ngspice's first complaint and its final verdict
         out = out[:3] + ["…"] + out[-5:]
     return out
+
+
+def _failed_meas(output: list[tuple[str, str]]) -> list[str]:
+    """Names of the ``.meas`` statements ngspice reported as failed (lower case, in order)."""
+    names: list[str] = []
+    for _, line in output:
+        m = _MEAS_FAILED_RE.match(line.strip()) or _MEAS_FAILED_VALUE_RE.match(line)
+        if m and m.group(1).lower() not in names:
+            names.append(m.group(1).lower())
+    return names
 
 
 def _reload() -> None:
@@ -190,47 +287,56 @@ def _reload() -> None:
         ng._ngspice_id = 0
         with contextlib.redirect_stdout(io.StringIO()):
             ng._init_ngspice(False)
-            ng.exec_command("set num_threads=1")
-        ng.clear_output()
+            _command(ng, "set num_threads=1")
     except Exception:  # pragma: no cover - fall back to a fresh instance on next use
         _NGSPICE = None
 
 
-def _parse_meas(stdout: str, names: list[str]) -> dict[str, float]:
+def _parse_meas(output: list[tuple[str, str]], names: list[str]) -> dict[str, float]:
     found: dict[str, float] = {}
     in_block = False
-    for line in stdout.splitlines():
+    for stream, line in output:
         if "Measurements for" in line:
             in_block = True
             continue
-        if in_block and (m := _MEAS_VALUE_RE.match(line)):
+        if in_block and stream == "stdout" and (m := _MEAS_VALUE_RE.match(line)):
             found[m.group(1).lower()] = float(m.group(2))
     return {n: found.get(n, math.nan) for n in names} | {k: v for k, v in found.items() if k not in names}
 
 
-def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]], str, str]:
-    """Load *text* into ngspice, run it, return (plots, stdout, stderr); plots newest last."""
-    ng = _simulator()
-    ng.clear_output()
+def _has_elements(text: str) -> bool:
+    """True when the deck has at least one circuit element after its title line."""
+    for line in text.splitlines()[1:]:
+        s = line.strip()
+        if s and s[0] not in "*.+;$" and not s.startswith("//"):
+            return True
+    return False
+
+
+def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
+    """Load *text* into ngspice, run it, return (plots, ordered output); plots newest last."""
     analysis = ",".join(net.analyses) or "(none)"
-    try:
-        ng.load_circuit(text)
-    except Exception:  # PySpice raises a bare NameError subclass on parse errors
-        err = _error_lines(ng.stdout, ng.stderr, all_stderr=True) or ["ngspice rejected the netlist"]
+    if not _has_elements(text):
+        raise SpiceError(f"{net.source}: the netlist has no circuit elements (empty or comment-only file?); "
+                         f"the first line of a SPICE deck is its title, elements and .{analysis} follow")
+    if not net.analyses:
+        raise SpiceError(f"{net.source}: the netlist has no analysis; add one of .op, .tran, .dc, .ac, .noise")
+    ng = _simulator()
+    _OUTPUT.clear()
+    rc = _circ(ng, text)
+    load_out = list(_OUTPUT)
+    if rc:
+        err = _error_lines(load_out, text, all_stderr=True) or ["ngspice rejected the netlist"]
         _reload()
-        raise SpiceError(f"{net.source}: ngspice could not parse the netlist ({analysis}): " + " | ".join(err)) from None
-    parse_err = _error_lines(ng.stdout, ng.stderr)
+        raise SpiceError(f"{net.source}: ngspice could not parse the netlist ({analysis}): " + " | ".join(err))
+    parse_err = _error_lines(load_out, text)
     if parse_err:
         _reload()
         raise SpiceError(f"{net.source}: ngspice reported errors in the netlist ({analysis}): " + " | ".join(parse_err))
-    try:
-        ng.run()
-    except Exception as exc:
-        err = _error_lines(ng.stdout, ng.stderr, all_stderr=True) or [str(exc)]
-        _reload()
-        raise SpiceError(f"{net.source}: simulation failed ({analysis}): " + " | ".join(err)) from None
-    out, err_text = ng.stdout, ng.stderr
-    run_err = _error_lines(out, err_text)
+    _OUTPUT.clear()
+    _run_interruptibly(ng)
+    output = load_out + list(_OUTPUT)
+    run_err = _error_lines(_OUTPUT, text)
     names = [p for p in ng.plot_names if p != "const"]
     if run_err or not names:
         _reload()
@@ -245,13 +351,17 @@ def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]]
             vecs[key.lower()] = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=True)
         plots[name] = vecs
     _cleanup(ng)
-    return plots, out, err_text
+    return plots, output
 
 
 def _cleanup(ng) -> None:
-    for cmd in ("destroy all", "remove_circuit"):
-        with contextlib.suppress(Exception):
-            ng.exec_command(cmd)
+    """Discard every plot and the loaded circuit, so no later run can see them.
+
+    ``remcirc`` is ngspice's command (``remove_circuit`` does not exist in ngspice 39: circuits
+    used to pile up, and a deck that loaded nothing re-ran the previous one).
+    """
+    _command(ng, "destroy all")
+    _command(ng, "remcirc")
 
 
 def execute(net: Netlist, params: dict | None = None, seed: int | None = None,
@@ -264,7 +374,7 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None,
     t0 = time.perf_counter()
     if seed is not None and _RANDOM_RE.search(text):
         _clear_gaussian_spare()
-    plots, stdout, _ = _simulate(net, text)
+    plots, output = _simulate(net, text)
     wall = time.perf_counter() - t0
     if keep is not None:
         wanted = {k.lower() for k in keep} | {"time", "frequency"}
@@ -286,8 +396,22 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None,
         "wall_time_s": wall,
         "cached": False,
     }
-    return Result(analysis=analysis, vectors=plots[last], meas=_parse_meas(stdout, net.meas_names),
-                  meta=meta, analyses=plots)
+    meas = _parse_meas(output, net.meas_names)
+    # measures ngspice reported as failed, and declared measures it printed no value for
+    failed = [n for n in _failed_meas(output) if n in meas] + [
+        n for n in net.meas_names if math.isnan(meas.get(n, math.nan))]
+    meta["meas_failed"] = list(dict.fromkeys(failed))
+    return Result(analysis=analysis, vectors=plots[last], meas=meas, meta=meta, analyses=plots)
+
+
+def warn_failed_meas(result: Result) -> None:
+    """Issue a :class:`pycosim.errors.SpiceWarning` for each ``.meas`` of *result* that failed
+    (its value is NaN). Called where results reach the user (:func:`run`, the worker pool), so
+    a measure that failed in a worker process is reported in the parent too."""
+    for name in result.meta.get("meas_failed") or ():
+        warnings.warn(f"{result.meta.get('source')}: .meas {name} could not be evaluated by ngspice "
+                      f"(e.g. WHEN never reached, or outside the simulated interval); its value is NaN",
+                      SpiceWarning, stacklevel=3)
 
 
 def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int | None = None,
@@ -298,15 +422,19 @@ def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int 
         netlist: a path, a shipped name (``"circuits/pcm_reset.cir"``), SPICE text, or a
             :class:`Netlist` from :func:`pycosim.spice.netlist.load`.
         params: overrides of the netlist's top-level ``.param`` values (SI units).
-        seed: Monte Carlo seed, passed to ngspice as ``.option seed=<seed>``; the same seed
-            reproduces the same ``agauss``/``trrandom`` draws.
+        seed: Monte Carlo seed, 0 <= seed < 2**31 - 1, passed to ngspice as
+            ``.option seed=<seed + 1>`` (see :func:`pycosim.spice.netlist.ngspice_seed`); the same
+            seed reproduces the same ``agauss``/``trrandom`` draws, distinct seeds give distinct draws.
         cache: serve/store the result in the on-disk cache keyed by (expanded-netlist SHA-256,
             parameters, ngspice library identity, seed) — see :mod:`pycosim.spice.cache`.
         keep: vector names to keep in the result (smaller cache entries); None keeps all.
 
     Raises:
-        SpiceError: missing ngspice, unknown parameter, parse error or failed analysis; the
-            message carries ngspice's own error lines, the netlist path and the analysis.
+        SpiceError: missing ngspice, unknown parameter, bad parameter value or seed, empty
+            netlist, parse error or failed analysis; the message carries ngspice's own error
+            lines, the netlist path and the analysis. A ``.meas`` that ngspice cannot evaluate is
+            not an error: its value is NaN and a :class:`pycosim.errors.SpiceWarning` names it.
+        KeyboardInterrupt: Ctrl-C stops the simulation within milliseconds (nothing is cached).
     """
     net = netlist if isinstance(netlist, Netlist) else load(netlist)
     key = None
@@ -314,8 +442,10 @@ def run(netlist: str | Path | Netlist, params: dict | None = None, *, seed: int 
         key = _cache.key(net.render(params, seed), params, library_identity(), seed, keep)
         hit = _cache.get(key)
         if hit is not None:
+            warn_failed_meas(hit)
             return hit
     result = execute(net, params, seed, keep)
     if key is not None:
         _cache.put(key, result)
+    warn_failed_meas(result)
     return result

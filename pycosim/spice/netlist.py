@@ -14,19 +14,90 @@ the valid ones.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from pycosim.errors import SpiceError
 from pycosim.resources import spice_root
 
-_INCLUDE_RE = re.compile(r"^\s*\.inc(?:lude)?\s+[\"']?([^\"'\s]+)[\"']?\s*$", re.IGNORECASE)
+# .include "my lib.lib" | 'my lib.lib' | plain.lib  (quoted paths may contain spaces, as in ngspice)
+_INCLUDE_RE = re.compile(r"""^\s*\.inc(?:lude)?\s+(?:"([^"]+)"|'([^']+)'|([^"'\s]+))\s*$""", re.IGNORECASE)
 _PARAM_LINE_RE = re.compile(r"^\s*\.param\s+(.*)$", re.IGNORECASE)
 _ASSIGN_RE = re.compile(r"([A-Za-z_][\w]*)\s*=\s*")
 _MEAS_RE = re.compile(r"^\s*\.meas(?:ure)?\s+\w+\s+([A-Za-z_][\w]*)", re.IGNORECASE)
 _ANALYSIS_RE = re.compile(r"^\s*\.(tran|dc|op|ac|noise|tf|sens|pz|disto)\b", re.IGNORECASE)
+
+
+#: Valid user seeds are 0 <= seed < SEED_LIMIT.
+SEED_LIMIT = 2**31 - 1
+
+
+def ngspice_seed(seed: int) -> int:
+    """The ngspice seed (``.option seed=N``) used for user seed *seed*: ``seed + 1``.
+
+    ngspice 39 accepts seeds 1 … 2**31 - 1 only: it rejects ``seed=0`` (keeping its previous
+    random stream) and treats seeds <= 0 or >= 2**31 like seed 1, so Monte Carlo instances
+    0 and 1 would be the same device. User seeds 0 … 2**31 - 2 therefore map one-to-one onto
+    valid ngspice seeds by adding 1; anything else is refused (SpiceError naming the range).
+    This is the only place the mapping is defined (used by :meth:`Netlist.render`, hence by
+    :func:`pycosim.spice.run`, :func:`pycosim.spice.run_monte_carlo` and the characterisation).
+    """
+    check_seed(seed)
+    return int(seed) + 1
+
+
+def check_seed(seed, n: int = 1, what: str = "seed") -> None:
+    """SpiceError unless *seed* … *seed* + *n* - 1 are all valid user seeds (0 … 2**31 - 2)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise SpiceError(f"{what} {seed!r}: must be an integer in 0..{SEED_LIMIT - 1}")
+    if not 0 <= int(seed) or int(seed) + int(n) - 1 >= SEED_LIMIT:
+        span = f" to {int(seed) + int(n) - 1}" if n > 1 else ""
+        raise SpiceError(f"{what} {seed}{span}: seeds must lie in 0..{SEED_LIMIT - 1} "
+                         f"(ngspice accepts seeds 1..2**31-1; pycosim passes seed + 1)")
+
+
+_EXPR_BAD_RE = re.compile(r"[\s;$'\"]|(?<![<>=!])=(?!=)")
+
+
+def check_value(name: str, value, where: str = "") -> None:
+    """SpiceError unless *value* can be written into ``.param name=value`` unchanged.
+
+    Accepted: finite int/float (and NumPy scalars), SPICE numbers with a scale suffix
+    (``"2k"``, ``"1.5e-9"``), and single-token expressions (``"{a*2}"``, ``"agauss(1k,100,1)"``)
+    with balanced brackets. Refused: NaN/inf, empty text, whitespace, a second ``=``
+    (``-p r=1=2`` would otherwise run with r = 1), comment characters, unbalanced brackets.
+    """
+    pre = f"{where}: " if where else ""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not math.isfinite(float(value)):
+            raise SpiceError(f"{pre}parameter {name}={value!r}: not a finite number")
+        return
+    if not isinstance(value, str):
+        raise SpiceError(f"{pre}parameter {name}={value!r}: expected a number or SPICE text, got {type(value).__name__}")
+    text = value.strip()
+    ok = bool(text)
+    if ok and (text[0].isdigit() or text[0] in "+-."):
+        ok = spice_number(text) is not None and math.isfinite(spice_number(text))
+    elif ok:
+        depth = {"(": 0, "{": 0}
+        for ch in text:
+            if ch in "({":
+                depth[ch] += 1
+            elif ch in ")}":
+                depth["(" if ch == ")" else "{"] -= 1
+                if min(depth.values()) < 0:
+                    break
+        ok = not any(depth.values()) and not _EXPR_BAD_RE.search(text)
+    if not ok:
+        raise SpiceError(f"{pre}parameter {name}={value!r}: not a valid value; give a number with an optional "
+                         f"SPICE scale suffix (2k, 1.5e-9, 30f) or one expression such as {{a*2}}")
 
 
 @dataclass(frozen=True)
@@ -85,15 +156,20 @@ class Netlist:
         return out
 
     def render(self, params: dict | None = None, seed: int | None = None) -> str:
-        """Final text: ``.param`` values overridden by *params* and ``.option seed=`` added.
+        """Final text: ``.param`` values overridden by *params* and ``.option seed=`` added
+        (ngspice seed = *seed* + 1, see :func:`ngspice_seed`).
 
-        Raises SpiceError for a parameter name that is not a top-level ``.param`` of the file.
+        Raises SpiceError for a parameter name that is not a top-level ``.param`` of the file,
+        a value that is not a number or a single expression (:func:`check_value`), or a seed
+        outside 0 … 2**31 - 2.
         """
         params = dict(params or {})
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             valid = ", ".join(sorted(self.params)) or "(none: the netlist has no top-level .param lines)"
             raise SpiceError(f"{self.source}: unknown parameter {', '.join(unknown)}; valid names: {valid}")
+        for name, value in params.items():
+            check_value(name, value, self.source)
         lines = self._lines
         if params:
             lines = _substitute(lines, {k.lower(): v for k, v in params.items()}, self._param_lines)
@@ -101,7 +177,7 @@ class Netlist:
             lines = list(lines)
         if seed is not None:
             # the first line of a SPICE deck is its title; the option goes right after it
-            lines.insert(1, f".option seed={int(seed)}")
+            lines.insert(1, f".option seed={ngspice_seed(seed)}")
         return "\n".join(lines) + "\n"
 
 
@@ -179,20 +255,25 @@ def _expand(path_or_text: str, base: Path, files: list[Path], stack: tuple[Path,
         if not m:
             out.append(line)
             continue
-        inc = (base / m.group(1)).resolve()
+        name = m.group(1) or m.group(2) or m.group(3)
+        inc = (base / Path(name).expanduser()).resolve()
         if not inc.is_file():
-            alt = (spice_root() / m.group(1)).resolve()
+            alt = (spice_root() / name).resolve()
             if alt.is_file():
                 inc = alt
             else:
-                raise SpiceError(f"{origin}:{lineno}: included file not found: {m.group(1)} (resolved to {inc})")
+                raise SpiceError(f"{origin}:{lineno}: included file not found: {name} (resolved to {inc})")
         if inc in stack:
             raise SpiceError(f"{origin}:{lineno}: recursive .include of {inc}")
         if inc not in files:
             files.append(inc)
-        out.append(f"* ---- begin include {m.group(1)} ----")
-        out.extend(_expand(inc.read_text(), inc.parent, files, stack + (inc,), str(inc)))
-        out.append(f"* ---- end include {m.group(1)} ----")
+        out.append(f"* ---- begin include {name} ----")
+        try:
+            inc_text = inc.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpiceError(f"{origin}:{lineno}: cannot read included file {inc}: {exc}") from None
+        out.extend(_expand(inc_text, inc.parent, files, stack + (inc,), str(inc)))
+        out.append(f"* ---- end include {name} ----")
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import struct
 import sys
 
@@ -37,6 +38,9 @@ def receive(stream):
 def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     inp = os.fdopen(os.dup(0), "rb")
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (it kills its
+    # workers), a worker must not die half-way through a reply
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # ngspice must neither read the protocol nor write into it
         os.dup2(null, fd)
