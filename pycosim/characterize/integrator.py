@@ -24,7 +24,7 @@ per-instance offset is not counted as noise):
 * ``ktc_noise_V``: σ of the capacitor voltage V(in) − V(out) 1 ns after the reset opens, i.e. the
   kT/C charge the reset switch's thermal noise leaves on C_int (expected √(kT/C_int));
 * ``noise_in_rms_V``: σ of the op-amp's input-referred noise averaged over the integration window,
-  ē_n = (1/t_int)∫(V(in) − mean) dt (expected e_n/√(2·t_int) for white e_n). A column of total
+  ē_n = (1/t_int)∫(V(in) − mean) dt (expected e_n/√(2·t_int), e_n white). A column of total
   conductance G turns it into an output error G·t_int/C_int·ē_n;
 * ``noise_opamp_out_V``: σ of V(in) at the read instant: the op-amp noise that reaches the output
   directly through the closed loop (bandwidth ≈ GBW);
@@ -116,7 +116,6 @@ def extract_noise(res: list) -> dict:
         "noise_gcol_S": gcol,
         "noise_reads": int(sum(len(r["vc0_V"]) for r in reads)),
         "noise_en_V_per_rtHz": _param(p, "en"),
-        "noise_fc_Hz": _param(p, "fc"),
         "ktc_analytic_V": float(np.sqrt(K_BOLTZMANN * tk / cint)),
         "noise_in_analytic_white_V": float(_param(p, "en") / np.sqrt(2 * t_int)),
     }

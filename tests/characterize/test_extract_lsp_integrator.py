@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pycosim.characterize import integrator, lsp
+from pycosim.errors import CalibrationError
 from pycosim.spice import load, run_many
 
 
@@ -16,20 +17,26 @@ def _runs(module, mc, seed=11):
 
 
 @pytest.fixture(scope="module")
-def lsp_cal():
-    return lsp.extract(_runs(lsp, 4))
+def lsp_runs():
+    return _runs(lsp, 4)
 
 
-def test_lsp_steps_have_opposite_signs(lsp_cal):
+@pytest.fixture(scope="module")
+def lsp_cal(lsp_runs):
+    return lsp.extract(lsp_runs)
+
+
+def test_lsp_tables_have_no_gaps(lsp_cal):
+    """Every cell has an up and a down step at every fixed grid point (lsp_steps): no NaN, right signs."""
     s, t = lsp_cal
     assert s["dv_up_mean_V"] > 0 > s["dv_down_mean_V"]
-    up, dn = t["dv_up_V"], t["dv_down_V"]
-    assert np.nanmin(up) > 0 and np.nanmax(dn) < 0
-    # the tables cover the V_C range the pulses visited, around the initial 0.5 V
-    grid = t["vc_grid_V"]
-    covered = grid[np.isfinite(up).all(axis=0)]
-    assert covered.min() <= 0.52 and covered.max() >= 0.6
+    grid, up, dn = t["step_vc_V"], t["dv_up_V"], t["dv_down_V"]
+    assert up.shape == dn.shape == (4, len(grid)) and grid.min() <= 0.1 + 1e-9 and grid.max() >= 1.1 - 1e-9
+    assert np.all(np.isfinite(up)) and np.all(np.isfinite(dn))
+    assert np.all(up > 0) and np.all(dn < 0)
     assert 0.2 < s["up_down_ratio"] < 5
+    for name, arr in t.items():
+        assert np.all(np.isfinite(arr)), name
 
 
 def test_lsp_mismatch_spread_and_g_of_vc(lsp_cal):
@@ -41,20 +48,52 @@ def test_lsp_mismatch_spread_and_g_of_vc(lsp_cal):
     assert np.std(g[:, np.argmin(abs(t["vc_grid_V"] - 0.6))]) > 0
 
 
-def test_lsp_leakage_sign_matches_circuit(lsp_cal):
-    """With both programming FETs off, V_C relaxes toward the level where the PMOS (pull-up) and
-    NMOS (pull-down) off-currents balance: dV_C/dt falls as V_C rises, and from the initial 0.5 V
-    the cell drifts up (as the published design: 0.5 V toward ~0.8 V, Ambrogio 2018 ED Fig. 10)."""
+def test_lsp_same_row_is_the_same_cell(lsp_cal):
+    """Row k of every per-cell table is one cell: g(vc0) from lsp_read_gv equals g_0 of lsp_up_down."""
     s, t = lsp_cal
-    leak = t["leak_dvdt_V_per_s"].mean(0)
-    assert np.all(np.diff(leak) < 0)
-    assert s["leak_dvdt_at_init_V_per_s"] > 0 and s["leak_target_V"] > 0.5
-    assert abs(s["leak_dvdt_at_init_V_per_s"]) * 1e-3 > 1e-3  # measurable: > 1 mV over a 1 ms hold
+    g_gv = np.array([np.interp(s["vc_init_V"], t["vc_grid_V"], row) for row in t["g_of_vc_S"]])
+    np.testing.assert_allclose(g_gv, t["updown_g_S"][:, 0], rtol=1e-5)
+
+
+def test_lsp_leakage_small_and_target_robust(lsp_cal):
+    """With both programming FETs off (gates 0.3 V beyond the rails) the leak is fA-level: below
+    0.2 mV/ms at every grid point; it relaxes toward the per-cell zero crossing near vdd (median)."""
+    s, t = lsp_cal
+    leak = t["leak_dvdt_V_per_s"]
+    assert leak.shape == (4, len(t["leak_vc_V"]))
+    assert np.all(np.abs(leak) < 0.2)                     # V/s = mV/ms
+    assert np.all(np.diff(leak.mean(0)[1:]) < 0)
+    assert 1.0 < s["leak_target_V"] < 1.2 and s["leak_target_clamped_fraction"] == 0
+    assert s["t_hold_transfer_s"] == pytest.approx(8000 * s["t_example_s"])
+
+
+def test_lsp_reset_and_noise_scalars(lsp_cal):
+    s, t = lsp_cal
+    assert t["reset_vfinal_V"].shape == (4, len(t["reset_vstart_V"]))
+    assert abs(s["reset_error_mean_V"]) < 10e-3 and 0 < s["reset_error_std_V"] < 2e-3
+    assert s["reset_injection_V"] < 0
+    assert 0 < s["dv_up_c2c_sigma_V"] < 0.2 * s["dv_up_mean_V"]
+    assert 0 < s["dv_down_c2c_sigma_V"] < 0.2 * abs(s["dv_down_mean_V"])
+    assert t["read_noise_vc_V"].shape == t["read_noise_rel_sigma"].shape == (4,)
+    assert np.all((t["read_noise_rel_sigma"] > 1e-5) & (t["read_noise_rel_sigma"] < 1e-2))
+    assert s["read_noise_t_int_s"] == pytest.approx(256e-9)
 
 
 def test_lsp_energy_positive(lsp_cal):
     s, _ = lsp_cal
     assert 0 < s["e_up_J"] < 1e-12 and 0 < s["e_down_J"] < 1e-12
+
+
+def test_lsp_extraction_fails_loudly_on_bad_data(lsp_runs):
+    """A broken waveform (NaN in a per-cell bench) raises CalibrationError naming the table."""
+    import copy
+
+    runs = {b: list(rs) for b, rs in lsp_runs.items()}
+    bad = copy.deepcopy(runs["lsp_steps"][1])
+    bad.vectors["vc"] = np.full_like(np.real(bad.vectors["vc"]), np.nan)
+    runs["lsp_steps"][1] = bad
+    with pytest.raises(CalibrationError, match="lsp/dv_up_V"):
+        lsp.extract(runs)
 
 
 def test_integrator_gain_offset_rails():
@@ -68,3 +107,21 @@ def test_integrator_gain_offset_rails():
     pred = s["offset_V"] + s["gain_V_per_C"] * q[lin]
     assert np.max(np.abs(v[lin] - pred)) < 0.01 * 1.2
     assert v.min() > -0.01 and v.max() < 1.21  # clipped at the rails
+
+
+def test_integrator_noise_scalars():
+    """Noise scalars of the integrator_noise bench (4 seeds x 25 reads): kT/C within 20 % of sqrt(kT/C_int),
+    the window-averaged op-amp noise within 25 % of en/sqrt(2 t_int), the total sigma of one read at least
+    each part and close to their quadrature sum; the offset sigma is sourced (a citation, not 'assumed')."""
+    s, _ = integrator.extract(_runs(integrator, 1))
+    kb, tk = 1.380649e-23, 300.15
+    assert s["t_int_s"] == pytest.approx(100e-9) and s["noise_reads"] == 100
+    assert s["ktc_noise_V"] == pytest.approx(np.sqrt(kb * tk / s["noise_cint_F"]), rel=0.2)
+    assert s["ktc_analytic_V"] == pytest.approx(64.4e-6, rel=1e-3)
+    assert s["noise_in_rms_V"] == pytest.approx(s["noise_en_V_per_rtHz"] / np.sqrt(2 * s["t_int_s"]), rel=0.25)
+    assert 200e-6 < s["noise_opamp_out_V"] < 600e-6          # ~ en*sqrt(pi/2*gbw) = 396 uV
+    parts = np.sqrt(s["ktc_noise_V"] ** 2 + s["noise_opamp_out_V"] ** 2
+                    + (s["noise_gcol_S"] * s["t_int_s"] / s["noise_cint_F"] * s["noise_in_rms_V"]) ** 2)
+    assert s["noise_out_rms_V"] == pytest.approx(parts, rel=0.1)
+    assert s["noise_out_rms_V"] > max(s["ktc_noise_V"], s["noise_opamp_out_V"])
+    assert "Pelgrom" in s["offset_source"] and 0.2e-3 < s["offset_std_V"] < 3e-3
