@@ -1,44 +1,76 @@
 """3T1C (least-significant pair) characterisation: bench runs → tables.
 
-Benches (``circuits/``): ``lsp_up_down`` (K up then K down pulses, read after each),
-``lsp_read_gv`` (g versus V_C), ``lsp_retention`` (all FETs off, held at several V_C).
-Extracted (Ambrogio et al., Nature 558, 60 (2018), Extended Data Figs. 9–10):
+Benches (``circuits/``, cell ``netlists/lsp_3t1c.lib``; Ambrogio et al., Nature 558, 60 (2018),
+Fig. 2, Extended Data Figs. 9–10, Methods):
 
-* g(V_C) per Monte Carlo instance and its mismatch spread;
-* ΔV_C per up pulse and per down pulse as functions of V_C, per instance
-  (ΔV_j = V_C(t_j) − V_C(t_{j−1}) attributed to V_C(t_{j−1}), interpolated onto a grid);
-* leakage dV_C/dt at several V_C with every programming FET off;
-* energy per up/down pulse E = Σ_sources ∫ −V·I dt over the programming phase / K
-  (read-drain source excluded: read energy is the integrator's and the array's business).
+* ``lsp_up_down``   K up then K down pulses from vc0, read after each (per cell);
+* ``lsp_read_gv``   g versus V_C (per cell) and the shared reference;
+* ``lsp_steps``     one up and one down pulse from each point of a FIXED V_C grid, the cell reset to the
+                    point through its transmission gate before each pulse (per cell) → ΔV tables without
+                    gaps or selection bias;
+* ``lsp_retention`` reset to each V_C of a grid, then hold with every FET off (per cell) → dV_C/dt(V_C);
+* ``lsp_reset``     preset to several V_C, reset to the target line, gates off (per cell) → residual
+                    offset, its spread, and the turn-off charge-injection step;
+* ``lsp_c2c``       the nominal cell, K up + K down pulses with and without the programming FETs' shot
+                    noise (trnoise) → step-to-step σ of ONE cell (noisy − noiseless steps);
+* ``lsp_read_noise`` nominal cells at four V_C with the read channel's thermal noise (trnoise) → relative
+                    σ of one read integrated over t_int (:data:`pycosim.timing.T_INT_S`).
+
+Monte Carlo: instance k of every per-cell bench runs with seed + k, and every bench instantiates the
+cell before anything else that draws (the reference ``lsp_ref`` comes after it), so row k of every
+per-cell table is the SAME cell. Extraction raises :class:`~pycosim.errors.CalibrationError` on
+non-finite data instead of writing NaN.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pycosim import timing
 from pycosim.characterize.common import energy_J, finite_mean, sample_at
+from pycosim.errors import CalibrationError
 
-BENCHES = ("lsp_up_down", "lsp_read_gv", "lsp_retention")
-#: V_C values (V) at which leakage is measured by ``lsp_retention``.
-LEAK_VC_V = (0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.1)
+BENCHES = ("lsp_up_down", "lsp_read_gv", "lsp_steps", "lsp_retention", "lsp_reset", "lsp_c2c", "lsp_read_noise")
+#: Leakage grid of ``lsp_retention`` in the characterisation: 0 … 1.2 V every 0.1 V (13 points).
+LEAK_GRID = {"vlo": 0.0, "vstep": 0.1, "nv": 13}
 #: Sources that program the cell (their energy counts as programming energy).
-PROGRAMMING_SOURCES = ("vsup", "vup", "vdn")
+PROGRAMMING_SOURCES = ("vsup", "vvp", "vvn", "vup", "vdn")
+#: Seed of the single-cell noise benches (lsp_c2c, lsp_read_noise): trnoise realisation.
+NOISE_SEED_OFFSET = 0
 
 
 def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
-    """Runs needed: *mc* instances of each bench (seeds seed..seed+mc−1); retention at each
-    :data:`LEAK_VC_V` for every instance."""
+    """Runs needed: *mc* instances (seeds seed..seed+mc−1) of each per-cell bench; the two noise benches
+    once each on the nominal cell (lsp_c2c with noise on and off, same seed)."""
     seeds = range(seed, seed + mc)
-    ud_keep = ("vc", "g_us", "vdd", "upb", "dn", "d") + tuple(f"{s}#branch" for s in PROGRAMMING_SOURCES)
+    ud_keep = ("vc", "g_us", "vdd", "vp", "vn", "upb", "dn", "d") + tuple(f"{s}#branch" for s in PROGRAMMING_SOURCES)
     return {
         "lsp_up_down": [{"seed": s, "keep": ud_keep} for s in seeds],
         "lsp_read_gv": [{"seed": s, "keep": ("g_us", "gref_us")} for s in seeds],
-        "lsp_retention": [{"seed": s, "params": {"vc0": v}, "keep": ("vc",)} for v in LEAK_VC_V for s in seeds],
+        "lsp_steps": [{"seed": s, "keep": ("vc",)} for s in seeds],
+        "lsp_retention": [{"seed": s, "params": dict(LEAK_GRID), "keep": ("vc",)} for s in seeds],
+        "lsp_reset": [{"seed": s, "keep": ("vc",)} for s in seeds],
+        "lsp_c2c": [{"seed": seed, "params": {"noise": n}, "keep": ("vc",)} for n in (1, 0)],
+        "lsp_read_noise": [{"seed": seed, "keep": tuple(f"vcol{k}#branch" for k in range(1, 5))}],
     }
 
 
-def _param(res, name: str, default: float) -> float:
-    return float(res.meta.get("all_params", {}).get(name, default))
+def _param(res, name: str, default: float | None = None) -> float:
+    params = res.meta.get("all_params", {})
+    if name not in params and default is None:
+        raise CalibrationError(f"{res.meta.get('source', 'bench')}: parameter {name!r} not in the run metadata")
+    return float(params.get(name, default))
+
+
+def _finite(name: str, a) -> np.ndarray:
+    """*a* as float64; CalibrationError naming the table if any entry is NaN or infinite."""
+    arr = np.asarray(a, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
+        raise CalibrationError(f"lsp/{name}: {int(bad.sum())} non-finite entries (first at index {list(idx)}); "
+                               "the bench output is broken -- not writing NaN into the bundle")
+    return arr
 
 
 def updown_traces(results, k: int, tper_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -49,38 +81,106 @@ def updown_traces(results, k: int, tper_s: float) -> tuple[np.ndarray, np.ndarra
     return vc, g
 
 
-def steps_on_grid(vc: np.ndarray, grid: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """ΔV_C per up and per down pulse versus V_C before the pulse, interpolated onto *grid*.
+def step_grid(results) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From ``lsp_steps`` runs: (grid (n_s,), ΔV_up (n, n_s), ΔV_down (n, n_s), V_C before the pulses
+    (n, 2·n_s: up and down interleaved)). ΔV = V(after) − V(before) of one pulse started from the grid
+    point (after the transmission-gate reset to it; the start differs from the grid point by the reset
+    residual, a few mV)."""
+    r0 = results[0]
+    vlo, vstep, ns, tseg = (_param(r0, n) for n in ("vlo", "vstep", "ns", "tseg"))
+    ns = int(round(ns))
+    grid = vlo + vstep * np.arange(ns)
+    m = np.arange(2 * ns)
+    t_before = m * tseg + tseg / 2 + 40e-9
+    t_after = m * tseg + tseg - 20e-9
+    before = np.stack([sample_at(r.axis, r.v("vc"), t_before) for r in results])
+    after = np.stack([sample_at(r.axis, r.v("vc"), t_after) for r in results])
+    dv = after - before
+    return grid, dv[:, 0::2], dv[:, 1::2], before
 
-    vc: (n, 2k+1) V_C after each pulse (first k up, next k down). Returns two (n, len(grid))
-    arrays, NaN outside the V_C range each instance visited.
-    """
-    out = []
-    for lo, hi in ((0, k), (k, 2 * k)):
-        before, step = vc[:, lo:hi], np.diff(vc[:, lo:hi + 1], axis=1)
-        table = np.full((len(vc), len(grid)), np.nan)
-        for i in range(len(vc)):  # loop over Monte Carlo instances (not devices in a hot path)
-            order = np.argsort(before[i])
-            x, y = before[i][order], step[i][order]
-            inside = (grid >= x[0]) & (grid <= x[-1])
-            table[i, inside] = np.interp(grid[inside], x, y)
-        out.append(table)
-    return out[0], out[1]
+
+def leak_grid(results) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From ``lsp_retention`` grid runs: (grid (n_v,), dV_C/dt (n, n_v) in V/s, hold start V_C (n, n_v))."""
+    r0 = results[0]
+    vlo, vstep, nv, thold, tsettle = (_param(r0, n) for n in ("vlo", "vstep", "nv", "thold", "tsettle"))
+    nv = int(round(nv))
+    grid = vlo + vstep * np.arange(nv)
+    i = np.arange(nv)
+    t0, t1 = i * thold + tsettle, (i + 1) * thold - thold / 200
+    v0 = np.stack([sample_at(r.axis, r.v("vc"), t0) for r in results])
+    v1 = np.stack([sample_at(r.axis, r.v("vc"), t1) for r in results])
+    return grid, (v1 - v0) / (t1 - t0), v0
 
 
-def _leak_target(vc: np.ndarray, rate: np.ndarray) -> float:
-    """V_C where the mean leakage rate crosses zero (the level the cell relaxes toward);
-    linear extrapolation from the nearest two points when it does not cross inside the grid."""
-    cross = np.nonzero(np.diff(np.sign(rate)) != 0)[0]
-    j = int(cross[0]) if cross.size else (len(vc) - 2 if rate[-1] > 0 else 0)
-    slope = (rate[j + 1] - rate[j]) / (vc[j + 1] - vc[j])
-    return float(vc[j] - rate[j] / slope) if slope != 0 else float("nan")
+def leak_targets(vc: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell level the leakage relaxes toward: the first + → − zero crossing of dV_C/dt(V_C) on the
+    grid (linear interpolation). A cell without such a crossing relaxes toward the grid edge its leak
+    points to (returned clamped there, flagged in the second array)."""
+    out = np.empty(len(rate))
+    clamped = np.zeros(len(rate), dtype=bool)
+    for i, r in enumerate(rate):  # loop over Monte Carlo cells (not a hot path)
+        down = np.nonzero((r[:-1] > 0) & (r[1:] <= 0))[0]
+        if down.size:
+            j = int(down[0])
+            out[i] = vc[j] + r[j] * (vc[j + 1] - vc[j]) / (r[j] - r[j + 1])
+        else:
+            out[i] = vc[-1] if np.all(r > 0) else vc[0] if np.all(r <= 0) else vc[int(np.argmin(np.abs(r)))]
+            clamped[i] = True
+    return out, clamped
+
+
+def reset_table(results) -> dict[str, np.ndarray | float]:
+    """From ``lsp_reset`` runs: start grid, V_C at the start, just before turn-off and final (n, n_st)."""
+    r0 = results[0]
+    vslo, vsstep, nst, tseg, trst, tedge, vt = (_param(r0, n) for n in
+                                                ("vslo", "vsstep", "nst", "tseg", "trst", "tedge", "vtarget"))
+    nst = int(round(nst))
+    i = np.arange(nst)
+    t_start = (2 * i + 1) * tseg + 4e-9
+    t_on = (2 * i + 1) * tseg + 20e-9 + tedge + trst
+    t_fin = (2 * i + 2) * tseg - 20e-9
+    pick = lambda t: np.stack([sample_at(r.axis, r.v("vc"), t) for r in results])  # noqa: E731
+    return {"vstart_grid": vslo + vsstep * i, "target": vt, "start": pick(t_start), "on": pick(t_on), "final": pick(t_fin)}
+
+
+def c2c_sigma(results) -> tuple[float, float, float, float]:
+    """(σ_up, σ_down, mean up, mean down) in V of individual steps of the nominal cell: σ of the noisy
+    run's steps minus the noiseless run's steps (same cell, same pulses)."""
+    by_noise = {int(round(_param(r, "noise"))): r for r in results}
+    if set(by_noise) != {0, 1}:
+        raise CalibrationError("lsp_c2c: need one run with noise=1 and one with noise=0")
+    k, tper = int(round(_param(by_noise[1], "k"))), _param(by_noise[1], "tper")
+    t = np.arange(2 * k + 1) * tper
+    dn = np.diff(sample_at(by_noise[1].axis, by_noise[1].v("vc"), t))
+    d0 = np.diff(sample_at(by_noise[0].axis, by_noise[0].v("vc"), t))
+    diff = dn - d0
+    return float(np.std(diff[:k], ddof=1)), float(np.std(diff[k:], ddof=1)), float(d0[:k].mean()), float(d0[k:].mean())
+
+
+def read_noise(result) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(V_C (4,), relative σ of one read (4,), mean g (4,) in S, t_int) from ``lsp_read_noise``: the column
+    charge Q_j = ∫ i dt over consecutive windows of t_int; relative σ = std(Q)/|mean(Q)|."""
+    tint, nwin, vread = _param(result, "tint"), int(round(_param(result, "nwin"))), _param(result, "vread")
+    t = np.real(np.asarray(result.axis))
+    edges = np.arange(nwin + 1) * tint
+    vc, rel, g = [], [], []
+    for k in range(1, 5):
+        i = np.real(np.asarray(result.i(f"vcol{k}")))
+        cq = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+        q = np.diff(np.interp(edges, t, cq))
+        vc.append(_param(result, f"vc{k}"))
+        rel.append(np.std(q, ddof=1) / abs(np.mean(q)))
+        g.append(abs(np.mean(q)) / (vread * tint))
+    return np.array(vc), np.array(rel), np.array(g), tint
 
 
 def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     """Scalars (SI units in names) and tables (``lsp/…``) from the 3T1C bench results."""
+    missing = [b for b in BENCHES if not runs.get(b)]
+    if missing:
+        raise CalibrationError(f"3T1C extraction: no results for bench(es) {missing}")
     ud = runs["lsp_up_down"]
-    k = int(_param(ud[0], "k", 30))
+    k = int(round(_param(ud[0], "k", 30)))
     tper = _param(ud[0], "tper", 100e-9)
     vc, g = updown_traces(ud, k, tper)
 
@@ -88,17 +188,20 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     grid = np.asarray(gv[0].axis, dtype=np.float64)
     g_of_vc = np.stack([np.interp(grid, r.axis, r.v("g_us")) for r in gv]) * 1e-6
 
-    dv_up, dv_dn = steps_on_grid(vc, grid, k)
+    step_vc, dv_up, dv_dn, _ = step_grid(runs["lsp_steps"])
     step_up = np.diff(vc[:, : k + 1], axis=1)
     step_dn = np.diff(vc[:, k:], axis=1)
 
-    ret = runs["lsp_retention"]
-    leak_vc = np.asarray(LEAK_VC_V)
-    by_v = {v: [r for r in ret if abs(_param(r, "vc0", 0.5) - v) < 1e-12] for v in LEAK_VC_V}
-    n_leak = min(len(v) for v in by_v.values())
-    leak = np.stack([[r.meas["dvdt"] for r in by_v[v][:n_leak]] for v in LEAK_VC_V], axis=1)  # (n, n_v)
-    mean_leak = np.nanmean(leak, axis=0)
-    target = _leak_target(leak_vc, mean_leak)
+    leak_vc, leak, _ = leak_grid(runs["lsp_retention"])
+    targets, clamped = leak_targets(leak_vc, leak)
+    mean_leak = leak.mean(axis=0)
+
+    rs = reset_table(runs["lsp_reset"])
+    err = rs["final"] - rs["target"]
+    inj = rs["final"] - rs["on"]
+
+    sig_up, sig_dn, c2c_up, c2c_dn = c2c_sigma(runs["lsp_c2c"])
+    rn_vc, rn_rel, rn_g, t_int = read_noise(runs["lsp_read_noise"][0])
 
     e_up = np.array([energy_J(r, PROGRAMMING_SOURCES, 0.0, k * tper) for r in ud]) / k
     e_dn = np.array([energy_J(r, PROGRAMMING_SOURCES, k * tper, 2 * k * tper) for r in ud]) / k
@@ -123,21 +226,43 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "dg_dvc_at_init_S_per_V": float(np.mean(np.gradient(g_of_vc, grid, axis=1)[:, np.argmin(abs(grid - vc0))])),
         "g_shared_S": finite_mean([r.meas.get("gref", np.nan) for r in gv]) * 1e-6,
         "leak_dvdt_at_init_V_per_s": float(np.interp(vc0, leak_vc, mean_leak)),
-        "leak_target_V": target,
-        "retention_hold_s": _param(ret[0], "thold", 1e-3),
+        "leak_target_V": float(np.median(targets)),
+        "leak_target_clamped_fraction": float(np.mean(clamped)),
+        "leak_dvdt_p99_abs_V_per_s": float(np.percentile(np.abs(leak), 99)),
+        "retention_hold_s": _param(runs["lsp_retention"][0], "thold"),
         "e_up_J": float(np.mean(e_up)),
         "e_down_J": float(np.mean(e_dn)),
+        "reset_target_V": float(rs["target"]),
+        "reset_error_mean_V": float(np.mean(err)),
+        "reset_error_std_V": float(np.std(err)),
+        "reset_injection_V": float(np.mean(inj)),
+        "dv_up_c2c_sigma_V": sig_up,
+        "dv_down_c2c_sigma_V": sig_dn,
+        "read_noise_t_int_s": float(t_int),
+        "t_example_s": timing.example_time_s(),
+        "t_hold_transfer_s": timing.transfer_hold_s(),
     }
     tables = {
         "vc_grid_V": grid,
         "g_of_vc_S": g_of_vc,
+        "step_vc_V": step_vc,
         "dv_up_V": dv_up,
         "dv_down_V": dv_dn,
         "updown_g_S": g,
         "updown_vc_V": vc,
         "leak_vc_V": leak_vc,
         "leak_dvdt_V_per_s": leak,
+        "reset_vstart_V": rs["vstart_grid"],
+        "reset_vfinal_V": rs["final"],
+        "read_noise_vc_V": rn_vc,
+        "read_noise_rel_sigma": rn_rel,
         "e_up_J": e_up,
         "e_down_J": e_dn,
     }
+    tables = {name: _finite(name, a) for name, a in tables.items()}
+    for name, val in scalars.items():
+        _finite(name, val)
+    if not (np.all(dv_up > 0) and np.all(dv_dn < 0)):
+        raise CalibrationError("lsp/dv_up_V must be > 0 and lsp/dv_down_V < 0 at every grid point of every cell; "
+                               f"got up min {dv_up.min():.3g} V, down max {dv_dn.max():.3g} V")
     return scalars, tables

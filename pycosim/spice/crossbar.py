@@ -85,7 +85,8 @@ def write_crossbar(
         V_read*t_i; t_i = 0 leaves the row at 0 V);
       * column integrators ``xip<j>``/``xin<j>`` (``netlists/integrator.lib``), virtual ground 0 V,
         rails -v_rail_V/+v_rail_V, reset closed until t_reset_s;
-      * 3T1C programming gates held off (upb = vdd, dn = 0); the read lasts t0 .. t0 + max(t_i), and the
+      * 3T1C programming FETs held off (source lines vp = vdd, vn = 0; gates upb = vdd + 0.3 V,
+        dn = -0.3 V, the cell's hold levels); the read lasts t0 .. t0 + max(t_i), and the
         outputs are read out t_settle_s later.
     Expected (linear devices):  dV_j = V_out,p - V_out,n = -sum_i W_ij * v_read_V * t_read_s[i] / cint_F.
 
@@ -157,7 +158,7 @@ def write_crossbar(
         for i, (ti, e) in enumerate(zip(t, edge))
     ]
     cells = [
-        f"xs_{i}_{j} row{i} colp{j} coln{j} upb dn vdd 0 synapse F={_num(F)} xcp={_num(xcp[i, j])} "
+        f"xs_{i}_{j} row{i} colp{j} coln{j} upb dn vp vn vdd 0 synapse F={_num(F)} xcp={_num(xcp[i, j])} "
         f"xcm={_num(xcm[i, j])} vc0={_num(vc[i, j])} vref={_num(vref_gate_V)} pol={int(pol_arr[i, j])} mc={{mc}}"
         for i in range(n_rows) for j in range(n_cols)
     ]
@@ -179,8 +180,11 @@ def write_crossbar(
         ".options num_threads=1",
         *[f".include {inc(lib)}" for lib in LIBRARIES],
         f"vsup vdd 0 {_num(vdd_V)}",
-        f"vupb upb 0 {_num(vdd_V)}",
-        "vdn dn 0 0",
+        "* 3T1C hold: source lines at vdd / 0, gates 0.3 V beyond the rails (netlists/lsp_3t1c.lib)",
+        f"vvp vp 0 {_num(vdd_V)}",
+        "vvn vn 0 0",
+        f"vupb upb 0 {_num(vdd_V + 0.3)}",
+        "vdn dn 0 -0.3",
         "vvref vref 0 0",
         f"vrst rst 0 pwl(0 {_num(vdd_V)} {_num(t_reset_s)} {_num(vdd_V)} {_num(t_reset_s + 1e-9)} 0)",
     ]

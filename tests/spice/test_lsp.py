@@ -5,11 +5,21 @@ Physics checked with the real ngspice (Ambrogio et al., Nature 558, 60-67 (2018)
 * the generic 90 nm BSIM4 cards give sensible Vth, Ion and subthreshold swing;
 * an up pulse adds, a down pulse removes a near-constant charge on C:
   dV_up = I_P*t_pw/C_tot, dV_dn = -I_N*t_pw/C_tot, so g = I_D/V_DS of the read FET rises/falls
-  linearly with the pulse count (R^2 >= 0.99 over the central range);
-* with every FET off, V_C drifts through the FETs' own off-state currents
-  (C_tot dV_C/dt = I_P,off - I_N,off - I_G,read): for the nominal cell, upwards from 0.5 V towards
-  an equilibrium near 0.8 V (as in the published design, Extended Data Figs. 9-10);
-* Monte Carlo instances (per-FET Pelgrom mismatch) give different steps; the same seed repeats.
+  linearly with the pulse count (R^2 >= 0.99 over all K pulses of each direction); the step is a
+  usable fraction (1/50 .. 1/200) of the V_C window;
+* with every FET off (gates 0.3 V beyond the rails) V_C drifts only through fA-level off-state currents
+  (C_tot dV_C/dt = I_P,off - I_N,off - I_G,read): < 0.1 mV/ms for the nominal cell, and over one
+  transfer interval (pycosim.timing.T_HOLD_S) 99 % of Monte Carlo cells move by less than two of their
+  own update steps. (The first design leaked 5-200 mV/ms and drifted up from 0.5 V toward ~0.8 V as the
+  published cell; that drift made 35 % of Monte Carlo cells charge to the rail within 20 ms, so the test
+  of the upward drift was replaced by the retention criterion -- a deliberate physical change.)
+* the programming FETs as a transmission gate reset V_C to the line level, independent of the start,
+  up to a small charge-injection offset;
+* fixed-grid steps: every cell has an up and a down step at every V_C grid point;
+* noise: shot noise of the programming current gives a step-to-step sigma ~ sqrt(q*C*dV)/C, thermal
+  noise of the read channel a read sigma ~ sqrt(2kT*g*t_int)/(g*V_read*t_int);
+* Monte Carlo instances (per-FET Pelgrom mismatch) differ; the same seed repeats and is the same cell
+  in every bench.
 """
 
 from __future__ import annotations
@@ -19,9 +29,18 @@ import pytest
 
 from pycosim.spice import run, run_many
 
+from pycosim.characterize import lsp
+from pycosim.timing import T_HOLD_S, T_INT_S
+
 UP_DOWN = "circuits/lsp_up_down.cir"
 RETENTION = "circuits/lsp_retention.cir"
 READ_GV = "circuits/lsp_read_gv.cir"
+STEPS = "circuits/lsp_steps.cir"
+RESET = "circuits/lsp_reset.cir"
+C2C = "circuits/lsp_c2c.cir"
+READ_NOISE = "circuits/lsp_read_noise.cir"
+KT = 1.380649e-23 * 300.15  # J, at the cards' 27 C
+Q_E = 1.602176634e-19       # C
 K, TPER = 30, 100e-9  # bench defaults of lsp_up_down.cir (pulses per direction, period in s)
 
 
@@ -78,7 +97,8 @@ def test_cmos_idvg():
 
 
 def test_up_down_pulses_linear_nominal():
-    """Nominal cell (mc=0): monotone, linear g versus pulse count; step sizes and their ratio."""
+    """Nominal cell (mc=0): monotone, linear g versus pulse count over all K pulses; step sizes, ratio,
+    and the step as a fraction of the V_C window 0.3 .. 1.1 V (where g is above threshold)."""
     res = run(UP_DOWN, params={"mc": 0})
     vc, g = _per_pulse(res)
     n = np.arange(2 * K + 1)
@@ -86,34 +106,56 @@ def test_up_down_pulses_linear_nominal():
     assert np.all(np.diff(g[: K + 1]) > 0), "g must rise with every up pulse"
     assert np.all(np.diff(g[K:]) < 0), "g must fall with every down pulse"
     dv_up, dv_dn = dv[:K].mean(), -dv[K:].mean()
-    assert 5e-3 <= dv_up <= 20e-3 and 5e-3 <= dv_dn <= 20e-3
-    # central range: pulses 5..25 of each direction (away from the turn-around)
-    r2_up, s_up = _r2(n[5:K - 4], g[5:K - 4])
-    r2_dn, s_dn = _r2(n[K + 5:2 * K - 4], g[K + 5:2 * K - 4])
+    assert 3e-3 <= dv_up <= 8e-3 and 3e-3 <= dv_dn <= 8e-3
+    r2_up, s_up = _r2(n[: K + 1], g[: K + 1])
+    r2_dn, s_dn = _r2(n[K:], g[K:])
     ratio = res.meas["ud_ratio"]
+    steps_in_window = (1.1 - 0.3) / dv_up
     print(f"dV/pulse up={dv_up*1e3:.2f} mV down={dv_dn*1e3:.2f} mV  up/down ratio={ratio:.3f}  "
           f"g {g.min():.2f}..{g.max():.2f} uS  dg/pulse up={s_up:.3f} down={s_dn:.3f} uS  "
-          f"R2 up={r2_up:.5f} down={r2_dn:.5f}  step drift up {dv[0]*1e3:.2f}->{dv[K-1]*1e3:.2f} mV")
+          f"R2 up={r2_up:.5f} down={r2_dn:.5f}  step drift up {dv[0]*1e3:.2f}->{dv[K-1]*1e3:.2f} mV  "
+          f"steps in 0.3-1.1 V: {steps_in_window:.0f}")
     assert r2_up >= 0.99 and r2_dn >= 0.99
+    assert 50 <= steps_in_window <= 200
     assert np.isfinite(ratio) and ratio > 0
     assert ratio == pytest.approx(dv_up / dv_dn, rel=0.05)  # .meas agrees with the sampled waveform
     assert res.meas["vc_0"] == pytest.approx(0.5, abs=1e-6)  # initial condition vc0 holds at t = 0
 
 
-def test_retention_leakage_direction_nominal():
-    """All FETs off, nominal cell: V_C rises from 0.5 V and falls from 1.0 V (equilibrium between,
-    near 0.8 V) -- the drift emerges from the BSIM4 off-state currents only."""
-    lo, hi = run_many([dict(netlist=RETENTION, params={"mc": 0, "vc0": 0.5}),
-                       dict(netlist=RETENTION, params={"mc": 0, "vc0": 1.0})], workers=2)
-    rate_lo, rate_hi = lo.meas["dvdt"], hi.meas["dvdt"]  # V/s over 1 ms (numerically = mV/ms)
-    print(f"leakage (1 ms hold): from 0.5 V {rate_lo:+.1f} mV/ms, from 1.0 V {rate_hi:+.1f} mV/ms;"
-          f" g {lo.meas['g_0']:.2f} -> {lo.meas['g_end']:.2f} uS")
-    assert lo.meas["vc_end"] - lo.meas["vc_0"] > 5e-3          # measurable (> 5 mV) and UPWARD
-    assert 5.0 <= rate_lo <= 200.0                              # 5..200 mV/ms
-    assert rate_hi < -1.0                                       # from above the equilibrium: DOWNWARD
-    assert lo.meas["g_end"] > lo.meas["g_0"]
-    v = lo.v("vc")
-    assert np.all(np.diff(v) >= -1e-9)                          # monotone drift
+def test_retention_nominal_small_leak_and_equilibrium():
+    """All FETs off (gates 0.3 V beyond the rails), nominal cell, reset to 0 .. 1.2 V: |dV_C/dt| below
+    0.1 mV/ms everywhere; the PMOS off-current dominates (V_C creeps up) until V_SD -> 0 near vdd,
+    where the NMOS junction/subthreshold current wins: equilibrium between 1.0 and 1.2 V."""
+    res = run(RETENTION, params={"mc": 0, **lsp.LEAK_GRID})
+    vc, rate, v0 = lsp.leak_grid([res])
+    rate, v0 = rate[0], v0[0]
+    target, clamped = lsp.leak_targets(vc, rate[None, :])
+    print("hold start V_C:", np.round(v0, 3).tolist(), "\nleak (mV/ms):", np.round(rate, 4).tolist(),
+          f"\nequilibrium {target[0]:.3f} V")
+    assert np.all(np.abs(v0 - vc) < 0.03)            # the transmission-gate reset reached each grid point
+    assert np.all(np.abs(rate) < 0.1)                # V/s = mV/ms
+    assert np.all(rate[1:-2] > 0) and rate[-1] < 0
+    assert not clamped[0] and 1.0 < target[0] < 1.2
+
+
+def test_retention_monte_carlo_two_steps_over_transfer_hold():
+    """40 Monte Carlo cells (the N = 1000 run is benchmarks/lsp_retention_mc.py): reset to each grid
+    V_C, hold for one transfer interval (pycosim.timing.T_HOLD_S); 99 % of (cell, V_C) pairs move by less
+    than two of THAT cell's own smallest update steps (lsp_steps, same seed = same cell)."""
+    seeds = list(range(100, 140))
+    jobs = [dict(netlist=RETENTION, seed=s, params={**lsp.LEAK_GRID, "thold": T_HOLD_S}, keep=("vc",)) for s in seeds]
+    jobs += [dict(netlist=STEPS, seed=s, keep=("vc",)) for s in seeds]
+    res = run_many(jobs, workers=2)
+    _, rate, _ = lsp.leak_grid(res[: len(seeds)])
+    _, up, dn, _ = lsp.step_grid(res[len(seeds):])
+    moved = np.abs(rate) * T_HOLD_S                                  # (n, n_v) V over the hold
+    step = np.minimum(up.min(axis=1), -dn.max(axis=1))[:, None]     # (n, 1) V, each cell's smallest step
+    frac = moved / step
+    p99 = np.percentile(frac, 99)
+    print(f"hold {T_HOLD_S*1e3:.2f} ms: |dV| p50 {np.percentile(moved, 50)*1e3:.3f} mV, p99 "
+          f"{np.percentile(moved, 99)*1e3:.3f} mV, max {moved.max()*1e3:.3f} mV; in own steps p99 {p99:.3f}, "
+          f"max {frac.max():.3f}")
+    assert p99 < 2.0
 
 
 def test_mismatch_spread_and_reproducibility():
@@ -130,11 +172,23 @@ def test_mismatch_spread_and_reproducibility():
     assert up.std() / up.mean() > 0.02 and dn.std() / dn.mean() > 0.02
     assert res[-1].meas == res[0].meas
     np.testing.assert_array_equal(res[-1].v("vc"), res[0].v("vc"))
-    # leakage also varies from instance to instance (print only: its sign depends on the draw)
-    ret = run_many([dict(netlist=RETENTION, seed=s) for s in seeds[:4]], workers=2, cache=False)
+    ret = run_many([dict(netlist=RETENTION, seed=s, params={"thold": 1e-3}) for s in seeds[:4]], workers=2, cache=False)
     rates = np.array([r.meas["dvdt"] for r in ret])  # V/s = mV/ms
-    print("MC leakage rates (mV/ms):", np.round(rates, 1))
-    assert np.ptp(rates) > 1.0
+    print("MC leakage rates at 0.5 V (mV/ms):", np.round(rates, 4))
+    assert np.ptp(rates) > 0 and np.all(np.abs(rates) < 0.2)
+
+
+def test_same_seed_is_the_same_cell_in_every_bench():
+    """The Pelgrom draws happen in the same order in every 3T1C bench (cell first, reference after):
+    g at V_C = vc0 from lsp_read_gv equals g_0 of lsp_up_down for the same seed (and differs between seeds)."""
+    seeds = (3, 4, 5)
+    res = run_many([dict(netlist=READ_GV, seed=s) for s in seeds] + [dict(netlist=UP_DOWN, seed=s) for s in seeds],
+                   workers=2)
+    g_gv = np.array([np.interp(0.5, r.axis, r.v("g_us")) for r in res[:3]])
+    g_ud = np.array([r.meas["g_0"] for r in res[3:]])
+    print("g(0.5 V) read_gv:", np.round(g_gv, 5), " g_0 up_down:", np.round(g_ud, 5))
+    np.testing.assert_allclose(g_gv, g_ud, rtol=1e-5)
+    assert np.ptp(g_gv) > 0.05
 
 
 def test_read_characteristic_and_reference():
@@ -152,25 +206,90 @@ def test_read_characteristic_and_reference():
     assert res.meas["vc_eq"] == pytest.approx(0.5, abs=2e-3)
 
 
+def test_reset_through_transmission_gate():
+    """Reset to the 0.5 V line from 0.2 .. 1.1 V: the final V_C does not depend on where it started
+    (< 1 mV apart), the residual offset is the turn-off charge injection (a few mV, negative at 0.5 V:
+    the NMOS channel charge wins there), and Monte Carlo cells hardly differ (the injected charge is set
+    by the gate swing, not by the threshold mismatch)."""
+    res = run_many([dict(netlist=RESET, params={"mc": 0})] + [dict(netlist=RESET, seed=s) for s in (1, 2, 3, 4)],
+                   workers=2)
+    rs = lsp.reset_table(res)
+    err = rs["final"] - rs["target"]
+    inj = rs["final"] - rs["on"]
+    print("start V_C (nominal):", np.round(rs["start"][0], 3).tolist())
+    print(f"residual (mV): nominal {np.round(err[0]*1e3, 2).tolist()}\n  MC mean {err[1:].mean()*1e3:.2f}, "
+          f"std {err[1:].std()*1e3:.3f}; injection step {inj.mean()*1e3:.2f} mV")
+    assert np.all(np.abs(rs["start"][0] - rs["vstart_grid"]) < 0.03)   # the presets landed near their values
+    assert np.ptp(err, axis=1).max() < 1e-3
+    assert np.all(np.abs(err) < 10e-3) and np.all(inj < 0)
+    assert err[1:].std() < 2e-3
+    assert np.abs(err - inj).max() < 1e-3        # before the turn-off V_C had settled on the line
+
+
+def test_fixed_grid_steps_cover_every_point():
+    """lsp_steps: one up and one down pulse from every grid point 0.1 .. 1.1 V; every step has the right
+    sign at every point, and in the V_C range of lsp_up_down agrees with its per-pulse steps (5 %)."""
+    grid_res, ud = run_many([dict(netlist=STEPS, params={"mc": 0}), dict(netlist=UP_DOWN, params={"mc": 0})], workers=2)
+    grid, up, dn, before = lsp.step_grid([grid_res])
+    up, dn = up[0], dn[0]
+    vc, _ = _per_pulse(ud)
+    dv = np.diff(vc)
+    print("grid:", np.round(grid, 2).tolist(), "\nup (mV):", np.round(up * 1e3, 2).tolist(),
+          "\ndown (mV):", np.round(dn * 1e3, 2).tolist())
+    assert np.all(up > 0) and np.all(dn < 0)
+    assert np.all(np.abs(before[0, 0::2] - grid) < 0.03)
+    assert np.interp(0.5, grid, up) == pytest.approx(dv[0], rel=0.05)
+    assert np.interp(vc[K], grid, dn) == pytest.approx(dv[K], rel=0.05)
+
+
+def test_programming_shot_noise_c2c():
+    """Shot noise of the programming current (trnoise, S_I = 2qI) makes individual steps of ONE cell
+    scatter by sigma ~ sqrt(q*C_tot*dV)/C_tot (Poisson statistics of the ~Q/q carriers of a pulse)."""
+    noisy, clean = run_many([dict(netlist=C2C, seed=7, params={"noise": n}) for n in (1, 0)], workers=2)
+    sig_up, sig_dn, m_up, m_dn = lsp.c2c_sigma([noisy, clean])
+    c_tot = 33e-15  # F, cs + read-FET gate + junction/overlap (netlists/lsp_3t1c.lib)
+    exp_up, exp_dn = np.sqrt(Q_E * c_tot * m_up) / c_tot, np.sqrt(Q_E * c_tot * -m_dn) / c_tot
+    print(f"c2c sigma up {sig_up*1e3:.3f} mV (expected {exp_up*1e3:.3f}), down {sig_dn*1e3:.3f} mV "
+          f"(expected {exp_dn*1e3:.3f}); mean steps {m_up*1e3:.2f} / {m_dn*1e3:.2f} mV")
+    assert 0.6 * exp_up < sig_up < 1.6 * exp_up
+    assert 0.6 * exp_dn < sig_dn < 1.6 * exp_dn
+
+
+def test_read_thermal_noise_in_the_integration_window():
+    """Thermal noise of the read channel (trnoise, S_I = 4kT*g) over t_int = pycosim.timing.T_INT_S:
+    relative sigma of one read = sqrt(2kT/(g*t_int))/V_read, ~1e-3 or below, falling with g."""
+    res = run(READ_NOISE, seed=5)
+    vc, rel, g, tint = lsp.read_noise(res)
+    expected = np.sqrt(2 * KT / (g * tint)) / 0.1
+    print(f"t_int {tint*1e9:.0f} ns; V_C {vc.tolist()}; g {np.round(g*1e6, 2).tolist()} uS; rel sigma "
+          f"{np.round(rel*1e4, 2).tolist()} e-4 (expected {np.round(expected*1e4, 2).tolist()} e-4)")
+    assert tint == pytest.approx(T_INT_S)
+    assert np.all(rel > 0.7 * expected) and np.all(rel < 1.4 * expected)
+    assert rel[0] > rel[-1]
+
+
 OP_DECK = """3T1C operating point with a preset V_C
-.option gmin=1e-15
+.option gmin=1e-18
 .include netlists/cmos.lib
 .include netlists/lsp_3t1c.lib
 vsup vdd 0 1.2
-vup upb 0 1.2
-vdn dn 0 0
+vvp vp 0 1.2
+vvn vn 0 0
+vup upb 0 1.5
+vdn dn 0 -0.3
 vrd d 0 0.1
-xcell d 0 vc upb dn vdd 0 lsp_3t1c vc0=0.63 mc=0
+xcell d 0 vc upb dn vp vn vdd 0 lsp_3t1c vc0=0.63 mc=0
 .op
 .end
 """
 
 
 def test_initial_condition_holds_in_op_and_tran():
-    """V_C = vc0 in an .op (DC-hold element active only at time 0) and at the start of a .tran."""
+    """V_C = vc0 in an .op (DC-hold element active only at time 0) and at the start of a .tran
+    (lsp_up_down: no reset before the first pulse)."""
     op = run(OP_DECK)
     assert op.analysis == "op"
     assert float(op.v("vc")[0]) == pytest.approx(0.63, abs=1e-6)
-    tr = run(RETENTION, params={"mc": 0, "vc0": 0.63, "thold": 1e-4})
+    tr = run(UP_DOWN, params={"mc": 0, "vc0": 0.63, "k": 2})
     assert tr.meas["vc_0"] == pytest.approx(0.63, abs=1e-6)
-    assert tr.meas["vc_end"] != pytest.approx(0.63, abs=1e-4)  # released after t = 0: it leaks
+    assert tr.meas["vc_k"] > 0.63 + 5e-3  # released after t = 0: the pulses move it

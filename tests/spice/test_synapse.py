@@ -30,8 +30,10 @@ HEAD = """{title}
 .include netlists/lsp_3t1c.lib
 .include netlists/synapse.lib
 vsup vdd 0 1.2
-vupb upb 0 1.2
-vdn dn 0 0
+vvp vp 0 1.2
+vvn vn 0 0
+vupb upb 0 1.5
+vdn dn 0 -0.3
 """
 
 # (xcp, xcm, vc0) per synapse: positive, negative and mixed-sign weights
@@ -47,7 +49,7 @@ def _synapse_deck(states: np.ndarray, pol: int) -> str:
     lines = [HEAD.format(title=f"synapse DC read, pol={pol}")]
     lines += [
         f"vrow{k} row{k} 0 {VREAD}\nvcp{k} colp{k} 0 0\nvcn{k} coln{k} 0 0\n"
-        f"xs{k} row{k} colp{k} coln{k} upb dn vdd 0 synapse F={F} xcp={xp} xcm={xm} vc0={vc} "
+        f"xs{k} row{k} colp{k} coln{k} upb dn vp vn vdd 0 synapse F={F} xcp={xp} xcm={xm} vc0={vc} "
         f"vref={VREF_GATE} pol={pol} mc=0"
         for k, (xp, xm, vc) in enumerate(states)
     ]
@@ -60,7 +62,7 @@ def _devices_deck(states: np.ndarray) -> str:
     lines += [
         f"vrp{k} rp{k} 0 {VREAD}\nxp{k} rp{k} sp{k} pcm_dev xc0={xp} mc=0\nvsp{k} sp{k} 0 0\n"
         f"vrm{k} rm{k} 0 {VREAD}\nxm{k} rm{k} sm{k} pcm_dev xc0={xm} mc=0\nvsm{k} sm{k} 0 0\n"
-        f"vrg{k} rg{k} 0 {VREAD}\nxg{k} rg{k} sg{k} vc{k} upb dn vdd 0 lsp_3t1c vc0={vc} mc=0\nvsg{k} sg{k} 0 0"
+        f"vrg{k} rg{k} 0 {VREAD}\nxg{k} rg{k} sg{k} vc{k} upb dn vp vn vdd 0 lsp_3t1c vc0={vc} mc=0\nvsg{k} sg{k} 0 0"
         for k, (xp, xm, vc) in enumerate(states)
     ]
     lines += [f"vrr rr 0 {VREAD}\nxr rr sr lsp_ref vref={VREF_GATE} mc=0\nvsr sr 0 0"]
