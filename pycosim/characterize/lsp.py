@@ -12,8 +12,8 @@ Fig. 2, Extended Data Figs. 9–10, Methods):
 * ``lsp_reset``     preset to several V_C, reset to the target line, gates off (per cell) → residual
                     offset, its spread, and the turn-off charge-injection step;
 * ``lsp_c2c``       the nominal cell, K up + K down pulses with and without the programming FETs' shot
-                    noise (trnoise) → step-to-step σ of ONE cell (noisy − noiseless steps);
-* ``lsp_read_noise`` nominal cells at four V_C with the read channel's thermal noise (trnoise) → relative
+                    noise (seeded trrandom) → step-to-step σ of ONE cell (noisy − noiseless steps);
+* ``lsp_read_noise`` nominal cells at four V_C with the read channel's thermal noise (seeded trrandom white noise) → relative
                     σ of one read integrated over t_int (:data:`pycosim.timing.T_INT_S`).
 
 Monte Carlo: instance k of every per-cell bench runs with seed + k, and every bench instantiates the
@@ -35,7 +35,7 @@ BENCHES = ("lsp_up_down", "lsp_read_gv", "lsp_steps", "lsp_retention", "lsp_rese
 LEAK_GRID = {"vlo": 0.0, "vstep": 0.1, "nv": 13}
 #: Sources that program the cell (their energy counts as programming energy).
 PROGRAMMING_SOURCES = ("vsup", "vvp", "vvn", "vup", "vdn")
-#: Seed of the single-cell noise benches (lsp_c2c, lsp_read_noise): trnoise realisation.
+#: Seed offset of the single-cell noise benches (lsp_c2c, lsp_read_noise).
 NOISE_SEED_OFFSET = 0
 
 

@@ -243,7 +243,7 @@ def test_fixed_grid_steps_cover_every_point():
 
 
 def test_programming_shot_noise_c2c():
-    """Shot noise of the programming current (trnoise, S_I = 2qI) makes individual steps of ONE cell
+    """Shot noise of the programming current (trrandom, S_I = 2qI) makes individual steps of ONE cell
     scatter by sigma ~ sqrt(q*C_tot*dV)/C_tot (Poisson statistics of the ~Q/q carriers of a pulse)."""
     noisy, clean = run_many([dict(netlist=C2C, seed=7, params={"noise": n}) for n in (1, 0)], workers=2)
     sig_up, sig_dn, m_up, m_dn = lsp.c2c_sigma([noisy, clean])
@@ -256,7 +256,7 @@ def test_programming_shot_noise_c2c():
 
 
 def test_read_thermal_noise_in_the_integration_window():
-    """Thermal noise of the read channel (trnoise, S_I = 4kT*g) over t_int = pycosim.timing.T_INT_S:
+    """Thermal noise of the read channel (trrandom, S_I = 4kT*g) over t_int = pycosim.timing.T_INT_S:
     relative sigma of one read = sqrt(2kT/(g*t_int))/V_read, ~1e-3 or below, falling with g."""
     res = run(READ_NOISE, seed=5)
     vc, rel, g, tint = lsp.read_noise(res)
