@@ -70,8 +70,8 @@ def interp_rows(x: np.ndarray, grid: np.ndarray, table: np.ndarray, rows: np.nda
     """
     n_g = grid.shape[0]
     pos = (np.asarray(x, dtype=np.float32) - np.float32(grid[0])) * np.float32(1.0 / (grid[1] - grid[0]))
-    np.clip(pos, 0.0, n_g - 1.000001, out=pos)
-    i0 = pos.astype(np.int32)
+    np.clip(pos, 0.0, n_g - 1, out=pos)
+    i0 = np.minimum(pos.astype(np.int32), n_g - 2)
     frac = pos - i0
     flat = rows.astype(np.int32) * np.int32(n_g) + i0
     tf = table.reshape(-1)

@@ -1,0 +1,230 @@
+"""Configuration of one crossbar layer: frozen dataclasses, units in names, loadable from a dict.
+
+``ArrayConfig.from_dict({...})`` (or :func:`pycosim.config.from_dict`) builds it from nested dicts
+(training nests it in its TOML and overrides fields by dotted path, e.g. ``array.transfer.mode=open``).
+Every number that is not in the calibration bundle is a field here, with its meaning, unit and the
+reason for its default. A config object that exists is valid: ``__post_init__`` raises ConfigError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pycosim.errors import ConfigError
+
+SYNAPSES = ("2pcm+3t1c", "4pcm", "2pcm", "ideal")
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class PCMConfig:
+    """PCM devices (MSP pair; also the LSP pair of '4pcm').
+
+    d2d_scale: multiplier of every device-to-device deviation from the population mean (1 = as
+        simulated in SPICE, 0 = all devices the mean device; studies only).
+    c2c_scale: multiplier of the cycle-to-cycle log-residual of each SET step (1 = as simulated).
+    drift: apply per-device, per-level drift G(t) = G·(t/t0)^−ν (needs pcm/drift_nu, schema 2).
+    drift_t0_s: reference time of drift (s); None = the bundle's first drift read time (pcm/drift_t_s[0]).
+    drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights.
+        Default 1 s = the first drift read time: the bundle has no drift information below it.
+    read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*, schema 2).
+    stuck_reset_frac, stuck_max_frac: yield — fractions of PCM devices stuck at their RESET floor or at
+        G_max from the start (default 0: the bundle models no defects).
+    endurance_resets: a device that has had more RESETs than this sticks where it is (0 = unlimited;
+        PCM endurance of 10⁶–10⁹ cycles, Burr et al., JETCAS 6, 146 (2016), is far above a training run).
+    g_max_scale: multiplier of each device's G_max (limited dynamic range study; 1 = as simulated).
+    saturation_frac: in '2pcm' and the LSP pair of '4pcm', a pair whose larger device exceeds this
+        fraction of its G_max is RESET and its difference reprogrammed (Burr et al., IEEE TED 62, 3498
+        (2015) use occasional RESET of saturated pairs; 0.9 leaves the last ~4 steps of the
+        staircase, where ΔG is < 0.3 µS, unused).
+    """
+
+    d2d_scale: float = 1.0
+    c2c_scale: float = 1.0
+    drift: bool = True
+    drift_t0_s: float | None = None
+    drift_refresh_s: float = 1.0
+    read_noise: bool = True
+    stuck_reset_frac: float = 0.0
+    stuck_max_frac: float = 0.0
+    endurance_resets: int = 0
+    g_max_scale: float = 1.0
+    saturation_frac: float = 0.9
+
+    def __post_init__(self):
+        for k in ("d2d_scale", "c2c_scale", "drift_refresh_s", "g_max_scale"):
+            _check(getattr(self, k) >= 0, f"pcm.{k}={getattr(self, k)}: must be ≥ 0")
+        for k in ("stuck_reset_frac", "stuck_max_frac"):
+            _check(0 <= getattr(self, k) <= 1, f"pcm.{k}={getattr(self, k)}: must be in [0, 1]")
+        _check(self.stuck_reset_frac + self.stuck_max_frac <= 1, "pcm.stuck_reset_frac + pcm.stuck_max_frac must be ≤ 1")
+        _check(self.endurance_resets >= 0, f"pcm.endurance_resets={self.endurance_resets}: must be ≥ 0 (0 = unlimited)")
+        _check(0 < self.saturation_frac <= 1, f"pcm.saturation_frac={self.saturation_frac}: must be in (0, 1]")
+        _check(self.drift_t0_s is None or self.drift_t0_s > 0, f"pcm.drift_t0_s={self.drift_t0_s}: must be > 0")
+
+
+@dataclass(frozen=True)
+class LSPConfig:
+    """3T1C cells (LSP of '2pcm+3t1c').
+
+    d2d_scale: multiplier of every cell's deviation from the population mean of each table.
+    c2c_scale: multiplier of the pulse-to-pulse σ of ΔV_C (needs lsp.dv_*_c2c_sigma_V, schema 2;
+        0 disables it and the scalars are not needed).
+    leak: integrate leakage dV_C/dt(V_C) over the time passed to ``leak(dt_s)``.
+    leak_batch_s: leakage is applied when the accumulated un-applied time reaches this (s); 0 = at
+        every ``leak`` call (exact). Between applications reads see V_C up to leak_batch_s·|dV_C/dt|
+        stale (e.g. 1 µs × 140 V/s = 0.14 mV, 1.6 % of a pulse step).
+    read_noise: add the bundle's 3T1C read noise (needs lsp/read_noise_*, schema 2).
+    up_down_ratio: override of the LSP asymmetry |ΔV_up/ΔV_down|: the down steps of every cell are
+        scaled so that the population ratio becomes this value (None = as simulated).
+    """
+
+    d2d_scale: float = 1.0
+    c2c_scale: float = 1.0
+    leak: bool = True
+    leak_batch_s: float = 0.0
+    read_noise: bool = True
+    up_down_ratio: float | None = None
+
+    def __post_init__(self):
+        for k in ("d2d_scale", "c2c_scale", "leak_batch_s"):
+            _check(getattr(self, k) >= 0, f"lsp.{k}={getattr(self, k)}: must be ≥ 0")
+        _check(self.up_down_ratio is None or self.up_down_ratio > 0, f"lsp.up_down_ratio={self.up_down_ratio}: must be > 0")
+
+
+@dataclass(frozen=True)
+class PeripheryConfig:
+    """Read path: PWM inputs, integrators, ADCs (Ambrogio et al. 2018, Methods).
+
+    input_bits: resolution of the pulse-width encoding of |x| ≤ 1 (None = exact durations).
+    forward_full_scale, backward_full_scale: network-unit output that reaches the integrator's linear
+        range q_linear_max_C; this sets the read-pulse length for x = 1:
+        t_x1 = q_linear_max_C·scale/(V_read·full_scale). Outputs beyond it clip at the rails.
+        Defaults: 16 covers sigmoid pre-activations (σ(±16) is saturated to 10⁻⁷); 2 covers the
+        backpropagated errors of a 784-250-125-10 network (|δ| ≤ 1 at the softmax output).
+    adc_bits: resolution of the ADC spanning the rails (None = no quantisation).
+    integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V, schema 2).
+    mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
+    read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
+        the voltage of the synapse benches.
+    """
+
+    input_bits: int | None = 8
+    forward_full_scale: float = 16.0
+    backward_full_scale: float = 2.0
+    adc_bits: int | None = 8
+    integrator_noise: bool = True
+    mismatch_scale: float = 1.0
+    read_v_V: float | None = None
+
+    def __post_init__(self):
+        _check(self.input_bits is None or 1 <= self.input_bits <= 24, f"periphery.input_bits={self.input_bits}: must be 1…24 or None")
+        _check(self.adc_bits is None or 1 <= self.adc_bits <= 24, f"periphery.adc_bits={self.adc_bits}: must be 1…24 or None")
+        for k in ("forward_full_scale", "backward_full_scale"):
+            _check(getattr(self, k) > 0, f"periphery.{k}={getattr(self, k)}: must be > 0")
+        _check(self.mismatch_scale >= 0, f"periphery.mismatch_scale={self.mismatch_scale}: must be ≥ 0")
+        _check(self.read_v_V is None or self.read_v_V > 0, f"periphery.read_v_V={self.read_v_V}: must be > 0")
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """Weight update by coincident pulses (Ambrogio et al. 2018; Burr et al., IEEE TED 62, 3498 (2015)).
+
+    The desired change ΔW_ij = −lr·x_i·δ_j is converted into n_ij = ΔW_ij/Δw_pulse pulses on the LSP,
+    with Δw_pulse the weight change of one pulse of the mean device at its initial state.
+    rounding: 'deterministic' (nearest integer) or 'stochastic' (floor + Bernoulli(fraction), unbiased).
+    max_pulses: largest |n_ij| of one update (pulses beyond it are dropped).
+    """
+
+    rounding: Literal["deterministic", "stochastic"] = "stochastic"
+    max_pulses: int = 8
+
+    def __post_init__(self):
+        _check(self.rounding in ("deterministic", "stochastic"),
+               f"update.rounding={self.rounding!r}: allowed values are 'deterministic', 'stochastic'")
+        _check(1 <= self.max_pulses <= 1000, f"update.max_pulses={self.max_pulses}: must be 1…1000")
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Transfer of the LSP contribution into the MSP pair (Ambrogio et al. 2018).
+
+    mode: 'closed' (SET pulses with a verify read after each until within tolerance) or 'open'
+        (pulse counts from the calibrated mean ΔG(G), no verify).
+    threshold: only synapses whose LSP contribution |pol·(g − g_shared)| (network units) exceeds this are
+        moved; all LSPs of the transferred columns are reset (smaller contributions are dropped, at most
+        the threshold each). Default 0.02 = the tolerance: a contribution below the programming
+        precision is not worth a PCM program (≈ 3 LSP pulses at the default scale).
+    tolerance: closed-loop target tolerance on |W − W_target| (network units). Default 0.02 = 1 % of the
+        ±1 weight range, ≈ 2 of the smallest PCM steps (0.25 µS near the top of the staircase ≈ 0.01 at
+        the default scale); the first step from RESET is 3.2 µS ≈ 0.13, so 0.01 is reachable only with
+        both devices high up the staircase and a verify noise well below it.
+    max_pulses: pulse budget per synapse for one transfer (closed loop: SET pulses incl. restarts;
+        open loop: the largest computed count).
+    max_restarts: RESET-and-restart cycles allowed per synapse when a device saturates.
+    invert_polarity: flip the LSP polarity bit of each transferred column after its reset.
+    verify_t_read_s: integration window of a verify read and of the target read (s); the read-noise σ
+        scales as (t_bench/t)^½. None = the PCM read-noise bench window (pcm.read_noise_t_int_s), i.e.
+        the σ the bundle measured. Verify noise comparable to the tolerance makes the loop stop on lucky
+        reads (false accepts), so it bounds the attainable tolerance.
+    """
+
+    mode: Literal["closed", "open"] = "closed"
+    threshold: float = 0.02
+    tolerance: float = 0.02
+    max_pulses: int = 100
+    max_restarts: int = 2
+    invert_polarity: bool = True
+    verify_t_read_s: float | None = None
+
+    def __post_init__(self):
+        _check(self.verify_t_read_s is None or self.verify_t_read_s > 0,
+               f"transfer.verify_t_read_s={self.verify_t_read_s}: must be > 0 (s) or None")
+        _check(self.mode in ("closed", "open"), f"transfer.mode={self.mode!r}: allowed values are 'closed', 'open'")
+        _check(self.threshold >= 0, f"transfer.threshold={self.threshold}: must be ≥ 0")
+        _check(self.tolerance > 0, f"transfer.tolerance={self.tolerance}: must be > 0")
+        _check(self.max_pulses >= 1, f"transfer.max_pulses={self.max_pulses}: must be ≥ 1")
+        _check(self.max_restarts >= 0, f"transfer.max_restarts={self.max_restarts}: must be ≥ 0")
+
+
+@dataclass(frozen=True)
+class ArrayConfig:
+    """One crossbar layer.
+
+    synapse: '2pcm+3t1c' (W = F·(G⁺ − G⁻) + pol·(g − g_shared), Ambrogio et al., Nature 558, 60 (2018));
+        '4pcm' (W = F·(G⁺ − G⁻) + (g⁺ − g⁻), PCM pairs of different significance, Cristiano et al.,
+        J. Appl. Phys. 124, 151901 (2018)); '2pcm' (W = F·(G⁺ − G⁻), updates as SET pulses, Burr et al.,
+        IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference).
+    F: significance factor of the MSP pair (Ambrogio et al.: 3).
+    weight_max: network weight of the full MSP range, F·(mean G_max − mean RESET floor); it fixes the
+        weight scale (network units per siemens) = weight_max / (F·ΔG_range). Default 1: the ±1 range
+        holds the weights of a 784-250-125-10 MNIST network (|W| < 1 after training at lr ≤ 0.1).
+    """
+
+    synapse: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal"] = "2pcm+3t1c"
+    F: float = 3.0
+    weight_max: float = 1.0
+    pcm: PCMConfig = field(default_factory=PCMConfig)
+    lsp: LSPConfig = field(default_factory=LSPConfig)
+    periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+
+    def __post_init__(self):
+        _check(self.synapse in SYNAPSES, f"synapse={self.synapse!r}: allowed values are {', '.join(map(repr, SYNAPSES))}")
+        _check(self.F > 0, f"F={self.F}: must be > 0")
+        _check(self.weight_max > 0, f"weight_max={self.weight_max}: must be > 0")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ArrayConfig":
+        """Build from a nested dict (unknown keys, wrong types, bad ranges → ConfigError)."""
+        from pycosim.config import from_dict
+        return from_dict(cls, data)
+
+    def to_dict(self) -> dict:
+        from pycosim.config import to_dict
+        return to_dict(self)

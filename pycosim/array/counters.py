@@ -1,0 +1,55 @@
+"""Hardware counters of one crossbar (consumed by the energy and lifetime reports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+
+@dataclass
+class Counters:
+    """Event counts of one crossbar since it was built (plain ints; per-device RESETs as an array).
+
+    integrations_forward / integrations_backward: integrator reads (one per output line per read);
+    reads_forward / reads_backward: array reads (calls);
+    lsp_up_pulses / lsp_down_pulses: 3T1C programming pulses of updates;
+    pcm_update_set_pulses: SET pulses of updates ('4pcm' LSP pair, '2pcm');
+    pcm_update_resets / pcm_update_reprogram_set_pulses: RESET and SET pulses of the occasional
+        saturation refresh of '2pcm' / '4pcm' LSP pairs;
+    transfer_set_pulses / transfer_resets: PCM SET and RESET pulses of transfers and weight programming
+        (every closed-loop iteration counted);
+    transfer_verify_reads: verify reads of closed-loop tuning (one per synapse per iteration) plus the
+        initial read of each transferred synapse;
+    transfer_iterations: closed-loop iterations (vectorised steps);
+    lsp_resets: 3T1C transmission-gate resets;
+    transfers: transfer calls;
+    sim_time_s: simulated time passed to ``leak``;
+    pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance).
+    """
+
+    integrations_forward: int = 0
+    integrations_backward: int = 0
+    reads_forward: int = 0
+    reads_backward: int = 0
+    lsp_up_pulses: int = 0
+    lsp_down_pulses: int = 0
+    pcm_update_set_pulses: int = 0
+    pcm_update_resets: int = 0
+    pcm_update_reprogram_set_pulses: int = 0
+    transfer_set_pulses: int = 0
+    transfer_resets: int = 0
+    transfer_verify_reads: int = 0
+    transfer_iterations: int = 0
+    lsp_resets: int = 0
+    transfers: int = 0
+    sim_time_s: float = 0.0
+    pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
+
+    def as_dict(self) -> dict:
+        """Plain dict (the per-device array summarised by its max and total)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pcm_resets_per_device"}
+        r = self.pcm_resets_per_device
+        out["pcm_resets_max_per_device"] = int(r.max()) if r.size else 0
+        out["pcm_resets_total"] = int(r.sum(dtype=np.int64)) if r.size else 0
+        return out

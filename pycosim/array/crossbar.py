@@ -1,0 +1,461 @@
+"""One crossbar layer of circuit-calibrated synapses, as plain arrays (no object per synapse).
+
+Weights (network units; scale = network units per siemens, :attr:`Crossbar.scale`):
+
+    '2pcm+3t1c'  W = scale·[F·(G⁺ − G⁻) + pol_j·(g − g_shared,j)]     Ambrogio et al., Nature 558, 60 (2018)
+    '4pcm'       W = scale·[F·(G⁺ − G⁻) + (g⁺ − g⁻)]                   Cristiano et al., JAP 124, 151901 (2018)
+    '2pcm'       W = scale·F·(G⁺ − G⁻)                                 Burr et al., IEEE TED 62, 3498 (2015)
+    'ideal'      W stored as float32, exact arithmetic
+
+scale = weight_max/(F·(mean G_max − mean RESET floor)): the full MSP range maps to ±weight_max.
+
+State (shapes (n_in, n_out) unless noted; float32 unless noted):
+    P: (k, n_in, n_out) programmed PCM conductances (S): k = 0 G⁺, 1 G⁻, and for '4pcm' 2 g⁺, 3 g⁻;
+    P_inst: (k, n_in, n_out) int32 SPICE instance of each PCM device; P_stuck: bool or None;
+    V: V_C of the 3T1C cells (V); V_inst: int32; g: cached g(V_C) (S); g_shared: (n_out,) reference
+    conductance of each column (the column's reference cell, a resampled instance read at vc_init_V);
+    pol: (n_out,) float32 ±1 polarity bit per column.
+Caches, updated incrementally on the cells an operation touches:
+    W: effective weights (network units, drifted PCM values at the last drift refresh);
+    S: (n_in, n_out) Σ_devices σ²_read·t_bench (network units²·s), the read-noise variance density.
+
+Operations: :meth:`forward`, :meth:`backward`, :meth:`update`, :meth:`leak`, :meth:`transfer`,
+:meth:`program`, :meth:`invert_polarity`; the equations are in the docstrings and in docs/array.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pycosim.array.config import ArrayConfig
+from pycosim.array.counters import Counters
+from pycosim.array.periphery import ReadChannel, quantise_pwm
+from pycosim.devices import assign_instances, integrator, lsp, pcm
+from pycosim.errors import ConfigError
+
+
+def _as_vector(x, n: int, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float32)
+    if a.shape != (n,):
+        raise ConfigError(f"{name}: expected shape ({n},), got {a.shape}")
+    if not np.isfinite(a.sum(dtype=np.float64)):
+        raise ConfigError(f"{name}: contains NaN or infinity")
+    return a
+
+
+class Crossbar:
+    """A crossbar layer of n_in × n_out synapses (see the module docstring for state and equations).
+
+    Args:
+        n_in, n_out: rows (inputs) and columns (outputs).
+        config: :class:`ArrayConfig` (or a dict for :meth:`ArrayConfig.from_dict`).
+        bundle: calibration bundle (default: the shipped one; not used by 'ideal').
+        rng: numpy Generator or seed; all randomness of the layer comes from it.
+    """
+
+    def __init__(self, n_in: int, n_out: int, config: ArrayConfig | dict | None = None, bundle=None,
+                 rng: np.random.Generator | int | None = None):
+        if isinstance(config, dict):
+            config = ArrayConfig.from_dict(config)
+        config = config or ArrayConfig()
+        if not isinstance(config, ArrayConfig):
+            raise ConfigError(f"config: expected ArrayConfig or dict, got {type(config).__name__}")
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ConfigError(f"crossbar shape ({n_in}, {n_out}): both sizes must be ≥ 1")
+        self.cfg = config
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.shape = (self.n_in, self.n_out)
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.synapse = config.synapse
+        self.counters = Counters()
+        self.t_s = 0.0
+        self.W = np.zeros(self.shape, np.float32)
+        self.S = None
+        if self.synapse == "ideal":
+            self.scale = 1.0
+            self.dw_pulse = 0.0
+            return
+        if bundle is None:
+            from pycosim import calibration
+            bundle = calibration.load()
+        self.bundle = bundle
+        self._build(bundle)
+
+    # ------------------------------------------------------------------ construction
+    def _build(self, bundle) -> None:
+        c, rng, shape = self.cfg, self.rng, self.shape
+        pc = c.pcm
+        self.pcm_pop = pcm.population(bundle, drift=pc.drift, read_noise=pc.read_noise, d2d_scale=pc.d2d_scale,
+                                      drift_t0_s=pc.drift_t0_s)
+        if pc.g_max_scale != 1.0:
+            import dataclasses
+            self.pcm_pop = dataclasses.replace(self.pcm_pop, g_max_S=(self.pcm_pop.g_max_S * pc.g_max_scale).astype(np.float32))
+        pp = self.pcm_pop
+        dg_range = float(np.mean(pp.g_max_S) - np.mean(pp.g_reset_S))
+        self.scale = c.weight_max / (c.F * dg_range)
+        k = 4 if self.synapse == "4pcm" else 2
+        self.P_inst = assign_instances((k,) + shape, pp.n, rng)
+        self.P = pp.g_reset_S[self.P_inst]
+        self.P_stuck = None
+        if pc.stuck_reset_frac > 0 or pc.stuck_max_frac > 0:
+            u = rng.random((k,) + shape)
+            at_max = u < pc.stuck_max_frac
+            at_reset = (u >= pc.stuck_max_frac) & (u < pc.stuck_max_frac + pc.stuck_reset_frac)
+            self.P = np.where(at_max, pp.g_max_S[self.P_inst], self.P).astype(np.float32)
+            self.P_stuck = at_max | at_reset
+        self.P_tprog = np.zeros((k,) + shape, np.float64) if pc.drift else None
+        self.Pe = self.P.copy() if pc.drift else self.P   # drifted values used by reads
+        self._t_drift = 0.0
+        self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
+
+        if self.synapse == "2pcm+3t1c":
+            lc = c.lsp
+            self.lsp_pop = lsp.population(bundle, c2c=lc.c2c_scale > 0, reset=True, read_noise=lc.read_noise,
+                                          d2d_scale=lc.d2d_scale)
+            lp = self.lsp_pop
+            self.V_inst = assign_instances(shape, lp.n, rng)
+            self.V = np.full(shape, lp.vc_init_V, np.float32)
+            self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
+            ref_inst = assign_instances((self.n_out,), lp.n, rng)
+            self.g_shared = lsp.g_of_vc(np.full(self.n_out, lp.vc_init_V, np.float32), ref_inst, lp)
+            self.pol = np.ones(self.n_out, np.float32)
+            k_all = np.arange(lp.n)
+            v0 = np.full(lp.n, lp.vc_init_V, np.float32)
+            ratio_sim = float(np.mean(lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None) - v0)
+                              / -np.mean(lsp.step_signed(v0, -np.ones(lp.n, int), k_all, lp, None) - v0))
+            self._down_scale = 1.0 if lc.up_down_ratio is None else ratio_sim / lc.up_down_ratio
+            g_up = lsp.g_of_vc(lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None), k_all, lp)
+            self.dw_pulse = self.scale * float(np.mean(g_up - lsp.g_of_vc(v0, k_all, lp)))
+            self._leak_pending = 0.0
+            self._leak_cache = None
+        elif self.synapse == "4pcm":
+            self.dw_pulse = self.scale * float(np.mean(pcm.set_pulses(pp.g_reset_S, 1, np.arange(pp.n), pp,
+                                                                      np.random.default_rng(0)) - pp.g_reset_S))
+        else:  # 2pcm
+            self.dw_pulse = self.scale * c.F * float(np.mean(pcm.set_pulses(pp.g_reset_S, 1, np.arange(pp.n), pp,
+                                                                            np.random.default_rng(0)) - pp.g_reset_S))
+        pe = c.periphery
+        self.integ = integrator.params(bundle, noise=pe.integrator_noise)
+        self.read_v_V = pe.read_v_V if pe.read_v_V is not None else float(bundle.scalars["lsp"]["read_v_V"])
+        kw = dict(scale=self.scale, read_v_V=self.read_v_V, bits=pe.adc_bits, noise=pe.integrator_noise,
+                  mismatch_scale=pe.mismatch_scale, rng=rng)
+        self.fwd = ReadChannel.build(self.n_out, self.integ, full_scale=pe.forward_full_scale, **kw)
+        self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
+        self._noise = pc.read_noise or (self.synapse == "2pcm+3t1c" and c.lsp.read_noise)
+        self.S = np.zeros(shape, np.float32) if self._noise else None
+        self._refresh_all()
+
+    # ------------------------------------------------------------------ caches
+    def _pcm_var(self, d: int, flat: np.ndarray | None) -> np.ndarray:
+        """σ²·t_bench (S²·s) of PCM devices of type d at flat synapse indices (None = all)."""
+        if not self.cfg.pcm.read_noise:
+            return np.float32(0)
+        g = self.Pe[d].reshape(-1) if flat is None else self.Pe[d].reshape(-1)[flat]
+        s = pcm.read_sigma(g, self.pcm_pop)
+        return s * s * np.float32(self.pcm_pop.noise_t_int_s)
+
+    def _lsp_var(self, flat: np.ndarray | None) -> np.ndarray:
+        if not self.cfg.lsp.read_noise:
+            return np.float32(0)
+        v = self.V.reshape(-1) if flat is None else self.V.reshape(-1)[flat]
+        g = self.g.reshape(-1) if flat is None else self.g.reshape(-1)[flat]
+        s = lsp.read_sigma(v, g, self.lsp_pop)
+        return s * s * np.float32(self.lsp_pop.noise_t_int_s)
+
+    def _w_of(self, flat: np.ndarray | None) -> np.ndarray:
+        """Noise-free weights (network units) from the device state at flat indices (None = all)."""
+        F, s = np.float32(self.cfg.F), np.float32(self.scale)
+        take = (lambda a: a.reshape(-1)) if flat is None else (lambda a: a.reshape(-1)[flat])
+        w = F * (take(self.Pe[0]) - take(self.Pe[1]))
+        if self.synapse == "2pcm+3t1c":
+            col = (np.arange(self.W.size) if flat is None else flat) % self.n_out
+            w = w + self.pol[col] * (take(self.g) - self.g_shared[col])
+        elif self.synapse == "4pcm":
+            w = w + (take(self.Pe[2]) - take(self.Pe[3]))
+        return s * w
+
+    def _s_of(self, flat: np.ndarray | None) -> np.ndarray:
+        F2, s2 = np.float32(self.cfg.F ** 2), np.float32(self.scale ** 2)
+        v = F2 * (self._pcm_var(0, flat) + self._pcm_var(1, flat))
+        if self.synapse == "2pcm+3t1c":
+            v = v + self._lsp_var(flat)
+        elif self.synapse == "4pcm":
+            v = v + self._pcm_var(2, flat) + self._pcm_var(3, flat)
+        return s2 * v
+
+    def _refresh(self, flat: np.ndarray) -> None:
+        """Recompute the cached W (and S) at flat synapse indices from the device state."""
+        self.W.reshape(-1)[flat] = self._w_of(flat)
+        if self.S is not None:
+            self.S.reshape(-1)[flat] = self._s_of(flat)
+
+    def _refresh_all(self) -> None:
+        self.W = self._w_of(None).reshape(self.shape).astype(np.float32)
+        if self.S is not None:
+            self.S = np.broadcast_to(self._s_of(None), (self.W.size,)).reshape(self.shape).astype(np.float32)
+
+    # ------------------------------------------------------------------ reads
+    def weights(self) -> np.ndarray:
+        """Copy of the effective weights (network units, float32, (n_in, n_out)), noise-free."""
+        return self.W.copy()
+
+    def lsp_contribution(self) -> np.ndarray:
+        """LSP part of W (network units): scale·pol·(g − g_shared) ('2pcm+3t1c'), scale·(g⁺ − g⁻) ('4pcm'), else 0."""
+        if self.synapse == "2pcm+3t1c":
+            return np.float32(self.scale) * self.pol * (self.g - self.g_shared)
+        if self.synapse == "4pcm":
+            return np.float32(self.scale) * (self.Pe[2] - self.Pe[3])
+        return np.zeros(self.shape, np.float32)
+
+    def forward(self, x) -> np.ndarray:
+        """y = ADC∘integrator(x̂·W + read noise) (n_out,), float32; x: (n_in,) activations, |x| ≤ 1
+        (larger values saturate the PWM). Equations: :mod:`pycosim.array.periphery`. 'ideal': y = x·W."""
+        x = _as_vector(x, self.n_in, "forward: x")
+        if self.synapse == "ideal":
+            return x @ self.W
+        xq = quantise_pwm(x, self.cfg.periphery.input_bits)
+        y = xq @ self.W
+        if self.S is not None:
+            var = np.abs(xq) @ self.S
+            y = y + np.sqrt(var * np.float32(1.0 / self.fwd.t_x1_s)) * self.rng.standard_normal(self.n_out, dtype=np.float32)
+        self.counters.reads_forward += 1
+        self.counters.integrations_forward += self.n_out
+        return self.fwd.convert(y, self.rng)
+
+    def backward(self, delta) -> np.ndarray:
+        """Transposed read, d = ADC∘integrator(W·δ̂ + read noise) (n_in,), float32; δ: (n_out,), |δ| ≤ 1
+        (signed PWM: sign on the read voltage). 'ideal': d = W·δ."""
+        d = _as_vector(delta, self.n_out, "backward: delta")
+        if self.synapse == "ideal":
+            return self.W @ d
+        dq = quantise_pwm(d, self.cfg.periphery.input_bits)
+        y = self.W @ dq
+        if self.S is not None:
+            var = self.S @ np.abs(dq)
+            y = y + np.sqrt(var * np.float32(1.0 / self.bwd.t_x1_s)) * self.rng.standard_normal(self.n_in, dtype=np.float32)
+        self.counters.reads_backward += 1
+        self.counters.integrations_backward += self.n_in
+        return self.bwd.convert(y, self.rng)
+
+    # ------------------------------------------------------------------ update
+    def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
+        """Coincident pulse counts of an update (sparse): returns (flat synapse indices int64, signed counts
+        int32 in the weight direction). n_ij = R(−lr·x_i·δ_j/Δw_pulse), R = nearest-integer or stochastic
+        rounding (floor(|p| + u), u ~ U[0, 1)), |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can
+        get a pulse are formed (for deterministic rounding: max_i |lr·x_i·δ_j| ≥ Δw_pulse/2)."""
+        uc = self.cfg.update
+        c = np.float32(lr / self.dw_pulse)
+        rows = np.flatnonzero(x)
+        if rows.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        xr = x[rows]
+        ad = np.abs(d)
+        if uc.rounding == "deterministic":
+            cols = np.flatnonzero(ad * (c * np.abs(xr).max()) >= 0.5)
+        else:
+            cols = np.flatnonzero(ad)
+        if cols.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        p = np.multiply.outer(xr * -c, d[cols])
+        if uc.rounding == "deterministic":
+            n = np.rint(p)
+        else:
+            n = np.floor(p + self.rng.random(p.shape, dtype=np.float32))
+        np.clip(n, -uc.max_pulses, uc.max_pulses, out=n)
+        nz = np.flatnonzero(n)
+        if nz.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        ri, ci = np.divmod(nz, cols.size)
+        flat = rows[ri].astype(np.int64) * self.n_out + cols[ci]
+        return flat, n.reshape(-1)[nz].astype(np.int32)
+
+    def update(self, x, delta, lr: float) -> None:
+        """SGD step ΔW = −lr·x⊗δ by coincident pulses on the LSP only (see :meth:`pulse_counts`).
+
+        '2pcm+3t1c': n pulses on the 3T1C cell, up where n·pol_j > 0, down otherwise
+        (:func:`pycosim.devices.lsp.step_signed`); '4pcm': |n| SET pulses on g⁺ (n > 0) or g⁻ (n < 0),
+        then RESET-and-reprogram of pairs past saturation_frac·G_max; '2pcm': the same on G⁺/G⁻;
+        'ideal': W += ΔW exactly. x: (n_in,), delta: (n_out,), lr ≥ 0.
+        """
+        x = _as_vector(x, self.n_in, "update: x")
+        d = _as_vector(delta, self.n_out, "update: delta")
+        if not (lr >= 0 and np.isfinite(lr)):
+            raise ConfigError(f"update: lr={lr} must be a finite number ≥ 0")
+        if self.synapse == "ideal":
+            rows, cols = np.flatnonzero(x), np.flatnonzero(d)
+            if rows.size and cols.size and lr:
+                self.W[np.ix_(rows, cols)] -= np.float32(lr) * np.multiply.outer(x[rows], d[cols])
+            return
+        flat, n = self.pulse_counts(x, d, lr)
+        if flat.size == 0:
+            return
+        if self.synapse == "2pcm+3t1c":
+            col = flat % self.n_out
+            s = n * self.pol[col].astype(np.int32)
+            Vf, gf = self.V.reshape(-1), self.g.reshape(-1)
+            v_new = lsp.step_signed(Vf[flat], s, self.V_inst.reshape(-1)[flat], self.lsp_pop, self.rng,
+                                    c2c_scale=self.cfg.lsp.c2c_scale, down_scale=self._down_scale)
+            g_new = lsp.g_of_vc(v_new, self.V_inst.reshape(-1)[flat], self.lsp_pop)
+            self.W.reshape(-1)[flat] += np.float32(self.scale) * self.pol[col] * (g_new - gf[flat])
+            Vf[flat] = v_new
+            gf[flat] = g_new
+            if self.S is not None:
+                self.S.reshape(-1)[flat] = self._s_of(flat)
+            up = s > 0
+            self.counters.lsp_up_pulses += int(s[up].sum())
+            self.counters.lsp_down_pulses += int(-s[~up].sum())
+            if self._leak_cache is not None:
+                self._leak_cache["seg"].reshape(-1)[flat] = -1   # these cells' segment factors are stale
+            return
+        base = 2 if self.synapse == "4pcm" else 0
+        d_idx = np.where(n > 0, base, base + 1)
+        self._set(d_idx, flat, np.abs(n), counter="pcm_update_set_pulses")
+        self._saturation_refresh(flat, base)
+        self._refresh(flat)
+
+    # ------------------------------------------------------------------ PCM helpers
+    def _set(self, d_idx: np.ndarray, flat: np.ndarray, n: np.ndarray, counter: str) -> None:
+        """SET pulses n on PCM devices (type d_idx, synapse flat); stuck devices do not move."""
+        N = self.W.size
+        dev = d_idx.astype(np.int64) * N + flat
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
+        Pf[dev] = pcm.set_pulses(Pf[dev], n, If[dev], self.pcm_pop, self.rng, c2c_scale=self.cfg.pcm.c2c_scale,
+                                 stuck=stuck)
+        setattr(self.counters, counter, getattr(self.counters, counter) + int(n.sum()))
+        self._programmed(dev)
+
+    def _reset(self, dev: np.ndarray, counter: str) -> None:
+        """RESET PCM devices (flat device indices into P), count them, apply endurance."""
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
+        Pf[dev] = pcm.reset(Pf[dev], np.ones(dev.shape, bool), If[dev], self.pcm_pop, stuck=stuck)
+        rc = self.counters.pcm_resets_per_device.reshape(-1)
+        np.add.at(rc, dev, 1)
+        setattr(self.counters, counter, getattr(self.counters, counter) + int(dev.size))
+        lim = self.cfg.pcm.endurance_resets
+        if lim:
+            worn = dev[rc[dev] > lim]
+            if worn.size:
+                if self.P_stuck is None:
+                    self.P_stuck = np.zeros(self.P.shape, bool)
+                self.P_stuck.reshape(-1)[worn] = True
+        self._programmed(dev)
+
+    def _programmed(self, dev: np.ndarray) -> None:
+        if self.P_tprog is not None:
+            self.P_tprog.reshape(-1)[dev] = self.t_s
+            self.Pe.reshape(-1)[dev] = self.P.reshape(-1)[dev]
+
+    def _saturation_refresh(self, flat: np.ndarray, base: int) -> None:
+        """RESET both devices of pairs (base, base+1) whose larger device passed saturation_frac·G_max, then
+        program the pair's difference back open-loop onto one device (mean-device pulse count)."""
+        N = self.W.size
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        dp, dm = base * N + flat, (base + 1) * N + flat
+        gmax = self.pcm_pop.g_max_S
+        sat = (Pf[dp] > self.cfg.pcm.saturation_frac * gmax[If[dp]]) | (Pf[dm] > self.cfg.pcm.saturation_frac * gmax[If[dm]])
+        if not sat.any():
+            return
+        f = flat[sat]
+        diff = Pf[dp[sat]] - Pf[dm[sat]]
+        self._reset(np.concatenate([dp[sat], dm[sat]]), "pcm_update_resets")
+        pos = diff >= 0
+        d_idx = np.where(pos, base, base + 1)
+        dev = d_idx.astype(np.int64) * N + f
+        g0 = Pf[dev]
+        n = pcm.open_loop_pulses(g0, g0 + np.abs(diff), self.pcm_pop.dg_fit, self.cfg.transfer.max_pulses)
+        self._set(d_idx, f, n, counter="pcm_update_reprogram_set_pulses")
+
+    # ------------------------------------------------------------------ time
+    def leak(self, dt_s: float) -> None:
+        """Let dt_s of hardware time pass: 3T1C leakage (exact piecewise-linear closed form per cell,
+        :func:`pycosim.devices.lsp.leak`; deferred up to lsp.leak_batch_s) and PCM drift (cached weights
+        re-evaluated every pcm.drift_refresh_s). Counters: sim_time_s."""
+        if not (np.isfinite(dt_s) and dt_s >= 0):
+            raise ConfigError(f"leak: dt_s={dt_s} must be a finite time ≥ 0 (s)")
+        self.t_s += dt_s
+        self.counters.sim_time_s += dt_s
+        if self.synapse == "ideal":
+            return
+        if self.synapse == "2pcm+3t1c" and self.cfg.lsp.leak:
+            self._leak_pending += dt_s
+            if self._leak_pending > 0 and self._leak_pending >= self.cfg.lsp.leak_batch_s:
+                self._apply_leak(self._leak_pending)
+                self._leak_pending = 0.0
+        if self.P_tprog is not None and self.t_s - self._t_drift >= self.cfg.pcm.drift_refresh_s:
+            self.refresh_drift()
+
+    def flush_leak(self) -> None:
+        """Apply any deferred leakage now (called before transfers)."""
+        if self.synapse == "2pcm+3t1c" and getattr(self, "_leak_pending", 0.0) > 0:
+            self._apply_leak(self._leak_pending)
+            self._leak_pending = 0.0
+
+    def _apply_leak(self, dt: float) -> None:
+        """V ← E·V + A with per-cell factors of the cell's current leakage segment, cached for this dt;
+        cells that leave their segment (or were pulsed since) are recomputed exactly by lsp.leak."""
+        lp = self.lsp_pop
+        cache = self._leak_cache
+        if cache is None or cache["dt"] != dt:
+            E, A = lsp.leak_tables(dt, lp)
+            seg = lsp.leak_segment(self.V, lp).astype(np.int16)
+            k = self.V_inst.astype(np.int64) * E.shape[1] + seg
+            cache = self._leak_cache = {"dt": dt, "E": E.reshape(-1), "A": A.reshape(-1), "seg": seg,
+                                        "e": E.reshape(-1)[k].astype(np.float32), "a": A.reshape(-1)[k].astype(np.float32)}
+        segf = cache["seg"].reshape(-1)
+        stale = np.flatnonzero(segf < 0)
+        if stale.size:
+            self._leak_resegment(stale, dt)
+        v_new = self.V * cache["e"] + cache["a"]
+        seg_new = lsp.leak_segment(v_new, lp)
+        moved = np.flatnonzero(seg_new.reshape(-1) != segf)
+        if moved.size:
+            v_new.reshape(-1)[moved] = lsp.leak(self.V.reshape(-1)[moved], dt, self.V_inst.reshape(-1)[moved], lp)
+        np.clip(v_new, lp.v_min_V, lp.v_max_V, out=v_new)
+        self.V = v_new
+        if moved.size:
+            self._leak_resegment(moved, dt)
+        g_old = self.g
+        self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
+        self.W += np.float32(self.scale) * self.pol * (self.g - g_old)
+        if self.S is not None and self.cfg.lsp.read_noise:
+            self.S = self._s_of(None).reshape(self.shape).astype(np.float32)
+
+    def _leak_resegment(self, flat: np.ndarray, dt: float) -> None:
+        cache, lp = self._leak_cache, self.lsp_pop
+        seg = lsp.leak_segment(self.V.reshape(-1)[flat], lp)
+        k = self.V_inst.reshape(-1)[flat].astype(np.int64) * (lp.leak_vc_V.shape[0] - 1) + seg
+        cache["seg"].reshape(-1)[flat] = seg
+        cache["e"].reshape(-1)[flat] = cache["E"][k]
+        cache["a"].reshape(-1)[flat] = cache["A"][k]
+
+    def refresh_drift(self) -> None:
+        """Re-evaluate PCM drift of every device at the current time: Pe = G·(max(t − t_prog, t0)/t0)^−ν."""
+        if self.P_tprog is None:
+            return
+        self.Pe = pcm.drift(self.P, self.t_s - self.P_tprog, self.P_inst, self.pcm_pop)
+        self._t_drift = self.t_s
+        self._refresh_all()
+
+    # ------------------------------------------------------------------ transfer / programming
+    def invert_polarity(self, cols=None) -> None:
+        """Flip the polarity bit of columns *cols* (default all): pol_j ← −pol_j; W is recomputed there
+        (the LSP contribution pol·(g − g_shared) changes sign)."""
+        if self.synapse != "2pcm+3t1c":
+            raise ConfigError(f"invert_polarity: only synapse '2pcm+3t1c' has a polarity bit (this is {self.synapse!r})")
+        cols = np.arange(self.n_out) if cols is None else np.atleast_1d(np.asarray(cols, np.int64))
+        self.pol[cols] *= -1
+        flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
+        self._refresh(flat)
+
+    def transfer(self, cols=None, **overrides):
+        """Move LSP contributions into the MSP pair (see :func:`pycosim.array.transfer.transfer`)."""
+        from pycosim.array.transfer import transfer
+        return transfer(self, cols, **overrides)
+
+    def program(self, W_target, mode: str | None = None, **overrides):
+        """Program the whole array to weights *W_target* (n_in, n_out) by closed- or open-loop tuning of
+        the MSP pair (LSP reset first). See :func:`pycosim.array.transfer.program`."""
+        from pycosim.array.transfer import program
+        return program(self, W_target, mode=mode, **overrides)

@@ -1,0 +1,71 @@
+"""Read periphery: pulse-width-modulated inputs, line integrators and ADCs (Ambrogio et al. 2018, Methods).
+
+A read of weights W (network units, W = scale·W_S with W_S in siemens) with input x:
+
+    t_i = |x̂_i|·t_x1,  x̂ = sign(x)·round(|x|·L)/L, L = 2^input_bits − 1, |x| clipped to 1   (PWM)
+    Q_j = V_read·Σ_i sign(x_i)·t_i·W_S,ij = V_read·t_x1·y_j/scale,  y = x̂·W                 (charge, C)
+    V_j = clip(V_off,j + gain_j·Q_j + σ_out·z, V_lo, V_hi)                                    (integrator)
+    ŷ_j = (ADC(V_j) − V_off)/(gain·V_read·t_x1)·scale                                         (digital result)
+
+with the nominal (bundle mean) offset and gain in the reconstruction, so per-line offset and gain
+mismatch, noise, rails and ADC quantisation stay as errors. The pulse length for x = 1 is chosen
+so that the configured full-scale output reaches the integrator's linear range:
+t_x1 = q_linear_max_C·scale/(V_read·full_scale). Device read noise adds Σ_i σ²_ij·t_bench/t_i per
+device in charge terms, i.e. var(y_j) = Σ_i |x̂_i|·S_ij / t_x1 with S_ij = Σ_devices σ²·t_bench
+(white noise; :class:`pycosim.array.crossbar.Crossbar` keeps S cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pycosim.devices import integrator
+
+
+def quantise_pwm(x: np.ndarray, bits: int | None) -> np.ndarray:
+    """Signed PWM encoding x̂ = sign(x)·round(min(|x|, 1)·L)/L, L = 2^bits − 1 (float32). bits=None: clip only."""
+    x = np.clip(np.asarray(x, np.float32), -1.0, 1.0)
+    if bits is None:
+        return x
+    lv = np.float32((1 << bits) - 1)
+    return np.rint(x * lv) * np.float32(1.0 / lv)
+
+
+@dataclass(frozen=True)
+class ReadChannel:
+    """The integrators and ADCs of one read direction (forward: one per output; backward: one per input).
+
+    a: (n,) float64, gain_j·V_read·t_x1/scale (V per network unit) of each line; off: (n,) offsets (V);
+    a_nom, off_nom: nominal values used in the reconstruction; t_x1_s: read-pulse length for |x| = 1;
+    noise_V: integrator output σ (0 = off); bits: ADC bits; v_lo_V, v_hi_V: rails (= ADC range).
+    """
+
+    a: np.ndarray
+    off: np.ndarray
+    a_nom: float
+    off_nom: float
+    t_x1_s: float
+    noise_V: float
+    bits: int | None
+    v_lo_V: float
+    v_hi_V: float
+
+    @classmethod
+    def build(cls, n: int, p: integrator.IntegratorParams, *, scale: float, read_v_V: float, full_scale: float,
+              bits: int | None, noise: bool, mismatch_scale: float, rng: np.random.Generator) -> "ReadChannel":
+        """Per-line gains and offsets drawn as in :func:`pycosim.devices.integrator.draw_columns`."""
+        t_x1 = p.q_linear_max_C * scale / (read_v_V * full_scale)
+        gain, off = integrator.draw_columns(n, p, rng, mismatch_scale=mismatch_scale)
+        k = read_v_V * t_x1 / scale
+        return cls(a=(gain * k), off=off, a_nom=p.gain_V_per_C * k, off_nom=p.offset_V, t_x1_s=t_x1,
+                   noise_V=float(p.noise_out_V or 0.0) if noise else 0.0, bits=bits, v_lo_V=p.v_lo_V, v_hi_V=p.v_hi_V)
+
+    def convert(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Ideal line sums y (network units) → digitised result ŷ (float32), see the module equations."""
+        v = self.off + self.a * y
+        if self.noise_V:
+            v = v + self.noise_V * rng.standard_normal(v.shape)
+        v = integrator.adc(v, self.bits, self.v_lo_V, self.v_hi_V)
+        return ((v - self.off_nom) * (1.0 / self.a_nom)).astype(np.float32)

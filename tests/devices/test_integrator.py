@@ -1,0 +1,34 @@
+"""Integrator and ADC."""
+
+import numpy as np
+import pytest
+
+from pycosim.devices import integrator
+from pycosim.errors import CalibrationError, ConfigError
+
+
+def test_transfer_rails_and_adc(shipped):
+    p = integrator.params(shipped, noise=False)
+    q = np.array([-2e-12, 0.0, 1e-13, 2e-12])
+    v = integrator.integrate(q, np.full(4, p.gain_V_per_C), np.full(4, p.offset_V), p)
+    assert v[0] == p.v_hi_V and v[-1] == p.v_lo_V            # negative gain: −Q → upper rail
+    assert v[1] == pytest.approx(p.offset_V)
+    assert v[2] == pytest.approx(p.offset_V + p.gain_V_per_C * 1e-13)
+    codes = integrator.adc(np.linspace(-0.1, 1.3, 50), 4, 0.0, 1.2)
+    assert len(np.unique(codes)) == 16 and codes.min() == 0.0 and codes.max() == pytest.approx(1.2)
+    with pytest.raises(ConfigError, match="bits"):
+        integrator.adc(v, 0, 0.0, 1.2)
+
+
+def test_columns_spread(shipped):
+    p = integrator.params(shipped, noise=False)
+    g, o = integrator.draw_columns(20000, p, np.random.default_rng(0))
+    assert np.std(o) == pytest.approx(p.offset_std_V, rel=0.05)
+    assert np.mean(g) == pytest.approx(p.gain_V_per_C, rel=1e-3)
+
+
+def test_noise_scalar_required(shipped):
+    if "noise_out_rms_V" in shipped.scalars["integrator"]:
+        pytest.skip("bundle already has the integrator noise")
+    with pytest.raises(CalibrationError, match="integrator.noise_out_rms_V"):
+        integrator.params(shipped, noise=True)

@@ -1,0 +1,116 @@
+"""PCM device model: closure against the bundle's staircase, RESET, stuck devices, drift, errors."""
+
+import numpy as np
+import pytest
+
+from pycosim.devices import assign_instances, pcm
+from pycosim.errors import CalibrationError, ConfigError
+
+
+@pytest.fixture(scope="module")
+def pop(shipped):
+    return pcm.population(shipped, drift=False, read_noise=False)
+
+
+def _staircases(pop, n_dev, reps, rng):
+    out = []
+    for _ in range(reps):
+        inst = assign_instances((n_dev,), pop.n, rng)
+        g = pop.g_initial_S[inst]
+        tr = [g]
+        for _ in range(20):
+            g = pcm.set_pulses(g, 1, inst, pop, rng)
+            tr.append(g)
+        out.append(np.array(tr).T)
+    return np.concatenate(out)
+
+
+def test_staircase_closure(shipped, pop):
+    """100 devices × 20 pulses, repeated 20 times with fresh c2c draws (2,000 devices, each SPICE
+    instance 20 times): mean within 5 % and spread within 15 % of pcm/staircase_g_S at every pulse."""
+    st = shipped["pcm/staircase_g_S"]
+    rng = np.random.default_rng(2018)
+    sim = _staircases(pop, 100, 20, rng)
+    em = np.abs(sim.mean(0)[1:] / st.mean(0)[1:] - 1)
+    es = np.abs(sim.std(0)[1:] / st.std(0)[1:] - 1)
+    single = _staircases(pop, 100, 1, np.random.default_rng(7))
+    print(f"\nPCM staircase closure (2,000 devices): max |mean err| {em.max():.2%}, max |spread err| {es.max():.2%}; "
+          f"one draw of 100 devices: {np.abs(single.mean(0)[1:] / st.mean(0)[1:] - 1).max():.2%} / "
+          f"{np.abs(single.std(0)[1:] / st.std(0)[1:] - 1).max():.2%}")
+    assert em.max() < 0.05
+    assert es.max() < 0.15
+
+
+def test_jump_table_reproduced(shipped, pop):
+    """The model's own ΔG(G) per bin matches the bundle's jump table mean where the bin has ≥ 50 steps."""
+    rng = np.random.default_rng(3)
+    sim = _staircases(pop, 100, 10, rng)
+    g, dg = sim[:, :-1].ravel(), np.diff(sim, axis=1).ravel()
+    edges, mean, cnt = shipped["pcm/dg_bins_S"], shipped["pcm/dg_mean_S"], shipped["pcm/dg_count"]
+    b = np.clip(np.digitize(g, edges) - 1, 0, len(mean) - 1)
+    sim_mean = np.bincount(b, dg, len(mean)) / np.maximum(np.bincount(b, minlength=len(mean)), 1)
+    ok = cnt >= 50
+    rel = np.abs(sim_mean[ok] / mean[ok] - 1)
+    print(f"\njump-table mean per bin (bins with ≥ 50 steps): max rel. err {rel.max():.1%}")
+    assert rel.max() < 0.15
+
+
+def test_reset_gmax_stuck(pop):
+    rng = np.random.default_rng(0)
+    inst = np.arange(pop.n, dtype=np.int32)
+    g = pcm.set_pulses(pop.g_reset_S[inst], 200, inst, pop, rng)
+    assert np.all(g <= pop.g_max_S[inst] + 1e-12)
+    assert np.all(g > pop.g_hi_S[inst])          # beyond the fitted range, toward G_max
+    r = pcm.reset(g, np.arange(pop.n) % 2 == 0, inst, pop)
+    assert np.array_equal(r[::2], pop.g_reset_S[inst][::2]) and np.array_equal(r[1::2], g[1::2])
+    stuck = np.ones(pop.n, bool)
+    assert np.array_equal(pcm.set_pulses(g, 5, inst, pop, rng, stuck=stuck), g)
+    assert np.array_equal(pcm.reset(g, np.ones(pop.n, bool), inst, pop, stuck=stuck), g)
+
+
+def test_zero_pulses_and_negative(pop):
+    g = pop.g_reset_S.copy()
+    inst = np.arange(pop.n)
+    assert np.array_equal(pcm.set_pulses(g, 0, inst, pop, np.random.default_rng(0)), g)
+    with pytest.raises(ConfigError, match="≥ 0"):
+        pcm.set_pulses(g, -1, inst, pop, np.random.default_rng(0))
+
+
+def test_c2c_scale_zero_is_deterministic(pop):
+    inst = np.arange(pop.n)
+    a = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(1), c2c_scale=0)
+    b = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(2), c2c_scale=0)
+    assert np.array_equal(a, b)
+
+
+def test_open_loop_pulses_inverse_of_fit(shipped):
+    fit = shipped.scalars["pcm"]["dg_fit"]
+    g0 = 0.2e-6
+    n = pcm.open_loop_pulses(g0, 10e-6, fit, 1000)
+    gs, dg0 = fit["gs_S"], fit["dg0_S"]
+    g_n = gs * np.log(np.exp(g0 / gs) + n * dg0 / gs)
+    step = fit["dg0_S"] * np.exp(-10e-6 / gs)
+    assert abs(g_n - 10e-6) <= step / 2 + 1e-12       # the nearest whole pulse count
+
+
+def test_drift_and_read_noise(bundle2):
+    p = pcm.population(bundle2)
+    inst = np.arange(p.n)
+    g = p.g_max_S * 0.5
+    assert np.array_equal(pcm.drift(g, 0.5 * p.drift_t0_s, inst, p), g.astype(np.float32))   # before t0: none
+    g1 = pcm.drift(g, 100 * p.drift_t0_s, inst, p)
+    nu = pcm.drift_nu(g, inst, p)
+    np.testing.assert_allclose(g1, g * 100.0 ** -nu, rtol=1e-5)
+    r = pcm.read(g, inst, p, np.random.default_rng(0))
+    assert 0 < np.std(r / g - 1) < 0.2
+
+
+def test_missing_tables(shipped):
+    b = type(shipped)(scalars=shipped.scalars, tables={k: v for k, v in shipped.tables.items()
+                                                       if k != "pcm/drift_nu"}, provenance={}, path=None)
+    with pytest.raises(CalibrationError, match="pcm/drift_.*PCM drift.*pycosim characterize"):
+        pcm.population(b, drift=True, read_noise=False)
+    b2 = type(shipped)(scalars=shipped.scalars, tables={k: v for k, v in shipped.tables.items()
+                                                        if k != "pcm/staircase_g_S"}, provenance={}, path=None)
+    with pytest.raises(CalibrationError, match="'pcm/staircase_g_S'"):
+        pcm.population(b2, drift=False, read_noise=False)
