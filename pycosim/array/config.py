@@ -167,6 +167,8 @@ class TransferConfig:
         open loop: the largest computed count).
     max_restarts: RESET-and-restart cycles allowed per synapse when a device saturates.
     invert_polarity: flip the LSP polarity bit of each transferred column after its reset.
+    interval: training examples between two transfers (Ambrogio et al. 2018: 8,000 for MNIST); used by
+        the training loop, which calls :meth:`Crossbar.transfer` every *interval* examples.
     verify_t_read_s: integration window of a verify read and of the target read (s); the read-noise σ
         scales as (t_bench/t)^½. None = the PCM read-noise bench window (pcm.read_noise_t_int_s), i.e.
         the σ the bundle measured. Verify noise comparable to the tolerance makes the loop stop on lucky
@@ -179,6 +181,7 @@ class TransferConfig:
     max_pulses: int = 100
     max_restarts: int = 2
     invert_polarity: bool = True
+    interval: int = 8000
     verify_t_read_s: float | None = None
 
     def __post_init__(self):
@@ -188,6 +191,7 @@ class TransferConfig:
         _check(self.threshold >= 0, f"transfer.threshold={self.threshold}: must be ≥ 0")
         _check(self.tolerance > 0, f"transfer.tolerance={self.tolerance}: must be > 0")
         _check(self.max_pulses >= 1, f"transfer.max_pulses={self.max_pulses}: must be ≥ 1")
+        _check(self.interval >= 1, f"transfer.interval={self.interval}: must be ≥ 1 example")
         _check(self.max_restarts >= 0, f"transfer.max_restarts={self.max_restarts}: must be ≥ 0")
 
 

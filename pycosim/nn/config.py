@@ -1,0 +1,142 @@
+"""Training configuration: one frozen dataclass tree, TOML in and out, dotted-path overrides.
+
+The tree (every field documented with its unit)::
+
+    TrainConfig
+      preset                       name of the preset it started from (informational)
+      network   NetworkConfig      hidden layer sizes, activation, weight initialisation
+      training  TrainingConfig     epochs, learning rate and schedule, subset, seed, evaluation
+      synapse   SynapseConfig      synapse scheme (2pcm+3t1c, 4pcm, 2pcm, ideal), F, weight range
+      pcm, lsp, periphery, update, transfer     the crossbar's sections (pycosim.array.config)
+
+so that ``-s transfer.interval=4000 -s synapse.F=4 -s lsp.up_down_ratio=0.9`` address the same names a
+researcher reads in the papers. :func:`array_config` assembles the per-layer
+:class:`pycosim.array.config.ArrayConfig` from it. Mechanics (types, unknown names, TOML) live in
+:mod:`pycosim.config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pycosim import config as _cfg
+from pycosim.array.config import (SYNAPSES, ArrayConfig, LSPConfig, PCMConfig, PeripheryConfig,
+                                  TransferConfig, UpdateConfig)
+from pycosim.errors import ConfigError
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Fully connected network; input size and classes come from the data set.
+
+    hidden: sizes of the hidden layers (default 250, 125: MNIST 784-250-125-10, Ambrogio et al. 2018).
+    activation: hidden-layer activation; 'sigmoid' f(z) = 1/(1 + e^−z), computed in the digital
+        periphery, as in the paper (the output layer is a softmax).
+    init_scale: initial weights are uniform in ±init_scale/√n_in (network units; default √3: standard
+        deviation 1/√n_in, LeCun et al. 1998), programmed into the
+        MSP pair before training (a closed-loop transfer of the initial weights).
+    """
+
+    hidden: tuple[int, ...] = (250, 125)
+    activation: Literal["sigmoid"] = "sigmoid"
+    init_scale: float = 1.7320508075688772
+
+    def __post_init__(self):
+        _check(all(h >= 1 for h in self.hidden), f"network.hidden={self.hidden}: every size must be ≥ 1")
+        _check(self.activation == "sigmoid", f"network.activation={self.activation!r}: allowed values are 'sigmoid'")
+        _check(self.init_scale > 0, f"network.init_scale={self.init_scale}: must be > 0")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """SGD at batch size 1, the hardware's own schedule.
+
+    epochs: passes over the training set (or the subset).
+    lr: learning rate η of ΔW = −η·x⊗δ (network units).
+    lr_decay: η of epoch e is lr·lr_decay^e (1 = constant).
+    train_subset: use only the first K training examples (0 = all).
+    test_subset: evaluate on the first K test examples (0 = all).
+    seed: seed of every random draw (device instances, noise, pulse rounding, example order).
+    leak: let the 3T1C cells leak for the hardware time of each example (pycosim.timing.example_time_s).
+    """
+
+    epochs: int = 5
+    lr: float = 0.1
+    lr_decay: float = 1.0
+    train_subset: int = 0
+    test_subset: int = 0
+    seed: int = 0
+    leak: bool = True
+
+    def __post_init__(self):
+        _check(self.epochs >= 1, f"training.epochs={self.epochs}: must be ≥ 1")
+        _check(self.lr > 0, f"training.lr={self.lr}: must be > 0")
+        _check(0 < self.lr_decay <= 1, f"training.lr_decay={self.lr_decay}: must be in (0, 1]")
+        _check(self.train_subset >= 0, f"training.train_subset={self.train_subset}: must be ≥ 0 (0 = all)")
+        _check(self.test_subset >= 0, f"training.test_subset={self.test_subset}: must be ≥ 0 (0 = all)")
+        _check(0 <= self.seed < 2**63, f"training.seed={self.seed}: must be in 0..2^63−1")
+
+
+@dataclass(frozen=True)
+class SynapseConfig:
+    """How a weight is encoded in conductances.
+
+    kind: '2pcm+3t1c' W = F·(G⁺ − G⁻) + pol·(g − g_shared) (Ambrogio et al., Nature 558, 60 (2018));
+        '4pcm' W = F·(G⁺ − G⁻) + (g⁺ − g⁻) (Cristiano et al., J. Appl. Phys. 124, 151901 (2018));
+        '2pcm' W = F·(G⁺ − G⁻), updates as SET pulses (Burr et al., IEEE TED 62, 3498 (2015));
+        'ideal' float32 weights (the software baseline through the same loop).
+    F: significance factor of the MSP pair (dimensionless).
+    weight_max: network weight of the full MSP range F·(G_max − G_reset); fixes network units per siemens.
+    """
+
+    kind: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal"] = "2pcm+3t1c"
+    F: float = 3.0
+    weight_max: float = 1.0
+
+    def __post_init__(self):
+        _check(self.kind in SYNAPSES, f"synapse.kind={self.kind!r}: allowed values are {', '.join(map(repr, SYNAPSES))}")
+        _check(self.F > 0, f"synapse.F={self.F}: must be > 0")
+        _check(self.weight_max > 0, f"synapse.weight_max={self.weight_max}: must be > 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A complete training run (see the module docstring for the tree)."""
+
+    preset: str = "custom"
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    synapse: SynapseConfig = field(default_factory=SynapseConfig)
+    pcm: PCMConfig = field(default_factory=PCMConfig)
+    lsp: LSPConfig = field(default_factory=LSPConfig)
+    periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+
+
+def array_config(cfg: TrainConfig) -> ArrayConfig:
+    """The per-layer crossbar configuration of *cfg*."""
+    return ArrayConfig(synapse=cfg.synapse.kind, F=cfg.synapse.F, weight_max=cfg.synapse.weight_max,
+                       pcm=cfg.pcm, lsp=cfg.lsp, periphery=cfg.periphery, update=cfg.update,
+                       transfer=cfg.transfer)
+
+
+def load(path) -> TrainConfig:
+    """Read a TOML config file (ConfigError on unknown names, wrong types, bad ranges)."""
+    return _cfg.load_toml(TrainConfig, path)
+
+
+def save(cfg: TrainConfig, path):
+    """Write *cfg* as TOML atomically."""
+    return _cfg.save_toml(cfg, path)
+
+
+def override(cfg: TrainConfig, assignments) -> TrainConfig:
+    """Apply ``["transfer.interval=4000", ...]``; unknown paths list the valid ones."""
+    return _cfg.override(cfg, assignments)

@@ -1,0 +1,103 @@
+"""A fully connected network whose every layer is one simulated crossbar.
+
+Layer l maps a_l (n_l,) to a_{l+1} = f(z_l), z_l = crossbar_l.forward([a_l, 1]) — the crossbar's
+analog multiply-accumulate through its periphery (PWM inputs, integrator, ADC); f is the sigmoid in
+hidden layers and the softmax at the output, both computed in the digital periphery.
+
+Biases: each crossbar has one extra row driven by a constant full-width read pulse (input 1), so a
+bias is a synapse like any other — stored in the same devices, updated by the same coincident pulses
+and moved by the same transfers (the usual "bias neuron" of hardware networks; Burr et al., IEEE TED
+62, 3498 (2015)).
+
+Backpropagation (batch size 1, cross-entropy loss):
+    δ_L = softmax(z_L) − onehot(y)
+    δ_l = (crossbar_{l+1}.backward(δ_{l+1}))[:n_{l+1}] ⊙ a_{l+1} ⊙ (1 − a_{l+1})      (transposed read)
+    crossbar_l.update([a_l, 1], δ_l, η)       ΔW_l = −η·[a_l, 1] ⊗ δ_l as coincident pulses (LSP only)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pycosim.array.config import ArrayConfig
+from pycosim.array.crossbar import Crossbar
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class Network:
+    """Crossbar layers for sizes (n_in, h_1, …, n_out).
+
+    Args:
+        sizes: layer sizes, e.g. (784, 250, 125, 10).
+        array: per-layer crossbar configuration.
+        bundle: calibration bundle (None: the shipped one; unused by 'ideal').
+        rng: the run's generator; each layer gets its own child generator (spawned), so layers are
+            independent and the whole run is reproducible from one seed.
+        init_scale: initial weights uniform in ±init_scale/√n_in, programmed into the arrays.
+    """
+
+    def __init__(self, sizes, array: ArrayConfig, bundle=None, rng: np.random.Generator | None = None,
+                 init_scale: float = 1.0):
+        self.sizes = tuple(int(s) for s in sizes)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        children = rng.spawn(len(self.sizes) - 1)
+        self.layers: list[Crossbar] = []
+        self.init_stats = []
+        for (n_in, n_out), r in zip(zip(self.sizes[:-1], self.sizes[1:]), children):
+            xb = Crossbar(n_in + 1, n_out, array, bundle, rng=r)
+            bound = init_scale / np.sqrt(n_in)
+            w0 = r.uniform(-bound, bound, size=(n_in + 1, n_out)).astype(np.float32)
+            w0[-1] = 0.0  # biases start at zero
+            self.init_stats.append(xb.program(w0))
+            self.layers.append(xb)
+        self._inputs = [np.ones(n + 1, np.float32) for n in self.sizes[:-1]]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (n_out,) float64 for one input x (n_in,) in [0, 1]; keeps the
+        activations for :meth:`backward_update`."""
+        a = x
+        for l, xb in enumerate(self.layers):
+            inp = self._inputs[l]
+            inp[:-1] = a
+            z = xb.forward(inp)
+            if l < len(self.layers) - 1:
+                a = _sigmoid(z).astype(np.float32)
+            else:
+                e = np.exp(z - z.max(), dtype=np.float64)
+                a = e / e.sum()
+        return a
+
+    def backward_update(self, probs: np.ndarray, label: int, lr: float) -> None:
+        """Backpropagate the cross-entropy error of the last :meth:`forward` and update every layer."""
+        delta = probs.astype(np.float32)
+        delta[label] -= 1.0
+        for l in range(len(self.layers) - 1, -1, -1):
+            xb = self.layers[l]
+            if l > 0:
+                back = xb.backward(delta)[:-1]
+                a = self._inputs[l][:-1]
+                prev_delta = back * a * (1.0 - a)
+            xb.update(self._inputs[l], delta, lr)
+            if l > 0:
+                delta = prev_delta
+
+    def predict(self, x: np.ndarray) -> int:
+        """Predicted class of one input through the analog forward pass."""
+        return int(np.argmax(self.forward(x)))
+
+    def leak(self, dt_s: float) -> None:
+        """Let dt_s of hardware time pass on every layer (3T1C leakage, PCM drift)."""
+        for xb in self.layers:
+            xb.leak(dt_s)
+
+    def transfer(self) -> list:
+        """Transfer every layer's LSP into its MSP pair; returns one TransferStats per layer
+        (empty list for synapses without an LSP to transfer)."""
+        out = []
+        for xb in self.layers:
+            if xb.synapse in ("2pcm+3t1c", "4pcm"):
+                out.append(xb.transfer())
+        return out

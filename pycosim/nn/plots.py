@@ -1,0 +1,77 @@
+"""Plots of a training run: learning curves, transfer correlation map, conductance histograms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
+    """Write ``learning_curve.png``, ``transfer_correlation.png`` and ``conductances.png`` into
+    *plots_dir*; returns their paths.
+
+    The correlation map shows target versus programmed weight of the latest transfer of every layer
+    (or of the initial programming), as Ambrogio et al., Nature 558, 60 (2018), Extended Data.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = Path(plots_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ep = np.arange(1, len(metrics["test_accuracy_per_epoch"]) + 1)
+    ax.plot(ep, 100 * np.asarray(metrics["train_accuracy_per_epoch"]), "o-", label="train (running)")
+    ax.plot(ep, 100 * np.asarray(metrics["test_accuracy_per_epoch"]), "s-", label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{metrics['preset']}  {'-'.join(map(str, metrics['layers']))}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    paths.append(d / "learning_curve.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+
+    pairs = state.last_transfer or []
+    if any(len(t) for t, _ in pairs):
+        fig, axes = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs), 3.2), squeeze=False)
+        for l, (ax, (t, f)) in enumerate(zip(axes[0], pairs)):
+            if len(t):
+                lim = float(max(np.abs(t).max(), np.abs(f).max()))
+                h = ax.hist2d(t, f, bins=60, range=[[-lim, lim], [-lim, lim]], cmap="viridis", cmin=1)
+                ax.plot([-lim, lim], [-lim, lim], "w--", lw=0.8)
+                fig.colorbar(h[3], ax=ax, shrink=0.8)
+            ax.set_title(f"layer {l + 1}: {len(t)} synapses")
+            ax.set_xlabel("target W")
+            ax.set_ylabel("programmed W")
+        fig.suptitle("last transfer: target vs programmed weight")
+        fig.tight_layout()
+        paths.append(d / "transfer_correlation.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+
+    layers = state.net.layers
+    if layers and layers[0].synapse != "ideal":
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+        for l, xb in enumerate(layers):
+            axes[0].hist(1e6 * xb.P[0].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            axes[1].hist(1e6 * xb.P[1].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            if getattr(xb, "V", None) is not None:
+                axes[2].hist(xb.V.ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+        axes[0].set_xlabel("G⁺ (µS)")
+        axes[1].set_xlabel("G⁻ (µS)")
+        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].synapse == "2pcm+3t1c" else "(no 3T1C)")
+        for ax in axes:
+            ax.set_ylabel("devices")
+            ax.set_yscale("log")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        paths.append(d / "conductances.png")
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+    return paths

@@ -1,0 +1,71 @@
+"""Named training presets: small factory functions, each with its source.
+
+``get(name)`` returns a :class:`pycosim.nn.config.TrainConfig`; ``NAMES`` lists them. Every preset
+shares the network (784-250-125-10 for MNIST, sigmoid hidden layers, softmax output), the learning
+rate and the transfer interval of Ambrogio et al. (2018); they differ in how a weight is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pycosim.errors import ConfigError
+from pycosim.nn.config import SynapseConfig, TrainConfig
+
+
+def ambrogio2018() -> TrainConfig:
+    """2PCM+3T1C, F = 3, closed-loop transfer every 8,000 examples, polarity inversion at each transfer.
+
+    S. Ambrogio et al., "Equivalent-accuracy accelerated neural-network training using analogue memory",
+    Nature 558, 60–67 (2018): W = F·(G⁺ − G⁻) + g − g_shared with the 3T1C polarity inverted after each
+    transfer to cancel its up/down asymmetry; closed-loop (program-and-verify) tuning of the PCM pair.
+    """
+    base = TrainConfig(preset="ambrogio2018", synapse=SynapseConfig(kind="2pcm+3t1c", F=3.0))
+    return replace(base, transfer=replace(base.transfer, mode="closed", invert_polarity=True))
+
+
+def ambrogio2018_olt() -> TrainConfig:
+    """As :func:`ambrogio2018` but with open-loop tuning: blind SET pulse counts from the calibrated
+    mean ΔG(G), no verify (the alternative transfer discussed by Ambrogio et al., 2018, Methods)."""
+    base = ambrogio2018()
+    return replace(base, preset="ambrogio2018-olt", transfer=replace(base.transfer, mode="open"))
+
+
+def cristiano2018_4pcm() -> TrainConfig:
+    """Four PCM per synapse, W = F·(G⁺ − G⁻) + (g⁺ − g⁻): both pairs PCM, updates to the lower pair with
+    its own occasional RESET (G. Cristiano et al., "Perspective on training fully connected networks with
+    resistive memories: device requirements for multiple conductances of varying significance",
+    J. Appl. Phys. 124, 151901 (2018))."""
+    base = ambrogio2018()
+    return replace(base, preset="cristiano2018-4pcm", synapse=replace(base.synapse, kind="4pcm"))
+
+
+def pcm_only() -> TrainConfig:
+    """Two PCM per synapse, W = F·(G⁺ − G⁻) with updates as SET pulses straight to the pair and
+    occasional RESET-and-reprogram (G. W. Burr et al., IEEE TED 62, 3498 (2015))."""
+    base = ambrogio2018()
+    return replace(base, preset="pcm-only", synapse=replace(base.synapse, kind="2pcm"))
+
+
+def float_baseline() -> TrainConfig:
+    """Ideal float32 weights through the same loop: the software baseline."""
+    base = ambrogio2018()
+    return replace(base, preset="float", synapse=replace(base.synapse, kind="ideal"))
+
+
+_PRESETS = {
+    "ambrogio2018": ambrogio2018,
+    "ambrogio2018-olt": ambrogio2018_olt,
+    "cristiano2018-4pcm": cristiano2018_4pcm,
+    "pcm-only": pcm_only,
+    "float": float_baseline,
+}
+NAMES = tuple(_PRESETS)
+
+
+def get(name: str) -> TrainConfig:
+    """The preset called *name*; ConfigError listing the valid names otherwise."""
+    try:
+        return _PRESETS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(NAMES)}") from None
