@@ -1,8 +1,14 @@
 """PCM (most-significant pair) characterisation: bench runs → jump table, drift, energies.
 
 Benches (``circuits/``): ``pcm_set_staircase`` (N identical partial-SET pulses from RESET,
-read after each), ``pcm_reset`` (RESET pulse, read), ``pcm_read_iv`` (read current versus
-read voltage), ``pcm_drift`` (reads from 1 s to 10⁴ s after programming).
+read after each; also run on the nominal device for the cycle-to-cycle statistics),
+``pcm_reset`` (RESET pulse, read), ``pcm_read_iv`` (read current versus read voltage),
+``pcm_drift`` (one level per run: a partial-SET pulse whose width sets the level, reads from
+1 s to 10⁴ s after programming), ``pcm_read_noise`` (1/f read noise integrated over a read window).
+
+Same seed = same device: every PCM bench draws the device-to-device values of its first
+``pcm_dev`` in the same order, so row k of every per-instance table is the device of seed
+``seed + k``.
 
 Extracted, per Monte Carlo instance (device-to-device spread and cycle-to-cycle noise of the
 compact model in ``netlists/pcm.lib``):
@@ -13,8 +19,10 @@ compact model in ``netlists/pcm.lib``):
   Burr et al., IEEE TED 62, 3498 (2015));
 * a compact fit of the mean, ΔG(G) = dg0·exp(−G/G_s) (saturating SET response);
 * the RESET floor and its spread; the per-device maximum conductance (last staircase value);
-* conductance versus read voltage; the drift exponent ν per device from a least-squares fit
-  of log G = log G₀ − ν·log(t/t₀) (Ielmini et al., IEEE TED 54, 308 (2007));
+* conductance versus read voltage; the drift exponent ν per device and programmed level from a
+  least-squares fit of log G = log G₀ − ν·log(t/t₀) (Ielmini et al., IEEE TED 54, 308 (2007));
+* the cycle-to-cycle ΔG of single mid-range SET pulses of the nominal device (c2c alone);
+* the relative σ of one read integrated over ``read_noise_t_int_s`` at four levels;
 * energy per SET and per RESET pulse, E = Σ_sources ∫ −V·I dt over the pulse.
 """
 
@@ -24,8 +32,9 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from pycosim.characterize.common import energy_J
+from pycosim.errors import CalibrationError
 
-BENCHES = ("pcm_set_staircase", "pcm_reset", "pcm_read_iv", "pcm_drift")
+BENCHES = ("pcm_set_staircase", "pcm_reset", "pcm_read_iv", "pcm_drift", "pcm_read_noise")
 N_BINS = 20
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 21)
 
@@ -106,23 +115,45 @@ N_READ_IV = 16
 READ_V_V = np.round(np.arange(0.025, 0.5001, 0.025), 6)
 #: States (crystalline fractions) of the five devices of ``pcm_read_iv``.
 READ_IV_STATES = (0.0, 0.25, 0.5, 0.75, 1.0)
-#: Read times (s) of ``pcm_drift``.
+#: Read times (s) of ``pcm_drift`` after programming.
 DRIFT_T_S = np.array([1, 3, 10, 30, 100, 300, 1e3, 3e3, 1e4], dtype=np.float64)
+#: Target fractions of G_max of the ``pcm_drift`` levels (0 = RESET, 1 = top of the programmed range).
+DRIFT_LEVELS = np.array([0.0, 0.1, 0.25, 0.5, 0.75, 1.0])
+#: Partial-SET pulse width (s) of each level (None = no SET pulse: the RESET level); chosen so the
+#: NOMINAL device lands at the target fractions of the 100 % level (G at 1 s).
+DRIFT_SET_WIDTHS_S = (None, 80e-9, 260e-9, 800e-9, 2e-6, 5e-6)
+#: Cycle-to-cycle runs: the nominal device (md2d = 0) from x = C2C_X0, two SET pulses; the second
+#: step (G ≈ 8–12 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
+C2C_X0 = 0.3
+C2C_PARAMS = {"md2d": 0, "xc0": C2C_X0, "np": 2}
+#: Number of read-noise records (seeds) and the bench's windows per record.
+N_READ_NOISE = 8
 #: Sources that program the 1T1R cell (bit line, word line).
 PROGRAMMING_SOURCES = ("vbl", "vwl")
 _CELL_KEEP = ("g_us", "bl", "wl", "vbl#branch", "vwl#branch")
+_NOISE_KEEP = ("v1#branch", "v2#branch", "v3#branch", "v4#branch")
+
+
+def _drift_params(level: int) -> dict:
+    w = DRIFT_SET_WIDTHS_S[level]
+    return {"lev_on": 0} if w is None else {"lev_on": 1, "tset": w}
 
 
 def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     """Runs needed: *mc* instances (seeds seed..seed+mc−1) of the staircase, RESET and drift
-    benches; :data:`N_READ_IV` instances of the read bench."""
+    benches (drift: one run per level and seed), *mc* cycle-to-cycle staircases of the nominal
+    device (same seeds, ``C2C_PARAMS``), :data:`N_READ_IV` instances of the read bench and
+    :data:`N_READ_NOISE` read-noise records."""
     seeds = list(range(seed, seed + mc))
     return {
-        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
+        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds]
+        + [{"seed": s, "keep": ("g_us",), "params": dict(C2C_PARAMS)} for s in seeds],
         "pcm_reset": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
         "pcm_read_iv": [{"seed": s, "keep": ("r",) + tuple(f"g{k}_us" for k in range(len(READ_IV_STATES)))}
                         for s in seeds[:N_READ_IV]],
-        "pcm_drift": [{"seed": s, "keep": ("g_us",)} for s in seeds],
+        "pcm_drift": [{"seed": s, "keep": ("g_us",), "params": _drift_params(j)}
+                      for s in seeds for j in range(len(DRIFT_LEVELS))],
+        "pcm_read_noise": [{"seed": s, "keep": _NOISE_KEEP} for s in seeds[:N_READ_NOISE]],
     }
 
 
@@ -165,27 +196,101 @@ def read_iv(results) -> np.ndarray:
     return np.mean(np.asarray(out), axis=0) * 1e-6
 
 
+def _finite(name: str, a) -> np.ndarray:
+    """*a* as float64, or CalibrationError naming the quantity if any entry is not finite."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        bad = "no data" if a.size == 0 else f"{int(np.sum(~np.isfinite(a)))} non-finite of {a.size}"
+        raise CalibrationError(f"PCM extraction: {name}: {bad}; check the bench results (ngspice output)")
+    return a
+
+
+def drift_table(results) -> tuple[np.ndarray, np.ndarray]:
+    """G(t) of every programmed level, from the ``pcm_drift`` runs (one run per seed and level).
+
+    Returns ``(seeds (n,), g_S (n, n_levels, n_t))``; a seed is kept only if all its levels ran
+    (so row k is one device at every level)."""
+    by = {}
+    widths = [None if w is None else float(w) for w in DRIFT_SET_WIDTHS_S]
+    for r in results:
+        p = r.meta["all_params"]
+        on = float(p["lev_on"]) > 0.5
+        w = float(p["tset"]) if on else None
+        level = next((j for j, wj in enumerate(widths) if (wj is None and w is None)
+                      or (wj is not None and w is not None and abs(wj - w) <= 1e-3 * wj)), None)
+        if level is None:
+            raise CalibrationError(f"PCM extraction: pcm_drift run with tset={p['tset']} lev_on={p['lev_on']} "
+                                   f"matches no level of DRIFT_SET_WIDTHS_S")
+        by.setdefault(r.meta["seed"], {})[level] = [r.meas[f"g_{t:g}"] for t in DRIFT_T_S]
+    seeds = sorted(s for s, d in by.items() if len(d) == len(DRIFT_LEVELS))
+    g = np.array([[by[s][j] for j in range(len(DRIFT_LEVELS))] for s in seeds], dtype=np.float64) * 1e-6
+    return np.asarray(seeds), g.reshape(len(seeds), len(DRIFT_LEVELS), len(DRIFT_T_S))
+
+
+def c2c_steps(results) -> np.ndarray:
+    """ΔG (S) of the second SET pulse of each cycle-to-cycle staircase of the nominal device (m,)."""
+    return np.diff(staircase(results)[:, 1:3], axis=1)[:, 0]
+
+
+def read_noise(results) -> tuple[np.ndarray, np.ndarray, float]:
+    """Read noise from the ``pcm_read_noise`` records: the mean read conductance of each device
+    (S, (4,)), the relative σ of one read (charge integrated over ``tint``, pooled over seeds and
+    the bench's ``nwin`` windows per record), and tint (s)."""
+    p0 = results[0]
+    tstop, tint, nwin, vread = (_param(p0, k) for k in ("tstop", "tint", "nwin", "vread"))
+    ends = tstop / 2 + np.arange(1, int(nwin) + 1) * tstop / (2 * nwin)
+    q = []
+    for r in results:
+        t = np.real(r.axis)
+        row = []
+        for name in _NOISE_KEEP:
+            i = np.real(r.vectors[name])
+            c = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))])
+            row.append(np.interp(ends, t, c) - np.interp(ends - tint, t, c))
+        q.append(row)
+    q = np.abs(np.asarray(q))                    # (records, devices, windows), C
+    mean = q.mean(axis=(0, 2))
+    rel = (q / mean[None, :, None] - 1.0).transpose(1, 0, 2).reshape(len(mean), -1).std(axis=1, ddof=1)
+    return mean / (tint * vread), rel, tint
+
+
 def extract(runs: dict[str, list]) -> tuple[dict, dict]:
-    """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results."""
-    st_runs = runs["pcm_set_staircase"]
-    stair = staircase(st_runs)
+    """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results.
+
+    Raises CalibrationError naming the quantity if a table would hold non-finite values."""
+    all_st = runs["pcm_set_staircase"]
+    st_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) != 0]
+    c2c_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) == 0]
+    if not st_runs or len(c2c_runs) < 2:
+        raise CalibrationError(f"PCM extraction: staircase runs: {len(st_runs)} device-to-device, "
+                               f"{len(c2c_runs)} cycle-to-cycle (need >= 1 and >= 2)")
+    stair = _finite("staircase_g_S", staircase(st_runs))
     table = jump_table(stair)
     fit = fit_dg(stair)
     steps = np.diff(stair, axis=1)
-    e_set = np.stack([set_pulse_energy_J(r) for r in st_runs])
+    e_set = _finite("e_set_J", np.stack([set_pulse_energy_J(r) for r in st_runs]))
+    c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))
+    if c2c.mean() <= 0:
+        raise CalibrationError(f"PCM extraction: c2c_dg_S: mean step {c2c.mean():.3g} S is not positive")
 
     rs = runs["pcm_reset"]
-    g_reset = np.array([r.meas["g_reset"] for r in rs]) * 1e-6
-    g_max = np.array([r.meas["g_before"] for r in rs]) * 1e-6
-    e_reset = np.array([reset_energy_J(r) for r in rs])
+    g_reset = _finite("g_reset_S", [r.meas["g_reset"] for r in rs]) * 1e-6
+    g_max = _finite("g_max_S", [r.meas["g_before"] for r in rs]) * 1e-6
+    e_reset = _finite("e_reset_J", [reset_energy_J(r) for r in rs])
 
     iv = runs["pcm_read_iv"]
-    read_g = read_iv(iv)
-    disturb = np.array([[r.meas[f"d{k}"] for k in range(len(READ_IV_STATES))] for r in iv])
+    read_g = _finite("read_g_S", read_iv(iv))
+    disturb = _finite("read_disturb", [[r.meas[f"d{k}"] for k in range(len(READ_IV_STATES))] for r in iv])
 
-    dr = runs["pcm_drift"]
-    drift_g = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in dr]) * 1e-6
-    nu, g0 = fit_drift(DRIFT_T_S, drift_g)
+    _, drift_g = drift_table(runs["pcm_drift"])
+    drift_g = _finite("drift_g_S", drift_g)
+    n, nl, nt = drift_g.shape
+    nu_f, g0_f = fit_drift(DRIFT_T_S, drift_g.reshape(n * nl, nt))
+    nu = _finite("drift_nu", nu_f.reshape(n, nl))
+    g0 = _finite("drift_g0_S", g0_f.reshape(n, nl))
+
+    rn_g, rn_rel, t_int = read_noise(runs["pcm_read_noise"])
+    rn_g, rn_rel = _finite("read_noise_g_S", rn_g), _finite("read_noise_rel_sigma", rn_rel)
 
     p0 = st_runs[0]
     scalars = {
@@ -208,11 +313,18 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "dg_last_mean_S": float(steps[:, -1].mean()),
         "dg_cycle_cv": float(np.mean(steps.std(axis=0) / np.abs(steps.mean(axis=0)))),
         "dg_fit": fit,
-        "nu_mean": float(nu.mean()),
-        "nu_std": float(nu.std()),
-        "drift_g0_mean_S": float(g0.mean()),
+        "c2c_rel_sigma": float(c2c.std(ddof=1) / c2c.mean()),
+        "c2c_mean_dg_S": float(c2c.mean()),
+        "c2c_negative_fraction": float(np.mean(c2c < 0)),
+        "nu_mean": float(nu[:, 0].mean()),
+        "nu_std": float(nu[:, 0].std()),
+        "nu_by_level_mean": [float(v) for v in nu.mean(axis=0)],
+        "nu_by_level_std": [float(v) for v in nu.std(axis=0)],
+        "drift_g0_mean_S": float(g0[:, 0].mean()),
         "read_disturb_max": float(np.max(np.abs(disturb))),
         "read_disturb_hold_s": _param(iv[0], "thold"),
+        "read_noise_t_int_s": float(t_int),
+        "read_noise_record_s": _param(runs["pcm_read_noise"][0], "tstop"),
         "e_set_J": float(e_set.mean()),
         "e_reset_J": float(e_reset.mean()),
     }
@@ -224,9 +336,15 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "read_v_V": READ_V_V.astype(np.float64),
         "read_states_x": np.asarray(READ_IV_STATES, dtype=np.float64),
         "read_g_S": read_g,
+        "drift_levels": DRIFT_LEVELS.astype(np.float64),
         "drift_t_s": DRIFT_T_S.copy(),
         "drift_g_S": drift_g,
-        "nu": nu,
+        "drift_nu": nu,
+        "drift_g0_S": g0,
+        "nu": nu[:, 0].copy(),
+        "c2c_dg_S": c2c,
+        "read_noise_g_S": rn_g,
+        "read_noise_rel_sigma": rn_rel,
         "e_set_J": e_set.mean(axis=1),
         "e_reset_J": e_reset,
     }
