@@ -10,8 +10,17 @@ IEEE TED 62, 3498 (2015) and Ambrogio et al., Nature 558, 60 (2018):
   SET pulse heats the cell inside the crystallisation window (450 K < T_max < 900 K), not to melt;
 * read: a 1 ms read at 0.2 V changes G by < 0.1 %; G(V) of the crystalline device is near-ohmic
   (< 5 % from 0.05 to 0.5 V) while the amorphous one is super-linear (G grows with V);
-* drift of the amorphous phase: G(1e4 s)/G(1 s) = (1e4)^-nu within 5 % (nominal device and the
-  Monte Carlo mean), nu = the library's default (0.05);
+* drift of the RESET (amorphous) level: G(1e4 s)/G(1 s) = (1e4)^-nu within 5 % for the nominal device
+  (nu = the library default, 0.1) and within 2 % of each Monte Carlo device's own drawn nu;
+* drift of programmed levels (0, 10, 25, 50, 75, 100 % of G_max): mean nu within 0.03-0.12 at every
+  level, falling with G, device-to-device sigma_nu >= 0.005 at every level (Nandakumar et al.,
+  ICECS 2019: mean 0.05-0.1, sigma 0.008-0.045);
+* cycle-to-cycle noise belongs to each pulse: the same seed gives the same per-pulse growth whatever
+  the pulse period or the largest time step; sigma/mean of a mid-range step 0.3-1.0 (aihwkit PCM
+  preset: ~0.6); negative steps are allowed;
+* read noise: relative sigma of one read integrated over 250 ns within a factor 3 of
+  0.0088*(G/G_max)^-0.65*sqrt(ln((t + t_read)/(2 t_read))) (Nandakumar et al. 2019) at four levels;
+* same seed = same device in every PCM bench;
 * Monte Carlo: instances differ (spread of the per-pulse step between seeds), the same seed repeats.
 """
 
@@ -22,7 +31,8 @@ import re
 import numpy as np
 import pytest
 
-from pycosim.characterize.pcm import DRIFT_T_S, fit_drift, staircase
+from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_T_S, _drift_params, drift_table,
+                                      fit_drift, read_noise, staircase)
 from pycosim.resources import resource_path
 from pycosim.spice import run, run_many
 
@@ -30,6 +40,9 @@ STAIR = "circuits/pcm_set_staircase.cir"
 RESET = "circuits/pcm_reset.cir"
 READ_IV = "circuits/pcm_read_iv.cir"
 DRIFT = "circuits/pcm_drift.cir"
+NOISE = "circuits/pcm_read_noise.cir"
+DRIFT_SEEDS = list(range(1, 9))      # devices programmed to every drift level
+C2C_SEEDS = list(range(1, 25))       # cycle-to-cycle samples (nominal device)
 SEEDS = list(range(1, 11))           # Monte Carlo instances of the staircase
 FEW = [1, 2, 3, 4]                   # Monte Carlo instances of the slower benches
 TX, TM = 450.0, 900.0                # K, crystallisation-window lower edge and melting point (pcm.lib defaults)
@@ -66,7 +79,19 @@ def read_runs():
 
 @pytest.fixture(scope="module")
 def drift_runs():
-    jobs = [dict(netlist=DRIFT, params={"mc": 0})] + [dict(netlist=DRIFT, seed=s) for s in FEW]
+    """RESET level (no SET pulse): the nominal device, then seeds FEW (keeping the drawn nu)."""
+    keep = ("g_us", "xcell.xpcm.pnu")
+    jobs = [dict(netlist=DRIFT, params={"mc": 0, "lev_on": 0}, keep=keep)]
+    jobs += [dict(netlist=DRIFT, seed=s, params={"lev_on": 0}, keep=keep) for s in FEW]
+    return run_many(jobs, workers=2, cache=False)
+
+
+@pytest.fixture(scope="module")
+def level_runs():
+    """Every drift level: the nominal device (seed None) and DRIFT_SEEDS."""
+    jobs = [dict(netlist=DRIFT, params={"mc": 0, **_drift_params(j)}, keep=("g_us",)) for j in range(len(DRIFT_LEVELS))]
+    jobs += [dict(netlist=DRIFT, seed=s, params=_drift_params(j), keep=("g_us",))
+             for s in DRIFT_SEEDS for j in range(len(DRIFT_LEVELS))]
     return run_many(jobs, workers=2, cache=False)
 
 
@@ -89,7 +114,7 @@ def test_set_staircase_mean(stair_runs):
     nom = staircase(stair_runs[:1])[0] * 1e6
     mean = g.mean(axis=0)
     steps = np.diff(mean)
-    np.set_printoptions(precision=2, linewidth=200)
+    np.set_printoptions(precision=4, linewidth=200)
     print(f"\nMC mean G ({len(SEEDS)} seeds, uS): {mean}")
     print(f"MC mean step (uS): {steps}")
     print(f"first step {steps[0]:.2f} uS, last step {steps[-1]:.3f} uS, ratio {steps[0]/steps[-1]:.1f}; "
@@ -151,21 +176,117 @@ def test_read_gv(read_runs):
 
 
 def test_drift_power_law(drift_runs):
-    """RESET cell: G(1e4 s)/G(1 s) = (1e4)^-nu within 5 %, nominal device and MC mean."""
-    nu = _lib_default("nu")                              # 0.05, pcm_dev default
+    """RESET level: G(1e4 s)/G(1 s) = (1e4)^-nu within 5 % for the nominal device (nu = lib default)
+    and within 2 % of (1e4)^-nu_i for each MC device with its own drawn nu_i.  (Changed from a
+    5 % bound on the MC mean: the device-to-device sigma of nu is now the published 0.025, so the
+    mean of 4 devices is not a test of the power law; each device's own nu is.)"""
+    nu = _lib_default("nu")                              # 0.1, pcm_dev default
     expect = 1e4 ** -nu
     g = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in drift_runs])
+    nu_i = np.array([float(np.real(r.v("xcell.xpcm.pnu"))[-1]) for r in drift_runs])
     ratio = g[:, -1] / g[:, 0]
     nu_fit, g0 = fit_drift(DRIFT_T_S, g * 1e-6)
     print(f"\nnu (lib default) = {nu}, (1e4)^-nu = {expect:.4f}")
     print(f"nominal: G(1 s) = {g[0, 0]:.4f} uS, G(1e4 s) = {g[0, -1]:.4f} uS, ratio {ratio[0]:.4f}, fitted nu {nu_fit[0]:.4f}")
-    print(f"MC seeds {FEW}: ratios {np.round(ratio[1:], 4)}, mean {ratio[1:].mean():.4f}; "
-          f"fitted nu {np.round(nu_fit[1:], 4)}")
+    print(f"MC seeds {FEW}: drawn nu {np.round(nu_i[1:], 4)}; ratios {np.round(ratio[1:], 4)} "
+          f"vs (1e4)^-nu_i {np.round(1e4 ** -nu_i[1:], 4)}; fitted nu {np.round(nu_fit[1:], 4)}")
     assert np.all(np.diff(g, axis=1) < 0)                # G falls monotonically
     assert ratio[0] == pytest.approx(expect, rel=0.05)
-    assert ratio[1:].mean() == pytest.approx(expect, rel=0.05)
+    np.testing.assert_allclose(ratio[1:], 1e4 ** -nu_i[1:], rtol=0.02)
     assert nu_fit[0] == pytest.approx(nu, rel=0.05)      # a straight line in log-log
     assert np.ptp(nu_fit[1:]) > 0                        # nu varies device to device
+
+
+def test_drift_of_programmed_levels(level_runs):
+    """Levels at 0, 10, 25, 50, 75, 100 % of G_max, read 1 s ... 1e4 s after programming: mean nu
+    within 0.03-0.12 at every level and falling with G; sigma_nu >= 0.005 at every level."""
+    nominal = level_runs[:len(DRIFT_LEVELS)]
+    g_nom = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in nominal]) * 1e-6
+    nu_nom, g0_nom = fit_drift(DRIFT_T_S, g_nom)
+    seeds, g = drift_table(level_runs[len(DRIFT_LEVELS):])
+    n, nl, nt = g.shape
+    nu, g0 = (a.reshape(n, nl) for a in fit_drift(DRIFT_T_S, g.reshape(n * nl, nt)))
+    mean, std = nu.mean(axis=0), nu.std(axis=0)
+    frac = g0.mean(axis=0) / g0.mean(axis=0)[-1]
+    print(f"\nlevels (target fraction of G_max): {DRIFT_LEVELS}")
+    print(f"nominal: G(1 s) {np.round(g0_nom * 1e6, 3)} uS (fraction {np.round(g0_nom / g0_nom[-1], 3)}), "
+          f"nu {np.round(nu_nom, 4)}")
+    print(f"MC ({n} devices): mean G(1 s) {np.round(g0.mean(axis=0) * 1e6, 3)} uS (fraction {np.round(frac, 3)})")
+    print(f"MC nu mean {np.round(mean, 4)}, sigma {np.round(std, 4)}")
+    assert n == len(DRIFT_SEEDS) and nl == len(DRIFT_LEVELS)
+    assert np.all(np.diff(g, axis=2) < 0)                # every level drifts down
+    assert np.all((mean >= 0.03) & (mean <= 0.12))
+    assert np.all(np.diff(mean) < 0) and np.all(np.diff(nu_nom) < 0)   # nu falls as G rises
+    assert np.all(std >= 0.005)
+    assert np.all(np.diff(g0.mean(axis=0)) > 0)          # the levels are ordered
+    np.testing.assert_allclose(frac[1:], DRIFT_LEVELS[1:], atol=0.12)
+
+
+def _x_steps(res, n):
+    """Crystalline-fraction growth of each pulse, sampled at j*tper (state variable, read-free)."""
+    tper = float(res.meta["all_params"]["tper"])
+    x = np.interp(np.arange(n + 1) * tper, np.real(res.axis), np.real(res.v("xcell.xpcm.xc")))
+    return np.diff(x)
+
+
+def test_c2c_noise_belongs_to_each_pulse():
+    """Nominal device (md2d=0), 3 pulses from x=0.3: the per-pulse growth of a seed is the same
+    whatever the pulse period (1 us or 2.5 us) and largest time step (tper/4 or 20 ns): the
+    draw belongs to the pulse, not to simulated time; the c2c statistics agree."""
+    seeds = C2C_SEEDS[:12]
+    settings = [{}, {"tper": 2.5e-6, "tmx": 20e-9}]
+    jobs = [dict(netlist=STAIR, seed=s, params={**C2C_PARAMS, "np": 3, **st}, keep=("g_us", "xcell.xpcm.xc"))
+            for st in settings for s in seeds]
+    res = run_many(jobs, workers=2, cache=False)
+    dx = np.array([_x_steps(r, 3) for r in res]).reshape(len(settings), len(seeds), 3)
+    cv = dx.std(axis=1) / dx.mean(axis=1)
+    print(f"\nper-pulse growth dx, seeds {seeds[:4]}: tper 1 us {np.round(dx[0, :4, 1], 4)}; "
+          f"tper 2.5 us, tmax 20 ns {np.round(dx[1, :4, 1], 4)}")
+    print(f"sigma/mean of dx per pulse: {np.round(cv[0], 3)} vs {np.round(cv[1], 3)}; "
+          f"max |relative difference| per pulse {np.max(np.abs(dx[1] / dx[0] - 1)):.3f}")
+    np.testing.assert_allclose(dx[1], dx[0], rtol=0.05, atol=1e-3)
+    np.testing.assert_allclose(cv[1], cv[0], rtol=0.1)
+
+
+def test_c2c_step_spread():
+    """Cycle-to-cycle sigma of a mid-range step (nominal device, 2nd pulse from x=0.3) is 0.3-1.0 x
+    the mean step; steps may be zero or negative (Gaussian per-pulse factor, 1 + 0.6*z)."""
+    res = run_many([dict(netlist=STAIR, seed=s, params=dict(C2C_PARAMS), keep=("g_us",)) for s in C2C_SEEDS],
+                   workers=2, cache=False)
+    g = staircase(res) * 1e6
+    dg = g[:, 2] - g[:, 1]
+    rel = dg.std(ddof=1) / dg.mean()
+    print(f"\nmid-range step (G {g[:, 1].mean():.2f} uS before): mean {dg.mean():.3f} uS, sigma {dg.std(ddof=1):.3f} uS, "
+          f"sigma/mean {rel:.3f}; min {dg.min():.3f} uS; negative {np.mean(dg < 0) * 100:.0f} % of {len(dg)}")
+    assert 6.0 < g[:, 1].mean() < 14.0                  # mid-range of the ~20 uS programmed range
+    assert 0.3 <= rel <= 1.0
+
+
+def test_read_noise_vs_published():
+    """Relative sigma of one read (charge integrated over t_int = 250 ns, 10 us record) at four
+    levels within a factor 3 of Nandakumar et al. (2019): 0.0088*(G/G_max)^-0.65*sqrt(ln((t+t_r)/(2 t_r)))."""
+    res = run_many([dict(netlist=NOISE, seed=s, keep=("v1#branch", "v2#branch", "v3#branch", "v4#branch"))
+                    for s in range(1, 9)], workers=2, cache=False)
+    g, rel, t_int = read_noise(res)
+    t_rec = float(res[0].meta["all_params"]["tstop"])
+    pub = 0.0088 * (g / g[-1]) ** -0.65 * np.sqrt(np.log((t_rec + t_int) / (2 * t_int)))
+    print(f"\nG {np.round(g * 1e6, 3)} uS (G/G_max {np.round(g / g[-1], 3)}), t_int {t_int * 1e9:.0f} ns, record {t_rec * 1e6:.0f} us")
+    print(f"sigma/G measured {np.round(rel, 4)}; published {np.round(pub, 4)}; ratio {np.round(rel / pub, 2)}")
+    assert np.all((rel / pub > 1 / 3) & (rel / pub < 3))
+    assert rel[0] > rel[-1]                               # relatively noisier at low G
+
+
+def test_same_seed_same_device(stair_runs, read_runs, drift_runs):
+    """Seed k is one device in every PCM bench: the RESET-state G at 1 s of the staircase (before any
+    pulse), of the read bench (x = 0 device on the up-sweep at 0.2 V) and of the drift bench (level 0)
+    agree to 0.5 % for the same seed; different seeds differ."""
+    a = np.array([stair_runs[1 + SEEDS.index(s)].meas["g_0"] for s in FEW[:3]])
+    b = np.array([read_runs[1 + k].meas["g0_a"] for k in range(3)])
+    c = np.array([drift_runs[1 + k].meas["g_1"] for k in range(3)])
+    print(f"\nRESET G at 1 s, seeds {FEW[:3]}: staircase {np.round(a, 5)}, read_iv {np.round(b, 5)}, drift {np.round(c, 5)} uS")
+    np.testing.assert_allclose(b, a, rtol=5e-3)
+    np.testing.assert_allclose(c, a, rtol=5e-3)
+    assert np.ptp(a) / a.mean() > 0.05
 
 
 def test_monte_carlo_spread_and_reproducibility(stair_runs):
