@@ -1,7 +1,9 @@
 """`pycosim characterize` end to end (real ngspice, small Monte Carlo) and the shipped bundle.
 
-* PCM extraction: ΔG per SET pulse decreases with G, RESET floor < 1 µS, ν near the model's 0.05,
-  SET and RESET energies positive (RESET > SET), G(V) ordered by programmed state;
+* PCM extraction: ΔG per SET pulse decreases with G, RESET floor < 1 µS, ν of the RESET level near
+  the model's 0.1 and ν per programmed level in 0.03–0.12, SET and RESET energies positive
+  (RESET > SET), G(V) ordered by programmed state; cycle-to-cycle and read-noise tables; a
+  non-finite table makes the extraction fail with a CalibrationError naming it;
 * the shipped default bundle is reproduced by a reduced-Monte-Carlo regeneration with the default
   seed: the first instances are identical (same seeds → same device draws) and the means agree
   within the tolerances stated in ``TOLERANCES``;
@@ -17,7 +19,7 @@ from pycosim import calibration as cal
 from pycosim.characterize import pcm
 from pycosim.characterize.runner import DEFAULT_SEED, Options, characterize
 from pycosim.cli import main
-from pycosim.errors import ConfigError, SpiceError
+from pycosim.errors import CalibrationError, ConfigError, SpiceError
 
 MC = 6
 
@@ -69,13 +71,48 @@ def test_pcm_reset_drift_energy_read(regen):
     print({k: s[k] for k in ("g_reset_mean_S", "g_max_mean_S", "nu_mean", "e_set_J", "e_reset_J")})
     assert np.all(b["pcm/g_reset_S"] < 1e-6)
     assert 15e-6 < s["g_max_mean_S"] < 40e-6 and s["g_max_std_S"] > 0
-    assert abs(s["nu_mean"] - 0.05) < 0.01 and s["nu_std"] > 0
+    assert abs(s["nu_mean"] - 0.1) < 0.03 and s["nu_std"] > 0   # RESET level: pcm.lib nu = 0.1, sigma 0.025
     assert 0 < s["e_set_J"] < s["e_reset_J"]
     g = b["pcm/read_g_S"]
     assert g.shape == (len(b["pcm/read_states_x"]), len(b["pcm/read_v_V"]))
     at_read = g[:, np.argmin(abs(b["pcm/read_v_V"] - s["read_v_V"]))]
     assert np.all(np.diff(at_read) > 0)  # more crystalline → more conductive
     assert s["read_disturb_max"] < 1e-3
+
+
+def test_pcm_drift_c2c_read_noise_tables(regen):
+    s, b = regen.scalars["pcm"], regen
+    nl, nt = len(pcm.DRIFT_LEVELS), len(pcm.DRIFT_T_S)
+    assert b["pcm/drift_levels"].shape == (nl,) and b["pcm/drift_t_s"].shape == (nt,)
+    assert b["pcm/drift_g_S"].shape == (MC, nl, nt)
+    assert b["pcm/drift_nu"].shape == (MC, nl) and b["pcm/drift_g0_S"].shape == (MC, nl)
+    np.testing.assert_array_equal(b["pcm/nu"], b["pcm/drift_nu"][:, 0])
+    mean = np.asarray(s["nu_by_level_mean"])
+    print(f"nu by level: mean {np.round(mean, 4)}, std {np.round(s['nu_by_level_std'], 4)}; "
+          f"c2c sigma/mean {s['c2c_rel_sigma']:.3f}; read noise {np.round(b['pcm/read_noise_rel_sigma'], 4)} "
+          f"at {np.round(b['pcm/read_noise_g_S'] * 1e6, 2)} uS")
+    assert np.all((mean > 0.03) & (mean < 0.12)) and mean[0] > mean[-1]
+    assert np.all(np.diff(b["pcm/drift_g0_S"].mean(axis=0)) > 0)
+    assert b["pcm/c2c_dg_S"].shape == (MC,) and 0.2 < s["c2c_rel_sigma"] < 1.2
+    assert b["pcm/read_noise_g_S"].shape == b["pcm/read_noise_rel_sigma"].shape == (4,)
+    assert s["read_noise_t_int_s"] == pytest.approx(250e-9)
+    assert np.all(b["pcm/read_noise_rel_sigma"] > 0)
+
+
+def test_pcm_extraction_fails_loudly_on_nan():
+    """A NaN conductance in one drift read is reported, naming the table, not written as NaN."""
+    from pycosim.spice import run
+
+    runs = {b: [run(f"circuits/{b}.cir", seed=DEFAULT_SEED, params=j.get("params"), keep=j.get("keep"))
+                for j in js[:1]] for b, js in pcm.jobs(2, DEFAULT_SEED).items()}
+    runs["pcm_set_staircase"] += [run("circuits/pcm_set_staircase.cir", seed=DEFAULT_SEED + k,
+                                      params=dict(pcm.C2C_PARAMS), keep=("g_us",)) for k in range(2)]
+    runs["pcm_drift"] = [run("circuits/pcm_drift.cir", seed=DEFAULT_SEED, params=pcm._drift_params(j), keep=("g_us",))
+                         for j in range(len(pcm.DRIFT_LEVELS))]
+    pcm.extract(runs)                                   # the real results extract
+    runs["pcm_drift"][3].meas["g_100"] = float("nan")
+    with pytest.raises(CalibrationError, match="drift_g_S"):
+        pcm.extract(runs)
 
 
 def test_regeneration_matches_shipped_bundle(regen):
@@ -88,7 +125,8 @@ def test_regeneration_matches_shipped_bundle(regen):
         a, b = regen.scalars[dev][key], shipped.scalars[dev][key]
         print(f"{dev}.{key}: regenerated {a:.4g}, shipped {b:.4g}")
         assert abs(a - b) <= tol * abs(b), (dev, key, a, b)
-    assert abs(regen.scalars["pcm"]["nu_mean"] - shipped.scalars["pcm"]["nu_mean"]) < 0.005
+    # nu of the RESET level: device-to-device sigma 0.025 (pcm.lib snu), so a 6-device mean is within ~0.03
+    assert abs(regen.scalars["pcm"]["nu_mean"] - shipped.scalars["pcm"]["nu_mean"]) < 0.03
 
 
 def test_shipped_bundle_provenance_matches_netlists():
