@@ -32,7 +32,7 @@ import numpy as np
 from pycosim.errors import CalibrationError
 
 SCHEMA = "pycosim.calibration"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 JSON_NAME = "calibration.json"
 TABLES_NAME = "tables.npz"
 
@@ -79,6 +79,34 @@ REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");
+#: scalars not listed are numbers. An "object" is a dict of numbers with an optional text "form".
+SCALAR_KINDS: dict[str, str] = {"pcm.dg_fit": "object"}
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean", type(None): "null"}.get(
+        type(value), f"a {type(value).__name__}") + (f" ({value!r})" if isinstance(value, (str, bool)) else "")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_scalar_type(where: str, name: str, value) -> None:
+    """CalibrationError naming *name* when a (hand-edited) scalar has the wrong JSON type."""
+    kind = SCALAR_KINDS.get(name, "number")
+    ok = {"number": _is_number(value),
+          "text": isinstance(value, str),
+          "list": isinstance(value, list) and all(_is_number(v) for v in value),
+          "object": isinstance(value, dict) and all(_is_number(v) or (k == "form" and isinstance(v, str))
+                                                    for k, v in value.items())}[kind]
+    if not ok:
+        want = {"number": "a number", "text": "text", "list": "a list of numbers",
+                "object": "an object of numbers (and a text 'form')"}[kind]
+        raise CalibrationError(f"{where}: {JSON_NAME} key {name!r} must be {want}, got {_json_type(value)}")
+
+
 @dataclass
 class Bundle:
     """An in-memory calibration bundle.
@@ -103,11 +131,21 @@ class Bundle:
         """Check required scalars and tables (names and dimensionality); CalibrationError if not."""
         for section, keys in REQUIRED_SCALARS.items():
             sec = self.scalars.get(section)
-            if not isinstance(sec, dict):
+            if sec is None:
                 raise CalibrationError(f"{where}: missing section {section!r} in {JSON_NAME}")
+            if not isinstance(sec, dict):
+                raise CalibrationError(f"{where}: {JSON_NAME} key {section!r} must be an object (a JSON dict), "
+                                       f"got {_json_type(sec)}")
             missing = [k for k in keys if k not in sec]
             if missing:
                 raise CalibrationError(f"{where}: {JSON_NAME} section {section!r} lacks {', '.join(missing)}")
+            for k in keys:
+                _check_scalar_type(where, f"{section}.{k}", sec[k])
+        prov_files = self.provenance.get("files") if isinstance(self.provenance, dict) else None
+        if prov_files is not None and not (isinstance(prov_files, dict)
+                                           and all(isinstance(v, str) for v in prov_files.values())):
+            raise CalibrationError(f"{where}: {JSON_NAME} key 'provenance.files' must map file names to SHA-256 "
+                                   f"text, got {_json_type(prov_files)}")
         for name, ndim in REQUIRED_TABLES.items():
             if name not in self.tables:
                 raise CalibrationError(f"{where}: {TABLES_NAME} lacks table {name!r}")
@@ -143,15 +181,16 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
     from pycosim import __version__
 
     bundle.validate("bundle to save")
-    directory = Path(directory).expanduser()
+    directory = check_destination(directory, "calibration directory")
     parent = directory.parent.resolve()
-    if not parent.is_dir():
-        raise CalibrationError(f"cannot write calibration to {directory}: directory {parent} does not exist")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
         raise CalibrationError(f"cannot write calibration to {directory}: {exc.strerror}") from None
     try:
+        from pycosim.spice.result import chmod_like_new
+
+        chmod_like_new(tmp, directory=True)  # mkdtemp makes 0700; a bundle is for sharing
         np.savez_compressed(tmp / TABLES_NAME, **{k: np.asarray(v, dtype=np.float64) for k, v in bundle.tables.items()})
         prov = dict(bundle.provenance)
         prov.setdefault("pycosim_version", __version__)
@@ -160,6 +199,8 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
         doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **_jsonable(bundle.scalars),
                "provenance": _jsonable(prov)}
         (tmp / JSON_NAME).write_text(json.dumps(doc, indent=2, sort_keys=False, allow_nan=True) + "\n")
+        for f in (TABLES_NAME, JSON_NAME):
+            chmod_like_new(tmp / f)
         old = None
         if directory.exists():
             if not (directory / JSON_NAME).is_file() and any(directory.iterdir()):
@@ -169,11 +210,33 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
         os.replace(tmp, directory)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CalibrationError(f"cannot write calibration to {directory}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     bundle.path = directory
     bundle.provenance = prov
+    return directory
+
+
+def check_destination(directory: str | os.PathLike, flag: str = "--out") -> Path:
+    """Validate where a bundle will be written, before any work (CalibrationError naming *flag*):
+    not an existing file, not a non-empty directory that is not a bundle (it would not be
+    replaced), an existing parent directory in which a directory can be created."""
+    directory = Path(directory).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise CalibrationError(f"{flag} {directory}: is a file, not a directory; give a new or existing bundle directory")
+    if directory.is_dir() and not (directory / JSON_NAME).is_file() and any(directory.iterdir()):
+        raise CalibrationError(f"{flag} {directory}: exists and is not a calibration bundle; refusing to replace it")
+    parent = directory.resolve().parent
+    if not parent.is_dir():
+        raise CalibrationError(f"{flag} {directory}: directory {parent} does not exist")
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".check", dir=parent))
+    except OSError as exc:
+        raise CalibrationError(f"{flag} {directory}: cannot write in {parent} ({exc.strerror or exc})") from None
     return directory
 
 
@@ -198,10 +261,17 @@ def load(directory: str | os.PathLike | None = None, *, check_provenance: bool =
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise CalibrationError(f"{jpath}: not a pycosim calibration file (schema {doc.get('schema')!r})"
                                if isinstance(doc, dict) else f"{jpath}: not a pycosim calibration file")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise CalibrationError(f"{jpath}: schema version {doc.get('schema_version')} is incompatible with this "
-                               f"pycosim (reads version {SCHEMA_VERSION}); re-run pycosim characterize")
-    prov = doc.get("provenance") or {}
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        age = ("an older" if isinstance(version, int) and not isinstance(version, bool) and version < SCHEMA_VERSION
+               else "an incompatible")
+        raise CalibrationError(f"{jpath}: schema version {version} is incompatible with this pycosim (reads version "
+                               f"{SCHEMA_VERSION}; {age} bundle); regenerate it with pycosim characterize --out {directory}")
+    prov = doc.get("provenance")
+    if prov is None:
+        prov = {}
+    if not isinstance(prov, dict):
+        raise CalibrationError(f"{jpath}: 'provenance' must be an object (a JSON dict), got {_json_type(prov)}")
     if prov.get("tables_sha256") != _sha256(tpath):
         raise CalibrationError(f"{tpath}: checksum does not match {JSON_NAME} (truncated or modified file)")
     try:

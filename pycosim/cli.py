@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+import warnings
 
 from pycosim import __version__
 from pycosim.errors import ConfigError, PycosimError
@@ -25,13 +25,56 @@ def _parse_value(text: str):
 
 
 def _parse_params(items: list[str] | None) -> dict:
+    from pycosim.spice.netlist import check_value
+
     params = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ConfigError(f"-p {item!r}: expected NAME=VALUE (e.g. -p tpulse=50e-9)")
-        params[name.strip().lower()] = _parse_value(value.strip())
+        value = _parse_value(value.strip())
+        try:
+            check_value(name.strip(), value)
+        except PycosimError as exc:
+            raise ConfigError(f"-p {item!r}: {exc}") from None
+        params[name.strip().lower()] = value
     return params
+
+
+def _check_count(flag: str, value, minimum: int = 1) -> None:
+    """Refuse (rather than silently coerce) a count below *minimum*."""
+    if value is not None and value < minimum:
+        what = "Monte Carlo instance" if flag.startswith("--mc") else "worker process"
+        raise ConfigError(f"{flag} {value}: need at least {minimum} {what}{'s' if minimum > 1 else ''}")
+
+
+def _check_environment() -> None:
+    """Validate the environment variables a simulation reads, before any simulation runs."""
+    from pycosim.spice.cache import max_bytes
+    from pycosim.spice.pool import default_workers
+
+    default_workers()
+    max_bytes()
+
+
+class _Stats:
+    """Running mean and standard deviation (Welford), ignoring NaN; population std like numpy.nanstd."""
+
+    def __init__(self):
+        self.n, self.mean, self.m2, self.nan = 0, 0.0, 0.0, 0
+
+    def add(self, x: float) -> None:
+        if x != x:  # NaN
+            self.nan += 1
+            return
+        self.n += 1
+        d = x - self.mean
+        self.mean += d / self.n
+        self.m2 += d * (x - self.mean)
+
+    @property
+    def std(self) -> float:
+        return (self.m2 / self.n) ** 0.5 if self.n else float("nan")
 
 
 def cmd_doctor(args) -> int:
@@ -47,42 +90,77 @@ def cmd_doctor(args) -> int:
     return 0
 
 
-def cmd_spice_run(args) -> int:
-    from pycosim.spice import load, run, run_monte_carlo
+def _save_error(path, exc: OSError) -> ConfigError:
+    return ConfigError(f"-o {path}: cannot write the result ({exc.strerror or exc}); nothing was saved")
 
+
+def cmd_spice_run(args) -> int:
+    from pycosim.spice import load, run
+    from pycosim.spice.netlist import check_seed
+    from pycosim.spice.result import check_output_file
+
+    _check_count("--mc", args.mc)
+    _check_count("--jobs", args.jobs)
+    _check_environment()
     params = _parse_params(args.param)
     net = load(args.netlist)
+    if args.seed is not None:
+        check_seed(args.seed, args.mc or 1, "--seed")
+    net.render(params, args.seed)  # parameter names and values, before anything runs
     if args.out:
-        out = Path(args.out)
-        if out.exists() and out.is_dir():
-            raise ConfigError(f"-o {out}: is a directory; give a file name such as result.npz")
-        if not out.parent.exists():
-            raise ConfigError(f"-o {out}: directory {out.parent} does not exist")
+        check_output_file(args.out, "-o")
     if args.mc:
-        results = run_monte_carlo(net, args.mc, seed=args.seed or 0, params=params, workers=args.jobs,
-                                  cache=not args.no_cache, progress="monte carlo")
-        print(results[0].summary())
-        wall = sum(r.meta["wall_time_s"] for r in results)
-        print(f"monte carlo {len(results)} instances, seeds {args.seed or 0}..{(args.seed or 0) + args.mc - 1}, "
-              f"total simulator time {wall:.2f} s")
-        for name in results[0].meas:
-            import numpy as np
-
-            vals = np.array([r.meas.get(name, np.nan) for r in results])
-            print(f"  {name:<24} mean {np.nanmean(vals):.6g}  std {np.nanstd(vals):.3g}")
-        if args.out:
-            from pycosim.spice.result import atomic_savez
-
-            arrays = {}
-            for k, r in enumerate(results):
-                arrays.update({f"mc{k}/{key}": v for key, v in r.to_arrays().items()})
-            atomic_savez(Path(args.out), arrays)
-            print(f"saved {args.out}")
-        return 0
+        return _spice_monte_carlo(args, net, params)
     res = run(net, params, seed=args.seed, cache=not args.no_cache)
     print(res.summary())
     if args.out:
-        res.save(args.out)
+        try:
+            res.save(args.out)
+        except OSError as exc:
+            raise _save_error(args.out, exc) from None
+        print(f"saved {args.out}")
+    return 0
+
+
+def _spice_monte_carlo(args, net, params) -> int:
+    """``--mc N``: stream the instances into the output file as they complete (bounded memory)."""
+    from pycosim.spice.pool import iter_monte_carlo
+    from pycosim.spice.result import NpzStream
+
+    seed0 = args.seed or 0
+    writer = NpzStream(args.out, "-o") if args.out else None
+    stats: dict[str, _Stats] = {}
+    first = None
+    wall = 0.0
+    count = 0
+    try:
+        for k, res in iter_monte_carlo(net, args.mc, seed=seed0, params=params, workers=args.jobs,
+                                       cache=not args.no_cache, progress="monte carlo"):
+            if k == 0:
+                first = res.summary()
+            wall += res.meta.get("wall_time_s", 0.0)
+            count += 1
+            for name, value in res.meas.items():
+                stats.setdefault(name, _Stats()).add(float(value))
+            if writer is not None:
+                writer.add_result(f"mc{k}/", res)
+        if writer is not None:
+            writer.commit()
+    except OSError as exc:
+        if writer is not None:
+            writer.abort()
+        raise _save_error(args.out, exc) from None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    print(first)
+    print(f"monte carlo {count} instances, seeds {seed0}..{seed0 + args.mc - 1}, "
+          f"total simulator time {wall:.2f} s")
+    for name, st in stats.items():
+        failed = f"  ({st.nan} failed)" if st.nan else ""
+        print(f"  {name:<24} mean {st.mean if st.n else float('nan'):.6g}  std {st.std:.3g}{failed}")
+    if args.out:
         print(f"saved {args.out}")
     return 0
 
@@ -110,8 +188,9 @@ def cmd_characterize(args) -> int:
     if not args.out:
         raise ConfigError("characterize: --out CAL_DIR is required")
     for flag, value in (("--mc", args.mc), ("--mc-pcm", args.mc_pcm)):
-        if value is not None and value < 2:
-            raise ConfigError(f"{flag} {value}: need at least 2 Monte Carlo instances")
+        _check_count(flag, value, 2)
+    _check_count("--jobs", args.jobs)
+    _check_environment()
     opts = Options(mc_pcm=args.mc_pcm or args.mc or Options.mc_pcm, mc_lsp=args.mc or Options.mc_lsp,
                    seed=args.seed, skip_failed=args.skip_failed, bench_params=_bench_params(args.param))
     t0 = time.perf_counter()
@@ -154,8 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("netlist", help="a netlist path or a shipped bench, e.g. circuits/pcm_reset.cir")
     r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="override a .param (SI units)")
     r.add_argument("-o", "--out", metavar="OUT.npz", help="save vectors, .meas and metadata to this file")
-    r.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (.option seed)")
-    r.add_argument("--mc", type=int, default=0, metavar="N", help="run N Monte Carlo instances (seeds S..S+N-1)")
+    r.add_argument("--seed", type=int, default=None,
+                   help="Monte Carlo seed, 0..2**31-2 (ngspice gets .option seed=SEED+1)")
+    r.add_argument("--mc", type=int, default=None, metavar="N",
+                   help="run N >= 1 Monte Carlo instances (seeds S..S+N-1), streamed into -o as they finish")
     r.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU cores)")
     r.add_argument("--no-cache", action="store_true", help="always run ngspice, bypassing the result cache")
     r.set_defaults(func=cmd_spice_run)
@@ -184,10 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. a failed ``.meas``) as one line on stderr, like errors."""
+    print(f"pycosim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pycosim`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -199,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pycosim: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # an output that could not be written late (disk full …): still one line
+        if isinstance(exc, BrokenPipeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"pycosim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into head/less that closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

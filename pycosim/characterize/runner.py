@@ -17,7 +17,7 @@ from pycosim.errors import CalibrationError, ConfigError, SpiceError
 from pycosim.characterize import integrator, lsp, pcm
 from pycosim.resources import spice_root
 from pycosim.spice import load, ngspice_version, run_many
-from pycosim.spice.netlist import sha256_file
+from pycosim.spice.netlist import check_seed, sha256_file
 
 DEVICES = {"pcm": pcm, "lsp": lsp, "integrator": integrator}
 DEFAULT_MC = {"pcm": 100, "lsp": 200, "integrator": 1}
@@ -31,7 +31,8 @@ class Options:
     Attributes:
         mc_pcm: Monte Carlo instances of each PCM bench (device-to-device + cycle-to-cycle).
         mc_lsp: Monte Carlo instances of each 3T1C bench (FET mismatch).
-        seed: first seed; instance k of a bench uses seed + k.
+        seed: first seed; instance k of a bench uses seed + k (0 <= seed + k < 2**31 - 1; each
+            a distinct ngspice stream, see :func:`pycosim.spice.netlist.ngspice_seed`).
         skip_failed: record a failing instance in the bundle instead of aborting.
         bench_params: bench name → {.param name: value (SI units)} overriding the bench's
             defaults for every instance (e.g. ``{"pcm_set_staircase": {"vg_set": 1.4}}`` to
@@ -48,6 +49,7 @@ class Options:
         for name in ("mc_pcm", "mc_lsp"):
             if int(getattr(self, name)) < 2:
                 raise ConfigError(f"{name}={getattr(self, name)}: need at least 2 Monte Carlo instances")
+        check_seed(self.seed, max(int(self.mc_pcm), int(self.mc_lsp), 1), "seed")
         unknown = sorted(set(self.bench_params) - set(bench_names()))
         if unknown:
             raise ConfigError(f"unknown bench {unknown[0]!r}; the characterisation benches are: "
@@ -78,9 +80,7 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
     instance and seed of a failing run (unless ``options.skip_failed``), CalibrationError
     if *out_dir* cannot be written. Nothing is written unless everything succeeded.
     """
-    out_dir = Path(out_dir).expanduser()
-    if not out_dir.resolve().parent.is_dir():
-        raise CalibrationError(f"--out {out_dir}: directory {out_dir.resolve().parent} does not exist")
+    out_dir = cal.check_destination(out_dir, "--out")  # before any simulation: no result lost to a late check
     if plots_dir is not None:
         from pycosim.plots import check_writable
 

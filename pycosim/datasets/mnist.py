@@ -86,8 +86,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ndim = magic & 0xFF
     if magic >> 8 != 0x08 or ndim not in _MAGIC:
         raise DatasetError(f"{path}: bad IDX magic number 0x{magic:08x} (expected 0x00000801 or 0x00000803)")
-    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated file ({len(raw)} bytes; an IDX header with {ndim} dimensions "
+                           f"needs {header})")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(dims))
     if len(raw) - header != expected:
         raise DatasetError(f"{path}: truncated or padded file: {len(raw) - header} data bytes, "

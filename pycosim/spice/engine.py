@@ -140,7 +140,17 @@ def _circ(ng, text: str) -> int:
 def _command(ng, cmd: str) -> int:
     """One ngspice command through ngSpice_Command (PySpice's ``exec_command`` treats any line
     on stderr, or the word "error" anywhere — a circuit title — as a failure)."""
+    global _COMMANDS
+    _COMMANDS += 1
+    if _COMMANDS >= 1000:  # ngspice keeps every command in its history: free it now and then
+        _COMMANDS = 0
+        from PySpice.Spice.NgSpice.Shared import FFI
+
+        ng._ngspice_shared.ngSpice_Command(FFI.NULL)
     return int(ng._ngspice_shared.ngSpice_Command(cmd.encode()))
+
+
+_COMMANDS = 0
 
 
 def _run_interruptibly(ng) -> None:
@@ -318,7 +328,7 @@ def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]]
     analysis = ",".join(net.analyses) or "(none)"
     if not _has_elements(text):
         raise SpiceError(f"{net.source}: the netlist has no circuit elements (empty or comment-only file?); "
-                         f"the first line of a SPICE deck is its title, elements and .{analysis} follow")
+                         f"a SPICE deck is a title line, then elements and an analysis such as .tran")
     if not net.analyses:
         raise SpiceError(f"{net.source}: the netlist has no analysis; add one of .op, .tran, .dc, .ac, .noise")
     ng = _simulator()
