@@ -128,14 +128,15 @@ def _spice_monte_carlo(args, net, params) -> int:
     from pycosim.spice.result import NpzStream
 
     seed0 = args.seed or 0
-    writer = NpzStream(args.out, "-o") if args.out else None
     stats: dict[str, _Stats] = {}
     first = None
     wall = 0.0
     count = 0
+    stream = iter_monte_carlo(net, args.mc, seed=seed0, params=params, workers=args.jobs,
+                              cache=not args.no_cache, progress="monte carlo")  # validates; runs nothing yet
+    writer = NpzStream(args.out, "-o") if args.out else None
     try:
-        for k, res in iter_monte_carlo(net, args.mc, seed=seed0, params=params, workers=args.jobs,
-                                       cache=not args.no_cache, progress="monte carlo"):
+        for k, res in stream:
             if k == 0:
                 first = res.summary()
             wall += res.meta.get("wall_time_s", 0.0)
@@ -147,13 +148,16 @@ def _spice_monte_carlo(args, net, params) -> int:
         if writer is not None:
             writer.commit()
     except OSError as exc:
-        if writer is not None:
-            writer.abort()
+        if writer is None:
+            raise
+        writer.abort()
         raise _save_error(args.out, exc) from None
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        stream.close()  # stops the worker processes at once if we leave early
     print(first)
     print(f"monte carlo {count} instances, seeds {seed0}..{seed0 + args.mc - 1}, "
           f"total simulator time {wall:.2f} s")
