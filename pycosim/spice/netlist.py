@@ -163,7 +163,7 @@ class Netlist:
         a value that is not a number or a single expression (:func:`check_value`), or a seed
         outside 0 … 2**31 - 2.
         """
-        params = dict(params or {})
+        params = {str(k).lower(): v for k, v in (params or {}).items()}  # SPICE names ignore case
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             valid = ", ".join(sorted(self.params)) or "(none: the netlist has no top-level .param lines)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,7 +112,7 @@ class Result:
         try:
             with np.load(path, allow_pickle=False) as data:
                 return cls.from_arrays(data)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise SpiceError(f"cannot read result file {path}: {exc}") from None
 
     def summary(self) -> str:

@@ -196,3 +196,30 @@ def test_no_warnings_for_a_clean_run():
         warnings.simplefilter("error")
         run("circuits/rc_step.cir", cache=False)
     assert os.environ.get("PYCOSIM_CACHE_DIR")
+
+
+# siblings --------------------------------------------------------------------------------------
+def test_parameter_names_ignore_case_like_spice():
+    a = run("circuits/rc_step.cir", params={"R": 2000.0}, cache=False).meas["t_half"]
+    assert a == pytest.approx(2e-3 * math.log(2), rel=5e-3)
+
+
+def test_corrupt_result_file_is_a_spice_error(tmp_path):
+    from pycosim.spice import Result
+
+    f = tmp_path / "bad.npz"
+    f.write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(SpiceError, match="cannot read result file"):
+        Result.load(f)
+
+
+def test_circuits_do_not_pile_up_in_the_simulator():
+    """PySpice's remove_circuit is not an ngspice 39 command: circuits used to accumulate."""
+    from pycosim.spice import engine
+
+    for _ in range(3):
+        run(OK_DECK, cache=False)
+    ng = engine._simulator()
+    engine._OUTPUT.clear()
+    engine._command(ng, "remcirc")
+    assert any("no circuit loaded" in line for _, line in engine._OUTPUT)
