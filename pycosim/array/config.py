@@ -136,16 +136,18 @@ class UpdateConfig:
 
     The desired change ΔW_ij = −lr·x_i·δ_j is converted into n_ij = ΔW_ij/Δw_pulse pulses on the LSP,
     with Δw_pulse the weight change of one pulse of the mean device at its initial state.
-    rounding: 'deterministic' (nearest integer) or 'stochastic' (floor + Bernoulli(fraction), unbiased).
-    max_pulses: largest |n_ij| of one update (pulses beyond it are dropped).
+    rounding: 'deterministic' (nearest integer), 'stochastic' (floor + Bernoulli(fraction), unbiased) or
+        'trains' (stochastic pulse trains of max_pulses slots on rows and columns, a pulse per coincidence,
+        unbiased, the hardware scheme; see Crossbar.pulse_counts).
+    max_pulses: largest |n_ij| of one update (pulses beyond it are dropped; the train length for 'trains').
     """
 
-    rounding: Literal["deterministic", "stochastic"] = "stochastic"
+    rounding: Literal["deterministic", "stochastic", "trains"] = "trains"
     max_pulses: int = 8
 
     def __post_init__(self):
-        _check(self.rounding in ("deterministic", "stochastic"),
-               f"update.rounding={self.rounding!r}: allowed values are 'deterministic', 'stochastic'")
+        _check(self.rounding in ("deterministic", "stochastic", "trains"),
+               f"update.rounding={self.rounding!r}: allowed values are 'deterministic', 'stochastic', 'trains'")
         _check(1 <= self.max_pulses <= 1000, f"update.max_pulses={self.max_pulses}: must be 1…1000")
 
 

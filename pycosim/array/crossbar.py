@@ -27,11 +27,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from pycosim.array import kernels
 from pycosim.array.config import ArrayConfig
 from pycosim.array.counters import Counters
 from pycosim.array.periphery import ReadChannel, quantise_pwm
 from pycosim.devices import assign_instances, integrator, lsp, pcm
 from pycosim.errors import ConfigError
+
+
+_EMPTY_F32 = np.zeros(0, np.float32)
+_EMPTY_I16 = np.zeros(0, np.int16)
 
 
 def _as_vector(x, n: int, name: str) -> np.ndarray:
@@ -71,6 +76,7 @@ class Crossbar:
         self.t_s = 0.0
         self.W = np.zeros(self.shape, np.float32)
         self.S = None
+        self._ws = None
         if self.synapse == "ideal":
             self.scale = 1.0
             self.dw_pulse = 0.0
@@ -124,6 +130,7 @@ class Crossbar:
             ratio_sim = float(np.mean(lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None) - v0)
                               / -np.mean(lsp.step_signed(v0, -np.ones(lp.n, int), k_all, lp, None) - v0))
             self._down_scale = 1.0 if lc.up_down_ratio is None else ratio_sim / lc.up_down_ratio
+            self._step_tab = lp.step_table(1.0, self._down_scale)
             g_up = lsp.g_of_vc(lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None), k_all, lp)
             self.dw_pulse = self.scale * float(np.mean(g_up - lsp.g_of_vc(v0, k_all, lp)))
             self._leak_pending = 0.0
@@ -240,14 +247,24 @@ class Crossbar:
     # ------------------------------------------------------------------ update
     def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
         """Coincident pulse counts of an update (sparse): returns (flat synapse indices int64, signed counts
-        int32 in the weight direction). n_ij = R(−lr·x_i·δ_j/Δw_pulse), R = nearest-integer or stochastic
-        rounding (floor(|p| + u), u ~ U[0, 1)), |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can
-        get a pulse are formed (for deterministic rounding: max_i |lr·x_i·δ_j| ≥ Δw_pulse/2)."""
+        int32 in the weight direction), for the desired n_ij = −lr·x_i·δ_j/Δw_pulse:
+
+        * 'deterministic': nearest integer of n_ij;
+        * 'stochastic': floor(n_ij + u), u ~ U[0, 1) per synapse (unbiased stochastic rounding);
+        * 'trains': stochastic pulse trains of length BL = max_pulses on every row and column (Gokmen &
+          Vlasov, Front. Neurosci. 10, 333 (2016); Burr et al., IEEE TED 62, 3498 (2015)): row i fires in
+          each slot with probability p_i = min(1, |x_i|·s_x), column j with q_j = min(1, |δ_j|·s_δ),
+          s_x·s_δ = lr/(Δw_pulse·BL), s_x/s_δ = max|δ|/max|x| (balanced); a synapse gets one pulse per
+          coincidence, E[n_ij] = BL·p_i·q_j = n_ij (when unclipped). Only BL·(rows + cols) random numbers.
+
+        |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can get a pulse are formed (for
+        deterministic rounding: max_i |lr·x_i·δ_j| ≥ Δw_pulse/2)."""
         uc = self.cfg.update
         c = np.float32(lr / self.dw_pulse)
         rows = np.flatnonzero(x)
-        if rows.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        empty = np.zeros(0, np.int64), np.zeros(0, np.int32)
+        if rows.size == 0 or c == 0:
+            return empty
         xr = x[rows]
         ad = np.abs(d)
         if uc.rounding == "deterministic":
@@ -255,16 +272,33 @@ class Crossbar:
         else:
             cols = np.flatnonzero(ad)
         if cols.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int32)
-        p = np.multiply.outer(xr * -c, d[cols])
-        if uc.rounding == "deterministic":
-            n = np.rint(p)
+            return empty
+        if uc.rounding == "trains":
+            bl = uc.max_pulses
+            axr, adc = np.abs(xr), ad[cols]
+            mx, md = float(axr.max()), float(adc.max())
+            k = float(c) / bl
+            sx, sd = np.float32(np.sqrt(k * md / mx)), np.float32(np.sqrt(k * mx / md))
+            u_r = self.rng.random((rows.size, bl), dtype=np.float32)
+            u_c = self.rng.random((bl, cols.size), dtype=np.float32)
+            if self._ws is None:
+                self._ws = np.zeros(self.W.size, np.int32)
+                self._out_flat = np.empty(self.W.size, np.int64)
+                self._out_n = np.empty(self.W.size, np.int32)
+            m = kernels.trains_counts(rows.astype(np.int64), np.sign(xr).astype(np.float32), axr * sx,
+                                      cols.astype(np.int64), -np.sign(d[cols]).astype(np.float32), adc * sd,
+                                      u_r, u_c, self.n_out, self._ws, self._out_flat, self._out_n)
+            return self._out_flat[:m].copy(), self._out_n[:m].copy()
         else:
-            n = np.floor(p + self.rng.random(p.shape, dtype=np.float32))
-        np.clip(n, -uc.max_pulses, uc.max_pulses, out=n)
+            p = np.multiply.outer(xr * -c, d[cols])
+            if uc.rounding == "deterministic":
+                n = np.rint(p)
+            else:
+                n = np.floor(p + self.rng.random(p.shape, dtype=np.float32))
+            np.clip(n, -uc.max_pulses, uc.max_pulses, out=n)
         nz = np.flatnonzero(n)
         if nz.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+            return empty
         ri, ci = np.divmod(nz, cols.size)
         flat = rows[ri].astype(np.int64) * self.n_out + cols[ci]
         return flat, n.reshape(-1)[nz].astype(np.int32)
@@ -282,30 +316,30 @@ class Crossbar:
         if not (lr >= 0 and np.isfinite(lr)):
             raise ConfigError(f"update: lr={lr} must be a finite number ≥ 0")
         if self.synapse == "ideal":
-            rows, cols = np.flatnonzero(x), np.flatnonzero(d)
-            if rows.size and cols.size and lr:
-                self.W[np.ix_(rows, cols)] -= np.float32(lr) * np.multiply.outer(x[rows], d[cols])
+            if lr:
+                self.W -= np.multiply.outer(x * np.float32(lr), d)
             return
         flat, n = self.pulse_counts(x, d, lr)
         if flat.size == 0:
             return
         if self.synapse == "2pcm+3t1c":
-            col = flat % self.n_out
-            s = n * self.pol[col].astype(np.int32)
-            Vf, gf = self.V.reshape(-1), self.g.reshape(-1)
-            v_new = lsp.step_signed(Vf[flat], s, self.V_inst.reshape(-1)[flat], self.lsp_pop, self.rng,
-                                    c2c_scale=self.cfg.lsp.c2c_scale, down_scale=self._down_scale)
-            g_new = lsp.g_of_vc(v_new, self.V_inst.reshape(-1)[flat], self.lsp_pop)
-            self.W.reshape(-1)[flat] += np.float32(self.scale) * self.pol[col] * (g_new - gf[flat])
-            Vf[flat] = v_new
-            gf[flat] = g_new
-            if self.S is not None:
-                self.S.reshape(-1)[flat] = self._s_of(flat)
-            up = s > 0
-            self.counters.lsp_up_pulses += int(s[up].sum())
-            self.counters.lsp_down_pulses += int(-s[~up].sum())
-            if self._leak_cache is not None:
-                self._leak_cache["seg"].reshape(-1)[flat] = -1   # these cells' segment factors are stale
+            lp, lc = self.lsp_pop, self.cfg.lsp
+            c2c = self.rng is not None and lc.c2c_scale > 0 and (lp.dv_up_c2c_V > 0 or lp.dv_down_c2c_V > 0)
+            z = self.rng.standard_normal(flat.size, dtype=np.float32) if c2c else _EMPTY_F32
+            noise = self.S is not None and lc.read_noise
+            seg = self._leak_cache["seg"].reshape(-1) if self._leak_cache is not None else _EMPTY_I16
+            up, dn = kernels.lsp_update(
+                flat, n, self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
+                self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n,
+                self._step_tab.reshape(-1), lp.step_grid_V.shape[0], np.float32(lp.step_grid_V[0]),
+                np.float32(1.0 / (lp.step_grid_V[1] - lp.step_grid_V[0])), lp.g_of_vc_S.reshape(-1),
+                lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]), np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])),
+                np.float32(lp.v_min_V), np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
+                np.float32(lp.dv_down_c2c_V * lc.c2c_scale), z, np.float32(self.scale),
+                lp.noise_vc_V if noise else _EMPTY_F32, lp.noise_rel if noise else _EMPTY_F32,
+                np.float32(self.scale ** 2 * (lp.noise_t_int_s or 0.0)), seg)
+            self.counters.lsp_up_pulses += int(up)
+            self.counters.lsp_down_pulses += int(dn)
             return
         base = 2 if self.synapse == "4pcm" else 0
         d_idx = np.where(n > 0, base, base + 1)
@@ -380,7 +414,7 @@ class Crossbar:
             return
         if self.synapse == "2pcm+3t1c" and self.cfg.lsp.leak:
             self._leak_pending += dt_s
-            if self._leak_pending > 0 and self._leak_pending >= self.cfg.lsp.leak_batch_s:
+            if self._leak_pending > 0 and self._leak_pending >= self.cfg.lsp.leak_batch_s * (1 - 1e-9):
                 self._apply_leak(self._leak_pending)
                 self._leak_pending = 0.0
         if self.P_tprog is not None and self.t_s - self._t_drift >= self.cfg.pcm.drift_refresh_s:

@@ -66,14 +66,19 @@ def interp_rows(x: np.ndarray, grid: np.ndarray, table: np.ndarray, rows: np.nda
     """Per-row linear interpolation on a shared *uniform* grid: ``table[rows, :]`` evaluated at *x*.
 
     x: any shape, float; grid: (n_g,) uniform; table: (n_rows, n_g); rows: int, same shape as x.
-    Outside the grid the end values are held. One gather of two neighbours, no Python loop.
+    Outside the grid the end values are held. One gather of two neighbours, no Python loop. Float32.
     """
     n_g = grid.shape[0]
     pos = (np.asarray(x, dtype=np.float32) - np.float32(grid[0])) * np.float32(1.0 / (grid[1] - grid[0]))
-    np.clip(pos, 0.0, n_g - 1, out=pos)
-    i0 = np.minimum(pos.astype(np.int32), n_g - 2)
-    frac = pos - i0
-    flat = rows.astype(np.int32) * np.int32(n_g) + i0
+    np.clip(pos, 0.0, np.float32(n_g - 1) * np.float32(1 - 1e-6), out=pos)
+    i0 = pos.astype(np.int32)
+    pos -= i0
+    i0 += rows.astype(np.int32, copy=False) * np.int32(n_g)
     tf = table.reshape(-1)
-    a = tf[flat]
-    return a + (tf[flat + 1] - a) * frac
+    a = tf.take(i0)
+    i0 += 1
+    b = tf.take(i0)
+    b -= a
+    b *= pos
+    b += a
+    return b

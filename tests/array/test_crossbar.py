@@ -1,0 +1,281 @@
+"""Crossbar: operations, caches, transfer accuracy, polarity, leakage, stuck devices, bad input.
+
+Uses the schema-2 bundle fixture ``bundle2``: the shipped bundle plus, where it still lacks them,
+synthetic schema-2 tables (tests/array/conftest.py) — a unit test of the mechanics, not a closure claim.
+"""
+
+import numpy as np
+import pytest
+
+from pycosim.array import ArrayConfig, Crossbar
+from pycosim.config import override
+from pycosim.errors import CalibrationError, ConfigError
+
+QUIET = {"pcm": {"read_noise": False, "drift": False, "c2c_scale": 0.0},
+         "lsp": {"read_noise": False, "c2c_scale": 0.0}, "periphery": {"integrator_noise": False}}
+
+
+def make(bundle, synapse="2pcm+3t1c", shape=(60, 20), seed=1, **cfg):
+    return Crossbar(*shape, ArrayConfig.from_dict({"synapse": synapse, **cfg}), bundle=bundle, rng=seed)
+
+
+def data(shape, seed=0, scale=0.05):
+    rng = np.random.default_rng(seed)
+    x = rng.random(shape[0]).astype(np.float32)
+    x[x < 0.5] = 0
+    return x, (rng.standard_normal(shape[1]) * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("synapse", ["2pcm+3t1c", "4pcm", "2pcm", "ideal"])
+def test_zero_delta_changes_nothing(bundle2, synapse):
+    xb = make(bundle2, synapse)
+    xb.program(np.full(xb.shape, 0.1, np.float32))
+    state = [a.copy() for a in (xb.W, getattr(xb, "V", xb.W), getattr(xb, "P", xb.W))]
+    c0 = xb.counters.as_dict()
+    x, _ = data(xb.shape)
+    xb.update(x, np.zeros(xb.n_out, np.float32), 0.5)
+    xb.update(np.zeros(xb.n_in, np.float32), np.ones(xb.n_out, np.float32), 0.5)
+    for a, b in zip(state, (xb.W, getattr(xb, "V", xb.W), getattr(xb, "P", xb.W))):
+        assert np.array_equal(a, b)
+    assert xb.counters.as_dict() == c0
+
+
+@pytest.mark.parametrize("synapse", ["2pcm+3t1c", "4pcm", "2pcm", "ideal"])
+@pytest.mark.parametrize("rounding", ["trains", "stochastic", "deterministic"])
+def test_update_direction_and_cache(bundle2, synapse, rounding):
+    """Updates move W along −x⊗δ, and the cached W equals the weights recomputed from the devices."""
+    xb = make(bundle2, synapse, update={"rounding": rounding})
+    x, d = data(xb.shape, scale=0.2)
+    W0 = xb.weights()
+    for _ in range(5):
+        xb.update(x, d, 0.2)
+    dW = (xb.weights() - W0).ravel()
+    want = -np.outer(x, d).ravel()
+    assert np.corrcoef(dW, want)[0, 1] > (0.99 if synapse == "ideal" else 0.3)
+    if synapse != "ideal":
+        np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
+        c = xb.counters
+        assert c.lsp_up_pulses + c.lsp_down_pulses + c.pcm_update_set_pulses > 0
+
+
+def test_ideal_is_float_sgd(bundle2):
+    xb = make(None, "ideal")
+    rng = np.random.default_rng(0)
+    W = (rng.standard_normal(xb.shape) * 0.1).astype(np.float32)
+    xb.program(W)
+    x, d = data(xb.shape)
+    np.testing.assert_array_equal(xb.forward(x), x @ W)
+    np.testing.assert_array_equal(xb.backward(d), W @ d)
+    xb.update(x, d, 0.1)
+    np.testing.assert_allclose(xb.weights(), W - 0.1 * np.outer(x, d), atol=1e-7)
+
+
+def test_forward_backward_close_to_weights(bundle2):
+    xb = make(bundle2, shape=(100, 30), **QUIET)
+    rng = np.random.default_rng(3)
+    xb.program((rng.standard_normal(xb.shape) * 0.2).astype(np.float32))
+    x, d = data(xb.shape, scale=0.3)
+    W = xb.weights()
+    y, b = xb.forward(x), xb.backward(d)
+    fs_f, fs_b = xb.cfg.periphery.forward_full_scale, xb.cfg.periphery.backward_full_scale
+    assert np.abs(y - x @ W).max() < 2 * fs_f / 255 + 1e-3 * fs_f     # ADC LSB + offset mismatch
+    assert np.abs(b - W @ d).max() < 2 * fs_b / 255 + 1e-3 * fs_b
+    assert xb.counters.integrations_forward == xb.n_out and xb.counters.integrations_backward == xb.n_in
+
+
+def test_polarity_inversion(bundle2):
+    xb = make(bundle2, update={"rounding": "deterministic"}, **QUIET)
+    x, d = data(xb.shape, scale=0.3)
+    for _ in range(3):
+        xb.update(x, d, 0.2)
+    W, lsp_c = xb.weights(), xb.lsp_contribution()
+    assert np.abs(lsp_c).max() > 0
+    xb.invert_polarity()
+    np.testing.assert_allclose(xb.weights(), W - 2 * lsp_c, atol=1e-5)    # contribution flips sign
+    xb.invert_polarity()
+    np.testing.assert_allclose(xb.weights(), W, atol=1e-5)
+    # after a transfer (LSP reset, polarity inverted) the same update still moves W along −x⊗δ
+    st = xb.transfer(threshold=0.0)
+    assert np.all(xb.pol == -1)
+    W1 = xb.weights()
+    xb.update(x, d, 0.2)
+    dW = (xb.weights() - W1).ravel()
+    assert np.corrcoef(dW, -np.outer(x, d).ravel())[0, 1] > 0.8
+    assert st.n_moved > 0
+
+
+def test_transfer_closed_vs_open(bundle2):
+    """Closed loop leaves ≥ 99 % of moved synapses within tolerance; open loop is worse."""
+    out = {}
+    for mode in ("closed", "open"):
+        xb = make(bundle2, shape=(200, 50), seed=5)
+        rng = np.random.default_rng(11)
+        xb.program((rng.standard_normal(xb.shape) * 0.15).astype(np.float32), mode="closed")
+        for i in range(30):
+            x, d = data(xb.shape, seed=100 + i, scale=0.2)
+            xb.update(x, d, 0.3)
+        W_before = xb.weights()
+        st = xb.transfer(mode=mode)
+        out[mode] = st
+        print(f"\n{mode}-loop transfer: moved {st.n_moved}/{st.n_synapses}, within ±{st.tolerance} "
+              f"{st.frac_within_tol:.2%}, |err| mean {st.err_abs_mean:.4f} max {st.err_abs_max:.4f} rms "
+              f"{st.err_rms:.4f}; SET {st.set_pulses}, RESET {st.resets}, verify reads {st.verify_reads}")
+        assert st.n_moved > 100
+        if mode == "closed":
+            assert np.abs(xb.weights() - W_before).max() < 0.5
+    assert out["closed"].frac_within_tol >= 0.99
+    assert out["open"].err_rms > out["closed"].err_rms
+    assert out["open"].frac_within_tol < out["closed"].frac_within_tol
+
+
+def test_transfer_counters_and_lsp_reset(bundle2):
+    xb = make(bundle2, **{"transfer": {"threshold": 0.0}})
+    x, d = data(xb.shape, scale=0.3)
+    xb.update(x, d, 0.3)
+    c0 = xb.counters.transfer_set_pulses
+    st = xb.transfer()
+    assert xb.counters.transfers == 1 and xb.counters.lsp_resets == xb.W.size
+    assert xb.counters.transfer_set_pulses - c0 == st.set_pulses
+    assert st.verify_reads >= st.n_moved
+    assert np.abs(xb.lsp_contribution()).max() < 0.05        # residual of the TG reset only
+    np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
+
+
+def test_leak_toward_asymptote_and_cache(bundle2):
+    from pycosim.devices import lsp
+    xb = make(bundle2, shape=(40, 30))
+    x, d = data(xb.shape, scale=0.3)
+    xb.update(x, d, 0.3)
+    V0 = xb.V.copy()
+    r0 = lsp.leak_rate(V0, xb.V_inst, xb.lsp_pop)
+    xb.leak(1e-4)
+    moved = xb.V - V0
+    big = np.abs(r0) * 1e-4 > 1e-5
+    assert np.all(np.sign(moved[big]) == np.sign(r0[big]))                 # toward the asymptote
+    np.testing.assert_allclose(xb.V, lsp.leak(V0, 1e-4, xb.V_inst, xb.lsp_pop), atol=2e-6)   # = exact solution
+    np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
+    # repeated steps with the cached factors = one long exact step (+ the stale cells after an update)
+    for _ in range(10):
+        xb.leak(1e-4)
+    np.testing.assert_allclose(xb.V, lsp.leak(V0, 11e-4, xb.V_inst, xb.lsp_pop), atol=2e-5)
+    assert xb.counters.sim_time_s == pytest.approx(11e-4)
+
+
+def test_leak_batch_defers(bundle2):
+    xb = make(bundle2, lsp={"leak_batch_s": 1e-5})
+    V0 = xb.V.copy()
+    xb.leak(4e-6)
+    assert np.array_equal(xb.V, V0)
+    xb.leak(6e-6)
+    assert not np.array_equal(xb.V, V0)
+
+
+def test_stuck_devices_never_move(bundle2):
+    xb = make(bundle2, "2pcm", pcm={"stuck_reset_frac": 0.3, "stuck_max_frac": 0.3})
+    stuck = xb.P_stuck.copy()
+    P0 = xb.P.copy()
+    for i in range(20):
+        x, d = data(xb.shape, seed=i, scale=0.5)
+        xb.update(x, d, 0.5)
+    xb.program(np.full(xb.shape, 0.2, np.float32))
+    assert np.array_equal(xb.P[stuck], P0[stuck])
+    assert not np.array_equal(xb.P[~stuck], P0[~stuck])
+    at_max = stuck & (P0 > xb.pcm_pop.g_max_S[xb.P_inst] * 0.999)
+    assert 0.2 < at_max.mean() / stuck.mean() < 0.8
+
+
+def test_endurance(bundle2):
+    xb = make(bundle2, "2pcm", pcm={"endurance_resets": 1}, **{"transfer": {"max_restarts": 5}})
+    for w in (0.9, -0.9, 0.9, -0.9):
+        xb.program(np.full(xb.shape, w, np.float32), mode="open")
+    assert xb.counters.pcm_resets_per_device.max() >= 2
+    worn = xb.counters.pcm_resets_per_device > 1
+    assert np.all(xb.P_stuck[worn])
+
+
+def test_pcm_update_saturation_refresh(bundle2):
+    xb = make(bundle2, "4pcm", update={"rounding": "deterministic"})
+    x = np.ones(xb.n_in, np.float32)
+    d = np.full(xb.n_out, -1.0, np.float32)
+    for _ in range(30):
+        xb.update(x, d, 0.5)
+    assert xb.counters.pcm_update_resets > 0
+    assert np.all(xb.P[2] <= xb.pcm_pop.g_max_S[xb.P_inst[2]] + 1e-12)
+
+
+def test_drift_refresh(bundle2):
+    xb = make(bundle2, "2pcm", pcm={"drift": True, "read_noise": False})
+    xb.program(np.full(xb.shape, 0.3, np.float32), mode="open")
+    W0 = xb.weights()
+    xb.leak(0.5)
+    assert np.array_equal(xb.weights(), W0)        # before t0 = 1 s and the refresh interval: no drift
+    xb.leak(1000.0)
+    assert np.abs(xb.weights()).mean() < np.abs(W0).mean()
+
+
+def test_bad_input(bundle2, shipped):
+    xb = make(bundle2)
+    with pytest.raises(ConfigError, match=r"forward: x: expected shape \(60,\), got \(59,\)"):
+        xb.forward(np.zeros(59))
+    with pytest.raises(ConfigError, match="backward: delta: expected shape"):
+        xb.backward(np.zeros((20, 1)))
+    x = np.zeros(60, np.float32)
+    x[3] = np.nan
+    with pytest.raises(ConfigError, match="forward: x: contains NaN"):
+        xb.forward(x)
+    with pytest.raises(ConfigError, match="update: delta: contains NaN"):
+        xb.update(np.zeros(60), np.full(20, np.nan), 0.1)
+    with pytest.raises(ConfigError, match="lr=-0.1"):
+        xb.update(np.zeros(60), np.zeros(20), -0.1)
+    with pytest.raises(ConfigError, match="leak: dt_s=-1"):
+        xb.leak(-1)
+    with pytest.raises(ConfigError, match=r"synapse='3pcm': allowed values are '2pcm\+3t1c', '4pcm', '2pcm', 'ideal'"):
+        ArrayConfig.from_dict({"synapse": "3pcm"})
+    with pytest.raises(ConfigError, match="unknown setting update.roundng; valid names: rounding, max_pulses"):
+        ArrayConfig.from_dict({"update": {"roundng": "trains"}})
+    with pytest.raises(ConfigError, match="allowed values are 'deterministic', 'stochastic', 'trains'"):
+        ArrayConfig.from_dict({"update": {"rounding": "random"}})
+    with pytest.raises(ConfigError, match="transfer: mode='half'"):
+        xb.transfer(mode="half")
+    with pytest.raises(ConfigError, match="unknown option 'tol'"):
+        xb.transfer(tol=0.1)
+    with pytest.raises(ConfigError, match=r"program: W_target must have shape \(60, 20\)"):
+        xb.program(np.zeros((20, 60)))
+    with pytest.raises(ConfigError, match="pcm.stuck_reset_frac=1.5"):
+        ArrayConfig.from_dict({"pcm": {"stuck_reset_frac": 1.5}})
+    with pytest.raises(ConfigError, match="only synapse '2pcm\\+3t1c' has a polarity bit"):
+        make(bundle2, "2pcm").invert_polarity()
+    gone = {k: v for k, v in bundle2.tables.items() if k != "lsp/reset_vfinal_V"}
+    b = type(bundle2)(scalars=bundle2.scalars, tables=gone, provenance={}, path=None)
+    with pytest.raises(CalibrationError, match="'lsp/reset_vfinal_V' \\(needed for 3T1C transmission-gate reset\\).*"
+                                               "pycosim characterize"):
+        Crossbar(4, 2, bundle=b)
+
+
+def test_config_dict_roundtrip_and_override():
+    c = ArrayConfig.from_dict({"synapse": "4pcm", "F": 4, "transfer": {"mode": "open"}})
+    assert c.F == 4.0 and c.transfer.mode == "open"
+    assert ArrayConfig.from_dict(c.to_dict()) == c
+    c2 = override(c, ["transfer.tolerance=0.05", "lsp.up_down_ratio=0.8"])
+    assert c2.transfer.tolerance == 0.05 and c2.lsp.up_down_ratio == 0.8
+
+
+def test_asymmetry_override(bundle2):
+    from pycosim.devices import lsp
+    xb = make(bundle2, lsp={"up_down_ratio": 0.5, "c2c_scale": 0.0})
+    lp = xb.lsp_pop
+    k = np.arange(lp.n)
+    v0 = np.full(lp.n, lp.vc_init_V, np.float32)
+    up = lsp.step_signed(v0, np.ones(lp.n, int), k, lp, None, table=xb._step_tab) - v0
+    dn = lsp.step_signed(v0, -np.ones(lp.n, int), k, lp, None, table=xb._step_tab) - v0
+    assert up.mean() / -dn.mean() == pytest.approx(0.5, rel=1e-3)
+
+
+def test_seeded_runs_repeat(bundle2):
+    ws = []
+    for _ in range(2):
+        xb = make(bundle2, seed=9)
+        x, d = data(xb.shape, scale=0.3)
+        xb.update(x, d, 0.3)
+        ws.append((xb.forward(x), xb.weights()))
+    assert np.array_equal(ws[0][0], ws[1][0]) and np.array_equal(ws[0][1], ws[1][1])
