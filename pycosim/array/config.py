@@ -111,6 +111,9 @@ class PeripheryConfig:
     mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
     read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
         the voltage of the synapse benches.
+    t_read_s: read-pulse length for |x| = 1 (s), the same in both directions; None = derived from the
+        full scales (above). Setting it (e.g. to pycosim.timing.read_window_s() = 256 ns) fixes the
+        window instead, and the full scale follows: y_fs = q_linear_max_C·scale/(V_read·t_read_s).
     """
 
     input_bits: int | None = 8
@@ -120,8 +123,10 @@ class PeripheryConfig:
     integrator_noise: bool = True
     mismatch_scale: float = 1.0
     read_v_V: float | None = None
+    t_read_s: float | None = None
 
     def __post_init__(self):
+        _check(self.t_read_s is None or self.t_read_s > 0, f"periphery.t_read_s={self.t_read_s}: must be > 0 (s) or None")
         _check(self.input_bits is None or 1 <= self.input_bits <= 24, f"periphery.input_bits={self.input_bits}: must be 1…24 or None")
         _check(self.adc_bits is None or 1 <= self.adc_bits <= 24, f"periphery.adc_bits={self.adc_bits}: must be 1…24 or None")
         for k in ("forward_full_scale", "backward_full_scale"):

@@ -145,7 +145,7 @@ class Crossbar:
         self.integ = integrator.params(bundle, noise=pe.integrator_noise)
         self.read_v_V = pe.read_v_V if pe.read_v_V is not None else float(bundle.scalars["lsp"]["read_v_V"])
         kw = dict(scale=self.scale, read_v_V=self.read_v_V, bits=pe.adc_bits, noise=pe.integrator_noise,
-                  mismatch_scale=pe.mismatch_scale, rng=rng)
+                  mismatch_scale=pe.mismatch_scale, rng=rng, t_read_s=pe.t_read_s)
         self.fwd = ReadChannel.build(self.n_out, self.integ, full_scale=pe.forward_full_scale, **kw)
         self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
         self._noise = pc.read_noise or (self.synapse == "2pcm+3t1c" and c.lsp.read_noise)
@@ -202,6 +202,14 @@ class Crossbar:
             self.S = np.broadcast_to(self._s_of(None), (self.W.size,)).reshape(self.shape).astype(np.float32)
 
     # ------------------------------------------------------------------ reads
+    @property
+    def full_scale(self) -> tuple[float, float]:
+        """(forward, backward) network-unit outputs that reach the integrator's linear range."""
+        if self.synapse == "ideal":
+            return (float("inf"), float("inf"))
+        return tuple(float(self.integ.q_linear_max_C * self.scale / (self.read_v_V * ch.t_x1_s))
+                     for ch in (self.fwd, self.bwd))
+
     def weights(self) -> np.ndarray:
         """Copy of the effective weights (network units, float32, (n_in, n_out)), noise-free."""
         return self.W.copy()

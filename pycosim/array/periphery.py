@@ -54,9 +54,11 @@ class ReadChannel:
 
     @classmethod
     def build(cls, n: int, p: integrator.IntegratorParams, *, scale: float, read_v_V: float, full_scale: float,
-              bits: int | None, noise: bool, mismatch_scale: float, rng: np.random.Generator) -> "ReadChannel":
-        """Per-line gains and offsets drawn as in :func:`pycosim.devices.integrator.draw_columns`."""
-        t_x1 = p.q_linear_max_C * scale / (read_v_V * full_scale)
+              bits: int | None, noise: bool, mismatch_scale: float, rng: np.random.Generator,
+              t_read_s: float | None = None) -> "ReadChannel":
+        """Per-line gains and offsets drawn as in :func:`pycosim.devices.integrator.draw_columns`; the
+        read-pulse length for |x| = 1 is t_read_s if given, else q_linear_max_C·scale/(V_read·full_scale)."""
+        t_x1 = t_read_s if t_read_s is not None else p.q_linear_max_C * scale / (read_v_V * full_scale)
         gain, off = integrator.draw_columns(n, p, rng, mismatch_scale=mismatch_scale)
         k = read_v_V * t_x1 / scale
         return cls(a=(gain * k), off=off, a_nom=p.gain_V_per_C * k, off_nom=p.offset_V, t_x1_s=t_x1,

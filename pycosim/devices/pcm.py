@@ -11,13 +11,14 @@ through one realisation of its cycle-to-cycle noise. For each row the mean respo
 
     ln(ΔG_k(G)/1 µS) = c0_k + c1_k·G + c2_k·G²        (G in µS, least squares over its 20 steps)
 
-and the residuals r_kj = ln ΔG_kj − fit_k(G_kj) of all devices (mean removed, scaled by
+(least squares on the linear scale, so that zero and negative steps — which large cycle-to-cycle
+noise produces — are fitted too), and the residuals e_kj = ΔG_kj − m_k(G_kj) of all devices (scaled by
 √(J/(J−3)) for the three fitted parameters) are pooled *by the G bin* of the step (the jump table's
 bins, ``pcm/dg_bins_S``) as the cycle-to-cycle distribution conditional on G: the c2c spread is
-not constant (σ of ln ΔG is 0.23 for the first steps from the RESET state and ≈ 0.29 later; a
-single pool made the first steps 20 % too wide). A pulse draws
+not constant (schema-1 bundle: σ of ln ΔG 0.23 for the first steps from the RESET state, ≈ 0.29
+later; a single pool made the first steps 20 % too wide). A pulse draws
 
-    ΔG = exp(fit_k(G) + s_c2c·r),   r resampled from the residuals of G's bin,
+    ΔG = m_k(G) + s_c2c·e,   m_k(G) = exp(fit_k(G))·1 µS,   e resampled from the residuals of G's bin,
     G ← min(G + ΔG, G_max,k)                                       (per-device G_max from pcm/g_max_S)
 
 Why not the pooled jump table alone: ΔG conditional on G only (``pcm/dg_quantiles_S``) forgets
@@ -58,7 +59,7 @@ class PCMPopulation:
         coef: (n, 3) float32, ln(ΔG/µS) = c0 + c1·G_µS + c2·G_µS² on [g_lo_S, g_hi_S].
         g_lo_S, g_hi_S: (n,) float32, fitted range (first and last G before a pulse).
         slope_lo, slope_hi: (n,) float32, d ln ΔG / dG_µS used outside the range (lo: 0, hi ≤ 0).
-        c2c_log: (m,) float32, cycle-to-cycle log-residuals sorted by G bin (mean 0 overall).
+        c2c_log: (m,) float32, cycle-to-cycle residuals ΔG − m_k(G) (S), sorted by G bin.
         c2c_edges_S: (n_b + 1,) G bin edges; c2c_start, c2c_count: (n_b,) int, slice of each bin in
             c2c_log (an empty bin borrows the nearest non-empty bin's slice).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
@@ -92,25 +93,36 @@ class PCMPopulation:
         return int(self.coef.shape[0])
 
 
-def fit_staircases(stair_S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-device quadratic fit of ln ΔG versus G (µS) and the pooled c2c log-residuals.
+def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Per-device fit of the mean step m_k(G) = exp(c0 + c1·G + c2·G²)·1 µS (G in µS) and the pooled
+    relative c2c residuals r = ΔG/m_k(G) − 1.
 
     stair_S: (n, J + 1) float64, G before and after each of J SET pulses (``pcm/staircase_g_S``).
-    Returns coef (n, 3) with ln(ΔG/µS) = c0 + c1·G + c2·G², and residuals (n·J,) scaled by
-    √(J/(J − 3)) (degrees of freedom of the per-device fit), mean removed.
+    The fit is least squares on the linear scale (steps may be zero or negative when the cycle-to-cycle
+    noise is large): batched Gauss–Newton from the log-scale fit of the steps clipped to the 5th
+    percentile of the positive ones. Returns coef (n, 3) and the residuals (n·J,) in S, scaled by
+    √(J/(J − 3)) for the three fitted parameters (their mean is zero per device by construction).
     """
     g = stair_S[:, :-1] * _US
     dg = np.diff(stair_S, axis=1) * _US
-    if np.any(dg <= 0):
-        raise CalibrationError("pcm/staircase_g_S: a SET step is not positive; the staircase cannot be fitted")
-    y = np.log(dg)
+    pos = dg[dg > 0]
+    if pos.size < dg.size / 2:
+        raise CalibrationError("pcm/staircase_g_S: most SET steps are not positive; the staircase cannot be fitted")
+    floor = np.percentile(pos, 5)
     x = np.stack([np.ones_like(g), g, g * g], axis=-1)           # (n, J, 3)
-    xtx = np.einsum("nji,njk->nik", x, x)
-    xty = np.einsum("nji,nj->ni", x, y)
-    coef = np.linalg.solve(xtx, xty[..., None])[..., 0]           # (n, 3), batched normal equations
-    res = y - np.einsum("nji,ni->nj", x, coef)
+    y = np.log(np.maximum(dg, floor))
+    coef = np.linalg.solve(np.einsum("nji,njk->nik", x, x), np.einsum("nji,nj->ni", x, y)[..., None])[..., 0]
+    for _ in range(iterations):                                   # Gauss–Newton on ΔG = exp(x·c)
+        m = np.exp(np.einsum("nji,ni->nj", x, coef))
+        jac = x * m[..., None]
+        jtj = np.einsum("nji,njk->nik", jac, jac) + 1e-9 * np.eye(3)
+        step = np.linalg.solve(jtj, np.einsum("nji,nj->ni", jac, dg - m)[..., None])[..., 0]
+        coef = coef + step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    m = np.exp(np.einsum("nji,ni->nj", x, coef))
     j = y.shape[1]
-    res = (res - res.mean()) * np.sqrt(j / max(j - 3, 1))
+    res = (dg - m) * np.sqrt(j / max(j - 3, 1)) / _US
     return coef, res.ravel()
 
 
@@ -187,7 +199,7 @@ def mean_log_dg(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarr
 
 
 def c2c_draw(G: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
-    """One cycle-to-cycle log-residual per device, resampled from the residuals of G's bin. Float32."""
+    """One cycle-to-cycle residual (S) per device, resampled from the residuals of G's bin. Float32."""
     nb = pop.c2c_start.shape[0]
     w = np.float32(1.0 / (pop.c2c_edges_S[1] - pop.c2c_edges_S[0]))
     b = np.clip(((G - pop.c2c_edges_S[0]) * w).astype(np.int64), 0, nb - 1)
@@ -201,8 +213,8 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
 
     G: (...) float32 S; n: int array of G's shape or int (≥ 0); inst: (...) int instance rows;
     stuck: optional bool mask of devices that never change. Each pulse k of a device:
-    ΔG = exp(fit_k(G) + c2c_scale·r)·1 µS with r resampled from the pooled c2c residuals (module
-    docstring), then G ← min(G + ΔG, G_max,k). Pulses are sequential per device (the response
+    ΔG = m_k(G) + c2c_scale·e with e resampled from the c2c residuals of G's bin (module
+    docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, G_reset,k, G_max,k). Pulses are sequential per device (the response
     depends on G); the loop runs over the pulse *index* (≤ max n), vectorised over all devices
     that still have pulses.
     """
@@ -218,15 +230,15 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
         return G
     gf, nf, kf = G.reshape(-1), n.reshape(-1)[idx], inst.reshape(-1)[idx]
     g = gf[idx]
-    gmax = pop.g_max_S[kf]
+    gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
     for k in range(int(nf.max())):
         r = c2c_draw(g, pop, rng)
-        dg = np.exp(mean_log_dg(g, kf, pop) + np.float32(c2c_scale) * r) * np.float32(1 / _US)
-        g = np.minimum(g + dg, gmax)
+        dg = np.exp(mean_log_dg(g, kf, pop)) * np.float32(1 / _US) + np.float32(c2c_scale) * r
+        g = np.minimum(np.maximum(g + dg, gmin), gmax)
         gf[idx] = g
         keep = nf > k + 1
         if not keep.all():
-            idx, g, kf, gmax, nf = idx[keep], g[keep], kf[keep], gmax[keep], nf[keep]
+            idx, g, kf, gmax, gmin, nf = idx[keep], g[keep], kf[keep], gmax[keep], gmin[keep], nf[keep]
     return G
 
 
