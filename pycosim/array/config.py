@@ -177,9 +177,10 @@ class TransferConfig:
     interval: training examples between two transfers (Ambrogio et al. 2018: 8,000 for MNIST); used by
         the training loop, which calls :meth:`Crossbar.transfer` every *interval* examples.
     verify_t_read_s: integration window of a verify read and of the target read (s); the read-noise σ
-        scales as (t_bench/t)^½. None = the PCM read-noise bench window (pcm.read_noise_t_int_s), i.e.
-        the σ the bundle measured. Verify noise comparable to the tolerance makes the loop stop on lucky
-        reads (false accepts), so it bounds the attainable tolerance.
+        scales as (t_bench/t)^½. None = long enough that the verify σ of a synapse with both PCM devices
+        at the mean G_max is tolerance/4 (never shorter than the read-noise bench window): verify noise
+        comparable to the tolerance makes the loop stop on lucky reads (false accepts). The window used
+        is reported in TransferStats.t_verify_s.
     """
 
     mode: Literal["closed", "open"] = "closed"

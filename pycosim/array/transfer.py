@@ -36,6 +36,7 @@ from pycosim.errors import ConfigError
 class TransferStats:
     """Result of one transfer or programming call (network units for weights).
 
+    t_verify_s: integration window of the verify and target reads;
     n_synapses: synapses in the transferred columns; n_moved: synapses programmed;
     n_within_tol: moved synapses with |W − W_target| ≤ tolerance after programming (noise-free W);
     err_abs_mean / err_abs_max / err_rms: |W − W_target| over the moved synapses;
@@ -46,6 +47,7 @@ class TransferStats:
 
     mode: str
     tolerance: float
+    t_verify_s: float = 0.0
     n_synapses: int = 0
     n_moved: int = 0
     n_within_tol: int = 0
@@ -79,8 +81,20 @@ def _options(xb, overrides: dict) -> dict:
     if opt["mode"] not in ("closed", "open"):
         raise ConfigError(f"transfer: mode={opt['mode']!r}; allowed values are 'closed', 'open'")
     if opt["verify_t_read_s"] is None and xb.synapse != "ideal":
-        opt["verify_t_read_s"] = xb.pcm_pop.noise_t_int_s or xb.fwd.t_x1_s
+        opt["verify_t_read_s"] = default_verify_window(xb, opt["tolerance"])
     return opt
+
+
+def default_verify_window(xb, tolerance: float) -> float:
+    """Verify window t (s) with σ_verify = tolerance/4 for a synapse whose two MSP devices sit at the mean
+    G_max: σ²(t) = 2·(scale·F·σ_PCM(G_max))²·t_bench/t, never below the bench window t_bench
+    (the forward read window when the PCM read noise is off)."""
+    if not xb.cfg.pcm.read_noise:
+        return xb.fwd.t_x1_s
+    p = xb.pcm_pop
+    gm = np.float32(np.mean(p.g_max_S))
+    sig = float(pcm.read_sigma(np.array([gm]), p)[0]) * xb.scale * xb.cfg.F
+    return max(p.noise_t_int_s, p.noise_t_int_s * 2 * sig * sig / (tolerance / 4) ** 2)
 
 
 def _verify_read(xb, flat: np.ndarray, t_read_s: float, with_sigma: bool = False):
@@ -186,7 +200,7 @@ def transfer(xb, cols=None, **overrides) -> TransferStats:
     max_pulses, max_restarts, invert_polarity. Returns :class:`TransferStats`. 'ideal' and '2pcm' have no
     LSP: nothing moves."""
     opt = _options(xb, overrides)
-    stats = TransferStats(mode=opt["mode"], tolerance=opt["tolerance"])
+    stats = TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"] or 0.0)
     if xb.synapse in ("ideal", "2pcm"):
         return stats
     xb.flush_leak()
@@ -229,7 +243,7 @@ def program(xb, W_target, mode: str | None = None, **overrides) -> TransferStats
     if mode is not None:
         overrides["mode"] = mode
     opt = _options(xb, overrides)
-    stats = TransferStats(mode=opt["mode"], tolerance=opt["tolerance"])
+    stats = TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"] or 0.0)
     if xb.synapse == "ideal":
         xb.W[...] = Wt
         stats.n_synapses = stats.n_moved = stats.n_within_tol = Wt.size

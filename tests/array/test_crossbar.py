@@ -119,7 +119,8 @@ def test_transfer_closed_vs_open(bundle2):
         out[mode] = st
         print(f"\n{mode}-loop transfer: moved {st.n_moved}/{st.n_synapses}, within ±{st.tolerance} "
               f"{st.frac_within_tol:.2%}, |err| mean {st.err_abs_mean:.4f} max {st.err_abs_max:.4f} rms "
-              f"{st.err_rms:.4f}; SET {st.set_pulses}, RESET {st.resets}, verify reads {st.verify_reads}")
+              f"{st.err_rms:.4f}; SET {st.set_pulses}, RESET {st.resets}, verify reads {st.verify_reads} "
+              f"({st.t_verify_s * 1e9:.0f} ns)")
         assert st.n_moved > 100
         if mode == "closed":
             assert np.abs(xb.weights() - W_before).max() < 0.5
