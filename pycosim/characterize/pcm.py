@@ -208,8 +208,9 @@ def _finite(name: str, a) -> np.ndarray:
 def drift_table(results) -> tuple[np.ndarray, np.ndarray]:
     """G(t) of every programmed level, from the ``pcm_drift`` runs (one run per seed and level).
 
-    Returns ``(seeds (n,), g_S (n, n_levels, n_t))``; a seed is kept only if all its levels ran
-    (so row k is one device at every level)."""
+    Returns ``(seeds (n,), g_S (n, n_levels, n_t), g_prog_S (n, n_levels))``: G at the read times
+    and G right after programming (``tp``, µs after the pulse: the time base of the staircase);
+    a seed is kept only if all its levels ran (so row k is one device at every level)."""
     by = {}
     widths = [None if w is None else float(w) for w in DRIFT_SET_WIDTHS_S]
     for r in results:
@@ -221,10 +222,11 @@ def drift_table(results) -> tuple[np.ndarray, np.ndarray]:
         if level is None:
             raise CalibrationError(f"PCM extraction: pcm_drift run with tset={p['tset']} lev_on={p['lev_on']} "
                                    f"matches no level of DRIFT_SET_WIDTHS_S")
-        by.setdefault(r.meta["seed"], {})[level] = [r.meas[f"g_{t:g}"] for t in DRIFT_T_S]
+        by.setdefault(r.meta["seed"], {})[level] = [r.meas[f"g_{t:g}"] for t in DRIFT_T_S] + [r.meas["g_prog"]]
     seeds = sorted(s for s, d in by.items() if len(d) == len(DRIFT_LEVELS))
     g = np.array([[by[s][j] for j in range(len(DRIFT_LEVELS))] for s in seeds], dtype=np.float64) * 1e-6
-    return np.asarray(seeds), g.reshape(len(seeds), len(DRIFT_LEVELS), len(DRIFT_T_S))
+    g = g.reshape(len(seeds), len(DRIFT_LEVELS), len(DRIFT_T_S) + 1)
+    return np.asarray(seeds), g[..., :-1], g[..., -1]
 
 
 def c2c_steps(results) -> np.ndarray:
@@ -282,8 +284,8 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     read_g = _finite("read_g_S", read_iv(iv))
     disturb = _finite("read_disturb", [[r.meas[f"d{k}"] for k in range(len(READ_IV_STATES))] for r in iv])
 
-    _, drift_g = drift_table(runs["pcm_drift"])
-    drift_g = _finite("drift_g_S", drift_g)
+    _, drift_g, g_prog = drift_table(runs["pcm_drift"])
+    drift_g, g_prog = _finite("drift_g_S", drift_g), _finite("drift_g_prog_S", g_prog)
     n, nl, nt = drift_g.shape
     nu_f, g0_f = fit_drift(DRIFT_T_S, drift_g.reshape(n * nl, nt))
     nu = _finite("drift_nu", nu_f.reshape(n, nl))
@@ -341,6 +343,7 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "drift_g_S": drift_g,
         "drift_nu": nu,
         "drift_g0_S": g0,
+        "drift_g_prog_S": g_prog,
         "nu": nu[:, 0].copy(),
         "c2c_dg_S": c2c,
         "read_noise_g_S": rn_g,

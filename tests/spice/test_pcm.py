@@ -203,7 +203,7 @@ def test_drift_of_programmed_levels(level_runs):
     nominal = level_runs[:len(DRIFT_LEVELS)]
     g_nom = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in nominal]) * 1e-6
     nu_nom, g0_nom = fit_drift(DRIFT_T_S, g_nom)
-    seeds, g = drift_table(level_runs[len(DRIFT_LEVELS):])
+    seeds, g, g_prog = drift_table(level_runs[len(DRIFT_LEVELS):])
     n, nl, nt = g.shape
     nu, g0 = (a.reshape(n, nl) for a in fit_drift(DRIFT_T_S, g.reshape(n * nl, nt)))
     mean, std = nu.mean(axis=0), nu.std(axis=0)
