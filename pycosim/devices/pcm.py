@@ -14,12 +14,18 @@ through one realisation of its cycle-to-cycle noise. For each row the mean respo
 (least squares on the linear scale, so that zero and negative steps — which large cycle-to-cycle
 noise produces — are fitted too), and the residuals e_kj = ΔG_kj − m_k(G_kj) of all devices (scaled by
 √(J/(J−3)) for the three fitted parameters) are pooled *by the G bin* of the step (the jump table's
-bins, ``pcm/dg_bins_S``) as the cycle-to-cycle distribution conditional on G: the c2c spread is
+bins, ``pcm/dg_bins_S``) as the cycle-to-cycle distribution conditional on G, with the first pulses
+of the staircases in a pool of their own for devices at their floor state (fresh from RESET: the
+first pulse from the amorphous state behaves differently — in the schema-2 model it sometimes fails to
+switch, and the quadratic leaves a systematic −0.26 µS residual there): the c2c spread is
 not constant (schema-1 bundle: σ of ln ΔG 0.23 for the first steps from the RESET state, ≈ 0.29
 later; a single pool made the first steps 20 % too wide). A pulse draws
 
     ΔG = m_k(G) + s_c2c·e,   m_k(G) = exp(fit_k(G))·1 µS,   e resampled from the residuals of G's bin,
-    G ← min(G + ΔG, G_max,k)                                       (per-device G_max from pcm/g_max_S)
+    (the G_max of ``pcm_reset`` — G before its RESET pulse — is below the staircase's own maximum for a
+    quarter of the schema-2 devices; the ceiling is the larger of the two, as the device demonstrably
+    reaches it)
+    G ← clip(G + ΔG, floor, G_max,k)      G_max,k = max(pcm/g_max_S[k], max of staircase row k)
 
 Why not the pooled jump table alone: ΔG conditional on G only (``pcm/dg_quantiles_S``) forgets
 which device made the step; replaying the staircase with it, even with a per-device quantile rank,
@@ -60,8 +66,11 @@ class PCMPopulation:
         g_lo_S, g_hi_S: (n,) float32, fitted range (first and last G before a pulse).
         slope_lo, slope_hi: (n,) float32, d ln ΔG / dG_µS used outside the range (lo: 0, hi ≤ 0).
         c2c_log: (m,) float32, cycle-to-cycle residuals ΔG − m_k(G) (S), sorted by G bin.
-        c2c_edges_S: (n_b + 1,) G bin edges; c2c_start, c2c_count: (n_b,) int, slice of each bin in
-            c2c_log (an empty bin borrows the nearest non-empty bin's slice).
+        c2c_edges_S: (n_b + 1,) G bin edges; c2c_start, c2c_count: (n_b + 1,) int, slice of each bin in
+            c2c_log (an empty bin borrows the nearest non-empty bin's slice); slice n_b holds the first
+            pulses of the staircases, used for devices at their floor state.
+        g_floor_S: (n,) max(G before the staircase, RESET floor): a device at or below it is in the floor
+            state (fresh from RESET), whose first pulse differs (threshold switching from the amorphous state).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
         dg_fit: the bundle's calibrated mean ΔG(G) = dg0·exp(−G/gs) (open-loop tuning).
         drift_levels: (n_l,) float32 fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s; or None.
@@ -77,6 +86,7 @@ class PCMPopulation:
     c2c_edges_S: np.ndarray
     c2c_start: np.ndarray
     c2c_count: np.ndarray
+    g_floor_S: np.ndarray
     g_max_S: np.ndarray
     g_reset_S: np.ndarray
     g_initial_S: np.ndarray
@@ -149,12 +159,14 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     coef, res = fit_staircases(stair)
     edges = require_table(bundle, "pcm/dg_bins_S", "PCM c2c bins")
     nb = edges.shape[0] - 1
-    b = np.clip(np.searchsorted(edges, stair[:, :-1].ravel(), side="right") - 1, 0, nb - 1)
+    b = np.clip(np.searchsorted(edges, stair[:, :-1], side="right") - 1, 0, nb - 1)
+    b[:, 0] = nb                                  # pool nb: first pulses from the floor state
+    b = b.ravel()
     order = np.argsort(b, kind="stable")
-    res, cnt = res[order], np.bincount(b, minlength=nb)
+    res, cnt = res[order], np.bincount(b, minlength=nb + 1)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    full = np.flatnonzero(cnt)
-    near = full[np.abs(np.arange(nb)[:, None] - full[None, :]).argmin(axis=1)]
+    full = np.flatnonzero(cnt[:nb])
+    near = np.append(full[np.abs(np.arange(nb)[:, None] - full[None, :]).argmin(axis=1)], nb)
     start, cnt = start[near], cnt[near]
 
     def shrink(a, axis=0):
@@ -182,7 +194,8 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
         c2c_log=res.astype(np.float32), c2c_edges_S=edges.astype(np.float32),
-        c2c_start=start.astype(np.int64), c2c_count=cnt.astype(np.int64), g_max_S=shrink(g_max).astype(np.float32),
+        c2c_start=start.astype(np.int64), c2c_count=cnt.astype(np.int64),
+        g_floor_S=np.maximum(stair[:, 0], shrink(g_reset)).astype(np.float32), g_max_S=shrink(np.maximum(g_max, stair.max(axis=1))).astype(np.float32),
         g_reset_S=np.maximum(shrink(g_reset), 0).astype(np.float32), g_initial_S=stair[:, 0].astype(np.float32),
         dg_fit=dict(require_scalar(bundle, "pcm", "dg_fit", "PCM open-loop tuning")), **kw)
 
@@ -198,11 +211,13 @@ def mean_log_dg(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarr
     return y + np.where(g > hi, (g - hi) * pop.slope_hi[inst], np.float32(0))
 
 
-def c2c_draw(G: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
-    """One cycle-to-cycle residual (S) per device, resampled from the residuals of G's bin. Float32."""
-    nb = pop.c2c_start.shape[0]
+def c2c_draw(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
+    """One cycle-to-cycle residual (S) per device, resampled from the residuals of G's bin (of the first
+    pulses for a device at its floor state). Float32."""
+    nb = pop.c2c_start.shape[0] - 1
     w = np.float32(1.0 / (pop.c2c_edges_S[1] - pop.c2c_edges_S[0]))
     b = np.clip(((G - pop.c2c_edges_S[0]) * w).astype(np.int64), 0, nb - 1)
+    b[G <= pop.g_floor_S[inst]] = nb
     u = rng.random(G.shape, dtype=np.float32)
     return pop.c2c_log[pop.c2c_start[b] + np.minimum((u * pop.c2c_count[b]).astype(np.int64), pop.c2c_count[b] - 1)]
 
@@ -232,7 +247,7 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     g = gf[idx]
     gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
     for k in range(int(nf.max())):
-        r = c2c_draw(g, pop, rng)
+        r = c2c_draw(g, kf, pop, rng)
         dg = np.exp(mean_log_dg(g, kf, pop)) * np.float32(1 / _US) + np.float32(c2c_scale) * r
         g = np.minimum(np.maximum(g + dg, gmin), gmax)
         gf[idx] = g
