@@ -76,8 +76,12 @@ class LSPConfig:
         0 disables it and the scalars are not needed).
     leak: integrate leakage dV_C/dt(V_C) over the time passed to ``leak(dt_s)``.
     leak_batch_s: leakage is applied when the accumulated un-applied time reaches this (s); 0 = at
-        every ``leak`` call (exact). Between applications reads see V_C up to leak_batch_s·|dV_C/dt|
-        stale (e.g. 1 µs × 140 V/s = 0.14 mV, 1.6 % of a pulse step).
+        every ``leak`` call. Between applications reads see V_C up to leak_batch_s·|dV_C/dt| stale.
+        None (default) = derived from the bundle: the time in which the 99th-percentile leakage rate
+        moves V_C by 1 % of a mean up step, but at least the time in which the median rate moves it by
+        16 float32 ulps at the top of the V_C range (so that float32 V_C does not round tiny steps
+        away). Schema-1 bundle: 0.15 µs (every example); schema-2 (rates ~0.02 V/s): ~1 ms. The value
+        used is Crossbar.leak_batch_s.
     read_noise: add the bundle's 3T1C read noise (needs lsp/read_noise_*, schema 2).
     up_down_ratio: override of the LSP asymmetry |ΔV_up/ΔV_down|: the down steps of every cell are
         scaled so that the population ratio becomes this value (None = as simulated).
@@ -86,13 +90,14 @@ class LSPConfig:
     d2d_scale: float = 1.0
     c2c_scale: float = 1.0
     leak: bool = True
-    leak_batch_s: float = 0.0
+    leak_batch_s: float | None = None
     read_noise: bool = True
     up_down_ratio: float | None = None
 
     def __post_init__(self):
-        for k in ("d2d_scale", "c2c_scale", "leak_batch_s"):
+        for k in ("d2d_scale", "c2c_scale"):
             _check(getattr(self, k) >= 0, f"lsp.{k}={getattr(self, k)}: must be ≥ 0")
+        _check(self.leak_batch_s is None or self.leak_batch_s >= 0, f"lsp.leak_batch_s={self.leak_batch_s}: must be ≥ 0 or None")
         _check(self.up_down_ratio is None or self.up_down_ratio > 0, f"lsp.up_down_ratio={self.up_down_ratio}: must be > 0")
 
 

@@ -135,6 +135,7 @@ class Crossbar:
             self.dw_pulse = self.scale * float(np.mean(g_up - lsp.g_of_vc(v0, k_all, lp)))
             self._leak_pending = 0.0
             self._leak_cache = None
+            self.leak_batch_s = lc.leak_batch_s if lc.leak_batch_s is not None else self._default_leak_batch()
         elif self.synapse == "4pcm":
             self.dw_pulse = self.scale * float(np.mean(pcm.set_pulses(pp.g_reset_S, 1, np.arange(pp.n), pp,
                                                                       np.random.default_rng(0)) - pp.g_reset_S))
@@ -232,7 +233,10 @@ class Crossbar:
         y = xq @ self.W
         if self.S is not None:
             var = np.abs(xq) @ self.S
-            y = y + np.sqrt(var * np.float32(1.0 / self.fwd.t_x1_s)) * self.rng.standard_normal(self.n_out, dtype=np.float32)
+            var *= np.float32(1.0 / self.fwd.t_x1_s)
+            np.sqrt(var, out=var)
+            var *= self.rng.standard_normal(self.n_out, dtype=np.float32)
+            y += var
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
         return self.fwd.convert(y, self.rng)
@@ -247,7 +251,10 @@ class Crossbar:
         y = self.W @ dq
         if self.S is not None:
             var = self.S @ np.abs(dq)
-            y = y + np.sqrt(var * np.float32(1.0 / self.bwd.t_x1_s)) * self.rng.standard_normal(self.n_in, dtype=np.float32)
+            var *= np.float32(1.0 / self.bwd.t_x1_s)
+            np.sqrt(var, out=var)
+            var *= self.rng.standard_normal(self.n_in, dtype=np.float32)
+            y += var
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
         return self.bwd.convert(y, self.rng)
@@ -422,11 +429,25 @@ class Crossbar:
             return
         if self.synapse == "2pcm+3t1c" and self.cfg.lsp.leak:
             self._leak_pending += dt_s
-            if self._leak_pending > 0 and self._leak_pending >= self.cfg.lsp.leak_batch_s * (1 - 1e-9):
+            if self._leak_pending > 0 and self._leak_pending >= self.leak_batch_s * (1 - 1e-9):
                 self._apply_leak(self._leak_pending)
                 self._leak_pending = 0.0
         if self.P_tprog is not None and self.t_s - self._t_drift >= self.cfg.pcm.drift_refresh_s:
             self.refresh_drift()
+
+    def _default_leak_batch(self) -> float:
+        """1 % of a mean up step at the 99th-percentile |rate| of the leakage table, but ≥ 16 float32 ulps
+        of the top of the V_C range at the median |rate| (see LSPConfig.leak_batch_s)."""
+        lp = self.lsp_pop
+        k = np.arange(lp.n)
+        rates = np.abs(np.stack([lsp.leak_rate(np.full(lp.n, v), k, lp) for v in lp.leak_vc_V]))
+        v0 = np.full(lp.n, lp.vc_init_V, np.float32)
+        step = float(np.mean(lsp.step_signed(v0, np.ones(lp.n, int), k, lp, None) - v0))
+        p99, p50 = float(np.percentile(rates, 99)), float(np.median(rates))
+        if p99 <= 0:
+            return 0.0
+        ulp16 = 16 * float(np.spacing(np.float32(lp.v_max_V)))
+        return max(0.01 * step / p99, ulp16 / p50 if p50 > 0 else 0.0)
 
     def flush_leak(self) -> None:
         """Apply any deferred leakage now (called before transfers)."""

@@ -26,11 +26,13 @@ from pycosim.devices import integrator
 
 def quantise_pwm(x: np.ndarray, bits: int | None) -> np.ndarray:
     """Signed PWM encoding x̂ = sign(x)·round(min(|x|, 1)·L)/L, L = 2^bits − 1 (float32). bits=None: clip only."""
-    x = np.clip(np.asarray(x, np.float32), -1.0, 1.0)
+    x = np.clip(np.asarray(x, np.float32), np.float32(-1.0), np.float32(1.0))
     if bits is None:
         return x
-    lv = np.float32((1 << bits) - 1)
-    return np.rint(x * lv) * np.float32(1.0 / lv)
+    x *= np.float32((1 << bits) - 1)
+    np.rint(x, out=x)
+    x *= np.float32(1.0 / ((1 << bits) - 1))
+    return x
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,35 @@ class ReadChannel:
                    noise_V=float(p.noise_out_V or 0.0) if noise else 0.0, bits=bits, v_lo_V=p.v_lo_V, v_hi_V=p.v_hi_V)
 
     def convert(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Ideal line sums y (network units) → digitised result ŷ (float32), see the module equations."""
-        v = self.off + self.a * y
+        """Ideal line sums y (network units) → digitised result ŷ (float32), see the module equations.
+
+        Evaluated as code = clip(rint((V − V_lo)/LSB), 0, 2^bits − 1), ŷ = code·(LSB/a_nom) + (V_lo − V_off)/a_nom,
+        with V = off + a·y (+ noise) clipped to the rails (the ADC range)."""
+        v = self._a32 * y
+        v += self._off32
         if self.noise_V:
-            v = v + self.noise_V * rng.standard_normal(v.shape)
-        v = integrator.adc(v, self.bits, self.v_lo_V, self.v_hi_V)
-        return ((v - self.off_nom) * (1.0 / self.a_nom)).astype(np.float32)
+            v += np.float32(self.noise_V) * rng.standard_normal(v.shape, dtype=np.float32)
+        if self.bits is None:
+            np.clip(v, np.float32(self.v_lo_V), np.float32(self.v_hi_V), out=v)
+            v -= np.float32(self.off_nom)
+            v *= np.float32(1.0 / self.a_nom)
+            return v
+        v -= np.float32(self.v_lo_V)
+        v *= self._inv_lsb
+        np.rint(v, out=v)
+        np.clip(v, 0, self._levels, out=v)
+        v *= self._lsb_over_a
+        v += self._y0
+        return v
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "_a32", np.asarray(self.a, np.float32))
+        set_(self, "_off32", np.asarray(self.off, np.float32))
+        if self.bits is not None:
+            levels = (1 << self.bits) - 1
+            lsb = (self.v_hi_V - self.v_lo_V) / levels
+            set_(self, "_levels", np.float32(levels))
+            set_(self, "_inv_lsb", np.float32(1.0 / lsb))
+            set_(self, "_lsb_over_a", np.float32(lsb / self.a_nom))
+            set_(self, "_y0", np.float32((self.v_lo_V - self.off_nom) / self.a_nom))

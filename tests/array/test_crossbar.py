@@ -51,7 +51,8 @@ def test_update_direction_and_cache(bundle2, synapse, rounding):
         xb.update(x, d, 0.2)
     dW = (xb.weights() - W0).ravel()
     want = -np.outer(x, d).ravel()
-    assert np.corrcoef(dW, want)[0, 1] > (0.99 if synapse == "ideal" else 0.3)
+    # PCM LSPs ('4pcm', '2pcm') take steps of 0.05–0.13 weight units with c2c σ comparable to the step
+    assert np.corrcoef(dW, want)[0, 1] > {"ideal": 0.99, "2pcm+3t1c": 0.3}.get(synapse, 0.1)
     if synapse != "ideal":
         np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
         c = xb.counters
@@ -144,31 +145,35 @@ def test_transfer_counters_and_lsp_reset(bundle2):
 
 def test_leak_toward_asymptote_and_cache(bundle2):
     from pycosim.devices import lsp
-    xb = make(bundle2, shape=(40, 30))
+    xb = make(bundle2, shape=(40, 30), lsp={"leak_batch_s": 0.0})
     x, d = data(xb.shape, scale=0.3)
     xb.update(x, d, 0.3)
     V0 = xb.V.copy()
     r0 = lsp.leak_rate(V0, xb.V_inst, xb.lsp_pop)
-    xb.leak(1e-4)
+    dt = 1e-2 / float(np.abs(r0).max())          # ≤ 10 mV at the fastest cell
+    xb.leak(dt)
     moved = xb.V - V0
-    big = np.abs(r0) * 1e-4 > 1e-5
+    big = np.abs(r0) * dt > 1e-5
     assert np.all(np.sign(moved[big]) == np.sign(r0[big]))                 # toward the asymptote
-    np.testing.assert_allclose(xb.V, lsp.leak(V0, 1e-4, xb.V_inst, xb.lsp_pop), atol=2e-6)   # = exact solution
+    np.testing.assert_allclose(xb.V, lsp.leak(V0, dt, xb.V_inst, xb.lsp_pop), atol=2e-6)   # = exact solution
     np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
     # repeated steps with the cached factors = one long exact step (+ the stale cells after an update)
     for _ in range(10):
-        xb.leak(1e-4)
-    np.testing.assert_allclose(xb.V, lsp.leak(V0, 11e-4, xb.V_inst, xb.lsp_pop), atol=2e-5)
-    assert xb.counters.sim_time_s == pytest.approx(11e-4)
+        xb.leak(dt)
+    np.testing.assert_allclose(xb.V, lsp.leak(V0, 11 * dt, xb.V_inst, xb.lsp_pop), atol=2e-5)
+    assert xb.counters.sim_time_s == pytest.approx(11 * dt)
 
 
 def test_leak_batch_defers(bundle2):
-    xb = make(bundle2, lsp={"leak_batch_s": 1e-5})
+    xb = make(bundle2, lsp={"leak_batch_s": 1e-2})
     V0 = xb.V.copy()
-    xb.leak(4e-6)
+    xb.leak(4e-3)
     assert np.array_equal(xb.V, V0)
-    xb.leak(6e-6)
+    xb.leak(6e-3)
     assert not np.array_equal(xb.V, V0)
+    d = make(bundle2)
+    assert d.leak_batch_s > 0
+    print(f"\ndefault leak batch: {d.leak_batch_s:.3g} s")
 
 
 def test_stuck_devices_never_move(bundle2):

@@ -42,9 +42,10 @@ def test_leak_rate_matches_table(shipped, pop):
     lv, table = shipped["lsp/leak_vc_V"], shipped["lsp/leak_dvdt_V_per_s"]
     for j, v0 in enumerate(lv):
         np.testing.assert_allclose(lsp.leak_rate(np.full(pop.n, v0), inst, pop), table[:, j], atol=1e-6)
-    # short holds: (V(dt) − V)/dt → the table rate
+    # short holds: (V(dt) − V)/dt → the table rate (dt: a 1 mV move at the largest rate)
+    dt = 1e-3 / np.abs(table).max()
     for j, v0 in enumerate(lv):
-        dv = (lsp.leak(np.full(pop.n, v0), 1e-6, inst, pop) - np.float32(v0)) / 1e-6
+        dv = (lsp.leak(np.full(pop.n, v0), dt, inst, pop).astype(np.float64) - np.float32(v0)) / dt
         np.testing.assert_allclose(dv, table[:, j], atol=0.05 * np.abs(table).max())
     T, n = 3e-3, 3000
     ref = np.full(pop.n, 0.5)
