@@ -127,7 +127,7 @@ DRIFT_SET_WIDTHS_S = (None, 80e-9, 260e-9, 800e-9, 2e-6, 5e-6)
 C2C_X0 = 0.3
 C2C_PARAMS = {"md2d": 0, "xc0": C2C_X0, "np": 2}
 #: Number of read-noise records (seeds) and the bench's windows per record.
-N_READ_NOISE = 16
+N_READ_NOISE = 12
 #: Sources that program the 1T1R cell (bit line, word line).
 PROGRAMMING_SOURCES = ("vbl", "vwl")
 _CELL_KEEP = ("g_us", "bl", "wl", "vbl#branch", "vwl#branch")
