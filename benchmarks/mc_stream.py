@@ -9,7 +9,8 @@ opens with numpy.load and holds N instances, and deletes it (it is several GB at
 Finally, the cache size limit: the same bench with the cache on and PYCOSIM_CACHE_MAX=50M,
 reporting the cache directory's size afterwards.
 
-Usage: python benchmarks/mc_stream.py [N] [N_CACHE]   (defaults 100000 and 5000)
+Usage: python benchmarks/mc_stream.py [N] [N_CACHE] [JOBS] [RESULT_NAME]
+       (defaults 100000, 5000, "1,2", mc_stream.txt; N_CACHE = 0 skips the cache part)
 """
 
 import os
@@ -25,6 +26,8 @@ import numpy as np
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 N_CACHE = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000
+JOBS = [int(j) for j in sys.argv[3].split(",")] if len(sys.argv) > 3 else [1, 2]
+RESULT_NAME = sys.argv[4] if len(sys.argv) > 4 else "mc_stream.txt"
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = str(ROOT / "circuits" / "rc_step.cir")
 
@@ -88,17 +91,19 @@ def report(jobs: int, n: int, wall: float, samples, out: Path) -> list[str]:
 def main():
     tmp = Path(tempfile.mkdtemp(prefix="pycosim-mcstream-"))
     env = dict(os.environ, PYCOSIM_CACHE_DIR=str(tmp / "cache"))
-    lines = [f"# python benchmarks/mc_stream.py {N} {N_CACHE}  ({time.strftime('%Y-%m-%d %H:%M')}, "
+    lines = [f"# python benchmarks/mc_stream.py {' '.join(sys.argv[1:])}  ({time.strftime('%Y-%m-%d %H:%M')}, "
              f"{os.cpu_count()} cores shared with other jobs; load average at start "
              f"{os.getloadavg()[0]:.2f})",
              f"bench circuits/rc_step.cir (tran, ~2000 points, 4 vectors per instance), --no-cache"]
     try:
-        for jobs in (1, 2):
+        for jobs in JOBS:
             out = tmp / f"mc{jobs}.npz"
             wall, samples, _ = run_cli(jobs, N, out, env)
             lines += report(jobs, N, wall, samples, out)
-            print("\n".join(lines[-6:]), flush=True)
+            print("\n".join(lines), flush=True)
             out.unlink()
+        if not N_CACHE:
+            return _write(lines)
         env_c = dict(env, PYCOSIM_CACHE_MAX="50M")
         out = tmp / "cached.npz"
         wall, samples, _ = run_cli(2, N_CACHE, out, env_c, cache=True)
@@ -108,9 +113,13 @@ def main():
                      f"({wall:.1f} s): cache holds {count} entries, {size / 2**20:.1f} MiB (limit 50 MiB)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _write(lines)
+
+
+def _write(lines):
     text = "\n".join(lines)
     print(text)
-    res = ROOT / "benchmarks" / "results" / "mc_stream.txt"
+    res = ROOT / "benchmarks" / "results" / RESULT_NAME
     res.write_text(text + "\n")
 
 
