@@ -6,7 +6,7 @@ examples; the next N examples give (x, δ₁) pairs of the first layer (x = pixe
 hidden layer), which drive both sides. Times are medians over repeats of the whole sequence; the
 machine's 2 cores are shared, so only ratios within one run are meaningful.
 
-    .venv/bin/python benchmarks/array_ops.py [--examples 300] [--repeats 7] [--out benchmarks/results/array_ops.txt]
+    .venv/bin/python benchmarks/array_ops.py [--examples 300] [--repeats 7] [--calibration DIR] [--out benchmarks/results/array_ops.txt]
 
 The shipped bundle lacks the schema-2 noise tables until it is regenerated; variants that need them
 use the test suite's synthetic bundle (tests/array/conftest.py) and are marked so.
@@ -77,21 +77,27 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--calibration", default=None, help="bundle directory (default: the shipped one)")
     a = ap.parse_args(argv)
+    if a.calibration:
+        os.environ["PYCOSIM_TEST_CALIBRATION"] = a.calibration
     pairs, W0 = realistic_pairs(a.examples, a.lr)
     shipped = load_shipped()
     syn = synthetic_bundle(shipped)
+    from conftest import SYNTHETIC_TABLES
+    missing = [t for t in SYNTHETIC_TABLES if t not in shipped.tables]
+    tag = "synthetic schema-2 tables" if missing else "bundle"
     quiet = {"pcm": {"read_noise": False, "drift": False}, "lsp": {"read_noise": False, "c2c_scale": 0.0},
              "periphery": {"integrator_noise": False}}
     variants = [
-        ("2pcm+3t1c, no read/c2c/integrator noise (shipped tables)", dict(quiet, synapse="2pcm+3t1c"), syn),
-        ("2pcm+3t1c (default config: trains), all non-idealities (synthetic schema-2 noise tables)", {"synapse": "2pcm+3t1c"}, syn),
-        ("2pcm+3t1c, stochastic rounding, all non-idealities (synthetic)",
+        ("2pcm+3t1c, no read/c2c/integrator noise", dict(quiet, synapse="2pcm+3t1c"), syn),
+        (f"2pcm+3t1c default config (trains), all non-idealities ({tag})", {"synapse": "2pcm+3t1c"}, syn),
+        ("2pcm+3t1c, stochastic rounding, all non-idealities",
          {"synapse": "2pcm+3t1c", "update": {"rounding": "stochastic"}}, syn),
-        ("2pcm+3t1c, deterministic rounding, all non-idealities (synthetic)",
+        ("2pcm+3t1c, deterministic rounding, all non-idealities",
          {"synapse": "2pcm+3t1c", "update": {"rounding": "deterministic"}}, syn),
-        ("4pcm, all non-idealities (synthetic)", {"synapse": "4pcm"}, syn),
-        ("2pcm, all non-idealities (synthetic)", {"synapse": "2pcm"}, syn),
+        ("4pcm, all non-idealities", {"synapse": "4pcm"}, syn),
+        ("2pcm, all non-idealities", {"synapse": "2pcm"}, syn),
         ("ideal", {"synapse": "ideal"}, None),
     ]
     xbs = []
@@ -102,13 +108,13 @@ def main(argv=None):
     lines = [f"# benchmarks/array_ops.py — {time.strftime('%Y-%m-%d %H:%M')} — {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores (shared), numpy {np.__version__}",
              f"# forward + backward + update of 784×250, {a.examples} realistic (x, δ₁) MNIST pairs, lr {a.lr}, "
-             f"median of {a.repeats} repeats"]
+             f"median of {a.repeats} repeats; bundle {shipped.path}"
+             + (f" + synthetic {', '.join(missing)}" if missing else "")]
     res = {n: [] for n, _ in xbs}
     base = []
-    for r in range(a.repeats):
+    for r in range(a.repeats):           # interleaved, so that load changes hit every variant alike
         base.append(time_float(W0, pairs, a.lr))
         for name, xb in xbs:
-            c0 = xb.counters.lsp_up_pulses + xb.counters.lsp_down_pulses + xb.counters.pcm_update_set_pulses
             res[name].append(time_xbar(xb, pairs, a.lr))
     fb = float(np.median(base))
     lines.append(f"plain float32 NumPy SGD (x@W, W@δ, W -= lr·outer): {fb * 1e6:8.1f} µs per example")
@@ -116,7 +122,7 @@ def main(argv=None):
         t = float(np.median(res[name]))
         c = xb.counters
         pulses = (c.lsp_up_pulses + c.lsp_down_pulses + c.pcm_update_set_pulses) / (a.repeats * a.examples)
-        lines.append(f"{name:70s} {t * 1e6:8.1f} µs  ratio {t / fb:5.2f}  ({pulses:.0f} update pulses/example)")
+        lines.append(f"{name:72s} {t * 1e6:8.1f} µs  ratio {t / fb:5.2f}  ({pulses:.0f} update pulses/example)")
     text = "\n".join(lines)
     print(text)
     if a.out:

@@ -31,7 +31,7 @@ from pycosim.array import kernels
 from pycosim.array.config import ArrayConfig
 from pycosim.array.counters import Counters
 from pycosim.array.periphery import ReadChannel, quantise_pwm
-from pycosim.devices import assign_instances, integrator, lsp, pcm
+from pycosim.devices import assign_instances, integrator, interp_rows, lsp, pcm
 from pycosim.errors import ConfigError
 
 
@@ -131,6 +131,12 @@ class Crossbar:
                               / -np.mean(lsp.step_signed(v0, -np.ones(lp.n, int), k_all, lp, None) - v0))
             self._down_scale = 1.0 if lc.up_down_ratio is None else ratio_sim / lc.up_down_ratio
             self._step_tab = lp.step_table(1.0, self._down_scale)
+            if lc.read_noise:   # var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² on the g grid (network units²·s)
+                rel = np.interp(lp.vc_grid_V, lp.noise_vc_V, lp.noise_rel).astype(np.float32)
+                self._lsp_var_tab = (np.float32(self.scale ** 2 * lp.noise_t_int_s)
+                                     * (rel[None, :] * lp.g_of_vc_S) ** 2).astype(np.float32)
+            else:
+                self._lsp_var_tab = _EMPTY_F32.reshape(0, 1)
             g_up = lsp.g_of_vc(lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None), k_all, lp)
             self.dw_pulse = self.scale * float(np.mean(g_up - lsp.g_of_vc(v0, k_all, lp)))
             self._leak_pending = 0.0
@@ -163,12 +169,13 @@ class Crossbar:
         return s * s * np.float32(self.pcm_pop.noise_t_int_s)
 
     def _lsp_var(self, flat: np.ndarray | None) -> np.ndarray:
+        """scale²·σ²·t_bench (network units²·s) of 3T1C cells: the tabulated var_k(V_C) (read_sigma² on the
+        g grid, see :func:`pycosim.devices.lsp.read_sigma`)."""
         if not self.cfg.lsp.read_noise:
             return np.float32(0)
         v = self.V.reshape(-1) if flat is None else self.V.reshape(-1)[flat]
-        g = self.g.reshape(-1) if flat is None else self.g.reshape(-1)[flat]
-        s = lsp.read_sigma(v, g, self.lsp_pop)
-        return s * s * np.float32(self.lsp_pop.noise_t_int_s)
+        k = self.V_inst.reshape(-1) if flat is None else self.V_inst.reshape(-1)[flat]
+        return interp_rows(v, self.lsp_pop.vc_grid_V, self._lsp_var_tab, k)
 
     def _w_of(self, flat: np.ndarray | None) -> np.ndarray:
         """Noise-free weights (network units) from the device state at flat indices (None = all)."""
@@ -185,11 +192,12 @@ class Crossbar:
     def _s_of(self, flat: np.ndarray | None) -> np.ndarray:
         F2, s2 = np.float32(self.cfg.F ** 2), np.float32(self.scale ** 2)
         v = F2 * (self._pcm_var(0, flat) + self._pcm_var(1, flat))
+        if self.synapse == "4pcm":
+            v = v + self._pcm_var(2, flat) + self._pcm_var(3, flat)
+        v = s2 * v
         if self.synapse == "2pcm+3t1c":
             v = v + self._lsp_var(flat)
-        elif self.synapse == "4pcm":
-            v = v + self._pcm_var(2, flat) + self._pcm_var(3, flat)
-        return s2 * v
+        return v
 
     def _refresh(self, flat: np.ndarray) -> None:
         """Recompute the cached W (and S) at flat synapse indices from the device state."""
@@ -291,18 +299,14 @@ class Crossbar:
         if uc.rounding == "trains":
             bl = uc.max_pulses
             axr, adc = np.abs(xr), ad[cols]
-            mx, md = float(axr.max()), float(adc.max())
-            k = float(c) / bl
-            sx, sd = np.float32(np.sqrt(k * md / mx)), np.float32(np.sqrt(k * mx / md))
-            u_r = self.rng.random((rows.size, bl), dtype=np.float32)
-            u_c = self.rng.random((bl, cols.size), dtype=np.float32)
+            sx, sd = self._train_scales(axr, adc, c, bl)
             if self._ws is None:
                 self._ws = np.zeros(self.W.size, np.int32)
                 self._out_flat = np.empty(self.W.size, np.int64)
                 self._out_n = np.empty(self.W.size, np.int32)
             m = kernels.trains_counts(rows.astype(np.int64), np.sign(xr).astype(np.float32), axr * sx,
                                       cols.astype(np.int64), -np.sign(d[cols]).astype(np.float32), adc * sd,
-                                      u_r, u_c, self.n_out, self._ws, self._out_flat, self._out_n)
+                                      bl, self.rng, self.n_out, self._ws, self._out_flat, self._out_n)
             return self._out_flat[:m].copy(), self._out_n[:m].copy()
         else:
             p = np.multiply.outer(xr * -c, d[cols])
@@ -317,6 +321,13 @@ class Crossbar:
         ri, ci = np.divmod(nz, cols.size)
         flat = rows[ri].astype(np.int64) * self.n_out + cols[ci]
         return flat, n.reshape(-1)[nz].astype(np.int32)
+
+    @staticmethod
+    def _train_scales(axr, adc, c, bl):
+        """Balanced train probability scales: s_x·s_δ = c/BL, s_x/s_δ = max|δ|/max|x|."""
+        mx, md = float(axr.max()), float(adc.max())
+        k = float(c) / bl
+        return np.float32(np.sqrt(k * md / mx)), np.float32(np.sqrt(k * mx / md))
 
     def update(self, x, delta, lr: float) -> None:
         """SGD step ΔW = −lr·x⊗δ by coincident pulses on the LSP only (see :meth:`pulse_counts`).
@@ -334,33 +345,39 @@ class Crossbar:
             if lr:
                 self.W -= np.multiply.outer(x * np.float32(lr), d)
             return
+        if self.synapse == "2pcm+3t1c":
+            self._update_lsp(x, d, lr)
+            return
         flat, n = self.pulse_counts(x, d, lr)
         if flat.size == 0:
-            return
-        if self.synapse == "2pcm+3t1c":
-            lp, lc = self.lsp_pop, self.cfg.lsp
-            c2c = self.rng is not None and lc.c2c_scale > 0 and (lp.dv_up_c2c_V > 0 or lp.dv_down_c2c_V > 0)
-            z = self.rng.standard_normal(flat.size, dtype=np.float32) if c2c else _EMPTY_F32
-            noise = self.S is not None and lc.read_noise
-            seg = self._leak_cache["seg"].reshape(-1) if self._leak_cache is not None else _EMPTY_I16
-            up, dn = kernels.lsp_update(
-                flat, n, self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
-                self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n,
-                self._step_tab.reshape(-1), lp.step_grid_V.shape[0], np.float32(lp.step_grid_V[0]),
-                np.float32(1.0 / (lp.step_grid_V[1] - lp.step_grid_V[0])), lp.g_of_vc_S.reshape(-1),
-                lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]), np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])),
-                np.float32(lp.v_min_V), np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
-                np.float32(lp.dv_down_c2c_V * lc.c2c_scale), z, np.float32(self.scale),
-                lp.noise_vc_V if noise else _EMPTY_F32, lp.noise_rel if noise else _EMPTY_F32,
-                np.float32(self.scale ** 2 * (lp.noise_t_int_s or 0.0)), seg)
-            self.counters.lsp_up_pulses += int(up)
-            self.counters.lsp_down_pulses += int(dn)
             return
         base = 2 if self.synapse == "4pcm" else 0
         d_idx = np.where(n > 0, base, base + 1)
         self._set(d_idx, flat, np.abs(n), counter="pcm_update_set_pulses")
         self._saturation_refresh(flat, base)
         self._refresh(flat)
+
+    def _update_lsp(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        """'2pcm+3t1c' update: counts from :meth:`pulse_counts`, applied by :func:`kernels.lsp_update`."""
+        flat, n = self.pulse_counts(x, d, lr)
+        if flat.size == 0:
+            return
+        lp, lc = self.lsp_pop, self.cfg.lsp
+        c2c = lc.c2c_scale > 0 and (lp.dv_up_c2c_V > 0 or lp.dv_down_c2c_V > 0)
+        z = self.rng.standard_normal(flat.size, dtype=np.float32) if c2c else _EMPTY_F32
+        seg = self._leak_cache["seg"].reshape(-1) if self._leak_cache is not None else _EMPTY_I16
+        noise = self.S is not None and lc.read_noise
+        up, dn = kernels.lsp_update(
+            flat, n, self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
+            self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n,
+            self._step_tab.reshape(-1), lp.step_grid_V.shape[0], np.float32(lp.step_grid_V[0]),
+            np.float32(1.0 / (lp.step_grid_V[1] - lp.step_grid_V[0])), lp.g_of_vc_S.reshape(-1),
+            lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]), np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])),
+            np.float32(lp.v_min_V), np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
+            np.float32(lp.dv_down_c2c_V * lc.c2c_scale), z, np.float32(self.scale),
+            self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
+        self.counters.lsp_up_pulses += int(up)
+        self.counters.lsp_down_pulses += int(dn)
 
     # ------------------------------------------------------------------ PCM helpers
     def _set(self, d_idx: np.ndarray, flat: np.ndarray, n: np.ndarray, counter: str) -> None:
@@ -467,6 +484,7 @@ class Crossbar:
             cache = self._leak_cache = {"dt": dt, "E": E.reshape(-1), "A": A.reshape(-1), "seg": seg,
                                         "e": E.reshape(-1)[k].astype(np.float32), "a": A.reshape(-1)[k].astype(np.float32)}
         segf = cache["seg"].reshape(-1)
+        var_old = self._lsp_var(None) if self.S is not None and self.cfg.lsp.read_noise else None
         stale = np.flatnonzero(segf < 0)
         if stale.size:
             self._leak_resegment(stale, dt)
@@ -483,7 +501,7 @@ class Crossbar:
         self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
         self.W += np.float32(self.scale) * self.pol * (self.g - g_old)
         if self.S is not None and self.cfg.lsp.read_noise:
-            self.S = self._s_of(None).reshape(self.shape).astype(np.float32)
+            self.S += (self._lsp_var(None) - var_old).reshape(self.shape)
 
     def _leak_resegment(self, flat: np.ndarray, dt: float) -> None:
         cache, lp = self._leak_cache, self.lsp_pop

@@ -6,8 +6,10 @@ interpolations, g(V_C), weight and noise-density updates, counters) costs a few 
 arrays of that size, ≈ 0.5 ms per update in total, which alone exceeds the 2× budget against a float32
 SGD step (benchmarks/array_ops.py). The kernel runs the same equations as
 :func:`pycosim.devices.lsp.step_signed` and :func:`pycosim.devices.lsp.g_of_vc` (checked equal in
-tests/array/test_kernels.py) in one pass over the touched cells. Random numbers are drawn by the
-caller's numpy Generator and passed in, so runs stay reproducible from the seed.
+tests/array/test_kernels.py) in one pass over the touched cells. Random numbers come from the
+caller's numpy Generator: drawn by numpy and passed in (c2c normals), or drawn inside
+:func:`trains_counts` from the Generator itself (numba uses its bit generator with numpy's algorithms),
+so runs stay reproducible from the seed.
 """
 
 from __future__ import annotations
@@ -30,36 +32,24 @@ def _interp(tab, n_g, row, x, x0, inv):
     return a + (tab[row * n_g + i0 + 1] - a) * fr
 
 
-@njit(cache=True, inline="always")
-def _interp_nonuniform(xs, ys, x):
-    n = xs.shape[0]
-    if x <= xs[0]:
-        return ys[0]
-    if x >= xs[n - 1]:
-        return ys[n - 1]
-    j = 0
-    while xs[j + 1] < x:
-        j += 1
-    f = (x - xs[j]) / (xs[j + 1] - xs[j])
-    return ys[j] + (ys[j + 1] - ys[j]) * f
-
-
 @njit(cache=True)
 def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
                step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
-               sig_up, sig_dn, z, scale, noise_vc, noise_rel, s_fac, leak_seg):
-    """Apply signed pulse counts n (weight direction) to the 3T1C cells at flat indices; update V, g, W
-    (and S when noise_vc is non-empty) in place; mark the cells' leakage segment stale (leak_seg = −1,
-    if leak_seg is non-empty). Returns (up pulses, down pulses)."""
+               sig_up, sig_dn, z, scale, var_tab, leak_seg):
+    """Apply signed pulse counts n (weight direction; × pol_j gives up/down) to the 3T1C cells at flat
+    indices with the closed form of :func:`pycosim.devices.lsp.step_signed`; update V, g, W in place, and S
+    when var_tab is non-empty (S += var_k(V_new) − var_k(V_old), var_k(V) = scale²·t_bench·(rel(V)·g_k(V))²
+    tabulated on the g grid). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells'
+    leakage segment stale (leak_seg = −1) when leak_seg is non-empty. Returns (up pulses, down pulses).
+    One monolithic loop body: splitting it into a helper function measured 2–4× slower."""
     up_tot = 0
     dn_tot = 0
     use_z = z.shape[0] > 0
-    use_s = noise_vc.shape[0] > 0
+    use_s = var_tab.shape[0] > 0
     use_seg = leak_seg.shape[0] > 0
     for t in range(flat.shape[0]):
         f = flat[t]
-        c = f % n_out
-        p = pol[c]
+        p = pol[f % n_out]
         s = n[t] * np.int32(p)
         k = V_inst[f]
         if s > 0:
@@ -83,39 +73,32 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
         elif vn > v_max:
             vn = v_max
         gn = _interp(g_tab, g_n, k, vn, g_x0, g_inv)
-        go = g[f]
-        W[f] += scale * p * (gn - go)
+        W[f] += scale * p * (gn - g[f])
         if use_s:
-            so = _interp_nonuniform(noise_vc, noise_rel, v) * go
-            sn = _interp_nonuniform(noise_vc, noise_rel, vn) * gn
-            S[f] += s_fac * (sn * sn - so * so)
+            S[f] += _interp(var_tab, g_n, k, vn, g_x0, g_inv) - _interp(var_tab, g_n, k, v, g_x0, g_inv)
         V[f] = vn
         g[f] = gn
         if use_seg:
             leak_seg[f] = -1
     return up_tot, dn_tot
 
-
 @njit(cache=True)
-def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, u_r, u_c, n_out, ws, out_flat, out_n):
-    """Coincidences of stochastic pulse trains: slot k fires row i if u_r[i, k] < p_r[i] and column j if
-    u_c[k, j] < p_c[j]; every coincidence adds sgn_r[i]·sgn_c[j] (±1) to the count of synapse
-    rows[i]·n_out + cols[j]. ws: int32 work array of n_in·n_out zeros (left zeroed on return).
-    Writes the touched synapses and their signed counts to out_flat/out_n; returns how many."""
-    bl = u_r.shape[1]
+def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, bl, rng, n_out, ws, out_flat, out_n):
+    """Coincidences of stochastic pulse trains: in each of bl slots column j fires if u < p_c[j], then row i if u < p_r[i]; every coincidence adds
+    sgn_r[i]·sgn_c[j] (±1) to the count of synapse rows[i]·n_out + cols[j]. ws: int32 work array of
+    n_in·n_out zeros (left zeroed on return). Writes the touched synapses and their signed counts to
+    out_flat/out_n; returns how many."""
     nc = cols.shape[0]
     fire = np.empty(nc, np.int64)
     m = 0
     for k in range(bl):
         nf = 0
         for j in range(nc):
-            if u_c[k, j] < p_c[j]:
+            if rng.random() < p_c[j]:
                 fire[nf] = j
                 nf += 1
-        if nf == 0:
-            continue
         for i in range(rows.shape[0]):
-            if u_r[i, k] < p_r[i]:
+            if rng.random() < p_r[i] and nf > 0:
                 base = rows[i] * n_out
                 for q in range(nf):
                     j = fire[q]
@@ -124,6 +107,7 @@ def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, u_r, u_c, n_out, ws, out_f
                         out_flat[m] = f
                         m += 1
                     ws[f] += np.int32(sgn_r[i] * sgn_c[j])
+    out_flat[:m] = np.sort(out_flat[:m])       # ascending synapse index: sequential access downstream
     w = 0
     for t in range(m):
         f = out_flat[t]

@@ -8,7 +8,8 @@ from pycosim.devices import lsp
 
 
 def test_lsp_update_kernel_matches_device_functions(bundle2):
-    xb = Crossbar(50, 40, ArrayConfig.from_dict({"lsp": {"c2c_scale": 0.0}, "pcm": {"drift": False}}), bundle=bundle2, rng=3)
+    xb = Crossbar(50, 40, ArrayConfig.from_dict({"lsp": {"c2c_scale": 0.0}, "pcm": {"drift": False},
+                                                "update": {"rounding": "deterministic"}}), bundle=bundle2, rng=3)
     rng = np.random.default_rng(0)
     xb.V[...] = rng.uniform(0.3, 1.0, xb.shape).astype(np.float32)
     xb.g[...] = lsp.g_of_vc(xb.V, xb.V_inst, xb.lsp_pop)
@@ -39,10 +40,12 @@ def test_trains_counts_matches_numpy():
     rows, cols = np.array([1, 4, 7], np.int64), np.array([0, 2, 3, 5], np.int64)
     sr, sc = np.array([1, -1, 1], np.float32), np.array([-1, 1, 1, -1], np.float32)
     pr, pc = rng.random(3).astype(np.float32), rng.random(4).astype(np.float32)
-    ur, uc = rng.random((3, 8), dtype=np.float32), rng.random((8, 4), dtype=np.float32)
     ws = np.zeros(10 * 6, np.int32)
     of, on = np.empty(60, np.int64), np.empty(60, np.int32)
-    m = kernels.trains_counts(rows, sr, pr, cols, sc, pc, ur, uc, 6, ws, of, on)
+    m = kernels.trains_counts(rows, sr, pr, cols, sc, pc, 8, np.random.default_rng(4), 6, ws, of, on)
+    # the same draws in numpy: per slot, 4 column uniforms then 3 row uniforms
+    u = np.random.default_rng(4).random(8 * 7).reshape(8, 7)
+    uc, ur = u[:, :4], u[:, 4:].T
     a = (ur < pr[:, None]).astype(np.float32) * sr[:, None]
     b = (uc < pc[None, :]).astype(np.float32) * sc[None, :]
     K = a @ b
@@ -52,3 +55,21 @@ def test_trains_counts_matches_numpy():
     got[of[:m]] = on[:m]
     np.testing.assert_array_equal(got.reshape(10, 6), dense)
     assert not ws.any()
+
+
+def test_trains_update_matches_counts(bundle2):
+    """A 'trains' update applies the coincidences that pulse_counts draws from the same generator state
+    (c2c off, so the trains are the only draws), with lsp_update's equations."""
+    cfg = {"lsp": {"c2c_scale": 0.0}, "pcm": {"drift": False}}
+    a = Crossbar(40, 30, ArrayConfig.from_dict(cfg), bundle=bundle2, rng=7)
+    b = Crossbar(40, 30, ArrayConfig.from_dict(cfg), bundle=bundle2, rng=7)
+    x = np.random.default_rng(1).random(40).astype(np.float32)
+    d = (np.random.default_rng(2).standard_normal(30) * 0.3).astype(np.float32)
+    a.update(x, d, 0.3)
+    flat, n = b.pulse_counts(x, d, 0.3)                    # same generator state → same coincidences
+    b.cfg = ArrayConfig.from_dict({**cfg, "update": {"rounding": "deterministic"}})
+    b.pulse_counts = lambda *_: (flat, n)
+    b.update(x, d, 0.3)
+    assert a.counters.lsp_up_pulses + a.counters.lsp_down_pulses == np.abs(n).sum() > 0
+    np.testing.assert_allclose(a.V, b.V, atol=3e-4)
+    np.testing.assert_allclose(a.W, b.W, atol=1e-3)
