@@ -238,9 +238,15 @@ class Crossbar:
         if self.synapse == "ideal":
             return x @ self.W
         xq = quantise_pwm(x, self.cfg.periphery.input_bits)
-        y = xq @ self.W
-        if self.S is not None:
-            var = np.abs(xq) @ self.S
+        rows = np.flatnonzero(xq)
+        if rows.size < self.n_in // 2:       # sparse input (e.g. MNIST pixels): read only the driven rows
+            xr = xq[rows]
+            y = xr @ self.W.take(rows, axis=0)
+            S = self.S.take(rows, axis=0) if self.S is not None else None
+        else:
+            xr, y, S = xq, xq @ self.W, self.S
+        if S is not None:
+            var = np.abs(xr) @ S
             var *= np.float32(1.0 / self.fwd.t_x1_s)
             np.sqrt(var, out=var)
             var *= self.rng.standard_normal(self.n_out, dtype=np.float32)
@@ -304,9 +310,11 @@ class Crossbar:
                 self._ws = np.zeros(self.W.size, np.int32)
                 self._out_flat = np.empty(self.W.size, np.int64)
                 self._out_n = np.empty(self.W.size, np.int32)
+            u_r = self.rng.random((rows.size, bl), dtype=np.float32)
+            u_c = self.rng.random((bl, cols.size), dtype=np.float32)
             m = kernels.trains_counts(rows.astype(np.int64), np.sign(xr).astype(np.float32), axr * sx,
                                       cols.astype(np.int64), -np.sign(d[cols]).astype(np.float32), adc * sd,
-                                      bl, self.rng, self.n_out, self._ws, self._out_flat, self._out_n)
+                                      u_r, u_c, self.n_out, self._ws, self._out_flat, self._out_n)
             return self._out_flat[:m].copy(), self._out_n[:m].copy()
         else:
             p = np.multiply.outer(xr * -c, d[cols])

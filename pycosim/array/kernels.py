@@ -6,10 +6,9 @@ interpolations, g(V_C), weight and noise-density updates, counters) costs a few 
 arrays of that size, ≈ 0.5 ms per update in total, which alone exceeds the 2× budget against a float32
 SGD step (benchmarks/array_ops.py). The kernel runs the same equations as
 :func:`pycosim.devices.lsp.step_signed` and :func:`pycosim.devices.lsp.g_of_vc` (checked equal in
-tests/array/test_kernels.py) in one pass over the touched cells. Random numbers come from the
-caller's numpy Generator: drawn by numpy and passed in (c2c normals), or drawn inside
-:func:`trains_counts` from the Generator itself (numba uses its bit generator with numpy's algorithms),
-so runs stay reproducible from the seed.
+tests/array/test_kernels.py) in one pass over the touched cells. Random numbers are drawn by the
+caller's numpy Generator and passed in (drawing them inside numba from the Generator measured slower:
+≈ 14 µs of dispatch per call plus a slower per-draw path), so runs stay reproducible from the seed.
 """
 
 from __future__ import annotations
@@ -83,22 +82,26 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
     return up_tot, dn_tot
 
 @njit(cache=True)
-def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, bl, rng, n_out, ws, out_flat, out_n):
-    """Coincidences of stochastic pulse trains: in each of bl slots column j fires if u < p_c[j], then row i if u < p_r[i]; every coincidence adds
+def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, u_r, u_c, n_out, ws, out_flat, out_n):
+    """Coincidences of stochastic pulse trains: in slot k column j fires if u_c[k, j] < p_c[j] and row i if
+    u_r[i, k] < p_r[i] (u ~ U[0, 1), drawn by the caller's Generator); every coincidence adds
     sgn_r[i]·sgn_c[j] (±1) to the count of synapse rows[i]·n_out + cols[j]. ws: int32 work array of
     n_in·n_out zeros (left zeroed on return). Writes the touched synapses and their signed counts to
     out_flat/out_n; returns how many."""
+    bl = u_r.shape[1]
     nc = cols.shape[0]
     fire = np.empty(nc, np.int64)
     m = 0
     for k in range(bl):
         nf = 0
         for j in range(nc):
-            if rng.random() < p_c[j]:
+            if u_c[k, j] < p_c[j]:
                 fire[nf] = j
                 nf += 1
+        if nf == 0:
+            continue
         for i in range(rows.shape[0]):
-            if rng.random() < p_r[i] and nf > 0:
+            if u_r[i, k] < p_r[i]:
                 base = rows[i] * n_out
                 for q in range(nf):
                     j = fire[q]
@@ -107,7 +110,6 @@ def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, bl, rng, n_out, ws, out_fl
                         out_flat[m] = f
                         m += 1
                     ws[f] += np.int32(sgn_r[i] * sgn_c[j])
-    out_flat[:m] = np.sort(out_flat[:m])       # ascending synapse index: sequential access downstream
     w = 0
     for t in range(m):
         f = out_flat[t]

@@ -42,10 +42,8 @@ def test_trains_counts_matches_numpy():
     pr, pc = rng.random(3).astype(np.float32), rng.random(4).astype(np.float32)
     ws = np.zeros(10 * 6, np.int32)
     of, on = np.empty(60, np.int64), np.empty(60, np.int32)
-    m = kernels.trains_counts(rows, sr, pr, cols, sc, pc, 8, np.random.default_rng(4), 6, ws, of, on)
-    # the same draws in numpy: per slot, 4 column uniforms then 3 row uniforms
-    u = np.random.default_rng(4).random(8 * 7).reshape(8, 7)
-    uc, ur = u[:, :4], u[:, 4:].T
+    ur, uc = rng.random((3, 8), dtype=np.float32), rng.random((8, 4), dtype=np.float32)
+    m = kernels.trains_counts(rows, sr, pr, cols, sc, pc, ur, uc, 6, ws, of, on)
     a = (ur < pr[:, None]).astype(np.float32) * sr[:, None]
     b = (uc < pc[None, :]).astype(np.float32) * sc[None, :]
     K = a @ b
