@@ -285,3 +285,18 @@ def test_seeded_runs_repeat(bundle2):
         xb.update(x, d, 0.3)
         ws.append((xb.forward(x), xb.weights()))
     assert np.array_equal(ws[0][0], ws[1][0]) and np.array_equal(ws[0][1], ws[1][1])
+
+
+def test_set_state(bundle2):
+    xb = make(bundle2)
+    rng = np.random.default_rng(0)
+    P = (rng.random(xb.P.shape) * 20e-6).astype(np.float32)
+    V = rng.uniform(0.3, 0.9, xb.shape).astype(np.float32)
+    pol = np.where(rng.random(xb.n_out) < 0.5, -1, 1)
+    xb.set_state(P=P, V=V, pol=pol)
+    from pycosim.devices import lsp
+    g = lsp.g_of_vc(V, xb.V_inst, xb.lsp_pop)
+    want = xb.scale * (xb.cfg.F * (P[0] - P[1]) + pol * (g - xb.g_shared))
+    np.testing.assert_allclose(xb.weights(), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="pol must be ±1"):
+        xb.set_state(pol=np.zeros(xb.n_out))
