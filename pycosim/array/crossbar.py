@@ -211,6 +211,37 @@ class Crossbar:
             self.S = np.broadcast_to(self._s_of(None), (self.W.size,)).reshape(self.shape).astype(np.float32)
 
     # ------------------------------------------------------------------ reads
+    def set_state(self, *, P=None, V=None, pol=None) -> None:
+        """Place the devices in given states (e.g. to mirror a SPICE netlist, issue 11) and rebuild the
+        caches: P (k, n_in, n_out) programmed PCM conductances (S), V (n_in, n_out) 3T1C V_C (V), pol (n_out,)
+        ±1. The device instances (P_inst, V_inst, g_shared) stay as drawn."""
+        if self.synapse == "ideal":
+            raise ConfigError("set_state: the 'ideal' synapse has no devices; use program(W)")
+        if P is not None:
+            P = np.asarray(P, np.float32)
+            if P.shape != self.P.shape:
+                raise ConfigError(f"set_state: P must have shape {self.P.shape}, got {P.shape}")
+            self.P = P.copy()
+            self.Pe = self.P.copy() if self.P_tprog is not None else self.P
+            if self.P_tprog is not None:
+                self.P_tprog[...] = self.t_s
+        if self.synapse == "2pcm+3t1c":
+            if V is not None:
+                V = np.asarray(V, np.float32)
+                if V.shape != self.shape:
+                    raise ConfigError(f"set_state: V must have shape {self.shape}, got {V.shape}")
+                self.V = np.clip(V, self.lsp_pop.v_min_V, self.lsp_pop.v_max_V).astype(np.float32)
+                self.g = lsp.g_of_vc(self.V, self.V_inst, self.lsp_pop)
+                self._leak_cache = None
+            if pol is not None:
+                pol = np.asarray(pol, np.float32)
+                if pol.shape != (self.n_out,) or not np.all(np.abs(pol) == 1):
+                    raise ConfigError(f"set_state: pol must be ±1 with shape ({self.n_out},)")
+                self.pol = pol.copy()
+        elif V is not None or pol is not None:
+            raise ConfigError(f"set_state: V and pol exist only for '2pcm+3t1c' (this is {self.synapse!r})")
+        self._refresh_all()
+
     @property
     def full_scale(self) -> tuple[float, float]:
         """(forward, backward) network-unit outputs that reach the integrator's linear range."""
