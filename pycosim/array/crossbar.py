@@ -346,7 +346,7 @@ class Crossbar:
             m = kernels.trains_counts(rows.astype(np.int64), np.sign(xr).astype(np.float32), axr * sx,
                                       cols.astype(np.int64), -np.sign(d[cols]).astype(np.float32), adc * sd,
                                       u_r, u_c, self.n_out, self._ws, self._out_flat, self._out_n)
-            return self._out_flat[:m].copy(), self._out_n[:m].copy()
+            return self._out_flat[:m].copy(), self._out_n[:m].copy()     # ascending synapse index
         else:
             p = np.multiply.outer(xr * -c, d[cols])
             if uc.rounding == "deterministic":
