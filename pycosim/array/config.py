@@ -110,12 +110,15 @@ class PeripheryConfig:
         range q_linear_max_C; this sets the read-pulse length for x = 1:
         t_x1 = q_linear_max_C·scale/(V_read·full_scale). Outputs beyond it clip at the rails.
         Defaults: 16 covers sigmoid pre-activations (σ(±16) is saturated to 10⁻⁷); 2 covers the
-        backpropagated errors of a 784-250-125-10 network (|δ| ≤ 1 at the softmax output).
+        backward sums W·δ̂ of a 784-250-125-10 network with the errors normalised to max|δ̂| = 1.
     adc_bits: resolution of the ADC spanning the rails (None = no quantisation).
     integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V, schema 2).
     mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
     read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
         the voltage of the synapse benches.
+    normalize_backward: scale δ by 1/max|δ| before the PWM encoding and the result back by max|δ| in the
+        digital periphery (errors are small — often < 1/255 of the ±1 PWM range — and would otherwise
+        quantise to zero; the scaling is one multiply per vector in digital logic).
     t_read_s: read-pulse length for |x| = 1 (s), the same in both directions; None = derived from the
         full scales (above). Setting it (e.g. to pycosim.timing.read_window_s() = 256 ns) fixes the
         window instead, and the full scale follows: y_fs = q_linear_max_C·scale/(V_read·t_read_s).
@@ -128,6 +131,7 @@ class PeripheryConfig:
     integrator_noise: bool = True
     mismatch_scale: float = 1.0
     read_v_V: float | None = None
+    normalize_backward: bool = True
     t_read_s: float | None = None
 
     def __post_init__(self):

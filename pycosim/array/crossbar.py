@@ -287,12 +287,16 @@ class Crossbar:
         return self.fwd.convert(y, self.rng)
 
     def backward(self, delta) -> np.ndarray:
-        """Transposed read, d = ADC∘integrator(W·δ̂ + read noise) (n_in,), float32; δ: (n_out,), |δ| ≤ 1
-        (signed PWM: sign on the read voltage). 'ideal': d = W·δ."""
+        """Transposed read, d = m·ADC∘integrator(W·δ̂ + read noise) (n_in,), float32, with δ̂ = PWM(δ/m) and
+        m = max|δ| (periphery.normalize_backward; else m = 1 and |δ| ≤ 1); signed PWM: the sign is on the
+        read voltage. 'ideal': d = W·δ."""
         d = _as_vector(delta, self.n_out, "backward: delta")
         if self.synapse == "ideal":
             return self.W @ d
-        dq = quantise_pwm(d, self.cfg.periphery.input_bits)
+        m = np.float32(np.abs(d).max()) if self.cfg.periphery.normalize_backward else np.float32(1)
+        if m == 0:
+            m = np.float32(1)
+        dq = quantise_pwm(d * (np.float32(1) / m), self.cfg.periphery.input_bits)
         y = self.W @ dq
         if self.S is not None:
             var = self.S @ np.abs(dq)
@@ -302,7 +306,9 @@ class Crossbar:
             y += var
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
-        return self.bwd.convert(y, self.rng)
+        out = self.bwd.convert(y, self.rng)
+        out *= m
+        return out
 
     # ------------------------------------------------------------------ update
     def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
