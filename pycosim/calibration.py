@@ -51,18 +51,30 @@ REQUIRED_TABLES: dict[str, int] = {
     "pcm/g_max_S": 1,              # (n_instances,) per-device maximum conductance (saturated staircase)
     "pcm/read_v_V": 1,             # (n_v,) read voltages
     "pcm/read_g_S": 2,             # (n_states, n_v) conductance I/V versus read voltage for several states
+    "pcm/drift_levels": 1,         # (n_levels,) programmed level as a fraction of G_max (0, .1, .25, .5, .75, 1)
     "pcm/drift_t_s": 1,            # (n_t,) times after programming
-    "pcm/drift_g_S": 2,            # (n_instances, n_t) conductance of a RESET cell versus time
-    "pcm/nu": 1,                   # (n_instances,) fitted drift exponent per device
+    "pcm/drift_g_S": 3,            # (n_instances, n_levels, n_t) conductance versus time at each level
+    "pcm/drift_g_prog_S": 2,       # (n_instances, n_levels) conductance just after programming
+    "pcm/drift_g0_S": 2,           # (n_instances, n_levels) fitted G(t0 = 1 s)
+    "pcm/drift_nu": 2,             # (n_instances, n_levels) fitted drift exponent per device and level
+    "pcm/nu": 1,                   # (n_instances,) drift exponent of the RESET level (= drift_nu[:, 0])
+    "pcm/c2c_dg_S": 1,             # (m,) single mid-range SET steps of the nominal device (cycle-to-cycle only)
+    "pcm/read_noise_g_S": 1,       # (n_r,) conductance levels of the read-noise bench
+    "pcm/read_noise_rel_sigma": 1, # (n_r,) relative σ of one read integrated over read_noise_t_int_s
     # 3T1C (least significant pair)
     "lsp/vc_grid_V": 1,            # (n_v,) capacitor-voltage grid
     "lsp/g_of_vc_S": 2,            # (n_instances, n_v) read conductance versus V_C
-    "lsp/dv_up_V": 2,              # (n_instances, n_v) ΔV_C per up pulse versus V_C (NaN outside the range seen)
-    "lsp/dv_down_V": 2,            # (n_instances, n_v) ΔV_C per down pulse versus V_C (negative)
+    "lsp/step_vc_V": 1,            # (n_s,) fixed V_C grid points of the one-pulse step bench
+    "lsp/dv_up_V": 2,              # (n_instances, n_s) ΔV_C of one up pulse started at each grid point (no gaps)
+    "lsp/dv_down_V": 2,            # (n_instances, n_s) ΔV_C of one down pulse (negative)
     "lsp/updown_g_S": 2,           # (n_instances, 2K + 1) g after each of K up then K down pulses
     "lsp/updown_vc_V": 2,          # (n_instances, 2K + 1) V_C after each pulse
     "lsp/leak_vc_V": 1,            # (n_v,) V_C grid of the leakage table
     "lsp/leak_dvdt_V_per_s": 2,    # (n_instances, n_v) dV_C/dt with all FETs off
+    "lsp/reset_vstart_V": 1,       # (n_st,) starting V_C of the transmission-gate reset bench
+    "lsp/reset_vfinal_V": 2,       # (n_instances, n_st) V_C after reset and turn-off (target: reset_target_V)
+    "lsp/read_noise_vc_V": 1,      # (n_g,) V_C of the read-noise bench
+    "lsp/read_noise_rel_sigma": 1, # (n_g,) relative σ of one read over read_noise_t_int_s
     # peripheral current integrator
     "integrator/q_in_C": 1,        # (n_q,) integrated input charge
     "integrator/v_out_V": 1,       # (n_q,) output voltage
@@ -71,17 +83,22 @@ REQUIRED_TABLES: dict[str, int] = {
 #: Scalars every bundle must carry, section → keys.
 REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("g_reset_mean_S", "g_reset_std_S", "g_max_mean_S", "g_max_std_S", "nu_mean", "nu_std",
-            "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit"),
+            "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit",
+            "c2c_rel_sigma", "read_noise_t_int_s", "nu_by_level_mean", "nu_by_level_std"),
     "lsp": ("vc_init_V", "dv_up_mean_V", "dv_down_mean_V", "up_down_ratio", "dv_up_cv", "dv_down_cv",
-            "leak_dvdt_at_init_V_per_s", "leak_target_V", "g_min_S", "g_max_S", "read_v_V", "e_up_J", "e_down_J"),
+            "leak_dvdt_at_init_V_per_s", "leak_target_V", "g_min_S", "g_max_S", "read_v_V", "e_up_J", "e_down_J",
+            "reset_target_V", "reset_error_mean_V", "reset_error_std_V", "reset_injection_V",
+            "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "read_noise_t_int_s", "t_example_s", "t_hold_transfer_s"),
     "integrator": ("gain_V_per_C", "offset_V", "q_linear_max_C", "v_sat_hi_V", "v_sat_lo_V",
-                   "linearity_error", "e_read_J"),
+                   "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
+                   "offset_std_V", "offset_source"),
 }
 
 
 #: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");
 #: scalars not listed are numbers. An "object" is a dict of numbers with an optional text "form".
-SCALAR_KINDS: dict[str, str] = {"pcm.dg_fit": "object"}
+SCALAR_KINDS: dict[str, str] = {"pcm.dg_fit": "object", "pcm.nu_by_level_mean": "list", "pcm.nu_by_level_std": "list",
+                               "integrator.offset_source": "text"}
 
 
 def _json_type(value) -> str:
@@ -329,19 +346,36 @@ def summary(bundle: Bundle) -> str:
         f"  ΔG per SET pulse  first {p['dg_first_mean_S'] * u:.3f} µS → last {p['dg_last_mean_S'] * u:.3f} µS "
         f"over {p['set_pulses']} pulses (ratio {p['dg_first_mean_S'] / max(p['dg_last_mean_S'], 1e-30):.1f})",
         f"  ΔG fit            {fit.get('form')}: " + ", ".join(f"{k}={v:.4g}" for k, v in fit.items() if k != 'form'),
-        f"  drift exponent ν  {p['nu_mean']:.4f} ± {p['nu_std']:.4f}",
+        f"  drift exponent ν  RESET {p['nu_mean']:.4f} ± {p['nu_std']:.4f}; by level "
+        + ", ".join(f"{lv:.0%}: {m:.3f}±{sd:.3f}" for lv, m, sd in zip(bundle.tables.get("pcm/drift_levels", []),
+                                                                     p["nu_by_level_mean"], p["nu_by_level_std"])),
+        f"  cycle-to-cycle    σ/mean of a mid-range SET step {p['c2c_rel_sigma']:.2f}",
+        f"  read noise        σ/G " + ", ".join(f"{r:.4f} at {g * u:.1f} µS" for g, r in zip(
+            bundle.tables.get("pcm/read_noise_g_S", []), bundle.tables.get("pcm/read_noise_rel_sigma", [])))
+        + f" (window {p['read_noise_t_int_s'] * 1e9:.0f} ns)",
         f"  energy            SET {p['e_set_J'] * 1e12:.3f} pJ/pulse, RESET {p['e_reset_J'] * 1e12:.3f} pJ/pulse",
         "3T1C (least significant pair)",
         f"  g range           {l['g_min_S'] * u:.3f} … {l['g_max_S'] * u:.3f} µS (read at {l['read_v_V']} V), V_C init {l['vc_init_V']} V",
         f"  ΔV_C per pulse    up {l['dv_up_mean_V'] * 1e3:+.3f} mV (CV {l['dv_up_cv']:.1%}), "
         f"down {l['dv_down_mean_V'] * 1e3:+.3f} mV (CV {l['dv_down_cv']:.1%})",
         f"  up/down asymmetry |ΔV_up/ΔV_down| = {l['up_down_ratio']:.3f}",
-        f"  leakage           dV_C/dt at init {l['leak_dvdt_at_init_V_per_s']:+.1f} mV/ms (= V/s), drifts toward {l['leak_target_V']:.3f} V",
+        f"  leakage           dV_C/dt at init {l['leak_dvdt_at_init_V_per_s']:+.4f} mV/ms (= V/s), drifts toward {l['leak_target_V']:.3f} V",
         f"  energy            up {l['e_up_J'] * 1e15:.3f} fJ/pulse, down {l['e_down_J'] * 1e15:.3f} fJ/pulse",
+        f"  step-to-step σ    up {l['dv_up_c2c_sigma_V'] * 1e3:.3f} mV, down {l['dv_down_c2c_sigma_V'] * 1e3:.3f} mV (one cell)",
+        f"  reset             to {l['reset_target_V']:.3f} V: error {l['reset_error_mean_V'] * 1e3:+.2f} ± "
+        f"{l['reset_error_std_V'] * 1e3:.2f} mV (turn-off injection {l['reset_injection_V'] * 1e3:+.2f} mV)",
+        f"  read noise        σ/g " + ", ".join(f"{r:.1e} at V_C {v:.2f} V" for v, r in zip(
+            bundle.tables.get("lsp/read_noise_vc_V", []), bundle.tables.get("lsp/read_noise_rel_sigma", [])))
+        + f" (window {l['read_noise_t_int_s'] * 1e9:.0f} ns)",
+        f"  timing            one example {l['t_example_s'] * 1e6:.2f} µs, transfer interval hold "
+        f"{l['t_hold_transfer_s'] * 1e3:.2f} ms (pycosim.timing)",
         "Integrator",
         f"  gain {i['gain_V_per_C']:.4g} V/C, offset {i['offset_V'] * 1e3:.3f} mV, linear to {i['q_linear_max_C'] * 1e15:.2f} fC "
         f"(error {i['linearity_error']:.2%}), rails {i['v_sat_lo_V']:.3f} … {i['v_sat_hi_V']:.3f} V, "
         f"{i['e_read_J'] * 1e12:.3f} pJ/read",
+        f"  noise: input-referred {i['noise_in_rms_V'] * 1e6:.1f} µV, kT/C {i['ktc_noise_V'] * 1e6:.1f} µV, one read "
+        f"{i['noise_out_rms_V'] * 1e6:.1f} µV rms (t_int {i['t_int_s'] * 1e9:.0f} ns); offset σ {i['offset_std_V'] * 1e3:.2f} mV "
+        f"({i['offset_source'] if len(str(i['offset_source'])) < 60 else str(i['offset_source'])[:57] + '…'})",
         "Provenance (SHA-256 of SPICE files)",
     ]
     lines += [f"  {digest[:16]}…  {rel}" for rel, digest in sorted((pv.get("files") or {}).items())]

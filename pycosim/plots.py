@@ -91,14 +91,24 @@ def pcm_dg_vs_g(b, d) -> Path:
 
 
 def pcm_drift(b, d) -> Path:
-    """Conductance of RESET cells versus time after programming (log–log) with fitted ν."""
-    t, g = b["pcm/drift_t_s"], b["pcm/drift_g_S"] * _US
-    fig, ax = _fig(figsize=(5.5, 4))
-    ax.loglog(t, g[: min(len(g), 30)].T, color="tab:purple", alpha=0.3, lw=0.8)
-    nu = b.scalars["pcm"]["nu_mean"]
-    ax.loglog(t, g.mean(0), "k", lw=2, label=f"mean, ν = {nu:.3f}")
+    """Conductance versus time after programming at every programmed level (log–log), mean and a few
+    devices, with the fitted ν per level (Nandakumar et al., ICECS 2019: ν falls with G)."""
+    t, g = b["pcm/drift_t_s"], b["pcm/drift_g_S"] * _US          # (n, n_levels, n_t)
+    levels, nu = b["pcm/drift_levels"], b["pcm/drift_nu"]
+    fig, (ax, ax2) = _fig(1, 2, figsize=(10, 4))
+    from matplotlib import colormaps
+
+    colors = colormaps["viridis"](np.linspace(0, 0.9, len(levels)))
+    for k, (lev, c) in enumerate(zip(levels, colors)):
+        ax.loglog(t, g[: min(len(g), 8), k].T, color=c, alpha=0.25, lw=0.7)
+        ax.loglog(t, g[:, k].mean(0), color=c, lw=2, label=f"{lev:.0%} of G_max: ν = {nu[:, k].mean():.3f}")
     ax.set(xlabel="time after programming (s)", ylabel="G (µS)", title="PCM drift G(t) = G₀(t/t₀)^−ν")
-    ax.legend()
+    ax.legend(fontsize=7)
+    g0 = b["pcm/drift_g0_S"] * _US
+    ax2.scatter(g0.ravel(), nu.ravel(), s=4, alpha=0.4, label="devices")
+    ax2.errorbar(g0.mean(0), nu.mean(0), yerr=nu.std(0), fmt="ko-", label="mean ± σ per level")
+    ax2.set(xlabel="G(1 s) (µS)", ylabel="drift exponent ν", title="ν versus programmed conductance")
+    ax2.legend(fontsize=8)
     return _save(fig, d, "pcm_drift.png")
 
 
@@ -129,9 +139,9 @@ def lsp_updown(b, d) -> Path:
 
 
 def lsp_dv_vs_vc(b, d) -> Path:
-    """ΔV_C per up and per down pulse versus V_C, mean and 5–95 % spread over instances
+    """ΔV_C of one up and one down pulse from fixed V_C grid points, mean and 5–95 % spread over instances
     (the view of Ambrogio et al. 2018, Extended Data Fig. 10), plus their distributions."""
-    v = b["lsp/vc_grid_V"]
+    v = b["lsp/step_vc_V"]
     fig, (ax, ax2) = _fig(1, 2, figsize=(10, 4))
     for name, color, label in (("lsp/dv_up_V", "tab:red", "up (PMOS)"), ("lsp/dv_down_V", "tab:blue", "down (NMOS)")):
         dv = b[name] * 1e3
