@@ -36,10 +36,10 @@ def closure(b, out: Path) -> None:
     sims = []
     for _ in range(20):
         inst = assign_instances((100,), pp.n, rng)
-        g = pp.g_initial_S[inst]
+        g, c = pp.g_initial_S[inst], np.zeros(inst.size, np.int32)
         tr = [g]
         for _ in range(st.shape[1] - 1):
-            g = pcm.set_pulses(g, 1, inst, pp, rng)
+            g, c = pcm.set_pulses(g, 1, inst, pp, rng, since=c)
             tr.append(g)
         sims.append(np.array(tr).T * 1e6)
     sim = np.concatenate(sims)

@@ -11,6 +11,7 @@ scale = weight_max/(F·(mean G_max − mean RESET floor)): the full MSP range ma
 
 State (shapes (n_in, n_out) unless noted; float32 unless noted):
     P: (k, n_in, n_out) programmed PCM conductances (S): k = 0 G⁺, 1 G⁻, and for '4pcm' 2 g⁺, 3 g⁻;
+    P_since: (k, n_in, n_out) int32 SET pulses since each device's last RESET (selects its c2c residuals);
     P_inst: (k, n_in, n_out) int32 SPICE instance of each PCM device; P_stuck: bool or None;
     V: V_C of the 3T1C cells (V); V_inst: int32; g: cached g(V_C) (S); g_shared: (n_out,) reference
     conductance of each column (the column's reference cell, a resampled instance read at vc_init_V);
@@ -102,6 +103,7 @@ class Crossbar:
         k = 4 if self.synapse == "4pcm" else 2
         self.P_inst = assign_instances((k,) + shape, pp.n, rng)
         self.P = pp.g_reset_S[self.P_inst]
+        self.P_since = np.zeros((k,) + shape, np.int32)   # SET pulses since each device's last RESET
         self.P_stuck = None
         if pc.stuck_reset_frac > 0 or pc.stuck_max_frac > 0:
             u = rng.random((k,) + shape)
@@ -142,12 +144,9 @@ class Crossbar:
             self._leak_pending = 0.0
             self._leak_cache = None
             self.leak_batch_s = lc.leak_batch_s if lc.leak_batch_s is not None else self._default_leak_batch()
-        elif self.synapse == "4pcm":
-            self.dw_pulse = self.scale * float(np.mean(pcm.set_pulses(pp.g_reset_S, 1, np.arange(pp.n), pp,
-                                                                      np.random.default_rng(0)) - pp.g_reset_S))
-        else:  # 2pcm
-            self.dw_pulse = self.scale * c.F * float(np.mean(pcm.set_pulses(pp.g_reset_S, 1, np.arange(pp.n), pp,
-                                                                            np.random.default_rng(0)) - pp.g_reset_S))
+        else:   # '4pcm' LSP pair / '2pcm': the mean fitted first step from the RESET floor, m_k(G_reset,k)
+            m0 = float(np.mean(np.exp(pcm.mean_log_dg(pp.g_reset_S, np.arange(pp.n), pp)))) * 1e-6
+            self.dw_pulse = self.scale * m0 * (c.F if self.synapse == "2pcm" else 1.0)
         pe = c.periphery
         self.integ = integrator.params(bundle, noise=pe.integrator_noise)
         self.read_v_V = pe.read_v_V if pe.read_v_V is not None else float(bundle.scalars["lsp"]["read_v_V"])
@@ -222,6 +221,7 @@ class Crossbar:
             if P.shape != self.P.shape:
                 raise ConfigError(f"set_state: P must have shape {self.P.shape}, got {P.shape}")
             self.P = P.copy()
+            self.P_since[...] = self.pcm_pop.c2c_by_pulse_S.shape[0]      # history unknown: steady-state c2c
             self.Pe = self.P.copy() if self.P_tprog is not None else self.P
             if self.P_tprog is not None:
                 self.P_tprog[...] = self.t_s
@@ -431,8 +431,9 @@ class Crossbar:
         dev = d_idx.astype(np.int64) * N + flat
         Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
         stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
-        Pf[dev] = pcm.set_pulses(Pf[dev], n, If[dev], self.pcm_pop, self.rng, c2c_scale=self.cfg.pcm.c2c_scale,
-                                 stuck=stuck)
+        Cf = self.P_since.reshape(-1)
+        Pf[dev], Cf[dev] = pcm.set_pulses(Pf[dev], n, If[dev], self.pcm_pop, self.rng, since=Cf[dev],
+                                          c2c_scale=self.cfg.pcm.c2c_scale, stuck=stuck)
         setattr(self.counters, counter, getattr(self.counters, counter) + int(n.sum()))
         self._programmed(dev)
 
@@ -441,6 +442,7 @@ class Crossbar:
         Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
         stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
         Pf[dev] = pcm.reset(Pf[dev], np.ones(dev.shape, bool), If[dev], self.pcm_pop, stuck=stuck)
+        self.P_since.reshape(-1)[dev] = 0 if stuck is None else np.where(stuck, self.P_since.reshape(-1)[dev], 0)
         rc = self.counters.pcm_resets_per_device.reshape(-1)
         np.add.at(rc, dev, 1)
         setattr(self.counters, counter, getattr(self.counters, counter) + int(dev.size))

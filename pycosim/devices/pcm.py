@@ -12,16 +12,16 @@ through one realisation of its cycle-to-cycle noise. For each row the mean respo
     ln(ΔG_k(G)/1 µS) = c0_k + c1_k·G + c2_k·G²        (G in µS, least squares over its 20 steps)
 
 (least squares on the linear scale, so that zero and negative steps — which large cycle-to-cycle
-noise produces — are fitted too), and the residuals e_kj = ΔG_kj − m_k(G_kj) of all devices (scaled by
-√(J/(J−3)) for the three fitted parameters) are pooled *by the G bin* of the step (the jump table's
-bins, ``pcm/dg_bins_S``) as the cycle-to-cycle distribution conditional on G, with the first pulses
-of the staircases in a pool of their own for devices at their floor state (fresh from RESET: the
-first pulse from the amorphous state behaves differently — in the schema-2 model it sometimes fails to
-switch, and the quadratic leaves a systematic −0.26 µS residual there): the c2c spread is
-not constant (schema-1 bundle: σ of ln ΔG 0.23 for the first steps from the RESET state, ≈ 0.29
-later; a single pool made the first steps 20 % too wide). A pulse draws
+noise produces — are fitted too). The residuals e_kj = ΔG_kj − m_k(G_kj) (scaled by √(J/(J−3)) for
+the three fitted parameters) form the cycle-to-cycle distribution *of pulse j after RESET*: every
+device counts its SET pulses since its last RESET, and pulse j draws the residual of pulse j of a
+random staircase (beyond J: of pulse J − 1). The residuals depend on j: the first pulse from the
+amorphous state sometimes fails to switch, and the quadratic leaves systematic residuals of −0.29,
+−0.10, … µS at pulses 1, 2 and +0.05–0.1 µS in mid-range on the shipped bundle; pooling by G bin
+instead left the mean 4.5 % high at pulse 2, a single pool made the first steps 20 % too wide. A
+pulse draws
 
-    ΔG = m_k(G) + s_c2c·e,   m_k(G) = exp(fit_k(G))·1 µS,   e resampled from the residuals of G's bin,
+    ΔG = m_k(G) + s_c2c·e,   m_k(G) = exp(fit_k(G))·1 µS,   e resampled from the residuals of pulse j,
     (the G_max of ``pcm_reset`` — G before its RESET pulse — is below the staircase's own maximum for a
     quarter of the schema-2 devices; the ceiling is the larger of the two, as the device demonstrably
     reaches it)
@@ -65,12 +65,8 @@ class PCMPopulation:
         coef: (n, 3) float32, ln(ΔG/µS) = c0 + c1·G_µS + c2·G_µS² on [g_lo_S, g_hi_S].
         g_lo_S, g_hi_S: (n,) float32, fitted range (first and last G before a pulse).
         slope_lo, slope_hi: (n,) float32, d ln ΔG / dG_µS used outside the range (lo: 0, hi ≤ 0).
-        c2c_log: (m,) float32, cycle-to-cycle residuals ΔG − m_k(G) (S), sorted by G bin.
-        c2c_edges_S: (n_b + 1,) G bin edges; c2c_start, c2c_count: (n_b + 1,) int, slice of each bin in
-            c2c_log (an empty bin borrows the nearest non-empty bin's slice); slice n_b holds the first
-            pulses of the staircases, used for devices at their floor state.
-        g_floor_S: (n,) max(G before the staircase, RESET floor): a device at or below it is in the floor
-            state (fresh from RESET), whose first pulse differs (threshold switching from the amorphous state).
+        c2c_by_pulse_S: (J, n) float32, cycle-to-cycle residual ΔG − m_k(G) (S) of the j-th pulse after RESET
+            of staircase k (scaled by √(J/(J−3))).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
         dg_fit: the bundle's calibrated mean ΔG(G) = dg0·exp(−G/gs) (open-loop tuning).
         drift_levels: (n_l,) float32 fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s; or None.
@@ -82,11 +78,7 @@ class PCMPopulation:
     g_hi_S: np.ndarray
     slope_lo: np.ndarray
     slope_hi: np.ndarray
-    c2c_log: np.ndarray
-    c2c_edges_S: np.ndarray
-    c2c_start: np.ndarray
-    c2c_count: np.ndarray
-    g_floor_S: np.ndarray
+    c2c_by_pulse_S: np.ndarray
     g_max_S: np.ndarray
     g_reset_S: np.ndarray
     g_initial_S: np.ndarray
@@ -157,17 +149,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         raise CalibrationError(f"pcm/g_max_S, pcm/g_reset_S and pcm/staircase_g_S disagree on the instance count "
                                f"({g_max.shape[0]}, {g_reset.shape[0]}, {n})")
     coef, res = fit_staircases(stair)
-    edges = require_table(bundle, "pcm/dg_bins_S", "PCM c2c bins")
-    nb = edges.shape[0] - 1
-    b = np.clip(np.searchsorted(edges, stair[:, :-1], side="right") - 1, 0, nb - 1)
-    b[:, 0] = nb                                  # pool nb: first pulses from the floor state
-    b = b.ravel()
-    order = np.argsort(b, kind="stable")
-    res, cnt = res[order], np.bincount(b, minlength=nb + 1)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    full = np.flatnonzero(cnt[:nb])
-    near = np.append(full[np.abs(np.arange(nb)[:, None] - full[None, :]).argmin(axis=1)], nb)
-    start, cnt = start[near], cnt[near]
+    by_pulse = res.reshape(n, -1).T                # (J, n): residual of pulse j since RESET, instance k
 
     def shrink(a, axis=0):
         m = a.mean(axis=axis, keepdims=True)
@@ -193,9 +175,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     return PCMPopulation(
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
-        c2c_log=res.astype(np.float32), c2c_edges_S=edges.astype(np.float32),
-        c2c_start=start.astype(np.int64), c2c_count=cnt.astype(np.int64),
-        g_floor_S=np.maximum(stair[:, 0], shrink(g_reset)).astype(np.float32), g_max_S=shrink(np.maximum(g_max, stair.max(axis=1))).astype(np.float32),
+        c2c_by_pulse_S=np.ascontiguousarray(by_pulse, dtype=np.float32), g_max_S=shrink(np.maximum(g_max, stair.max(axis=1))).astype(np.float32),
         g_reset_S=np.maximum(shrink(g_reset), 0).astype(np.float32), g_initial_S=stair[:, 0].astype(np.float32),
         dg_fit=dict(require_scalar(bundle, "pcm", "dg_fit", "PCM open-loop tuning")), **kw)
 
@@ -211,30 +191,28 @@ def mean_log_dg(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarr
     return y + np.where(g > hi, (g - hi) * pop.slope_hi[inst], np.float32(0))
 
 
-def c2c_draw(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
-    """One cycle-to-cycle residual (S) per device, resampled from the residuals of G's bin (of the first
-    pulses for a device at its floor state). Float32."""
-    nb = pop.c2c_start.shape[0] - 1
-    w = np.float32(1.0 / (pop.c2c_edges_S[1] - pop.c2c_edges_S[0]))
-    b = np.clip(((G - pop.c2c_edges_S[0]) * w).astype(np.int64), 0, nb - 1)
-    b[G <= pop.g_floor_S[inst]] = nb
-    u = rng.random(G.shape, dtype=np.float32)
-    return pop.c2c_log[pop.c2c_start[b] + np.minimum((u * pop.c2c_count[b]).astype(np.int64), pop.c2c_count[b] - 1)]
+def c2c_draw(since: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
+    """One cycle-to-cycle residual (S) per device: the residual of pulse j = min(since, J − 1) of a random
+    staircase (``since`` = pulses since the device's last RESET). Float32."""
+    j = np.minimum(since, pop.c2c_by_pulse_S.shape[0] - 1)
+    return pop.c2c_by_pulse_S[j, rng.integers(0, pop.c2c_by_pulse_S.shape[1], size=j.shape)]
 
 
 def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.random.Generator, *,
-               c2c_scale: float = 1.0, stuck: np.ndarray | None = None) -> np.ndarray:
-    """Apply n partial-SET pulses to each device; returns the new G (float32, S).
+               since, c2c_scale: float = 1.0, stuck: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apply n partial-SET pulses to each device; returns (new G float32 S, new pulse counter int32).
 
-    G: (...) float32 S; n: int array of G's shape or int (≥ 0); inst: (...) int instance rows;
-    stuck: optional bool mask of devices that never change. Each pulse k of a device:
-    ΔG = m_k(G) + c2c_scale·e with e resampled from the c2c residuals of G's bin (module
-    docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, G_reset,k, G_max,k). Pulses are sequential per device (the response
-    depends on G); the loop runs over the pulse *index* (≤ max n), vectorised over all devices
-    that still have pulses.
+    G: (...) float32 S; n: int array of G's shape or int (≥ 0); inst: (...) int instance rows; since:
+    int array of G's shape (or int), SET pulses since each device's last RESET (0 after RESET);
+    stuck: optional bool mask of devices that never change. Pulse j of a device:
+    ΔG = m_k(G) + c2c_scale·e with e the residual of pulse min(j, J − 1) of a random staircase (module
+    docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, min(G, G_reset,k),
+    G_max,k). Pulses are sequential per device (the response depends on G); the loop runs over the
+    pulse *index* (≤ max n), vectorised over all devices that still have pulses.
     """
     G = np.array(G, dtype=np.float32, copy=True)
     n = np.broadcast_to(np.asarray(n), G.shape)
+    cnt = np.array(np.broadcast_to(np.asarray(since), G.shape), dtype=np.int32)
     if n.size and n.min() < 0:
         raise ConfigError(f"set_pulses: pulse counts must be ≥ 0 (got min {n.min()})")
     active = n > 0
@@ -242,19 +220,22 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
         active &= ~stuck
     idx = np.flatnonzero(active)
     if idx.size == 0:
-        return G
-    gf, nf, kf = G.reshape(-1), n.reshape(-1)[idx], inst.reshape(-1)[idx]
-    g = gf[idx]
+        return G, cnt
+    gf, cf = G.reshape(-1), cnt.reshape(-1)
+    nf, kf = n.reshape(-1)[idx], inst.reshape(-1)[idx]
+    g, c = gf[idx], cf[idx]
     gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
     for k in range(int(nf.max())):
-        r = c2c_draw(g, kf, pop, rng)
+        r = c2c_draw(c, pop, rng)
         dg = np.exp(mean_log_dg(g, kf, pop)) * np.float32(1 / _US) + np.float32(c2c_scale) * r
         g = np.minimum(np.maximum(g + dg, gmin), gmax)
+        c = c + 1
         gf[idx] = g
+        cf[idx] = c
         keep = nf > k + 1
         if not keep.all():
-            idx, g, kf, gmax, gmin, nf = idx[keep], g[keep], kf[keep], gmax[keep], gmin[keep], nf[keep]
-    return G
+            idx, g, c, kf, gmax, gmin, nf = idx[keep], g[keep], c[keep], kf[keep], gmax[keep], gmin[keep], nf[keep]
+    return G, cnt
 
 
 def reset(G: np.ndarray, mask: np.ndarray, inst: np.ndarray, pop: PCMPopulation,

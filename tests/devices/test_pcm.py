@@ -16,10 +16,10 @@ def _staircases(pop, n_dev, reps, rng):
     out = []
     for _ in range(reps):
         inst = assign_instances((n_dev,), pop.n, rng)
-        g = pop.g_initial_S[inst]
+        g, c = pop.g_initial_S[inst], np.zeros(n_dev, np.int32)
         tr = [g]
         for _ in range(20):
-            g = pcm.set_pulses(g, 1, inst, pop, rng)
+            g, c = pcm.set_pulses(g, 1, inst, pop, rng, since=c)
             tr.append(g)
         out.append(np.array(tr).T)
     return np.concatenate(out)
@@ -34,9 +34,11 @@ def test_staircase_closure(shipped, pop):
     em = np.abs(sim.mean(0)[1:] / st.mean(0)[1:] - 1)
     es = np.abs(sim.std(0)[1:] / st.std(0)[1:] - 1)
     single = _staircases(pop, 100, 1, np.random.default_rng(7))
+    se = (st.std(0)[1:] / np.sqrt(st.shape[0]) / st.mean(0)[1:]).max()   # sampling error of the bundle's own mean
     print(f"\nPCM staircase closure (2,000 devices): max |mean err| {em.max():.2%}, max |spread err| {es.max():.2%}; "
           f"one draw of 100 devices: {np.abs(single.mean(0)[1:] / st.mean(0)[1:] - 1).max():.2%} / "
-          f"{np.abs(single.std(0)[1:] / st.std(0)[1:] - 1).max():.2%}")
+          f"{np.abs(single.std(0)[1:] / st.std(0)[1:] - 1).max():.2%} (standard error of a 100-device mean: "
+          f"up to {se:.1%})")
     assert em.max() < 0.05
     assert es.max() < 0.15
 
@@ -58,28 +60,29 @@ def test_jump_table_reproduced(shipped, pop):
 def test_reset_gmax_stuck(pop):
     rng = np.random.default_rng(0)
     inst = np.arange(pop.n, dtype=np.int32)
-    g = pcm.set_pulses(pop.g_reset_S[inst], 200, inst, pop, rng)
+    g, c = pcm.set_pulses(pop.g_reset_S[inst], 200, inst, pop, rng, since=0)
+    assert np.all(c == 200)
     assert np.all(g <= pop.g_max_S[inst] + 1e-12)
     assert np.mean(g > pop.g_hi_S[inst]) > 0.8    # beyond the fitted range, toward G_max (c2c can step back)
     r = pcm.reset(g, np.arange(pop.n) % 2 == 0, inst, pop)
     assert np.array_equal(r[::2], pop.g_reset_S[inst][::2]) and np.array_equal(r[1::2], g[1::2])
     stuck = np.ones(pop.n, bool)
-    assert np.array_equal(pcm.set_pulses(g, 5, inst, pop, rng, stuck=stuck), g)
+    assert np.array_equal(pcm.set_pulses(g, 5, inst, pop, rng, since=c, stuck=stuck)[0], g)
     assert np.array_equal(pcm.reset(g, np.ones(pop.n, bool), inst, pop, stuck=stuck), g)
 
 
 def test_zero_pulses_and_negative(pop):
     g = pop.g_reset_S.copy()
     inst = np.arange(pop.n)
-    assert np.array_equal(pcm.set_pulses(g, 0, inst, pop, np.random.default_rng(0)), g)
+    assert np.array_equal(pcm.set_pulses(g, 0, inst, pop, np.random.default_rng(0), since=0)[0], g)
     with pytest.raises(ConfigError, match="≥ 0"):
-        pcm.set_pulses(g, -1, inst, pop, np.random.default_rng(0))
+        pcm.set_pulses(g, -1, inst, pop, np.random.default_rng(0), since=0)
 
 
 def test_c2c_scale_zero_is_deterministic(pop):
     inst = np.arange(pop.n)
-    a = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(1), c2c_scale=0)
-    b = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(2), c2c_scale=0)
+    a, _ = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(1), since=0, c2c_scale=0)
+    b, _ = pcm.set_pulses(pop.g_reset_S, 3, inst, pop, np.random.default_rng(2), since=0, c2c_scale=0)
     assert np.array_equal(a, b)
 
 
