@@ -234,9 +234,9 @@ def leak(v: np.ndarray, dt_s: float, inst: np.ndarray, pop: LSPPopulation) -> np
     and the cell continues in the next segment with dt − t_c (a loop over ≤ n_seg crossings,
     vectorised over the cells that cross). The result is therefore exact for the interpolated rate
     table; the only error is the interpolation of the rate between the table's V_C points
-    (|error of the rate| ≤ h²/8·max|d²r/dV²| ≈ |Δ²r|/8; on the shipped bundle the second difference
-    of the mean rate over the 0.15 V spacing is ≤ 15 V/s, i.e. ≲ 2 V/s against rates of 10–600 V/s;
-    checked against RK4 integration of the same table: 6·10⁻⁸ V after 5 ms). V_C is then kept inside the g table's range.
+    (|error of the rate| ≤ h²/8·max|d²r/dV²| ≈ |Δ²r|/8: ≈ 0.015 V/s at the worst 1 % of the cells of
+    the schema-2 bundle, rates up to 0.09 V/s; ≈ 2 V/s against 10–600 V/s on schema 1; checked
+    against RK4 integration of the same table: ≤ 6·10⁻⁸ V after 3 ms, tests/devices). V_C is then kept inside the g table's range.
     """
     if not dt_s >= 0:
         raise ConfigError(f"leak: dt_s must be ≥ 0 (got {dt_s})")
