@@ -111,10 +111,15 @@ def test_tg_reset_and_read_noise(bundle2):
 
 
 def test_missing_new_tables(shipped):
-    if "lsp/reset_vfinal_V" in shipped.tables:
-        pytest.skip("bundle already has the reset table")
-    with pytest.raises(CalibrationError, match="lsp/reset_vstart_V.*transmission-gate reset"):
-        lsp.population(shipped, c2c=False, reset=True, read_noise=False)
-    if "dv_up_c2c_sigma_V" not in shipped.scalars["lsp"]:
-        with pytest.raises(CalibrationError, match="lsp.dv_up_c2c_sigma_V"):
-            lsp.population(shipped, c2c=True, reset=False, read_noise=False)
+    def without(*names, scalars=()):
+        sc = {k: dict(v) if isinstance(v, dict) else v for k, v in shipped.scalars.items()}
+        for sec, key in scalars:
+            sc[sec].pop(key, None)
+        return type(shipped)(scalars=sc, tables={k: v for k, v in shipped.tables.items() if k not in names},
+                             provenance={}, path=None)
+    with pytest.raises(CalibrationError, match="lsp/reset_vstart_V.*transmission-gate reset.*pycosim characterize"):
+        lsp.population(without("lsp/reset_vstart_V"), c2c=False, reset=True, read_noise=False)
+    with pytest.raises(CalibrationError, match="lsp.dv_up_c2c_sigma_V"):
+        lsp.population(without(scalars=[("lsp", "dv_up_c2c_sigma_V")]), c2c=True, reset=False, read_noise=False)
+    with pytest.raises(CalibrationError, match="lsp/read_noise_rel_sigma"):
+        lsp.population(without("lsp/read_noise_rel_sigma"), c2c=False, reset=False, read_noise=True)
