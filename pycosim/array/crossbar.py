@@ -341,17 +341,14 @@ class Crossbar:
             return empty
         if uc.rounding == "trains":
             bl = uc.max_pulses
-            axr, adc = np.abs(xr), ad[cols]
-            sx, sd = self._train_scales(axr, adc, c, bl)
             if self._ws is None:
                 self._ws = np.zeros(self.W.size, np.int32)
                 self._out_flat = np.empty(self.W.size, np.int64)
                 self._out_n = np.empty(self.W.size, np.int32)
             u_r = self.rng.random((rows.size, bl), dtype=np.float32)
             u_c = self.rng.random((bl, cols.size), dtype=np.float32)
-            m = kernels.trains_counts(rows.astype(np.int64), np.sign(xr).astype(np.float32), axr * sx,
-                                      cols.astype(np.int64), -np.sign(d[cols]).astype(np.float32), adc * sd,
-                                      u_r, u_c, self.n_out, self._ws, self._out_flat, self._out_n)
+            m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
+                                      self._out_flat, self._out_n)
             return self._out_flat[:m].copy(), self._out_n[:m].copy()     # ascending synapse index
         else:
             p = np.multiply.outer(xr * -c, d[cols])
@@ -366,13 +363,6 @@ class Crossbar:
         ri, ci = np.divmod(nz, cols.size)
         flat = rows[ri].astype(np.int64) * self.n_out + cols[ci]
         return flat, n.reshape(-1)[nz].astype(np.int32)
-
-    @staticmethod
-    def _train_scales(axr, adc, c, bl):
-        """Balanced train probability scales: s_x·s_δ = c/BL, s_x/s_δ = max|δ|/max|x|."""
-        mx, md = float(axr.max()), float(adc.max())
-        k = float(c) / bl
-        return np.float32(np.sqrt(k * md / mx)), np.float32(np.sqrt(k * mx / md))
 
     def update(self, x, delta, lr: float) -> None:
         """SGD step ΔW = −lr·x⊗δ by coincident pulses on the LSP only (see :meth:`pulse_counts`).

@@ -82,42 +82,70 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
     return up_tot, dn_tot
 
 @njit(cache=True)
-def trains_counts(rows, sgn_r, p_r, cols, sgn_c, p_c, u_r, u_c, n_out, ws, out_flat, out_n):
-    """Coincidences of stochastic pulse trains: in slot k column j fires if u_c[k, j] < p_c[j] and row i if
-    u_r[i, k] < p_r[i] (u ~ U[0, 1), drawn by the caller's Generator); every coincidence adds
-    sgn_r[i]·sgn_c[j] (±1) to the count of synapse rows[i]·n_out + cols[j]. ws: int32 work array of
-    n_in·n_out zeros (left zeroed on return). Writes the touched synapses (ascending) and their signed
-    counts to out_flat/out_n; returns how many."""
+def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
+    """Coincidences of stochastic pulse trains (the 'trains' update, :meth:`Crossbar.pulse_counts`).
+
+    rows, cols: ascending indices with x_i ≠ 0 and δ_j ≠ 0; k = lr/(Δw_pulse·BL). Probabilities
+    p_i = min(1, |x_i|·s_x), q_j = min(1, |δ_j|·s_δ) with s_x·s_δ = k and s_x/s_δ = max|δ|/max|x|
+    (balanced). In slot b column j fires if u_c[b, j] < q_j and row i if u_r[i, b] < p_i (u ~ U[0, 1),
+    drawn by the caller's Generator); every coincidence adds −sign(x_i)·sign(δ_j) to the count of synapse
+    rows[i]·n_out + cols[j]. ws: int32 work array of n_in·n_out zeros (left zeroed on return). Writes the
+    touched synapses and their signed counts to out_flat/out_n in ascending synapse index (a scan of the
+    fired rows × fired columns, so that the update pass walks memory in order); returns how many."""
     bl = u_r.shape[1]
+    nr = rows.shape[0]
     nc = cols.shape[0]
+    mx = np.float32(0)
+    for i in range(nr):
+        mx = max(mx, abs(x[rows[i]]))
+    md = np.float32(0)
+    for j in range(nc):
+        md = max(md, abs(d[cols[j]]))
+    sx = np.float32(np.sqrt(k * md / mx))
+    sd = np.float32(np.sqrt(k * mx / md))
+    p_r = np.empty(nr, np.float32)
+    s_r = np.empty(nr, np.int32)
+    for i in range(nr):
+        v = x[rows[i]]
+        p_r[i] = abs(v) * sx
+        s_r[i] = 1 if v > 0 else -1
+    p_c = np.empty(nc, np.float32)
+    s_c = np.empty(nc, np.int32)
+    for j in range(nc):
+        v = d[cols[j]]
+        p_c[j] = abs(v) * sd
+        s_c[j] = -1 if v > 0 else 1
     fire = np.empty(nc, np.int64)
-    m = 0
-    for k in range(bl):
+    row_any = np.zeros(nr, np.bool_)
+    col_any = np.zeros(nc, np.bool_)
+    for b in range(bl):
         nf = 0
         for j in range(nc):
-            if u_c[k, j] < p_c[j]:
+            if u_c[b, j] < p_c[j]:
                 fire[nf] = j
                 nf += 1
+                col_any[j] = True
         if nf == 0:
             continue
-        for i in range(rows.shape[0]):
-            if u_r[i, k] < p_r[i]:
+        for i in range(nr):
+            if u_r[i, b] < p_r[i]:
+                row_any[i] = True
                 base = rows[i] * n_out
                 for q in range(nf):
                     j = fire[q]
-                    f = base + cols[j]
-                    if ws[f] == 0:
-                        out_flat[m] = f
-                        m += 1
-                    ws[f] += np.int32(sgn_r[i] * sgn_c[j])
-    out_flat[:m] = np.sort(out_flat[:m])   # ascending synapse index: the update pass then walks memory in order
-    w = 0                                   # (measured: 20-50 % faster kernel on a 784×250 layer)
-    for t in range(m):
-        f = out_flat[t]
-        c = ws[f]
-        ws[f] = 0
-        if c != 0:
-            out_flat[w] = f
-            out_n[w] = c
-            w += 1
-    return w
+                    ws[base + cols[j]] += s_r[i] * s_c[j]
+    m = 0
+    for i in range(nr):
+        if not row_any[i]:
+            continue
+        base = rows[i] * n_out
+        for j in range(nc):
+            if col_any[j]:
+                f = base + cols[j]
+                c = ws[f]
+                if c != 0:
+                    ws[f] = 0
+                    out_flat[m] = f
+                    out_n[m] = c
+                    m += 1
+    return m

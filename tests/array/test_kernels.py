@@ -37,22 +37,37 @@ def test_lsp_update_kernel_matches_device_functions(bundle2):
 
 def test_trains_counts_matches_numpy():
     rng = np.random.default_rng(1)
-    rows, cols = np.array([1, 4, 7], np.int64), np.array([0, 2, 3, 5], np.int64)
-    sr, sc = np.array([1, -1, 1], np.float32), np.array([-1, 1, 1, -1], np.float32)
-    pr, pc = rng.random(3).astype(np.float32), rng.random(4).astype(np.float32)
+    x = np.zeros(10, np.float32)
+    x[[1, 4, 7]] = [0.5, -0.2, 0.9]
+    d = np.zeros(6, np.float32)
+    d[[0, 2, 3, 5]] = [-0.3, 0.1, 0.7, -0.05]
+    rows, cols = np.flatnonzero(x), np.flatnonzero(d)
+    ur, uc = rng.random((3, 8), dtype=np.float32), rng.random((8, 4), dtype=np.float32)
     ws = np.zeros(10 * 6, np.int32)
     of, on = np.empty(60, np.int64), np.empty(60, np.int32)
-    ur, uc = rng.random((3, 8), dtype=np.float32), rng.random((8, 4), dtype=np.float32)
-    m = kernels.trains_counts(rows, sr, pr, cols, sc, pc, ur, uc, 6, ws, of, on)
-    a = (ur < pr[:, None]).astype(np.float32) * sr[:, None]
-    b = (uc < pc[None, :]).astype(np.float32) * sc[None, :]
-    K = a @ b
+    k = np.float32(2.0)
+    m = kernels.trains_counts(x, d, rows, cols, k, ur, uc, 6, ws, of, on)
+    mx, md = np.abs(x).max(), np.abs(d).max()
+    sx, sd = np.sqrt(k * md / mx), np.sqrt(k * mx / md)
+    a = (ur < (np.abs(x[rows]) * sx)[:, None]).astype(np.float32) * np.sign(x[rows])[:, None]
+    b = (uc < (np.abs(d[cols]) * sd)[None, :]).astype(np.float32) * -np.sign(d[cols])[None, :]
     dense = np.zeros((10, 6))
-    dense[np.ix_(rows, cols)] = K
+    dense[np.ix_(rows, cols)] = a @ b
     got = np.zeros(60)
     got[of[:m]] = on[:m]
     np.testing.assert_array_equal(got.reshape(10, 6), dense)
-    assert not ws.any()
+    assert np.all(np.diff(of[:m]) > 0) and not ws.any()
+    # expected count = lr·|x δ|/Δw (unclipped probabilities): BL·p·q = k·BL·|x δ|/BL·… checked in the mean
+    big_x, big_d = np.full(1, 0.5, np.float32), np.full(1, 0.4, np.float32)
+    wsb, ofb, onb = np.zeros(1, np.int32), np.empty(1, np.int64), np.empty(1, np.int32)
+    r = np.random.default_rng(3)
+    tot = 0
+    for _ in range(4000):
+        mm = kernels.trains_counts(big_x, big_d, np.array([0]), np.array([0]), np.float32(0.25),
+                                   r.random((1, 8), dtype=np.float32), r.random((8, 1), dtype=np.float32), 1,
+                                   wsb, ofb, onb)
+        tot += onb[0] if mm else 0
+    assert abs(-tot / 4000 - 8 * 0.25 * 0.5 * 0.4) < 0.03      # E[n] = BL·k·|x|·|δ| = lr·|xδ|/Δw_pulse
 
 
 def test_trains_update_matches_counts(bundle2):
