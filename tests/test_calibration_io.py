@@ -13,8 +13,9 @@ def synthetic_bundle(files=None):
     """A schema-complete bundle with arbitrary numbers (for I/O tests only, not physics)."""
     rng = np.random.default_rng(0)
     tables = {name: rng.random((3,) * ndim) for name, ndim in cal.REQUIRED_TABLES.items()}
-    scalars = {sec: {k: 1.0 for k in keys} for sec, keys in cal.REQUIRED_SCALARS.items()}
-    scalars["pcm"]["dg_fit"] = {"form": "test", "a": 1.0}
+    example = {"number": 1.0, "list": [1.0], "text": "test", "object": {"form": "test", "a": 1.0}}
+    scalars = {sec: {k: example[cal.SCALAR_KINDS.get(f"{sec}.{k}", "number")] for k in keys}
+               for sec, keys in cal.REQUIRED_SCALARS.items()}
     return cal.Bundle(scalars=scalars, tables=tables, provenance={"files": files or {}, "mc": 3, "seed": 0})
 
 

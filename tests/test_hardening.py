@@ -146,8 +146,9 @@ def test_idx_header_too_short(tmp_path):
 
 def _small_bundle():
     tables = {name: np.ones((2,) * ndim) for name, ndim in cal.REQUIRED_TABLES.items()}
-    scalars = {sec: {k: 1.0 for k in keys} for sec, keys in cal.REQUIRED_SCALARS.items()}
-    scalars["pcm"]["dg_fit"] = {"form": "test", "a": 1.0}
+    example = {"number": 1.0, "list": [1.0], "text": "test", "object": {"form": "test", "a": 1.0}}
+    scalars = {sec: {k: example[cal.SCALAR_KINDS.get(f"{sec}.{k}", "number")] for k in keys}
+               for sec, keys in cal.REQUIRED_SCALARS.items()}
     return cal.Bundle(scalars=scalars, tables=tables, provenance={"files": {}, "mc": 2, "seed": 0})
 
 

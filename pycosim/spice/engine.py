@@ -323,6 +323,38 @@ def _has_elements(text: str) -> bool:
     return False
 
 
+# --- options that outlive their circuit ------------------------------------------------------
+# Most ``.option`` values belong to the circuit and vanish with ``remcirc``. Some are taken over by
+# ngspice's front end and stay in force for every later circuit of the process: seen with ngspice 39,
+# ``.options interp`` (output resampled onto the .tran step) made the next, unrelated deck return
+# interpolated vectors — a 3T1C retention bench then reported −2.6 mV/ms instead of +0.018 mV/ms.
+# Options known to be per circuit are listed here; after a deck that sets any other option, the
+# shared library is reloaded (a clean simulator, ~10 ms), so no run depends on what ran before it.
+_CIRCUIT_OPTIONS = frozenset({
+    "gmin", "reltol", "abstol", "vntol", "chgtol", "trtol", "pivtol", "pivrel", "itl1", "itl2", "itl3",
+    "itl4", "itl5", "itl6", "gminsteps", "srcsteps", "method", "maxord", "temp", "tnom", "seed", "rshunt",
+    "cshunt", "defl", "defw", "defad", "defas", "klu", "sparse", "noopiter", "gshunt", "ramptime", "xmu",
+    "maxstep", "bypass", "trytocompact", "badmos3", "keepopinfo", "indverbosity", "acct", "noacct",
+    "list", "nomod", "nopage", "node", "opts", "savecurrents",
+})
+_OPTION_LINE_RE = re.compile(r"^\s*\.options?\b(.*)$", re.IGNORECASE)
+
+
+def _persistent_options(text: str) -> list[str]:
+    """Names set on ``.option(s)`` lines of *text* that are not known per-circuit options."""
+    names = []
+    for line in text.splitlines():
+        m = _OPTION_LINE_RE.match(line)
+        if not m:
+            continue
+        body = re.split(r"[;$]", m.group(1), maxsplit=1)[0]
+        for tok in re.sub(r"\s*=\s*", "=", body).split():
+            name = tok.split("=", 1)[0].lower()
+            if name and name not in _CIRCUIT_OPTIONS:
+                names.append(name)
+    return names
+
+
 def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
     """Load *text* into ngspice, run it, return (plots, ordered output); plots newest last."""
     analysis = ",".join(net.analyses) or "(none)"
@@ -361,6 +393,8 @@ def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]]
             vecs[key.lower()] = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=True)
         plots[name] = vecs
     _cleanup(ng)
+    if _persistent_options(text):
+        _reload()
     return plots, output
 
 
