@@ -30,8 +30,12 @@ class PCMConfig:
     c2c_scale: multiplier of the cycle-to-cycle log-residual of each SET step (1 = as simulated).
     drift: apply per-device, per-level drift G(t) = G·(t/t0)^−ν (needs pcm/drift_nu, schema 2).
     drift_t0_s: reference time of drift (s); None = the bundle's first drift read time (pcm/drift_t_s[0]).
-    drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights.
-        Default 1 s = the first drift read time: the bundle has no drift information below it.
+    drift_t_prog_s: time after programming at which pcm/drift_g_prog_S is read (s), used only if the bundle
+        lacks the scalar pcm.drift_t_prog_s: .param tp = 7 µs of circuits/pcm_drift.cir.
+    drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights. Default
+        1 ms (~560 examples of 1.79 µs): drift before t0 has ν_e ≈ 0.03 on the shipped bundle, so a
+        device older than 1 ms loses at most ν_e·ln 2 ≈ 2 % of G between two refreshes; a refresh costs one
+        pass over the PCM arrays.
     read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*, schema 2).
     stuck_reset_frac, stuck_max_frac: yield — fractions of PCM devices stuck at their RESET floor or at
         G_max from the start (default 0: the bundle models no defects).
@@ -48,7 +52,8 @@ class PCMConfig:
     c2c_scale: float = 1.0
     drift: bool = True
     drift_t0_s: float | None = None
-    drift_refresh_s: float = 1.0
+    drift_t_prog_s: float = 7e-6
+    drift_refresh_s: float = 1e-3
     read_noise: bool = True
     stuck_reset_frac: float = 0.0
     stuck_max_frac: float = 0.0
@@ -65,6 +70,7 @@ class PCMConfig:
         _check(self.endurance_resets >= 0, f"pcm.endurance_resets={self.endurance_resets}: must be ≥ 0 (0 = unlimited)")
         _check(0 < self.saturation_frac <= 1, f"pcm.saturation_frac={self.saturation_frac}: must be in (0, 1]")
         _check(self.drift_t0_s is None or self.drift_t0_s > 0, f"pcm.drift_t0_s={self.drift_t0_s}: must be > 0")
+        _check(self.drift_t_prog_s > 0, f"pcm.drift_t_prog_s={self.drift_t_prog_s}: must be > 0")
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class Crossbar:
         c, rng, shape = self.cfg, self.rng, self.shape
         pc = c.pcm
         self.pcm_pop = pcm.population(bundle, drift=pc.drift, read_noise=pc.read_noise, d2d_scale=pc.d2d_scale,
-                                      drift_t0_s=pc.drift_t0_s)
+                                      drift_t0_s=pc.drift_t0_s, drift_t_prog_s=pc.drift_t_prog_s)
         if pc.g_max_scale != 1.0:
             import dataclasses
             self.pcm_pop = dataclasses.replace(self.pcm_pop, g_max_S=(self.pcm_pop.g_max_S * pc.g_max_scale).astype(np.float32))
@@ -549,7 +549,8 @@ class Crossbar:
         cache["a"].reshape(-1)[flat] = cache["A"][k]
 
     def refresh_drift(self) -> None:
-        """Re-evaluate PCM drift of every device at the current time: Pe = G·(max(t − t_prog, t0)/t0)^−ν."""
+        """Re-evaluate PCM drift of every device at the current time, Pe = drift(P, t − t_prog)
+        (:func:`pycosim.devices.pcm.drift`); t_prog is the time of the device's last SET or RESET."""
         if self.P_tprog is None:
             return
         self.Pe = pcm.drift(self.P, self.t_s - self.P_tprog, self.P_inst, self.pcm_pop)

@@ -69,7 +69,8 @@ class PCMPopulation:
             of staircase k (scaled by √(J/(J−3))).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
         dg_fit: the bundle's calibrated mean ΔG(G) = dg0·exp(−G/gs) (open-loop tuning).
-        drift_levels: (n_l,) float32 fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s; or None.
+        drift_levels: (n_l,) float32 fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s, drift_t_prog_s,
+            drift_ln_r (n, n_l) float32 = ln(G(t0)/G(t_prog)) per device and level; or None.
         noise_g_S, noise_rel: (n_r,) read-noise table, noise_t_int_s; or None.
     """
 
@@ -86,6 +87,8 @@ class PCMPopulation:
     drift_levels: np.ndarray | None = None
     drift_nu: np.ndarray | None = None
     drift_t0_s: float | None = None
+    drift_t_prog_s: float | None = None
+    drift_ln_r: np.ndarray | None = None
     noise_g_S: np.ndarray | None = None
     noise_rel: np.ndarray | None = None
     noise_t_int_s: float | None = None
@@ -129,14 +132,16 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
 
 
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
-               drift_t0_s: float | None = None) -> PCMPopulation:
+               drift_t0_s: float | None = None, drift_t_prog_s: float | None = None) -> PCMPopulation:
     """PCM population from *bundle*: per-device staircase fits (d2d), pooled residuals (c2c),
     G_max and RESET floor per device, and — if enabled — per-level drift ν and read noise.
 
     d2d_scale scales every per-device deviation from the population mean (fit coefficients,
     G_max, RESET floor, ν): 1 = as simulated, 0 = every device the mean device (for studies only).
     Tables consumed: pcm/staircase_g_S, pcm/g_max_S, pcm/g_reset_S; scalar pcm.dg_fit; with drift:
-    pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s; with read noise: pcm/read_noise_g_S,
+    pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_prog_S, pcm/drift_g0_S (and the read time
+    of drift_g_prog_S, drift_t_prog_s: the scalar pcm.drift_t_prog_s if the bundle has it, else the
+    argument, which the crossbar takes from PCMConfig.drift_t_prog_s); with read noise: pcm/read_noise_g_S,
     pcm/read_noise_rel_sigma, scalar pcm.read_noise_t_int_s. A missing one raises CalibrationError.
     """
     if d2d_scale < 0:
@@ -166,8 +171,16 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         t = require_table(bundle, "pcm/drift_t_s", "PCM drift")
         if nu.ndim != 2 or nu.shape != (n, levels.shape[0]):
             raise CalibrationError(f"pcm/drift_nu has shape {nu.shape}, expected ({n}, {levels.shape[0]})")
+        g_prog = require_table(bundle, "pcm/drift_g_prog_S", "PCM drift")
+        g0 = require_table(bundle, "pcm/drift_g0_S", "PCM drift")
+        t0 = float(t[0] if drift_t0_s is None else drift_t0_s)
+        tp = bundle.scalars.get("pcm", {}).get("drift_t_prog_s", drift_t_prog_s)
+        if tp is None:
+            raise CalibrationError("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar "
+                                   "pcm.drift_t_prog_s nor given (drift_t_prog_s)")
+        ln_r = np.log(np.clip(g0, 1e-30, None) / np.clip(g_prog, 1e-30, None))
         kw.update(drift_levels=levels.astype(np.float32), drift_nu=shrink(nu).astype(np.float32),
-                  drift_t0_s=float(t[0] if drift_t0_s is None else drift_t0_s))
+                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=shrink(ln_r).astype(np.float32))
     if read_noise:
         kw.update(noise_g_S=require_table(bundle, "pcm/read_noise_g_S", "PCM read noise").astype(np.float32),
                   noise_rel=require_table(bundle, "pcm/read_noise_rel_sigma", "PCM read noise").astype(np.float32),
@@ -248,25 +261,44 @@ def reset(G: np.ndarray, mask: np.ndarray, inst: np.ndarray, pop: PCMPopulation,
     return np.where(m, pop.g_reset_S[inst], G).astype(np.float32)
 
 
+def _per_level(table: np.ndarray, G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """table[k, level] interpolated linearly in the device's level G/G_max,k between pcm/drift_levels."""
+    lev = pop.drift_levels
+    x = np.clip(np.asarray(G, np.float32) / pop.g_max_S[inst], lev[0], lev[-1])
+    j = np.clip(np.searchsorted(lev, x, side="right") - 1, 0, lev.shape[0] - 2)
+    f = (x - lev[j]) / (lev[j + 1] - lev[j])
+    return table[inst, j] * (1 - f) + table[inst, j + 1] * f
+
+
 def drift_nu(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
     """Per-device drift exponent at the device's programmed level: ν_k(G/G_max,k), linear in the level
     between the bundle's programmed levels (pcm/drift_levels, pcm/drift_nu row k), held outside."""
     if pop.drift_nu is None:
         raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
-    lev = pop.drift_levels
-    x = np.clip(np.asarray(G, np.float32) / pop.g_max_S[inst], lev[0], lev[-1])
-    j = np.clip(np.searchsorted(lev, x, side="right") - 1, 0, lev.shape[0] - 2)
-    f = (x - lev[j]) / (lev[j + 1] - lev[j])
-    nu = pop.drift_nu
-    return nu[inst, j] * (1 - f) + nu[inst, j + 1] * f
+    return _per_level(pop.drift_nu, G, inst, pop)
 
 
 def drift(G: np.ndarray, t_since_prog_s, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """Drifted conductance G(t) = G·(max(t, t0)/t0)^(−ν_k(level)) (Ielmini et al., IEEE TED 54, 308
-    (2007)); t0 = first read time of the drift bench (pcm/drift_t_s[0]) unless configured: the bundle
-    has no drift information before t0, so the programmed value is taken as G(t0). Float32."""
-    t = np.maximum(np.asarray(t_since_prog_s, np.float64), pop.drift_t0_s) / pop.drift_t0_s
-    return (G * np.power(t, -drift_nu(G, inst, pop).astype(np.float64))).astype(np.float32)
+    """Drifted conductance of devices programmed to G (read at t_p, the staircase/verify time base).
+
+        t ≤ t_p:        G(t) = G
+        t_p < t ≤ t0:   G(t) = G·(t/t_p)^(−ν_e),   ν_e = −ln r/ln(t0/t_p)
+        t > t0:         G(t) = G·r·(t/t0)^(−ν)
+    with r = G(t0)/G(t_p) = pcm/drift_g0_S ÷ pcm/drift_g_prog_S and ν = pcm/drift_nu, both per device
+    and interpolated in the level G/G_max,k; t0 = pcm/drift_t_s[0] (1 s), t_p = the read time of
+    drift_g_prog_S. The power law of Ielmini et al., IEEE TED 54, 308 (2007) after t0, and a power law
+    through the two measured points before it (the bench has no reads between t_p and t0). Float32."""
+    if pop.drift_nu is None:
+        raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
+    t = np.asarray(t_since_prog_s, np.float64)
+    tp, t0 = pop.drift_t_prog_s, pop.drift_t0_s
+    ln_r = _per_level(pop.drift_ln_r, G, inst, pop).astype(np.float64)
+    nu = drift_nu(G, inst, pop).astype(np.float64)
+    nu_e = -ln_r / np.log(t0 / tp)
+    early = -nu_e * np.log(np.maximum(t, tp) / tp)                 # 0 for t ≤ t_p
+    late = ln_r - nu * np.log(np.maximum(t, t0) / t0)
+    ln_f = np.where(t <= t0, early, late)
+    return (np.asarray(G, np.float64) * np.exp(ln_f)).astype(np.float32)
 
 
 def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) -> np.ndarray:

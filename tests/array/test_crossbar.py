@@ -213,13 +213,18 @@ def test_pcm_update_saturation_refresh(bundle2):
 
 
 def test_drift_refresh(bundle2):
+    from pycosim.devices import pcm
     xb = make(bundle2, "2pcm", pcm={"drift": True, "read_noise": False})
     xb.program(np.full(xb.shape, 0.3, np.float32), mode="open")
     W0 = xb.weights()
-    xb.leak(0.5)
-    assert np.array_equal(xb.weights(), W0)        # before t0 = 1 s and the refresh interval: no drift
-    xb.leak(1000.0)
+    xb.leak(0.5e-3)
+    assert np.array_equal(xb.weights(), W0)        # within the refresh interval: cached weights unchanged
+    xb.leak(0.5e-3)                                # 1 ms: refresh
+    want = pcm.drift(xb.P, xb.t_s - xb.P_tprog, xb.P_inst, xb.pcm_pop)
+    np.testing.assert_allclose(xb.Pe, want, rtol=1e-6)
     assert np.abs(xb.weights()).mean() < np.abs(W0).mean()
+    xb.leak(1000.0)
+    assert np.abs(xb.weights()).mean() < 0.9 * np.abs(W0).mean()
 
 
 def test_bad_input(bundle2, shipped):

@@ -97,15 +97,29 @@ def test_open_loop_pulses_inverse_of_fit(shipped):
 
 
 def test_drift_and_read_noise(bundle2):
-    p = pcm.population(bundle2)
+    p = pcm.population(bundle2, drift_t_prog_s=7e-6)
     inst = np.arange(p.n)
     g = p.g_max_S * 0.5
-    assert np.array_equal(pcm.drift(g, 0.5 * p.drift_t0_s, inst, p), g.astype(np.float32))   # before t0: none
-    g1 = pcm.drift(g, 100 * p.drift_t0_s, inst, p)
+    assert np.array_equal(pcm.drift(g, 0.5 * p.drift_t_prog_s, inst, p), g.astype(np.float32))   # before t_p
+    # at t0 the factor is the bundle's G(t0)/G(t_p) of that level; later the fitted power law
+    r = np.exp(pcm._per_level(p.drift_ln_r, g, inst, p))
+    np.testing.assert_allclose(pcm.drift(g, p.drift_t0_s, inst, p), g * r, rtol=1e-5)
     nu = pcm.drift_nu(g, inst, p)
-    np.testing.assert_allclose(g1, g * 100.0 ** -nu, rtol=1e-5)
-    r = pcm.read(g, inst, p, np.random.default_rng(0))
-    assert 0 < np.std(r / g - 1) < 0.2
+    np.testing.assert_allclose(pcm.drift(g, 100 * p.drift_t0_s, inst, p), g * r * 100.0 ** -nu, rtol=1e-5)
+    mid = pcm.drift(g, 1e-3, inst, p)
+    assert np.all(mid <= g) and np.all(mid >= g * r * 0.999)            # monotone between t_p and t0
+    # closure against the bundle's drift tables at the programmed levels, t = t0 … 10⁴ s
+    gp = bundle2["pcm/drift_g_prog_S"] if "pcm/drift_g_prog_S" in bundle2.tables else None
+    if gp is not None and "pcm/drift_g_S" in bundle2.tables and bundle2["pcm/drift_g_S"].ndim == 3:
+        ts, gt = bundle2["pcm/drift_t_s"], bundle2["pcm/drift_g_S"]
+        lev = slice(1, None)                                           # programmed levels (not RESET)
+        pred = np.stack([pcm.drift(gp[:, j].astype(np.float32), ts[:, None], inst, p).T
+                         for j in range(gp.shape[1])], axis=1)        # (n, L, T)
+        err = np.abs(pred[:, lev].mean(0) / gt[:, lev].mean(0) - 1).max()
+        print(f"\nPCM drift closure (mean G(t) of programmed levels, 1 s … 10⁴ s): max rel. err {err:.2%}")
+        assert err < 0.05
+    rd = pcm.read(g, inst, p, np.random.default_rng(0))
+    assert 0 < np.std(rd / g - 1) < 0.2
 
 
 def test_missing_tables(shipped):
