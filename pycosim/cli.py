@@ -7,6 +7,7 @@ one line on stderr with a non-zero exit status, never as a traceback.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import os
 import sys
 import warnings
@@ -222,6 +223,39 @@ def cmd_calibration_show(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from pycosim.nn.train import check_run_dir, resolve_config, train
+
+    resume = args.resume is not None
+    out = args.resume if resume else args.out
+    if not out:
+        raise ConfigError("train: --out RUNDIR is required (or --resume RUNDIR)")
+    cfg = None if resume else resolve_config(args.preset, args.config, args.set, epochs=args.epochs,
+                                             train_subset=args.train_subset, seed=args.seed)
+    if args.baseline and not resume and cfg.synapse.kind == "ideal":
+        raise ConfigError("train: --baseline compares with the float preset; this run already is float")
+    from pycosim import calibration
+    from pycosim.datasets import sources
+
+    data = sources.load(args.dataset)
+    bundle = calibration.load(args.calibration) if args.calibration else None
+    check_run_dir(out, resume)             # checked before any work, so nothing is lost to a late error
+    if args.baseline:
+        check_run_dir(Path(out) / "float-baseline", False)
+    m = train(cfg, out, dataset=data, bundle=bundle, resume=resume, progress=not args.quiet)
+    print(f"{m['preset']}: test accuracy {m['test_accuracy']:.2%} after {m['epochs_done']} epoch(s) "
+          f"({m['examples_per_second']:.0f} examples/s, {m['transfers']['count']} transfers) -> {out}")
+    if args.baseline:
+        from dataclasses import replace
+
+        fcfg = replace(cfg, preset="float", synapse=replace(cfg.synapse, kind="ideal"))
+        fm = train(fcfg, Path(out) / "float-baseline", dataset=data, progress=not args.quiet)
+        gap = 100 * (m["test_accuracy"] - fm["test_accuracy"])
+        print(f"float: test accuracy {fm['test_accuracy']:.2%} (software baseline: same network, data, schedule and "
+              f"seed, ideal weights); difference {gap:+.2f} percentage points")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pycosim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"pycosim {__version__}")
@@ -259,6 +293,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a bench .param for every instance, e.g. pcm_set_staircase.vg_set=1.4")
     c.add_argument("--list", action="store_true", help="list the benches and exit")
     c.set_defaults(func=cmd_characterize)
+
+    t = sub.add_parser("train", help="train a network on simulated crossbars (circuit-derived models)")
+    t.add_argument("--preset", default=None, help="ambrogio2018 (default), ambrogio2018-olt, cristiano2018-4pcm, "
+                                                  "pcm-only, float")
+    t.add_argument("--config", metavar="FILE.toml", help="a full configuration (e.g. a run's config.toml)")
+    t.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
+                   help="override a setting by dotted path, e.g. -s transfer.interval=4000 -s synapse.F=4")
+    t.add_argument("--calibration", metavar="CAL_DIR", help="calibration bundle (default: the shipped one)")
+    t.add_argument("--dataset", default=None, help="mnist (default), idx:DIR or npz:FILE")
+    t.add_argument("--epochs", type=int, default=None, help="epochs (shortcut for -s training.epochs=N)")
+    t.add_argument("--train-subset", type=int, default=None, metavar="K",
+                   help="train on the first K examples (shortcut for -s training.train_subset=K)")
+    t.add_argument("--seed", type=int, default=None, help="seed of every random draw (-s training.seed=S)")
+    t.add_argument("--out", metavar="RUNDIR", help="run directory to create")
+    t.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run from its last checkpoint")
+    t.add_argument("--baseline", action="store_true",
+                   help="also train the float preset with the same settings and print both accuracies")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
 
     cal = sub.add_parser("calibration", help="inspect calibration bundles")
     csub = cal.add_subparsers(dest="calibration_command", metavar="SUBCOMMAND")

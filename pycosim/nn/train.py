@@ -69,9 +69,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def prepare_run_dir(out_dir, resume: bool) -> Path:
-    """Check *out_dir* before any work: creatable and writable; an existing run is only continued with
-    *resume* (ConfigError otherwise, naming the directory)."""
+def check_run_dir(out_dir, resume: bool) -> Path:
+    """Check *out_dir* without creating anything: a new run needs an absent or empty directory in a
+    writable place; a resumed one needs its checkpoint. ConfigError (one line, naming it) otherwise."""
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
@@ -81,13 +81,36 @@ def prepare_run_dir(out_dir, resume: bool) -> Path:
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"--out {out}: directory exists and is not empty (use --resume to continue a run, "
                           f"or choose a new directory)")
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: cannot write in {probe}")
+    return out
+
+
+def prepare_run_dir(out_dir, resume: bool) -> Path:
+    """:func:`check_run_dir`, then create the directory (ConfigError if that fails)."""
+    out = check_run_dir(out_dir, resume)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test.", delete=True)
-        probe.close()
     except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise ConfigError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
     return out
+
+
+def resolve_config(preset: str | None = None, config_file=None, assignments=None, *, epochs: int | None = None,
+                   train_subset: int | None = None, seed: int | None = None) -> ncfg.TrainConfig:
+    """The configuration of a run: a preset (default ``ambrogio2018``) or a TOML file, then the dotted
+    overrides, then the shortcuts *epochs*, *train_subset*, *seed* (ConfigError on any bad value)."""
+    from pycosim.nn import presets
+
+    if preset and config_file:
+        raise ConfigError("give either --preset or --config, not both")
+    cfg = ncfg.load(config_file) if config_file else presets.get(preset or "ambrogio2018")
+    extra = [f"training.{k}={v}" for k, v in (("epochs", epochs), ("train_subset", train_subset), ("seed", seed))
+             if v is not None]
+    return ncfg.override(cfg, list(assignments or []) + extra)
 
 
 def _subset(x, y, k: int):

@@ -163,6 +163,7 @@ def _run_interruptibly(ng) -> None:
     """
     lib = ng._ngspice_shared
     _BG_EXITED.clear()
+    threads_before = _thread_count()
     if _command(ng, "bg_run"):
         raise SpiceError("ngspice refused to start the simulation (bg_run)")
     try:
@@ -172,13 +173,32 @@ def _run_interruptibly(ng) -> None:
             pass
         while lib.ngSpice_running():  # the flag is cleared just after the callback
             time.sleep(1e-5)
+        _wait_thread_exit(threads_before)
     except BaseException:
         _command(ng, "bg_halt")
         deadline = time.monotonic() + 2.0
         while lib.ngSpice_running() and time.monotonic() < deadline:
             time.sleep(0.001)
+        _wait_thread_exit(threads_before)
         _cleanup(ng)
         raise
+
+
+def _thread_count() -> int:
+    """Threads of this process (Linux: /proc/self/task); 0 where that is not available."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # pragma: no cover - not Linux
+        return 0
+
+
+def _wait_thread_exit(threads_before: int, timeout_s: float = 1.0) -> None:
+    """Wait until ngspice's background thread has really exited, not just reported its end: the
+    library may be unloaded later (:func:`_reload`), and unloading it while that thread still runs
+    its last instructions crashes the process (seen: a segmentation fault in dlclose)."""
+    deadline = time.monotonic() + timeout_s
+    while _thread_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(1e-4)
 
 
 # --- Gaussian spare value -------------------------------------------------------------------
