@@ -2,16 +2,13 @@
 
     .venv/bin/python docs/make_array_figures.py [--calibration CAL_DIR]
 
-Writes docs/img/array_closure.png and docs/img/array_transfer.png. Tables of schema 2 that the bundle
-lacks (before the shipped bundle is regenerated) are filled by the test suite's synthetic ones, and the
-figure says so in its title.
+Writes docs/img/array_closure.png and docs/img/array_transfer.png from the shipped bundle (or CAL_DIR).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -21,8 +18,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "array"))
-from conftest import SYNTHETIC_TABLES, load_shipped, synthetic_bundle  # noqa: E402
 
 from pycosim import calibration  # noqa: E402
 from pycosim.array import ArrayConfig, Crossbar  # noqa: E402
@@ -73,7 +68,7 @@ def closure(b, out: Path) -> None:
     plt.close(fig)
 
 
-def transfer_figure(b, out: Path, synthetic: list[str]) -> None:
+def transfer_figure(b, out: Path) -> None:
     res = {}
     for mode in ("closed", "open"):
         xb = Crossbar(200, 50, ArrayConfig(), bundle=b, rng=5)
@@ -95,10 +90,7 @@ def transfer_figure(b, out: Path, synthetic: list[str]) -> None:
               title=f"{mode}-loop: {st.frac_within_tol:.1%} within ±{st.tolerance}, rms err {st.err_rms:.3f}")
         a.text(0.03, 0.92, f"{st.n_moved} synapses moved\nSET {st.set_pulses}, RESET {st.resets}, verify {st.verify_reads}",
                transform=a.transAxes, fontsize=8, va="top")
-    import textwrap
-    note = ("\n" + textwrap.fill(f"synthetic schema-2 tables (bundle not yet regenerated): {', '.join(synthetic)}", 150)
-            if synthetic else "")
-    fig.suptitle("One transfer of a 200×50 2PCM+3T1C array after 30 updates" + note, fontsize=8)
+    fig.suptitle("One transfer of a 200×50 2PCM+3T1C array after 30 updates", fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
@@ -109,13 +101,11 @@ def main(argv=None) -> None:
     ap.add_argument("--calibration", default=None)
     ap.add_argument("--out", default=str(HERE / "img"))
     a = ap.parse_args(argv)
-    base = calibration.load(a.calibration) if a.calibration else load_shipped()
-    synthetic = [t for t in SYNTHETIC_TABLES if t not in base.tables]
-    b = synthetic_bundle(base)
+    b = calibration.load(a.calibration)   # default: the shipped bundle
     out = Path(a.out)
     os.makedirs(out, exist_ok=True)
-    closure(base, out / "array_closure.png")
-    transfer_figure(b, out / "array_transfer.png", synthetic)
+    closure(b, out / "array_closure.png")
+    transfer_figure(b, out / "array_transfer.png")
     print(f"wrote {out / 'array_closure.png'} and {out / 'array_transfer.png'}")
 
 

@@ -205,7 +205,7 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
     except OSError as exc:
         raise CalibrationError(f"cannot write calibration to {directory}: {exc.strerror}") from None
     try:
-        from pycosim.spice.result import chmod_like_new
+        from pycosim.files import chmod_like_new
 
         chmod_like_new(tmp, directory=True)  # mkdtemp makes 0700; a bundle is for sharing
         np.savez_compressed(tmp / TABLES_NAME, **{k: np.asarray(v, dtype=np.float64) for k, v in bundle.tables.items()})

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import tempfile
 import types
 import typing
 from pathlib import Path
@@ -207,18 +206,9 @@ def dumps_toml(obj) -> str:
 
 def save_toml(obj, path: str | os.PathLike) -> Path:
     """Write *obj* as TOML atomically (temporary file in the same directory, then rename)."""
-    path = Path(path)
-    text = dumps_toml(obj)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from pycosim.files import atomic_write_bytes
+
+    return atomic_write_bytes(path, dumps_toml(obj).encode())
 
 
 def load_toml(cls, path: str | os.PathLike):
@@ -236,9 +226,3 @@ def load_toml(cls, path: str | os.PathLike):
         return from_dict(cls, data)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.errors import ConfigError, DatasetError
+from pycosim.files import atomic_write_bytes
 from pycosim.nn import config as ncfg
 from pycosim.nn.network import Network
 
@@ -49,24 +49,6 @@ class _State:
     transfers: list
     train_seconds: float
     last_transfer: list | None = None   # per layer (target, final) arrays of the latest transfer, for plots
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_run_dir(out_dir, resume: bool) -> Path:
@@ -198,7 +180,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
 
     def write_metrics(status: str) -> dict:
         m = _metrics(cfg, state, status, bundle, t_ex, sizes)
-        _atomic_write(out / METRICS, (json.dumps(m, indent=2, default=_json_default) + "\n").encode())
+        atomic_write_bytes(out / METRICS, (json.dumps(m, indent=2, default=_json_default) + "\n").encode())
         return m
 
     interval = cfg.transfer.interval
@@ -242,7 +224,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                 bar.n = state.epoch * len(y_tr)
                 bar.set_postfix(acc=f"{correct / len(y_tr):.3f}", test=f"{test_acc:.4f}")
                 bar.refresh()
-            _atomic_write(out / CHECKPOINT, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+            atomic_write_bytes(out / CHECKPOINT, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
             write_metrics("running" if state.epoch < cfg.training.epochs else "finished")
     except KeyboardInterrupt:
         write_metrics("interrupted")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.errors import SpiceError
+from pycosim.files import atomic_write, chmod_like_new
 
 _AXIS_NAMES = {"tran": ("time",), "ac": ("frequency",), "noise": ("frequency",)}
 
@@ -133,20 +134,6 @@ class Result:
         return "\n".join(lines)
 
 
-def umask() -> int:
-    """The process's file-creation mask (read without changing it for long)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def chmod_like_new(path: str | os.PathLike, directory: bool = False) -> None:
-    """Give *path* the permissions a plainly created file (0666) or directory (0777) would have
-    under the umask: temporary files start as 0600 and ``mkdtemp`` directories as 0700, which
-    would hide a user's results and bundles from colleagues on a shared machine."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~umask())
-
-
 def check_output_file(path: str | os.PathLike, flag: str = "-o") -> Path:
     """Validate an output file location before any work: not a directory, its directory exists
     and a file can be created there. ConfigError (naming *flag*) otherwise."""
@@ -168,22 +155,11 @@ def check_output_file(path: str | os.PathLike, flag: str = "-o") -> Path:
 
 
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``numpy.savez_compressed`` to a temporary file in the same directory, then rename.
-
-    The file gets the permissions the umask gives new files. Raises OSError (disk full,
-    read-only file system …) with no file left behind.
-    """
+    """``numpy.savez_compressed`` to a temporary file in the same directory, then rename
+    (:func:`pycosim.files.atomic_write`: umask permissions, nothing left behind on failure)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        chmod_like_new(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 class NpzStream:
