@@ -84,7 +84,7 @@ REQUIRED_TABLES: dict[str, int] = {
 REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("g_reset_mean_S", "g_reset_std_S", "g_max_mean_S", "g_max_std_S", "nu_mean", "nu_std",
             "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit",
-            "c2c_rel_sigma", "read_noise_t_int_s", "nu_by_level_mean", "nu_by_level_std"),
+            "c2c_rel_sigma", "read_noise_t_int_s", "read_noise_record_s", "nu_by_level_mean", "nu_by_level_std"),
     "lsp": ("vc_init_V", "dv_up_mean_V", "dv_down_mean_V", "up_down_ratio", "dv_up_cv", "dv_down_cv",
             "leak_dvdt_at_init_V_per_s", "leak_target_V", "g_min_S", "g_max_S", "read_v_V", "e_up_J", "e_down_J",
             "reset_target_V", "reset_error_mean_V", "reset_error_std_V", "reset_injection_V",

@@ -92,6 +92,7 @@ class PCMPopulation:
     noise_g_S: np.ndarray | None = None
     noise_rel: np.ndarray | None = None
     noise_t_int_s: float | None = None
+    noise_t_rec_s: float | None = None
 
     @property
     def n(self) -> int:
@@ -184,7 +185,8 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     if read_noise:
         kw.update(noise_g_S=require_table(bundle, "pcm/read_noise_g_S", "PCM read noise").astype(np.float32),
                   noise_rel=require_table(bundle, "pcm/read_noise_rel_sigma", "PCM read noise").astype(np.float32),
-                  noise_t_int_s=float(require_scalar(bundle, "pcm", "read_noise_t_int_s", "PCM read noise")))
+                  noise_t_int_s=float(require_scalar(bundle, "pcm", "read_noise_t_int_s", "PCM read noise")),
+                  noise_t_rec_s=float(require_scalar(bundle, "pcm", "read_noise_record_s", "PCM read noise")))
     return PCMPopulation(
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
@@ -302,14 +304,22 @@ def drift(G: np.ndarray, t_since_prog_s, inst: np.ndarray, pop: PCMPopulation) -
 
 
 def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) -> np.ndarray:
-    """σ (S) of one read of conductance G: rel(G)·G with rel interpolated in G on the read-noise bench
-    table (pcm/read_noise_g_S, pcm/read_noise_rel_sigma), scaled to an integration window t_int_s as
-    white noise, σ ∝ (t_bench/t_int)^½. Float32."""
+    """σ (S) of one read of conductance G integrated over t_int_s: rel(G)·G, rel interpolated in G on the
+    read-noise bench table (pcm/read_noise_g_S, pcm/read_noise_rel_sigma, window t_b = read_noise_t_int_s,
+    record t_rec = read_noise_record_s), scaled to the window as 1/f noise, not white noise:
+
+        rel(T) = rel(t_b)·√( ln(t_rec/T) / ln(t_rec/t_b) )
+
+    — the variance of a window mean of a 1/f process grows only logarithmically as the window shrinks
+    (the form of the published PCM read-noise model, σ/G ∝ √ln((t + t_read)/(2·t_read)), Nandakumar et
+    al., ICECS 2019; the bench noise is 1/f, netlists/pcm.lib). Scaling it as white noise (∝ (t_b/T)^½)
+    made a 5 ns read 7× noisier than the circuit. Float32."""
     if pop.noise_rel is None:
         raise CalibrationError("PCM read noise was not loaded (population(..., read_noise=False))")
     rel = np.interp(np.asarray(G, np.float64), pop.noise_g_S, pop.noise_rel)
     if t_int_s is not None:
-        rel = rel * np.sqrt(pop.noise_t_int_s / t_int_s)
+        t_rec, t_b = pop.noise_t_rec_s, pop.noise_t_int_s
+        rel = rel * np.sqrt(np.log(t_rec / min(t_int_s, 0.5 * t_rec)) / np.log(t_rec / t_b))
     return (rel * G).astype(np.float32)
 
 

@@ -131,3 +131,22 @@ def test_missing_tables(shipped):
                                                         if k != "pcm/staircase_g_S"}, provenance={}, path=None)
     with pytest.raises(CalibrationError, match="'pcm/staircase_g_S'"):
         pcm.population(b2, drift=False, read_noise=False)
+
+
+def test_read_noise_scales_with_the_window_as_1_over_f_noise():
+    """The bench measures σ/G of a read over t_b = 250 ns in a 10 µs record of 1/f noise; at the window
+    of the bench the model returns the table, at a 50× shorter window only √(ln(t_rec/T)/ln(t_rec/t_b))
+    more (1/f), never the √50 = 7.1× of white noise."""
+    from pycosim import calibration
+
+    b = calibration.load()
+    pop = pcm.population(b, drift=False, read_noise=True)
+    G = np.array([2e-6, 10e-6], np.float32)
+    t_b, t_rec = pop.noise_t_int_s, pop.noise_t_rec_s
+    at_bench = pcm.read_sigma(G, pop, t_b) / G
+    np.testing.assert_allclose(at_bench, np.interp(G, pop.noise_g_S, pop.noise_rel), rtol=1e-5)
+    short = pcm.read_sigma(G, pop, t_b / 50) / G
+    expected = np.sqrt(np.log(t_rec / (t_b / 50)) / np.log(t_rec / t_b))
+    print(f"σ/G at {t_b * 1e9:.0f} ns: {at_bench}; at {t_b / 50 * 1e9:.0f} ns: {short} (×{expected:.2f})")
+    np.testing.assert_allclose(short / at_bench, expected, rtol=1e-5)
+    assert 1.2 < expected < 2.0
