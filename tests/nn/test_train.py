@@ -85,3 +85,41 @@ def test_unknown_preset_and_occupied_out(tmp_path, tiny):
     assert (tmp_path / "x" / "f").read_text() == "keep me"
     with pytest.raises(ConfigError, match="nothing to resume"):
         train.train(_cfg("float"), tmp_path / "y", dataset=tiny, progress=False, resume=True)
+
+
+def test_ctrl_c_leaves_valid_metrics_and_resume_finishes(tmp_path, tiny):
+    """SIGINT during training: exit 130, metrics.json valid with status 'interrupted', the checkpoint of
+    the last finished epoch intact; --resume then finishes the run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x_train=tiny.x_train, y_train=tiny.y_train, x_test=tiny.x_test, y_test=tiny.y_test)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "pycosim.cli", "train", "--preset", "float", "--dataset", f"npz:{data}",
+           "--epochs", "400", "-s", "network.hidden=16", "--quiet", "--out", str(run)]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 60
+    while not (run / "metrics.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (run / "metrics.json").is_file(), p.communicate(timeout=5)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 130, (p.returncode, err[-500:])
+    assert "Traceback" not in err
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["status"] == "interrupted" and 1 <= m["epochs_done"] < 400
+    done = m["epochs_done"]
+    # resume with fewer epochs than already done + 1: finishes after one more epoch
+    cfg = ncfg.load(run / "config.toml")
+    ncfg.save(ncfg.override(cfg, [f"training.epochs={done + 1}"]), run / "config.toml")
+    r = subprocess.run([sys.executable, "-m", "pycosim.cli", "train", "--resume", str(run), "--dataset",
+                        f"npz:{data}", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-500:]
+    m2 = json.loads((run / "metrics.json").read_text())
+    assert m2["status"] == "finished" and m2["epochs_done"] == done + 1
