@@ -156,9 +156,27 @@ class Crossbar:
         self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
         self._noise = pc.read_noise or (self.synapse == "2pcm+3t1c" and c.lsp.read_noise)
         self.S = np.zeros(shape, np.float32) if self._noise else None
+        # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
+        self._kfwd = np.float32(self.noise_factor(self.fwd.t_x1_s)) if self._noise else np.float32(0)
+        self._kbwd = np.float32(self.noise_factor(self.bwd.t_x1_s)) if self._noise else np.float32(0)
         self._refresh_all()
 
     # ------------------------------------------------------------------ caches
+    def noise_factor(self, t_s: float) -> float:
+        """κ(t) with read variance of a full-width read (|x| = 1) of window t = S·κ(t), S = Σσ²(t_b)·t_b.
+
+        PCM read noise (which dominates: σ/G ≈ 2–4 % against ≈ 0.1 % for the 3T1C read FET) is 1/f in the
+        circuit (netlists/pcm.lib): the variance of a window mean grows only as ln(t_rec/T) when the window
+        T shrinks below the bench window t_b (record t_rec), and longer windows are not credited with any
+        averaging — κ(t) = ln(t_rec/min(t, t_b)) / (ln(t_rec/t_b)·t_b) (the log law of the published PCM
+        read-noise model, Nandakumar et al., ICECS 2019). A read of pulse fraction x contributes x²·S·κ.
+        With the PCM noise off, the remaining 3T1C thermal noise is white: κ = 1/t, contributions x·S/t."""
+        if self.cfg.pcm.read_noise:
+            p = self.pcm_pop
+            t_b, t_rec = p.noise_t_int_s, p.noise_t_rec_s
+            return float(np.log(t_rec / min(t_s, t_b)) / (np.log(t_rec / t_b) * t_b))
+        return 1.0 / t_s
+
     def _pcm_var(self, d: int, flat: np.ndarray | None) -> np.ndarray:
         """σ²·t_bench (S²·s) of PCM devices of type d at flat synapse indices (None = all)."""
         if not self.cfg.pcm.read_noise:
@@ -277,8 +295,8 @@ class Crossbar:
         else:
             xr, y, S = xq, xq @ self.W, self.S
         if S is not None:
-            var = np.abs(xr) @ S
-            var *= np.float32(1.0 / self.fwd.t_x1_s)
+            var = (xr * xr if self.cfg.pcm.read_noise else np.abs(xr)) @ S
+            var *= self._kfwd
             np.sqrt(var, out=var)
             var *= self.rng.standard_normal(self.n_out, dtype=np.float32)
             y += var
@@ -299,8 +317,8 @@ class Crossbar:
         dq = quantise_pwm(d * (np.float32(1) / m), self.cfg.periphery.input_bits)
         y = self.W @ dq
         if self.S is not None:
-            var = self.S @ np.abs(dq)
-            var *= np.float32(1.0 / self.bwd.t_x1_s)
+            var = self.S @ (dq * dq if self.cfg.pcm.read_noise else np.abs(dq))
+            var *= self._kbwd
             np.sqrt(var, out=var)
             var *= self.rng.standard_normal(self.n_in, dtype=np.float32)
             y += var

@@ -91,10 +91,9 @@ def default_verify_window(xb, tolerance: float) -> float:
     (the forward read window when the PCM read noise is off)."""
     if not xb.cfg.pcm.read_noise:
         return xb.fwd.t_x1_s
-    p = xb.pcm_pop
-    gm = np.float32(np.mean(p.g_max_S))
-    sig = float(pcm.read_sigma(np.array([gm]), p)[0]) * xb.scale * xb.cfg.F
-    return max(p.noise_t_int_s, p.noise_t_int_s * 2 * sig * sig / (tolerance / 4) ** 2)
+    # PCM read noise is 1/f (Crossbar.noise_factor): a window longer than the bench's averages nothing
+    # more away, so the verify read uses the bench window itself.
+    return xb.pcm_pop.noise_t_int_s
 
 
 def _verify_read(xb, flat: np.ndarray, t_read_s: float, with_sigma: bool = False):
@@ -103,7 +102,7 @@ def _verify_read(xb, flat: np.ndarray, t_read_s: float, with_sigma: bool = False
     w = xb._w_of(flat)
     sig = np.zeros(flat.shape, np.float32)
     if xb.S is not None:
-        sig = np.sqrt(xb._s_of(flat) / np.float32(t_read_s))
+        sig = np.sqrt(xb._s_of(flat) * np.float32(xb.noise_factor(t_read_s)))
         w = w + sig * xb.rng.standard_normal(flat.shape, dtype=np.float32)
     return (w, sig) if with_sigma else w
 

@@ -308,3 +308,28 @@ def test_set_state(bundle2):
     np.testing.assert_allclose(xb.weights(), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ConfigError, match="pol must be ±1"):
         xb.set_state(pol=np.zeros(xb.n_out))
+
+
+def test_read_noise_follows_the_1_over_f_law_of_the_circuit(bundle2):
+    """PCM read noise is 1/f in the circuit: a read of window T has variance ∝ ln(t_rec/T) (not ∝ 1/T),
+    a longer window than the bench's is credited with nothing, and a pulse fraction x contributes x²·S·κ.
+    The empirical σ of repeated forward reads matches √(Σ x_i²·S_ij·κ(t_x1)) (integrator noise and ADC
+    off, so the only noise is the devices')."""
+    xb = make(bundle2, shape=(60, 20), seed=3, periphery={"integrator_noise": False, "adc_bits": None,
+                                                          "input_bits": None, "mismatch_scale": 0.0})
+    p = xb.pcm_pop
+    t_b, t_rec = p.noise_t_int_s, p.noise_t_rec_s
+    assert np.isclose(xb.noise_factor(t_b), 1 / t_b)
+    assert np.isclose(xb.noise_factor(10 * t_b), 1 / t_b)
+    assert np.isclose(xb.noise_factor(t_b / 50) * t_b, np.log(50 * t_rec / t_b) / np.log(t_rec / t_b))
+    rng = np.random.default_rng(2)
+    xb.program((rng.standard_normal(xb.shape) * 0.3).astype(np.float32), mode="open")
+    x = rng.random(60).astype(np.float32)
+    y0 = x @ xb.weights()
+    ys = np.stack([xb.forward(x) for _ in range(600)])
+    sigma = ys.std(axis=0)
+    expected = np.sqrt((x * x) @ xb.S * xb.noise_factor(xb.fwd.t_x1_s))
+    print(f"forward window {xb.fwd.t_x1_s * 1e9:.1f} ns: σ measured/expected {np.median(sigma / expected):.3f}; "
+          f"white-noise law would give {np.median(np.sqrt(x @ xb.S / xb.fwd.t_x1_s) / expected):.2f}x")
+    np.testing.assert_allclose(ys.mean(axis=0), y0, atol=4 * sigma.max() / np.sqrt(600) + 1e-3)
+    np.testing.assert_allclose(sigma, expected, rtol=0.15)
