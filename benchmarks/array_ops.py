@@ -7,9 +7,6 @@ hidden layer), which drive both sides. Times are medians over repeats of the who
 machine's 2 cores are shared, so only ratios within one run are meaningful.
 
     .venv/bin/python benchmarks/array_ops.py [--examples 300] [--repeats 7] [--calibration DIR] [--out benchmarks/results/array_ops.txt]
-
-The shipped bundle lacks the schema-2 noise tables until it is regenerated; variants that need them
-use the test suite's synthetic bundle (tests/array/conftest.py) and are marked so.
 """
 
 from __future__ import annotations
@@ -17,16 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 
 import numpy as np
 
+from pycosim import calibration
 from pycosim.array import ArrayConfig, Crossbar
 from pycosim.datasets import mnist
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "array"))
-from conftest import load_shipped, synthetic_bundle  # noqa: E402
 
 
 def sigmoid(z):
@@ -79,14 +73,9 @@ def main(argv=None):
     ap.add_argument("--out", default=None)
     ap.add_argument("--calibration", default=None, help="bundle directory (default: the shipped one)")
     a = ap.parse_args(argv)
-    if a.calibration:
-        os.environ["PYCOSIM_TEST_CALIBRATION"] = a.calibration
     pairs, W0 = realistic_pairs(a.examples, a.lr)
-    shipped = load_shipped()
-    syn = synthetic_bundle(shipped)
-    from conftest import SYNTHETIC_TABLES
-    missing = [t for t in SYNTHETIC_TABLES if t not in shipped.tables]
-    tag = "synthetic schema-2 tables" if missing else "bundle"
+    syn = calibration.load(a.calibration)   # default: the shipped bundle
+    tag = "bundle"
     quiet = {"pcm": {"read_noise": False, "drift": False}, "lsp": {"read_noise": False, "c2c_scale": 0.0},
              "periphery": {"integrator_noise": False}}
     variants = [
@@ -108,8 +97,7 @@ def main(argv=None):
     lines = [f"# benchmarks/array_ops.py — {time.strftime('%Y-%m-%d %H:%M')} — {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores (shared), numpy {np.__version__}",
              f"# forward + backward + update of 784×250, {a.examples} realistic (x, δ₁) MNIST pairs, lr {a.lr}, "
-             f"median of {a.repeats} repeats; bundle {shipped.path}"
-             + (f" + synthetic {', '.join(missing)}" if missing else "")]
+             f"median of {a.repeats} repeats; bundle {syn.path}"]
     res = {n: [] for n, _ in xbs}
     base = []
     for r in range(a.repeats):           # interleaved, so that load changes hit every variant alike
