@@ -123,3 +123,24 @@ def test_ctrl_c_leaves_valid_metrics_and_resume_finishes(tmp_path, tiny):
     assert r.returncode == 0, r.stderr[-500:]
     m2 = json.loads((run / "metrics.json").read_text())
     assert m2["status"] == "finished" and m2["epochs_done"] == done + 1
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--preset", "nope", "--out", "X"], ["unknown preset", "ambrogio2018"]),
+    (["train", "-s", "synapse.F=-2", "--out", "X"], ["synapse.F", "> 0"]),
+    (["train", "-s", "transfer.interval=0", "--out", "X"], ["transfer.interval"]),
+    (["train", "--dataset", "npz:/no/such.npz", "--out", "X"], ["not found"]),
+    (["train", "--calibration", "/no/such/bundle", "--out", "X"], ["not found", "pycosim characterize"]),
+    (["train", "--resume", "/no/such/run"], ["nothing to resume"]),
+    (["train", "--preset", "float", "--config", "c.toml", "--out", "X"], ["either --preset or --config"]),
+])
+def test_cli_errors_are_one_line_and_write_nothing(tmp_path, monkeypatch, capsys, argv, words):
+    from pycosim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pycosim: error:") and "\n" not in err and "Traceback" not in err
+    for w in words:
+        assert w in err
+    assert not (tmp_path / "X").exists()
