@@ -49,7 +49,7 @@ def plain_numpy_loop(x, y, sizes, lr, rng):
 
 def pycosim_loop(name, sizes, rng_seed):
     cfg = presets.get(name)
-    net = Network(sizes, ncfg.array_config(cfg), rng=np.random.default_rng(rng_seed),
+    net = Network(sizes, ncfg.array_configs(cfg, sizes), rng=np.random.default_rng(rng_seed),
                   init_scale=cfg.network.init_scale)
     t_ex = _example_time_s(cfg, sizes)
     interval = cfg.transfer.interval

@@ -31,13 +31,14 @@ import numpy as np
 from pycosim.array import kernels
 from pycosim.array.config import ArrayConfig
 from pycosim.array.counters import Counters
-from pycosim.array.periphery import ReadChannel, quantise_pwm
+from pycosim.array.periphery import ReadChannel
 from pycosim.devices import assign_instances, integrator, interp_rows, lsp, pcm
 from pycosim.errors import ConfigError
 
 
 _EMPTY_F32 = np.zeros(0, np.float32)
 _EMPTY_I16 = np.zeros(0, np.int16)
+_EMPTY_2D = np.zeros((0, 1), np.float32)
 
 
 def _as_vector(x, n: int, name: str) -> np.ndarray:
@@ -88,6 +89,14 @@ class Crossbar:
         self.bundle = bundle
         self._build(bundle)
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle (checkpoints), filling caches that older pickles lack."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_lsp_kargs", None)
+        if "_levels" not in state and self.synapse != "ideal":
+            bits = self.cfg.periphery.input_bits
+            self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
+
     # ------------------------------------------------------------------ construction
     def _build(self, bundle) -> None:
         c, rng, shape = self.cfg, self.rng, self.shape
@@ -133,6 +142,7 @@ class Crossbar:
                               / -np.mean(lsp.step_signed(v0, -np.ones(lp.n, int), k_all, lp, None) - v0))
             self._down_scale = 1.0 if lc.up_down_ratio is None else ratio_sim / lc.up_down_ratio
             self._step_tab = lp.step_table(1.0, self._down_scale)
+            self._lsp_kargs = None
             if lc.read_noise:   # var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² on the g grid (network units²·s)
                 rel = np.interp(lp.vc_grid_V, lp.noise_vc_V, lp.noise_rel).astype(np.float32)
                 self._lsp_var_tab = (np.float32(self.scale ** 2 * lp.noise_t_int_s)
@@ -154,6 +164,8 @@ class Crossbar:
                   mismatch_scale=pe.mismatch_scale, rng=rng, t_read_s=pe.t_read_s)
         self.fwd = ReadChannel.build(self.n_out, self.integ, full_scale=pe.forward_full_scale, **kw)
         self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
+        bits = pe.input_bits
+        self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
         self._noise = pc.read_noise or (self.synapse == "2pcm+3t1c" and c.lsp.read_noise)
         self.S = np.zeros(shape, np.float32) if self._noise else None
         # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
@@ -283,53 +295,61 @@ class Crossbar:
     def forward(self, x) -> np.ndarray:
         """y = ADC∘integrator(x̂·W + read noise) (n_out,), float32; x: (n_in,) activations, |x| ≤ 1
         (larger values saturate the PWM). Equations: :mod:`pycosim.array.periphery`. 'ideal': y = x·W."""
-        x = _as_vector(x, self.n_in, "forward: x")
+        return self._forward(_as_vector(x, self.n_in, "forward: x"))
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` without the argument checks (x: (n_in,) float32, finite)."""
         if self.synapse == "ideal":
             return x @ self.W
-        xq = quantise_pwm(x, self.cfg.periphery.input_bits)
-        rows = np.flatnonzero(xq)
-        if rows.size < self.n_in // 2:       # sparse input (e.g. MNIST pixels): read only the driven rows
-            xr = xq[rows]
-            y = xr @ self.W.take(rows, axis=0)
-            S = self.S.take(rows, axis=0) if self.S is not None else None
-        else:
-            xr, y, S = xq, xq @ self.W, self.S
-        if S is not None:
-            var = (xr * xr if self.cfg.pcm.read_noise else np.abs(xr)) @ S
-            var *= self._kfwd
-            np.sqrt(var, out=var)
-            var *= self.rng.standard_normal(self.n_out, dtype=np.float32)
-            y += var
+        y, var = np.empty(self.n_out, np.float32), np.empty(self.n_out, np.float32)
+        z_dev, z_int = self._normals(self.n_out, self.fwd)
+        kernels.read_rows(x, self._levels, self.W, self.S if self.S is not None else _EMPTY_2D,
+                          self.cfg.pcm.read_noise, self._kfwd, z_dev, y, var)
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
-        return self.fwd.convert(y, self.rng)
+        return self.fwd.convert(y, None, z_int)
 
     def backward(self, delta) -> np.ndarray:
         """Transposed read, d = m·ADC∘integrator(W·δ̂ + read noise) (n_in,), float32, with δ̂ = PWM(δ/m) and
         m = max|δ| (periphery.normalize_backward; else m = 1 and |δ| ≤ 1); signed PWM: the sign is on the
         read voltage. 'ideal': d = W·δ."""
-        d = _as_vector(delta, self.n_out, "backward: delta")
+        return self._backward(_as_vector(delta, self.n_out, "backward: delta"))
+
+    def _backward(self, d: np.ndarray) -> np.ndarray:
+        """:meth:`backward` without the argument checks (d: (n_out,) float32, finite)."""
         if self.synapse == "ideal":
             return self.W @ d
         m = np.float32(np.abs(d).max()) if self.cfg.periphery.normalize_backward else np.float32(1)
         if m == 0:
             m = np.float32(1)
-        dq = quantise_pwm(d * (np.float32(1) / m), self.cfg.periphery.input_bits)
-        y = self.W @ dq
-        if self.S is not None:
-            var = self.S @ (dq * dq if self.cfg.pcm.read_noise else np.abs(dq))
-            var *= self._kbwd
-            np.sqrt(var, out=var)
-            var *= self.rng.standard_normal(self.n_in, dtype=np.float32)
-            y += var
+        y = np.empty(self.n_in, np.float32)
+        z_dev, z_int = self._normals(self.n_in, self.bwd)
+        kernels.read_cols(d * (np.float32(1) / m), self._levels, self.W,
+                          self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
+                          z_dev, y)
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
-        out = self.bwd.convert(y, self.rng)
+        out = self.bwd.convert(y, None, z_int)
         out *= m
         return out
 
+    def _normals(self, n: int, ch: ReadChannel) -> tuple[np.ndarray, np.ndarray]:
+        """The N(0, 1) a read of n lines needs, in one draw: (device read noise: n or none, integrator output
+        noise: n or none)."""
+        k_dev = n if self.S is not None else 0
+        k = k_dev + (n if ch.noise_V else 0)
+        if k == 0:
+            return _EMPTY_F32, _EMPTY_F32
+        z = self.rng.standard_normal(k, dtype=np.float32)
+        return z[:k_dev], z[k_dev:]
+
     # ------------------------------------------------------------------ update
     def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
+        """Coincident pulse counts of an update, see :meth:`_counts` (copies of its arrays)."""
+        flat, n = self._counts(x, d, lr)
+        return flat.copy(), n.copy()
+
+    def _counts(self, x: np.ndarray, d: np.ndarray, lr: float):
         """Coincident pulse counts of an update (sparse): returns (flat synapse indices int64, signed counts
         int32 in the weight direction), for the desired n_ij = −lr·x_i·δ_j/Δw_pulse:
 
@@ -367,7 +387,7 @@ class Crossbar:
             u_c = self.rng.random((bl, cols.size), dtype=np.float32)
             m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
                                       self._out_flat, self._out_n)
-            return self._out_flat[:m].copy(), self._out_n[:m].copy()     # ascending synapse index
+            return self._out_flat[:m], self._out_n[:m]     # ascending synapse index; views of work arrays
         else:
             p = np.multiply.outer(xr * -c, d[cols])
             if uc.rounding == "deterministic":
@@ -394,6 +414,10 @@ class Crossbar:
         d = _as_vector(delta, self.n_out, "update: delta")
         if not (lr >= 0 and np.isfinite(lr)):
             raise ConfigError(f"update: lr={lr} must be a finite number ≥ 0")
+        self._update(x, d, lr)
+
+    def _update(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
+        """:meth:`update` without the argument checks (x: (n_in,), d: (n_out,) float32, finite; lr ≥ 0)."""
         if self.synapse == "ideal":
             if lr:
                 self.W -= np.multiply.outer(x * np.float32(lr), d)
@@ -411,8 +435,8 @@ class Crossbar:
         self._refresh(flat)
 
     def _update_lsp(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        """'2pcm+3t1c' update: counts from :meth:`pulse_counts`, applied by :func:`kernels.lsp_update`."""
-        flat, n = self.pulse_counts(x, d, lr)
+        """'2pcm+3t1c' update: counts from :meth:`_counts`, applied by :func:`kernels.lsp_update`."""
+        flat, n = self._counts(x, d, lr)
         if flat.size == 0:
             return
         lp, lc = self.lsp_pop, self.cfg.lsp
@@ -420,15 +444,18 @@ class Crossbar:
         z = self.rng.standard_normal(flat.size, dtype=np.float32) if c2c else _EMPTY_F32
         seg = self._leak_cache["seg"].reshape(-1) if self._leak_cache is not None else _EMPTY_I16
         noise = self.S is not None and lc.read_noise
+        if self._lsp_kargs is None:   # the constant table arguments of the kernel, built once
+            self._lsp_kargs = (
+                self._step_tab.reshape(-1), lp.step_grid_V.shape[0], np.float32(lp.step_grid_V[0]),
+                np.float32(1.0 / (lp.step_grid_V[1] - lp.step_grid_V[0])), lp.g_of_vc_S.reshape(-1),
+                lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]),
+                np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])), np.float32(lp.v_min_V),
+                np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
+                np.float32(lp.dv_down_c2c_V * lc.c2c_scale))
         up, dn = kernels.lsp_update(
             flat, n, self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
             self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n,
-            self._step_tab.reshape(-1), lp.step_grid_V.shape[0], np.float32(lp.step_grid_V[0]),
-            np.float32(1.0 / (lp.step_grid_V[1] - lp.step_grid_V[0])), lp.g_of_vc_S.reshape(-1),
-            lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]), np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])),
-            np.float32(lp.v_min_V), np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
-            np.float32(lp.dv_down_c2c_V * lc.c2c_scale), z, np.float32(self.scale),
-            self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
+            *self._lsp_kargs, z, np.float32(self.scale), self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
         self.counters.lsp_up_pulses += int(up)
         self.counters.lsp_down_pulses += int(dn)
 

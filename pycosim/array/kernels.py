@@ -14,72 +14,93 @@ caller's numpy Generator and passed in (drawing them inside numba from the Gener
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 
-@njit(cache=True, inline="always")
-def _interp(tab, n_g, row, x, x0, inv):
-    pos = (x - x0) * inv
-    top = np.float32(n_g - 1) * np.float32(1 - 1e-6)
-    if pos < 0:
-        pos = np.float32(0)
-    elif pos > top:
-        pos = top
-    i0 = np.int32(pos)
-    fr = pos - np.float32(i0)
-    a = tab[row * n_g + i0]
-    return a + (tab[row * n_g + i0 + 1] - a) * fr
-
-
-@njit(cache=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
                step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                sig_up, sig_dn, z, scale, var_tab, leak_seg):
     """Apply signed pulse counts n (weight direction; × pol_j gives up/down) to the 3T1C cells at flat
-    indices with the closed form of :func:`pycosim.devices.lsp.step_signed`; update V, g, W in place, and S
-    when var_tab is non-empty (S += var_k(V_new) − var_k(V_old), var_k(V) = scale²·t_bench·(rel(V)·g_k(V))²
-    tabulated on the g grid). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells'
-    leakage segment stale (leak_seg = −1) when leak_seg is non-empty. Returns (up pulses, down pulses).
-    One monolithic loop body: splitting it into a helper function measured 2–4× slower."""
+    indices with the closed form of :func:`pycosim.devices.lsp.step_signed` (midpoint rule on the per-instance
+    step table ΔV(V_C): V' = V + n·ΔV(V + (n − 1)·ΔV(V)/2) + σ·√n·z, clipped to [v_min, v_max]); update V,
+    g = g_k(V') (:func:`pycosim.devices.lsp.g_of_vc`), W += scale·pol_j·(g' − g) in place, and S when var_tab
+    is non-empty (S += var_k(V') − var_k(V), var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² tabulated on the g
+    grid). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells' leakage segment
+    stale (leak_seg = −1) when leak_seg is non-empty. Returns (up pulses, down pulses).
+
+    Two passes (new V_C of every cell, then g, W, S): each pass keeps a short dependency chain per cell, so
+    the CPU overlaps more cells; with unsigned indices (no wrap-around checks) this measured 1.8× faster
+    than one fused pass (benchmarks/array_ops.py)."""
     up_tot = 0
     dn_tot = 0
+    m = flat.shape[0]
     use_z = z.shape[0] > 0
     use_s = var_tab.shape[0] > 0
     use_seg = leak_seg.shape[0] > 0
-    for t in range(flat.shape[0]):
-        f = flat[t]
-        p = pol[f % n_out]
-        s = n[t] * np.int32(p)
-        k = V_inst[f]
+    no = np.int32(n_out)
+    s_top = np.float32(step_n - 1) * np.float32(1 - 1e-6)
+    g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
+    one = np.float32(1); half = np.float32(0.5); zero = np.float32(0)
+    vnew = np.empty(m, np.float32)
+    for t in range(m):
+        f = uint64(flat[t])
+        s = n[t]
+        if pol[uint64(np.int32(f) % no)] < 0:
+            s = -s
+        k = uint64(V_inst[f])
         if s > 0:
             row = k
             nf = np.float32(s)
             sig = sig_up
             up_tot += s
         else:
-            row = k + n_inst
+            row = k + uint64(n_inst)
             nf = np.float32(-s)
             sig = sig_dn
             dn_tot -= s
+        base = row * uint64(step_n)
         v = V[f]
-        d1 = _interp(step_tab, step_n, row, v, step_x0, step_inv)
-        vm = v + np.float32(0.5) * (nf - np.float32(1)) * d1
-        vn = v + nf * _interp(step_tab, step_n, row, vm, step_x0, step_inv)
+        pos = min(max((v - step_x0) * step_inv, zero), s_top)
+        i0 = uint64(pos)
+        fr = pos - np.float32(i0)
+        a = step_tab[base + i0]
+        d1 = a + (step_tab[base + i0 + uint64(1)] - a) * fr
+        vm = v + half * (nf - one) * d1
+        pos = min(max((vm - step_x0) * step_inv, zero), s_top)
+        i0 = uint64(pos)
+        fr = pos - np.float32(i0)
+        a = step_tab[base + i0]
+        vn = v + nf * (a + (step_tab[base + i0 + uint64(1)] - a) * fr)
         if use_z:
             vn += sig * np.sqrt(nf) * z[t]
-        if vn < v_min:
-            vn = v_min
-        elif vn > v_max:
-            vn = v_max
-        gn = _interp(g_tab, g_n, k, vn, g_x0, g_inv)
+        vnew[t] = min(max(vn, v_min), v_max)
+    for t in range(m):
+        f = uint64(flat[t])
+        p = pol[uint64(np.int32(f) % no)]
+        k = uint64(V_inst[f])
+        vn = vnew[t]
+        gb = k * uint64(g_n)
+        pos = min(max((vn - g_x0) * g_inv, zero), g_top)
+        i0 = uint64(pos)
+        fr = pos - np.float32(i0)
+        a = g_tab[gb + i0]
+        gn = a + (g_tab[gb + i0 + uint64(1)] - a) * fr
         W[f] += scale * p * (gn - g[f])
         if use_s:
-            S[f] += _interp(var_tab, g_n, k, vn, g_x0, g_inv) - _interp(var_tab, g_n, k, v, g_x0, g_inv)
+            a = var_tab[gb + i0]
+            vv = a + (var_tab[gb + i0 + uint64(1)] - a) * fr
+            pos = min(max((V[f] - g_x0) * g_inv, zero), g_top)
+            i0 = uint64(pos)
+            fr = pos - np.float32(i0)
+            a = var_tab[gb + i0]
+            S[f] += vv - (a + (var_tab[gb + i0 + uint64(1)] - a) * fr)
         V[f] = vn
         g[f] = gn
         if use_seg:
             leak_seg[f] = -1
     return up_tot, dn_tot
+
 
 @njit(cache=True)
 def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
@@ -149,3 +170,91 @@ def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
                     out_n[m] = c
                     m += 1
     return m
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _pwm(v, levels):
+    """Signed PWM encoding of one activation: x̂ = sign(x)·round(min(|x|, 1)·L)/L, L = 2^bits − 1 read-pulse
+    levels (L = 0: clip only) — the pulse-width input of Ambrogio et al. (2018), Methods."""
+    one = np.float32(1)
+    v = min(max(v, -one), one)
+    if levels > 0:
+        v = np.float32(np.rint(v * levels)) / levels
+    return v
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def adc_convert(y, a, off, noise_V, z, bits, v_lo, v_hi, inv_lsb, levels, lsb_over_a, y0, off_nom, inv_a_nom):
+    """Line sums y (network units) → digitised result in place (:meth:`ReadChannel.convert`):
+    V = clip(off + a·y + σ_out·z, V_lo, V_hi); with an ADC (bits > 0) ŷ = clip(rint((V − V_lo)/LSB), 0, L)·LSB/a_nom
+    + (V_lo − V_off,nom)/a_nom, without ŷ = (V − V_off,nom)/a_nom. z: one N(0, 1) per line (empty: no noise)."""
+    use_z = z.shape[0] > 0
+    zero = np.float32(0)
+    for j in range(y.shape[0]):
+        v = off[j] + a[j] * y[j]
+        if use_z:
+            v += noise_V * z[j]
+        if bits > 0:
+            c = np.float32(np.rint((v - v_lo) * inv_lsb))
+            c = min(max(c, zero), levels)
+            y[j] = c * lsb_over_a + y0
+        else:
+            v = min(max(v, v_lo), v_hi)
+            y[j] = (v - off_nom) * inv_a_nom
+    return y
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def read_rows(x, levels, W, S, square, kappa, z, y, var):
+    """Forward read of a crossbar: x̂ = PWM(x) (see _pwm), y_j = Σ_i x̂_i·W_ij over driven rows (x̂_i ≠ 0) and,
+    when S is non-empty, y_j += √(κ·Σ_i w(x̂_i)·S_ij)·z_j with w = x̂² (square, 1/f law) or |x̂| (white law)
+    (read-noise model of :meth:`Crossbar.noise_factor`). x: (n_in,), W, S: (n_in, n_out) float32; y, var:
+    (n_out,) float32 work arrays, y holds the result."""
+    use_s = S.shape[0] > 0
+    n_out = W.shape[1]
+    for j in range(n_out):
+        y[j] = 0
+        var[j] = 0
+    for i in range(x.shape[0]):
+        xi = _pwm(x[i], levels)
+        if xi == 0:
+            continue
+        wr = W[i]
+        for j in range(n_out):
+            y[j] += xi * wr[j]
+        if use_s:
+            wi = xi * xi if square else abs(xi)
+            sr = S[i]
+            for j in range(n_out):
+                var[j] += wi * sr[j]
+    if use_s:
+        for j in range(n_out):
+            y[j] += np.sqrt(max(var[j], np.float32(0)) * kappa) * z[j]
+    return y
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def read_cols(d, levels, W, S, square, kappa, z, y):
+    """Transposed read: d̂ = PWM(d) (see _pwm), y_i = Σ_j W_ij·d̂_j (+ √(κ·Σ_j w(d̂_j)·S_ij)·z_i when S is
+    non-empty, w as in :func:`read_rows`). d: (n_out,), y: (n_in,) float32 result."""
+    use_s = S.shape[0] > 0
+    n_out = W.shape[1]
+    dq = np.empty(n_out, np.float32)
+    wq = np.empty(n_out, np.float32)
+    for j in range(n_out):
+        v = _pwm(d[j], levels)
+        dq[j] = v
+        wq[j] = v * v if square else abs(v)
+    for i in range(W.shape[0]):
+        wr = W[i]
+        acc = np.float32(0)
+        for j in range(n_out):
+            acc += wr[j] * dq[j]
+        if use_s:
+            sr = S[i]
+            va = np.float32(0)
+            for j in range(n_out):
+                va += sr[j] * wq[j]
+            acc += np.sqrt(max(va, np.float32(0)) * kappa) * z[i]
+        y[i] = acc
+    return y

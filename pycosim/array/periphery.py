@@ -23,16 +23,7 @@ import numpy as np
 
 from pycosim.devices import integrator
 
-
-def quantise_pwm(x: np.ndarray, bits: int | None) -> np.ndarray:
-    """Signed PWM encoding x̂ = sign(x)·round(min(|x|, 1)·L)/L, L = 2^bits − 1 (float32). bits=None: clip only."""
-    x = np.clip(np.asarray(x, np.float32), np.float32(-1.0), np.float32(1.0))
-    if bits is None:
-        return x
-    x *= np.float32((1 << bits) - 1)
-    np.rint(x, out=x)
-    x *= np.float32(1.0 / ((1 << bits) - 1))
-    return x
+_NO_Z = np.zeros(0, np.float32)
 
 
 @dataclass(frozen=True)
@@ -66,32 +57,34 @@ class ReadChannel:
         return cls(a=(gain * k), off=off, a_nom=p.gain_V_per_C * k, off_nom=p.offset_V, t_x1_s=t_x1,
                    noise_V=float(p.noise_out_V or 0.0) if noise else 0.0, bits=bits, v_lo_V=p.v_lo_V, v_hi_V=p.v_hi_V)
 
-    def convert(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Ideal line sums y (network units) → digitised result ŷ (float32), see the module equations.
+    def convert(self, y: np.ndarray, rng: np.random.Generator | None, z: np.ndarray | None = None) -> np.ndarray:
+        """Ideal line sums y (network units, float32) → digitised result ŷ (float32), in place.
 
-        Evaluated as code = clip(rint((V − V_lo)/LSB), 0, 2^bits − 1), ŷ = code·(LSB/a_nom) + (V_lo − V_off)/a_nom,
-        with V = off + a·y (+ noise) clipped to the rails (the ADC range)."""
-        v = self._a32 * y
-        v += self._off32
+        Evaluated (:func:`pycosim.array.kernels.adc_convert`) as V = clip(off + a·y + σ_out·z, V_lo, V_hi),
+        code = clip(rint((V − V_lo)/LSB), 0, 2^bits − 1), ŷ = code·(LSB/a_nom) + (V_lo − V_off)/a_nom.
+        z: one N(0, 1) per line for the output noise (drawn from *rng* when None and the noise is on)."""
+        from pycosim.array import kernels
+
+        y = np.ascontiguousarray(y, np.float32)
         if self.noise_V:
-            v += np.float32(self.noise_V) * rng.standard_normal(v.shape, dtype=np.float32)
-        if self.bits is None:
-            np.clip(v, np.float32(self.v_lo_V), np.float32(self.v_hi_V), out=v)
-            v -= np.float32(self.off_nom)
-            v *= np.float32(1.0 / self.a_nom)
-            return v
-        v -= np.float32(self.v_lo_V)
-        v *= self._inv_lsb
-        np.rint(v, out=v)
-        np.clip(v, 0, self._levels, out=v)
-        v *= self._lsb_over_a
-        v += self._y0
-        return v
+            if z is None:
+                z = rng.standard_normal(y.shape[0], dtype=np.float32)
+        else:
+            z = _NO_Z
+        b = self.bits or 0
+        return kernels.adc_convert(y, self._a32, self._off32, np.float32(self.noise_V), z, b,
+                                   np.float32(self.v_lo_V), np.float32(self.v_hi_V), self._inv_lsb, self._levels,
+                                   self._lsb_over_a, self._y0, np.float32(self.off_nom),
+                                   np.float32(1.0 / self.a_nom))
 
     def __post_init__(self):
         set_ = object.__setattr__
         set_(self, "_a32", np.asarray(self.a, np.float32))
         set_(self, "_off32", np.asarray(self.off, np.float32))
+        set_(self, "_inv_lsb", np.float32(0))
+        set_(self, "_levels", np.float32(0))
+        set_(self, "_lsb_over_a", np.float32(0))
+        set_(self, "_y0", np.float32(0))
         if self.bits is not None:
             levels = (1 << self.bits) - 1
             lsb = (self.v_hi_V - self.v_lo_V) / levels

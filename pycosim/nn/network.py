@@ -32,22 +32,24 @@ class Network:
 
     Args:
         sizes: layer sizes, e.g. (784, 250, 125, 10).
-        array: per-layer crossbar configuration.
+        array: crossbar configuration of every layer, or a list with one per layer
+            (:func:`pycosim.nn.config.array_configs`).
         bundle: calibration bundle (None: the shipped one; unused by 'ideal').
         rng: the run's generator; each layer gets its own child generator (spawned), so layers are
             independent and the whole run is reproducible from one seed.
         init_scale: initial weights uniform in ±init_scale/√n_in, programmed into the arrays.
     """
 
-    def __init__(self, sizes, array: ArrayConfig, bundle=None, rng: np.random.Generator | None = None,
+    def __init__(self, sizes, array: ArrayConfig | list, bundle=None, rng: np.random.Generator | None = None,
                  init_scale: float = 1.0):
         self.sizes = tuple(int(s) for s in sizes)
         rng = rng if rng is not None else np.random.default_rng(0)
         children = rng.spawn(len(self.sizes) - 1)
+        arrays = list(array) if isinstance(array, (list, tuple)) else [array] * (len(self.sizes) - 1)
         self.layers: list[Crossbar] = []
         self.init_stats = []
-        for (n_in, n_out), r in zip(zip(self.sizes[:-1], self.sizes[1:]), children):
-            xb = Crossbar(n_in + 1, n_out, array, bundle, rng=r)
+        for (n_in, n_out), r, acfg in zip(zip(self.sizes[:-1], self.sizes[1:]), children, arrays):
+            xb = Crossbar(n_in + 1, n_out, acfg, bundle, rng=r)
             bound = init_scale / np.sqrt(n_in)
             w0 = r.uniform(-bound, bound, size=(n_in + 1, n_out)).astype(np.float32)
             w0[-1] = 0.0  # biases start at zero
@@ -62,12 +64,14 @@ class Network:
         for l, xb in enumerate(self.layers):
             inp = self._inputs[l]
             inp[:-1] = a
-            z = xb.forward(inp)
+            z = xb._forward(inp)
             if l < len(self.layers) - 1:
                 a = _sigmoid(z).astype(np.float32)
             else:
                 e = np.exp(z - z.max(), dtype=np.float64)
                 a = e / e.sum()
+        if not np.isfinite(a).all():
+            raise FloatingPointError("forward pass produced non-finite class probabilities (NaN or infinity)")
         return a
 
     def backward_update(self, probs: np.ndarray, label: int, lr: float) -> None:
@@ -77,10 +81,10 @@ class Network:
         for l in range(len(self.layers) - 1, -1, -1):
             xb = self.layers[l]
             if l > 0:
-                back = xb.backward(delta)[:-1]
+                back = xb._backward(delta)[:-1]
                 a = self._inputs[l][:-1]
                 prev_delta = back * a * (1.0 - a)
-            xb.update(self._inputs[l], delta, lr)
+            xb._update(self._inputs[l], delta, lr)
             if l > 0:
                 delta = prev_delta
 

@@ -161,7 +161,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         from pycosim import calibration
 
         bundle = calibration.load()
-    acfg = ncfg.array_config(cfg)
+    acfg = ncfg.array_configs(cfg, sizes)
     t_ex = _example_time_s(cfg, sizes)
     if resume:
         try:

@@ -25,7 +25,7 @@ def test_lsp_update_kernel_matches_device_functions(bundle2):
     S0 = xb.S.copy()
     up0, dn0 = xb.counters.lsp_up_pulses, xb.counters.lsp_down_pulses
     # drive the kernel through the crossbar's update path with these exact counts
-    xb.pulse_counts = lambda x, d, lr: (flat, n)
+    xb._counts = lambda x, d, lr: (flat, n)
     xb.update(np.ones(xb.n_in), np.ones(xb.n_out), 0.1)
     np.testing.assert_allclose(xb.V.reshape(-1)[flat], v_ref, atol=1e-6)
     np.testing.assert_allclose(xb.g.reshape(-1)[flat], g_ref, rtol=1e-5, atol=1e-12)
@@ -81,8 +81,31 @@ def test_trains_update_matches_counts(bundle2):
     a.update(x, d, 0.3)
     flat, n = b.pulse_counts(x, d, 0.3)                    # same generator state → same coincidences
     b.cfg = ArrayConfig.from_dict({**cfg, "update": {"rounding": "deterministic"}})
-    b.pulse_counts = lambda *_: (flat, n)
+    b._counts = lambda *_: (flat, n)
     b.update(x, d, 0.3)
     assert a.counters.lsp_up_pulses + a.counters.lsp_down_pulses == np.abs(n).sum() > 0
     np.testing.assert_allclose(a.V, b.V, atol=3e-4)
     np.testing.assert_allclose(a.W, b.W, atol=1e-3)
+
+
+def test_read_kernels_match_numpy_reference():
+    """read_rows / read_cols = PWM-quantised matrix products (+ √(κ·w@S)·z), the periphery's equations."""
+    rng = np.random.default_rng(2)
+    W = rng.normal(0, 0.3, (40, 12)).astype(np.float32)
+    S = rng.uniform(0, 1e-3, (40, 12)).astype(np.float32)
+    x = rng.uniform(-1.3, 1.3, 40).astype(np.float32)
+    x[::3] = 0
+    d = rng.uniform(-1, 1, 12).astype(np.float32)
+    L = np.float32(255)
+    pwm = lambda v: np.rint(np.clip(v, -1, 1) * L) / L  # noqa: E731
+    z_o, z_i = rng.standard_normal(12, dtype=np.float32), rng.standard_normal(40, dtype=np.float32)
+    k = np.float32(2.5)
+    y = kernels.read_rows(x, L, W, S, True, k, z_o, np.empty(12, np.float32), np.empty(12, np.float32))
+    xq = pwm(x)
+    np.testing.assert_allclose(y, xq @ W + np.sqrt(k * ((xq * xq) @ S)) * z_o, rtol=1e-4, atol=1e-5)
+    y = kernels.read_cols(d, L, W, S, False, k, z_i, np.empty(40, np.float32))
+    dq = pwm(d)
+    np.testing.assert_allclose(y, W @ dq + np.sqrt(k * (S @ np.abs(dq))) * z_i, rtol=1e-4, atol=1e-5)
+    y = kernels.read_rows(x, np.float32(0), W, np.zeros((0, 1), np.float32), True, k, z_o[:0],
+                          np.empty(12, np.float32), np.empty(12, np.float32))
+    np.testing.assert_allclose(y, np.clip(x, -1, 1) @ W, rtol=1e-4, atol=1e-5)
