@@ -79,6 +79,8 @@ class Crossbar:
         self.W = np.zeros(self.shape, np.float32)
         self.S = None
         self._ws = None
+        self._ubuf = self._zbuf = None
+        self._upos = self._zpos = 0
         if self.synapse == "ideal":
             self.scale = 1.0
             self.dw_pulse = 0.0
@@ -92,7 +94,8 @@ class Crossbar:
     def __setstate__(self, state: dict) -> None:
         """Unpickle (checkpoints), filling caches that older pickles lack."""
         self.__dict__.update(state)
-        self.__dict__.setdefault("_lsp_kargs", None)
+        for k, v in (("_lsp_kargs", None), ("_ubuf", None), ("_zbuf", None), ("_upos", 0), ("_zpos", 0)):
+            self.__dict__.setdefault(k, v)
         if "_levels" not in state and self.synapse != "ideal":
             bits = self.cfg.periphery.input_bits
             self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
@@ -344,6 +347,41 @@ class Crossbar:
         return z[:k_dev], z[k_dev:]
 
     # ------------------------------------------------------------------ update
+    # ------------------------------------------------------------------ random-number buffers
+    _UBUF = 1 << 16
+    _ZBUF = 1 << 18
+
+    def _trains_work(self) -> None:
+        if self._ws is None:
+            self._ws = np.zeros(self.W.size, np.int32)
+            self._out_flat = np.empty(self.W.size, np.int64)
+            self._out_n = np.empty(self.W.size, np.int32)
+
+    def _uniforms(self, k: int, room: int = 0) -> np.ndarray:
+        """The next k U[0, 1) float32 of the layer's buffer, which is topped up from self.rng (unused
+        numbers kept, in order) when fewer than max(k, room) are left; the buffer is part of the state, so
+        runs (and resumed runs) stay reproducible from the seed."""
+        self._ubuf, self._upos = self._top_up(self._ubuf, self._upos, max(k, room), self._UBUF, self.rng.random)
+        out = self._ubuf[self._upos:self._upos + k]
+        self._upos += k
+        return out
+
+    def _normals_c2c(self, k: int, room: int = 0) -> np.ndarray:
+        """The next k N(0, 1) float32 for 3T1C cycle-to-cycle noise (buffered like :meth:`_uniforms`)."""
+        self._zbuf, self._zpos = self._top_up(self._zbuf, self._zpos, max(k, room), self._ZBUF,
+                                              self.rng.standard_normal)
+        out = self._zbuf[self._zpos:self._zpos + k]
+        self._zpos += k
+        return out
+
+    @staticmethod
+    def _top_up(buf, pos: int, need: int, size: int, draw):
+        if buf is not None and buf.size - pos >= need:
+            return buf, pos
+        left = buf[pos:] if buf is not None else _EMPTY_F32
+        fresh = draw(max(size, 4 * need) - left.size, dtype=np.float32)
+        return np.concatenate([left, fresh]), 0
+
     def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
         """Coincident pulse counts of an update, see :meth:`_counts` (copies of its arrays)."""
         flat, n = self._counts(x, d, lr)
@@ -379,12 +417,10 @@ class Crossbar:
             return empty
         if uc.rounding == "trains":
             bl = uc.max_pulses
-            if self._ws is None:
-                self._ws = np.zeros(self.W.size, np.int32)
-                self._out_flat = np.empty(self.W.size, np.int64)
-                self._out_n = np.empty(self.W.size, np.int32)
-            u_r = self.rng.random((rows.size, bl), dtype=np.float32)
-            u_c = self.rng.random((bl, cols.size), dtype=np.float32)
+            self._trains_work()
+            self._uniforms(0, room=bl * (self.n_in + self.n_out))     # as the fused update does
+            u_r = self._uniforms(rows.size * bl).reshape(rows.size, bl)
+            u_c = self._uniforms(bl * cols.size).reshape(bl, cols.size)
             m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
                                       self._out_flat, self._out_n)
             return self._out_flat[:m], self._out_n[:m]     # ascending synapse index; views of work arrays
@@ -435,13 +471,10 @@ class Crossbar:
         self._refresh(flat)
 
     def _update_lsp(self, x: np.ndarray, d: np.ndarray, lr: float) -> None:
-        """'2pcm+3t1c' update: counts from :meth:`_counts`, applied by :func:`kernels.lsp_update`."""
-        flat, n = self._counts(x, d, lr)
-        if flat.size == 0:
-            return
+        """'2pcm+3t1c' update: counts from :meth:`_counts`, applied by :func:`kernels.lsp_update` ('trains':
+        both in one call, :func:`kernels.lsp_trains_update`, drawing from the same buffers in the same order)."""
         lp, lc = self.lsp_pop, self.cfg.lsp
         c2c = lc.c2c_scale > 0 and (lp.dv_up_c2c_V > 0 or lp.dv_down_c2c_V > 0)
-        z = self.rng.standard_normal(flat.size, dtype=np.float32) if c2c else _EMPTY_F32
         seg = self._leak_cache["seg"].reshape(-1) if self._leak_cache is not None else _EMPTY_I16
         noise = self.S is not None and lc.read_noise
         if self._lsp_kargs is None:   # the constant table arguments of the kernel, built once
@@ -452,10 +485,29 @@ class Crossbar:
                 np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])), np.float32(lp.v_min_V),
                 np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
                 np.float32(lp.dv_down_c2c_V * lc.c2c_scale))
-        up, dn = kernels.lsp_update(
-            flat, n, self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
-            self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n,
-            *self._lsp_kargs, z, np.float32(self.scale), self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
+        state = (self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
+                 self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n)
+        tail = (np.float32(self.scale), self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
+        uc = self.cfg.update
+        if uc.rounding == "trains":
+            c = lr / self.dw_pulse
+            if c == 0:
+                return
+            bl = uc.max_pulses
+            self._trains_work()
+            self._uniforms(0, room=bl * (self.n_in + self.n_out))
+            if c2c:
+                self._normals_c2c(0, room=self.W.size)
+            zbuf = self._zbuf if c2c else _EMPTY_F32
+            up, dn, self._upos, self._zpos = kernels.lsp_trains_update(
+                x, d, np.float32(c / bl), bl, self._ubuf, self._upos, self._ws, self._out_flat, self._out_n,
+                zbuf, self._zpos, c2c, *state, *self._lsp_kargs, *tail)
+        else:
+            flat, n = self._counts(x, d, lr)
+            if flat.size == 0:
+                return
+            z = self._normals_c2c(flat.size, room=self.W.size) if c2c else _EMPTY_F32
+            up, dn = kernels.lsp_update(flat, n, *state, *self._lsp_kargs, z, *tail)
         self.counters.lsp_up_pulses += int(up)
         self.counters.lsp_down_pulses += int(dn)
 

@@ -258,3 +258,44 @@ def read_cols(d, levels, W, S, square, kappa, z, y):
             acc += np.sqrt(max(va, np.float32(0)) * kappa) * z[i]
         y[i] = acc
     return y
+
+
+@njit(cache=True)
+def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, use_z,
+                      V, g, W, S, V_inst, pol, n_out, n_inst,
+                      step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
+                      sig_up, sig_dn, scale, var_tab, leak_seg):
+    """One 'trains' update of a '2pcm+3t1c' layer in a single call: the driven rows (x_i ≠ 0) and columns
+    (δ_j ≠ 0), their slot uniforms taken in order from ubuf at upos (rows·BL, then BL·columns, as
+    :meth:`Crossbar._counts` takes them), the coincidences of :func:`trains_counts`, then
+    :func:`lsp_update` on the touched cells with the c2c normals taken from zbuf at zpos (if use_z). The
+    caller guarantees room in both buffers (n_in·BL + BL·n_out uniforms, n_in·n_out normals).
+    Returns (up pulses, down pulses, new upos, new zpos)."""
+    nr = 0
+    rows = np.empty(x.shape[0], np.int64)
+    for i in range(x.shape[0]):
+        if x[i] != 0:
+            rows[nr] = i
+            nr += 1
+    nc = 0
+    cols = np.empty(d.shape[0], np.int64)
+    for j in range(d.shape[0]):
+        if d[j] != 0:
+            cols[nc] = j
+            nc += 1
+    if nr == 0 or nc == 0:
+        return 0, 0, upos, zpos
+    u_r = ubuf[upos:upos + nr * bl].reshape((nr, bl))
+    upos += nr * bl
+    u_c = ubuf[upos:upos + bl * nc].reshape((bl, nc))
+    upos += bl * nc
+    m = trains_counts(x, d, rows[:nr], cols[:nc], k, u_r, u_c, n_out, ws, out_flat, out_n)
+    if use_z:
+        z = zbuf[zpos:zpos + m]
+        zpos += m
+    else:
+        z = zbuf[:0]
+    up, dn = lsp_update(out_flat[:m], out_n[:m], V, g, W, S, V_inst, pol, n_out, n_inst,
+                        step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
+                        sig_up, sig_dn, z, scale, var_tab, leak_seg)
+    return up, dn, upos, zpos
