@@ -6,6 +6,10 @@ Ratios are what the issue's target is about (ambrogio2018 ≤ 2× the plain loop
 2 shared cores, so the script interleaves the measurements and reports medians of several chunks.
 
     python benchmarks/train_speed.py [--examples N] [--chunks K] [--presets a,b]
+    python benchmarks/train_speed.py --epoch [--chunks K]      # one full epoch, in K interleaved chunks
+
+With --epoch every loop trains on the same permutation of all 60,000 examples (one epoch, transfers every
+8,000 included), chunk by chunk in turn, and the epoch times (sums) and their ratio are reported.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=2000, help="examples per chunk")
     ap.add_argument("--chunks", type=int, default=5, help="interleaved chunks per loop (median reported)")
     ap.add_argument("--presets", default=",".join(presets.NAMES))
+    ap.add_argument("--epoch", action="store_true", help="time one full epoch (all training examples)")
     args = ap.parse_args()
     d = sources.load("mnist")
     sizes = (784, 250, 125, 10)
@@ -80,8 +85,12 @@ def main() -> None:
     loops = {n: pycosim_loop(n, sizes, 0) for n in names}
     times = {"numpy": [], **{n: [] for n in names}}
     rng = np.random.default_rng(1)
+    order = rng.permutation(len(d.y_train))
     for c in range(args.chunks):
-        idx = rng.integers(0, len(d.y_train), args.examples)
+        if args.epoch:
+            idx = np.array_split(order, args.chunks)[c]
+        else:
+            idx = rng.integers(0, len(d.y_train), args.examples)
         t = time.perf_counter()
         ref(idx)
         times["numpy"].append((time.perf_counter() - t) / len(idx))
@@ -89,6 +98,9 @@ def main() -> None:
             t = time.perf_counter()
             loops[n](d.x_train, d.y_train, idx, 0.1)
             times[n].append((time.perf_counter() - t) / len(idx))
+    if args.epoch:
+        _report_epoch(args, times)
+        return
     base = float(np.median(times["numpy"]))
     print(f"# python benchmarks/train_speed.py --examples {args.examples} --chunks {args.chunks}  "
           f"({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, numpy {np.__version__})")
@@ -98,6 +110,19 @@ def main() -> None:
     for n, ts in times.items():
         m = float(np.median(ts))
         print(f"{n:<22}{m * 1e3:>12.3f}{1 / m:>12.0f}{60000 * m:>11.1f}{m / base:>9.2f}x")
+
+
+def _report_epoch(args, times) -> None:
+    n_ex = 60000 // args.chunks
+    tot = {n: float(np.sum(ts)) * n_ex for n, ts in times.items()}
+    print(f"# python benchmarks/train_speed.py --epoch --chunks {args.chunks}  "
+          f"({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, numpy {np.__version__})")
+    print(f"# one epoch of all 60,000 MNIST examples (same order for every loop), in {args.chunks} interleaved "
+          f"chunks of {n_ex}; batch size 1")
+    print(f"{'loop':<22}{'epoch (s)':>11}{'examples/s':>12}{'vs numpy':>10}   per-chunk ratio (first → last)")
+    for n, ts in times.items():
+        r = " ".join(f"{a / b:.2f}" for a, b in zip(ts, times["numpy"]))
+        print(f"{n:<22}{tot[n]:>11.1f}{60000 / tot[n]:>12.0f}{tot[n] / tot['numpy']:>9.2f}x   {r}")
 
 
 if __name__ == "__main__":

@@ -38,15 +38,20 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
     use_z = z.shape[0] > 0
     use_s = var_tab.shape[0] > 0
     use_seg = leak_seg.shape[0] > 0
-    no = np.int32(n_out)
     s_top = np.float32(step_n - 1) * np.float32(1 - 1e-6)
     g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
     one = np.float32(1); half = np.float32(0.5); zero = np.float32(0)
     vnew = np.empty(m, np.float32)
+    rb = np.int64(0)      # first synapse of the current row: columns without a division for ascending flat
+    cols = np.empty(m, np.int64)
     for t in range(m):
-        f = uint64(flat[t])
+        fi = flat[t]
+        if fi < rb or fi >= rb + n_out:
+            rb = (fi // n_out) * n_out
+        cols[t] = fi - rb
+        f = uint64(fi)
         s = n[t]
-        if pol[uint64(np.int32(f) % no)] < 0:
+        if pol[uint64(cols[t])] < 0:
             s = -s
         k = uint64(V_inst[f])
         if s > 0:
@@ -77,7 +82,7 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
         vnew[t] = min(max(vn, v_min), v_max)
     for t in range(m):
         f = uint64(flat[t])
-        p = pol[uint64(np.int32(f) % no)]
+        p = pol[uint64(cols[t])]
         k = uint64(V_inst[f])
         vn = vnew[t]
         gb = k * uint64(g_n)

@@ -290,17 +290,31 @@ def drift(G: np.ndarray, t_since_prog_s, inst: np.ndarray, pop: PCMPopulation) -
     and interpolated in the level G/G_max,k; t0 = pcm/drift_t_s[0] (1 s), t_p = the read time of
     drift_g_prog_S. The power law of Ielmini et al., IEEE TED 54, 308 (2007) after t0, and a power law
     through the two measured points before it (the bench has no reads between t_p and t0). Float32."""
+    return drift_with(G, t_since_prog_s, *drift_params(G, inst, pop), pop)
+
+
+def drift_params(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> tuple[np.ndarray, np.ndarray]:
+    """(ln r, ν) of devices programmed to G (float32, shape of G), interpolated in the level G/G_max,k —
+    the per-device constants of :func:`drift` (fixed until the device is programmed again)."""
     if pop.drift_nu is None:
         raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
-    t = np.asarray(t_since_prog_s, np.float64)
-    tp, t0 = pop.drift_t_prog_s, pop.drift_t0_s
-    ln_r = _per_level(pop.drift_ln_r, G, inst, pop).astype(np.float64)
-    nu = drift_nu(G, inst, pop).astype(np.float64)
-    nu_e = -ln_r / np.log(t0 / tp)
-    early = -nu_e * np.log(np.maximum(t, tp) / tp)                 # 0 for t ≤ t_p
-    late = ln_r - nu * np.log(np.maximum(t, t0) / t0)
-    ln_f = np.where(t <= t0, early, late)
-    return (np.asarray(G, np.float64) * np.exp(ln_f)).astype(np.float32)
+    return (_per_level(pop.drift_ln_r, G, inst, pop).astype(np.float32),
+            drift_nu(G, inst, pop).astype(np.float32))
+
+
+def drift_with(G: np.ndarray, t_since_prog_s, ln_r: np.ndarray, nu: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """:func:`drift` with the per-device constants (ln r, ν) of :func:`drift_params` given. Float32."""
+    t = np.asarray(t_since_prog_s, np.float32)
+    tp, t0 = np.float32(pop.drift_t_prog_s), np.float32(pop.drift_t0_s)
+    ln_r = np.asarray(ln_r, np.float32)
+    if np.all(t <= t0):   # the common case in training (t < 1 s): only the early branch
+        ln_f = ln_r * (np.log(np.maximum(t, tp) / tp) * np.float32(1 / np.log(t0 / tp)))  # = −ν_e·ln(t/t_p)
+    else:
+        nu_e = -ln_r / np.float32(np.log(t0 / tp))
+        early = -nu_e * np.log(np.maximum(t, tp) / tp)                 # 0 for t ≤ t_p
+        late = ln_r - np.asarray(nu, np.float32) * np.log(np.maximum(t, t0) / t0)
+        ln_f = np.where(t <= t0, early, late)
+    return (np.asarray(G, np.float32) * np.exp(ln_f)).astype(np.float32, copy=False)
 
 
 def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) -> np.ndarray:
