@@ -36,6 +36,10 @@ ABLATIONS = {
     "3T1C up/down symmetric": ["lsp.up_down_ratio=1"],
     "transfer threshold 0 (move every synapse)": ["transfer.threshold=0"],
     "same weight range in every layer": ["synapse.weight_scaling=fixed"],
+    "near-ideal periphery (16-bit PWM and ADC, no integrator mismatch)": [
+        "periphery.input_bits=16", "periphery.adc_bits=16", "periphery.mismatch_scale=0"],
+    "deterministic update rounding (instead of pulse trains)": ["update.rounding=deterministic"],
+    "transfer tolerance halved": ["transfer.tolerance=0.025"],
     "all of the above noise off": ["pcm.drift=false", "pcm.read_noise=false", "lsp.read_noise=false",
                                    "periphery.integrator_noise=false", "pcm.c2c_scale=0", "lsp.c2c_scale=0",
                                    "pcm.d2d_scale=0", "lsp.d2d_scale=0", "lsp.leak=false"],
