@@ -1,0 +1,116 @@
+"""Errors of the array model against SPICE, per quantity, and the cells that disagree.
+
+Relative error of one element (model value m, SPICE value s):
+
+    e = |m − s| / max(|s|, f·rms(s))
+
+with rms(s) over all elements of the quantity and the floor fraction f (default 0.1): a signed quantity
+that passes near zero (a read result, a weight) would otherwise divide by ~0; 10 % of the quantity's
+typical size keeps those elements from reporting an "infinite" error for a tiny absolute one. The
+median and maximum of e are the table's numbers; an element with e above the quantity's tolerance is
+named (quantity, element label, both values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FLOOR_FRACTION = 0.1
+
+
+@dataclass
+class Quantity:
+    """One compared quantity. spice/model: arrays of the same shape (SI units, or network units for reads
+    and weights); labels: one text per element (e.g. 'input 3, column 1'); tol: per-element relative
+    tolerance; need_frac: fraction of elements that must be within tol (1 = all; the update's g: 0.95);
+    median_tol: tolerance of the median error (None = not checked); unit and scale for display (values
+    are shown × scale in unit); note: how the quantity is obtained on each side."""
+
+    key: str
+    name: str
+    spice: np.ndarray
+    model: np.ndarray
+    labels: list[str]
+    tol: float
+    unit: str = ""
+    scale: float = 1.0
+    need_frac: float = 1.0
+    median_tol: float | None = None
+    note: str = ""
+    floor_fraction: float = FLOOR_FRACTION
+    errors: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.spice = np.asarray(self.spice, float).ravel()
+        self.model = np.asarray(self.model, float).ravel()
+        if self.spice.shape != self.model.shape or len(self.labels) != self.spice.size:
+            raise ValueError(f"{self.key}: spice {self.spice.shape}, model {self.model.shape} and "
+                             f"{len(self.labels)} labels do not match")
+        self.errors = relative_errors(self.model, self.spice, self.floor_fraction)
+
+    @property
+    def within(self) -> float:
+        """Fraction of elements with e ≤ tol."""
+        return float(np.mean(self.errors <= self.tol)) if self.errors.size else 1.0
+
+    @property
+    def passed(self) -> bool:
+        ok = self.within >= self.need_frac - 1e-12
+        if self.median_tol is not None and self.errors.size:
+            ok = ok and float(np.median(self.errors)) <= self.median_tol
+        return ok
+
+    def beyond(self, limit: int = 20) -> list[dict]:
+        """The elements with e > tol, worst first (at most *limit*)."""
+        idx = np.flatnonzero(self.errors > self.tol)
+        idx = idx[np.argsort(-self.errors[idx])][:limit]
+        return [{"element": self.labels[k], "spice": float(self.spice[k]), "model": float(self.model[k]),
+                 "rel_error": float(self.errors[k])} for k in idx]
+
+    def summary(self) -> dict:
+        e = self.errors
+        return {
+            "name": self.name, "unit": self.unit, "n": int(e.size),
+            "median_rel_error": float(np.median(e)) if e.size else 0.0,
+            "max_rel_error": float(e.max()) if e.size else 0.0,
+            "tolerance": self.tol, "median_tolerance": self.median_tol, "required_fraction_within": self.need_frac,
+            "fraction_within": self.within, "passed": self.passed,
+            "floor": float(self.floor_fraction * _rms(self.spice)),
+            "n_beyond": int(np.count_nonzero(e > self.tol)), "beyond": self.beyond(), "note": self.note,
+        }
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
+
+
+def relative_errors(model, spice, floor_fraction: float = FLOOR_FRACTION) -> np.ndarray:
+    """e = |m − s| / max(|s|, floor_fraction·rms(s)) element-wise (module docstring); 0 where both are 0."""
+    m, s = np.asarray(model, float).ravel(), np.asarray(spice, float).ravel()
+    den = np.maximum(np.abs(s), floor_fraction * _rms(s))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.abs(m - s) / den
+    return np.where(den > 0, e, np.where(m == s, 0.0, np.inf))
+
+
+def effect_size(with_effect, without, floor_fraction: float = FLOOR_FRACTION) -> dict:
+    """Size of a physical effect on a quantity: relative change (errors of *without* against *with_effect*,
+    the same definition as the table): median and maximum."""
+    e = relative_errors(without, with_effect, floor_fraction)
+    return {"median_rel": float(np.median(e)), "max_rel": float(e.max())} if e.size else {"median_rel": 0.0, "max_rel": 0.0}
+
+
+def table(quantities: list[Quantity]) -> str:
+    """The printed table: quantity, n, median and maximum relative error, tolerance, pass/fail."""
+    head = f"{'quantity':<40} {'n':>5} {'median':>8} {'max':>8} {'tol':>6}  result"
+    lines = [head, "-" * len(head)]
+    for q in quantities:
+        s = q.summary()
+        tol = f"{q.tol:.0%}" if q.tol < 10 else "info"
+        res = ("ok" if q.passed else "DISAGREE") if q.tol < 10 else "-"
+        if q.need_frac < 1 and q.tol < 10:
+            res += f" ({s['fraction_within']:.0%} within)"
+        lines.append(f"{q.name:<40} {s['n']:>5} {s['median_rel_error']:>8.2%} {s['max_rel_error']:>8.2%} {tol:>6}  {res}")
+    return "\n".join(lines)

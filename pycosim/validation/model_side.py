@@ -1,0 +1,87 @@
+"""The array-model side of ``pycosim validate``: the crossbar configuration and its experiments.
+
+The array model runs exactly as in training (:class:`pycosim.array.Crossbar`, synapse '2pcm+3t1c', the
+bundle's tables), with the noise sources that the SPICE netlists do not simulate switched off, so the
+comparison isolates the deterministic physics:
+
+* PCM and 3T1C read noise off (the crossbar netlists have no noise sources), integrator noise off;
+* integrator mismatch off (``mismatch_scale`` 0: the SPICE integrators are nominal), no ADC quantisation
+  (``adc_bits`` None: SPICE outputs are compared as analog values); 8-bit PWM inputs (the inputs are drawn
+  on that grid, so both sides use identical pulse widths);
+* 3T1C shot noise off (``lsp.c2c_scale`` 0: the cells of the netlists have none); PCM cycle-to-cycle noise
+  on (both sides draw it, independently);
+* deterministic update rounding (the update experiment chooses inputs whose pulse counts are integers);
+* PCM drift off for the reads, update and hold (the devices are placed in the states SPICE reads), on for
+  the transfer (the devices start 1 s after programming, as SPICE's).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from pycosim.array import ArrayConfig, Crossbar
+from pycosim.errors import ConfigError
+
+
+def validation_config(*, drift: bool = False) -> ArrayConfig:
+    """The array configuration of the validation (module docstring); everything else at its default."""
+    return ArrayConfig.from_dict({
+        "synapse": "2pcm+3t1c",
+        "pcm": {"read_noise": False, "drift": drift},
+        "lsp": {"read_noise": False, "c2c_scale": 0.0},
+        "periphery": {"integrator_noise": False, "mismatch_scale": 0.0, "adc_bits": None, "input_bits": 8},
+        "update": {"rounding": "deterministic", "max_pulses": 8},
+    })
+
+
+def build(rows: int, cols: int, bundle, seed: int, *, drift: bool = False) -> Crossbar:
+    """Crossbar of the validation (seeded: the same seed gives the same device instances for any drift flag)."""
+    return Crossbar(rows, cols, validation_config(drift=drift), bundle, rng=np.random.default_rng(seed))
+
+
+def same_instances(a: Crossbar, b: Crossbar) -> None:
+    """Raise ConfigError unless crossbars a and b hold the same device instances."""
+    if not (np.array_equal(a.P_inst, b.P_inst) and np.array_equal(a.V_inst, b.V_inst)
+            and np.array_equal(a.g_shared, b.g_shared)):
+        raise ConfigError("the array model drew different device instances for the same seed; "
+                          "the validation needs them identical")
+
+
+def forward_reads(xb: Crossbar, x: np.ndarray) -> np.ndarray:
+    """Forward results y_n = forward(x_n) (N, C), network units (on a copy: counters and rng untouched)."""
+    xb = copy.deepcopy(xb)
+    return np.stack([xb.forward(v) for v in x])
+
+
+def reads(xb: Crossbar, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward results forward(x_n) (N, C) and transposed results backward(δ_n) (N, R), network units."""
+    xb = copy.deepcopy(xb)
+    return forward_reads(xb, x), np.stack([xb.backward(v) for v in d])
+
+
+def update(xb: Crossbar, x: np.ndarray, d: np.ndarray, lr: float) -> Crossbar:
+    """One update ΔW = −lr·x⊗δ on a copy of *xb* (returned)."""
+    xb = copy.deepcopy(xb)
+    xb.update(x, d, lr)
+    return xb
+
+
+def hold_and_reset(xb: Crossbar, t_hold_s: float) -> tuple[np.ndarray, Crossbar]:
+    """V_C after a hold of t_hold_s (leakage, applied at once) and the crossbar after a transmission-gate
+    reset of every cell (a transfer that moves nothing: threshold above every contribution, polarity kept).
+    Returns (V after the hold (R, C), crossbar after the reset)."""
+    xb = copy.deepcopy(xb)
+    xb.leak(t_hold_s)
+    xb.flush_leak()
+    v_hold = xb.V.astype(float).copy()
+    xb.transfer(threshold=np.inf, invert_polarity=False)
+    return v_hold, xb
+
+
+def g_at(xb: Crossbar, v) -> np.ndarray:
+    """g (S) of every cell of *xb* at V_C = v (its own table, :func:`pycosim.devices.lsp.g_of_vc`)."""
+    from pycosim.devices import lsp
+
+    return lsp.g_of_vc(np.asarray(v, np.float32), xb.V_inst, xb.lsp_pop).astype(float)

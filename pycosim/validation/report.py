@@ -1,0 +1,95 @@
+"""Output of ``pycosim validate``: ``validate.json``, ``table.txt`` and one parity plot per quantity.
+
+The directory is assembled in a temporary sibling and renamed into place once complete, so an error or
+Ctrl-C never leaves a half-written result (an existing validate output is replaced only then).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pycosim.errors import ConfigError
+from pycosim.files import chmod_like_new
+
+JSON_NAME = "validate.json"
+TABLE_NAME = "table.txt"
+
+
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """Check before any simulation that *out_dir* can receive the output: not a file, not a non-empty
+    directory other than a previous validate output, its parent exists and is writable (ConfigError)."""
+    d = Path(out_dir).expanduser()
+    if d.exists() and not d.is_dir():
+        raise ConfigError(f"--out {d}: is a file, not a directory")
+    if d.is_dir() and any(d.iterdir()) and not (d / JSON_NAME).is_file():
+        raise ConfigError(f"--out {d}: exists and is not a validate output directory; refusing to replace it")
+    parent = d.resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(f"--out {d}: directory {parent} does not exist")
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=f".{d.name}.", suffix=".check", dir=parent))
+    except OSError as exc:
+        raise ConfigError(f"--out {d}: cannot write in {parent} ({exc.strerror or exc})") from None
+    return d
+
+
+def parity_plot(q, path: Path) -> None:
+    """SPICE (x) versus array model (y) of one quantity, with the identity line and the tolerance band."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    s, m = q.spice * q.scale, q.model * q.scale
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    lo, hi = float(min(s.min(), m.min())), float(max(s.max(), m.max()))
+    pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+    line = np.array([lo - pad, hi + pad])
+    ax.plot(line, line, color="k", lw=0.8, label="model = SPICE")
+    if q.tol < 10:
+        ax.fill_between(line, line - q.tol * np.abs(line), line + q.tol * np.abs(line), color="0.85",
+                        label=f"±{q.tol:.0%}")
+    bad = q.errors > q.tol
+    ax.scatter(s[~bad], m[~bad], s=12, color="tab:blue", label="within tolerance" if q.tol < 10 else "elements")
+    if bad.any() and q.tol < 10:
+        ax.scatter(s[bad], m[bad], s=16, color="tab:red", label="beyond tolerance")
+    unit = f" ({q.unit})" if q.unit else ""
+    ax.set(xlabel=f"SPICE{unit}", ylabel=f"array model{unit}", xlim=line, ylim=line,
+           title=f"{q.name}\nmedian {np.median(q.errors):.2%}, max {q.errors.max():.2%}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(out_dir: str | os.PathLike, doc: dict, table_text: str, quantities) -> Path:
+    """Write validate.json, table.txt and parity_<key>.png into *out_dir*, atomically (module docstring)."""
+    d = check_out_dir(out_dir)
+    parent = d.resolve().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", suffix=".tmp", dir=parent))
+    try:
+        chmod_like_new(tmp, directory=True)
+        for q in quantities:
+            parity_plot(q, tmp / f"parity_{q.key}.png")
+        (tmp / TABLE_NAME).write_text(table_text + "\n")
+        (tmp / JSON_NAME).write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n")
+        for f in tmp.iterdir():
+            chmod_like_new(f)
+        old = None
+        if d.exists():
+            old = d.with_name(f".{d.name}.old-{os.getpid()}")
+            os.replace(d, old)
+        os.replace(tmp, d)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return d
