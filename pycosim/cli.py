@@ -256,6 +256,34 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from pycosim.sweep import check_out_dir, load_sweep, run_sweep
+    from pycosim.sweep.results import format_summary
+
+    if args.jobs is not None:
+        _check_count("--jobs", args.jobs)
+    sweep = load_sweep(args.sweep, budget=args.budget)      # every run validated before anything starts
+    if args.dry_run:
+        resuming = check_out_dir(args.out, sweep) if args.out else False
+        print(f"sweep {sweep.name}: {sweep.n_points} point(s) x {len(sweep.seeds)} seed(s) = "
+              f"{sum(t.kind == 'point' for t in sweep.tasks)} runs + {sum(t.kind == 'baseline' for t in sweep.tasks)} "
+              f"float baseline run(s); budget {sweep.budget_name} {sweep.budget}; spec hash {sweep.hash[:12]}"
+              f"{'; resumes ' + str(args.out) if resuming else ''}")
+        for t in sweep.tasks:
+            print(f"  {t.name:<14} {t.key}  " + ", ".join(f"{k}={v}" for k, v in t.values.items()))
+        return 0
+    if not args.out:
+        raise ConfigError("sweep: --out DIR is required (or --dry-run)")
+    res = run_sweep(sweep, args.out, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
+                    plots=not args.no_plots)
+    print(format_summary(res.sweep, res.records))
+    print(f"sweep {res.sweep.name}: {res.ran} run(s) finished now, {res.skipped} already done, {res.failed} failed "
+          f"in {res.elapsed_s:.1f} s -> {res.csv}")
+    for f in res.plots:
+        print(f"plot {f}")
+    return 1 if res.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pycosim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"pycosim {__version__}")
@@ -312,6 +340,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train the float preset with the same settings and print both accuracies")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    sw = sub.add_parser("sweep", help="run a sweep of training runs (settings x seeds) locally or on a Dask cluster")
+    sw.add_argument("sweep", metavar="SWEEP.toml", help="sweep file (docs/sweeps.md; examples/sweeps/)")
+    sw.add_argument("--out", metavar="DIR", help="sweep directory (created; rerun the same command to resume)")
+    sw.add_argument("--jobs", type=int, default=None, help="local worker processes (default: $PYCOSIM_JOBS or CPU cores)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--budget", metavar="NAME", help="a named [budget.NAME] of the sweep file, e.g. full")
+    sw.add_argument("--dry-run", action="store_true", help="validate and list the runs, train nothing")
+    sw.add_argument("--no-plots", action="store_true", help="do not write the plots")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
 
     cal = sub.add_parser("calibration", help="inspect calibration bundles")
     csub = cal.add_subparsers(dest="calibration_command", metavar="SUBCOMMAND")

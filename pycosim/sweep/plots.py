@@ -1,0 +1,192 @@
+"""Plots of a sweep (PNG, written to ``DIR/plots/``).
+
+* ``accuracy_vs_<path>.png`` for every varied setting: test accuracy against the setting — mean over
+  seeds with the seed spread (bars: ± one standard deviation, dots: each seed), one line per combination
+  of the other varied settings (averaged over them beyond six lines), and the float baseline with its
+  software-equivalence band (baseline − 0.5 percentage points).
+* ``heatmap_<p1>__<p2>.png`` for pairs of varied settings: mean accuracy over two settings (averaged over
+  seeds and any other setting) with the software-equivalence contour: the line where the mean gap to the
+  float baseline crosses −0.5 pp (cells inside it are software-equivalent, marked ★).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, rows
+
+MAX_LINES = 6
+
+
+def _key(v) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+def _numeric(values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _label(v) -> str:
+    if isinstance(v, str) and ("/" in v):
+        return Path(v).name or v
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _finished_points(sweep, records):
+    return [r for r in rows(sweep, records) if r["kind"] == "point" and r["status"] == "finished"
+            and r["test_accuracy"] is not None]
+
+
+def _axis(values):
+    """Sorted distinct values, their positions on the axis, and whether the axis is numeric/log."""
+    uniq = {_key(v): v for v in values}
+    vals = list(uniq.values())
+    numeric = _numeric(vals)
+    if numeric:
+        vals.sort()
+        log = min(vals) > 0 and max(vals) / min(vals) >= 20
+        pos = {_key(v): float(v) for v in vals}
+    else:
+        log = False
+        pos = {_key(v): float(i) for i, v in enumerate(vals)}
+    return vals, pos, numeric, log
+
+
+def _baseline_band(ax, sweep, records):
+    b, _ = baseline_accuracy(sweep, records)
+    if b is None:
+        return
+    ax.axhline(100 * b, color="k", lw=1.2, label=f"float baseline {100 * b:.2f} %")
+    ax.axhspan(100 * b - EQUIVALENCE_PP, 100 * b, color="0.85", zorder=0,
+               label=f"software-equivalent (≥ baseline − {EQUIVALENCE_PP} pp)")
+
+
+def plot_accuracy_vs(sweep, records, param: str, path) -> Path | None:
+    """Accuracy versus one varied setting *param* with seed spread; None if nothing finished."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = _finished_points(sweep, records)
+    if not data:
+        return None
+    vals, pos, numeric, log = _axis([r[param] for r in data])
+    others = [p for p in sweep.varied if p != param]
+    groups: dict[str, list] = {}
+    for r in data:
+        g = _key([r[p] for p in others])
+        groups.setdefault(g, []).append(r)
+    if len(groups) > MAX_LINES:
+        groups = {"__all__": data}
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for gi, (g, rs) in enumerate(groups.items()):
+        by_x: dict[str, list] = {}
+        for r in rs:
+            by_x.setdefault(_key(r[param]), []).append(100 * r["test_accuracy"])
+        xs = sorted(by_x, key=lambda k: pos[k])
+        x = np.array([pos[k] for k in xs])
+        mean = np.array([np.mean(by_x[k]) for k in xs])
+        std = np.array([np.std(by_x[k]) for k in xs])
+        if g == "__all__":
+            label = f"mean over {', '.join(others)}"
+        elif others:
+            label = ", ".join(f"{p}={_label(v)}" for p, v in zip(others, json.loads(g)))
+        else:
+            label = f"mean ± std over seeds {', '.join(map(str, sweep.seeds))}"
+        line = ax.errorbar(x, mean, yerr=std, marker="o", capsize=3, label=label)
+        for k in xs:
+            ax.scatter([pos[k]] * len(by_x[k]), by_x[k], s=10, alpha=0.5, color=line[0].get_color())
+    _baseline_band(ax, sweep, records)
+    if log:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks([pos[_key(v)] for v in vals], [_label(v) for v in vals])
+    ax.set_xlabel(param)
+    ax.set_ylabel("test accuracy (%)")
+    b = sweep.budget
+    ax.set_title(f"{sweep.name}: {b['train_subset'] or 'all'} train ex. × {b['epochs']} epoch(s), "
+                 f"{b['test_subset'] or 'all'} test ex.", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
+    """Mean accuracy over settings *p1* (x) and *p2* (y) with the software-equivalence contour (mean gap
+    to the float baseline = −0.5 pp); None if nothing finished."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = _finished_points(sweep, records)
+    if not data:
+        return None
+    xv, xpos, xnum, xlog = _axis([r[p1] for r in data])
+    yv, ypos, ynum, ylog = _axis([r[p2] for r in data])
+    acc = np.full((len(yv), len(xv)), np.nan)
+    gap = np.full_like(acc, np.nan)
+    xi = {_key(v): i for i, v in enumerate(xv)}
+    yi = {_key(v): i for i, v in enumerate(yv)}
+    cells: dict[tuple, list] = {}
+    for r in data:
+        cells.setdefault((yi[_key(r[p2])], xi[_key(r[p1])]), []).append(r)
+    for (i, j), rs in cells.items():
+        acc[i, j] = 100 * np.mean([r["test_accuracy"] for r in rs])
+        g = [r["gap_pp"] for r in rs if r["gap_pp"] is not None]
+        gap[i, j] = np.mean(g) if g else np.nan
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    im = ax.imshow(acc, origin="lower", aspect="auto", cmap="viridis")
+    fig.colorbar(im, ax=ax, label="test accuracy (%), mean over seeds")
+    for (i, j) in cells:
+        star = " ★" if gap[i, j] >= -EQUIVALENCE_PP else ""
+        ax.text(j, i, f"{acc[i, j]:.1f}{star}", ha="center", va="center", fontsize=7,
+                color="w" if acc[i, j] < np.nanmean(acc) else "k")
+    if np.isfinite(gap).any() and len(xv) >= 2 and len(yv) >= 2 and np.nanmin(gap) < -EQUIVALENCE_PP <= np.nanmax(gap):
+        cs = ax.contour(np.arange(len(xv)), np.arange(len(yv)), np.nan_to_num(gap, nan=np.nanmin(gap)),
+                        levels=[-EQUIVALENCE_PP], colors="r", linewidths=2)
+        ax.clabel(cs, fmt={-EQUIVALENCE_PP: f"−{EQUIVALENCE_PP} pp"}, fontsize=7)
+    ax.plot([], [], color="r", lw=2, label=f"software equivalence: gap to float = −{EQUIVALENCE_PP} pp (★ inside)")
+    ax.set_xticks(range(len(xv)), [_label(v) for v in xv], rotation=30 if len(xv) > 6 else 0)
+    ax.set_yticks(range(len(yv)), [_label(v) for v in yv])
+    ax.set_xlabel(p1)
+    ax.set_ylabel(p2)
+    b, _ = baseline_accuracy(sweep, records)
+    ax.set_title(f"{sweep.name}" + (f" (float baseline {100 * b:.2f} %)" if b is not None else ""), fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _file_part(p: str) -> str:
+    return p.replace(".", "_").replace("/", "_")
+
+
+def plot_sweep(sweep, records, plots_dir) -> list[Path]:
+    """Every plot of the module docstring for *sweep* (heat maps for each pair of the first three varied
+    settings); returns the files written."""
+    out = []
+    plots_dir = Path(plots_dir)
+    for p in sweep.varied:
+        f = plot_accuracy_vs(sweep, records, p, plots_dir / f"accuracy_vs_{_file_part(p)}.png")
+        if f:
+            out.append(f)
+    for p1, p2 in itertools.combinations(sweep.varied[:3], 2):
+        f = plot_heatmap(sweep, records, p1, p2, plots_dir / f"heatmap_{_file_part(p1)}__{_file_part(p2)}.png")
+        if f:
+            out.append(f)
+    return out

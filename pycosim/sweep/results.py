@@ -1,0 +1,216 @@
+"""A sweep's results: the append-only journal, ``results.csv`` and per-point summaries.
+
+``DIR/results.jsonl`` is the journal: one JSON line per finished or failed run, appended and synced to disk
+as the run ends, never rewritten — what a killed sweep leaves is every result it had. The last line of a
+run's key wins (a failed run retried later). ``DIR/results.csv`` is rewritten atomically from the journal
+after every run: one row per point and seed (and per float baseline run) with the columns
+
+    name, kind, point, seed        run directory DIR/runs/NAME; 'point' or 'baseline'; point index; seed
+    <varied paths>                 the point's values (calibration: the bundle as written in the sweep)
+    status, error                  finished / failed, and the one-line error of a failed run
+    test_accuracy                  fraction of the test subset classified correctly after the last epoch
+    baseline_accuracy, gap_pp      the float baseline's accuracy (same budget, seed, network and training
+                                   settings) and test_accuracy − baseline_accuracy in percentage points
+    wall_s                         wall time of the run in its worker (s)
+    examples_per_s                 training examples per second
+    energy_per_example_J           run energy / training examples (J; pycosim.sweep.energy; empty for float)
+    pcm_pulses_per_example         PCM SET + RESET pulses / training examples (updates, transfers, programming)
+    transfers                      transfers done
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pycosim.files import atomic_write_bytes
+from pycosim.sweep import energy
+
+JOURNAL = "results.jsonl"
+CSV = "results.csv"
+EQUIVALENCE_PP = 0.5   # software equivalence: within this many percentage points of the float baseline
+
+
+def read_journal(path) -> dict:
+    """key → latest record of the journal at *path* ({} if absent; a torn last line is ignored)."""
+    out = {}
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue     # the line a killed process was writing
+        if isinstance(rec, dict) and "key" in rec:
+            out[rec["key"]] = rec
+    return out
+
+
+def append_journal(path, record: dict) -> None:
+    """Append *record* as one line and sync it to disk (a torn last line of a killed writer is closed)."""
+    path = Path(path)
+    line = json.dumps(record, default=_plain) + "\n"
+    with open(path, "a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                line = "\n" + line
+        fh.write(line.encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _plain(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    return str(o)
+
+
+def energy_per_example(metrics: dict, scalars: dict | None) -> float | None:
+    """Energy per training example (J) of a finished run: :func:`pycosim.evaluate.energy` if that package
+    provides ``energy_per_example_J(metrics, scalars)``, else :func:`pycosim.sweep.energy.energy_per_example_J`."""
+    try:
+        from pycosim.evaluate import energy as evaluate_energy   # the dedicated energy model, when present
+        fn = getattr(evaluate_energy, "energy_per_example_J", None)
+    except ImportError:
+        fn = None
+    if fn is not None:
+        try:
+            return fn(metrics, scalars)
+        except Exception:
+            pass
+    return energy.energy_per_example_J(metrics, scalars or {})
+
+
+def make_record(task, outcome: dict, scalars: dict | None) -> dict:
+    """The journal record of *task* (pycosim.sweep.spec.Task) from its executor *outcome*; *scalars*: the
+    calibration bundle's scalars of the run (for its energy), None for float runs."""
+    m = outcome.get("metrics") or {}
+    n = m.get("examples_seen") or 0
+    counters = m.get("counters") or []
+    hw = task.config.get("synapse", {}).get("kind") != "ideal"
+    return {
+        "key": task.key, "name": task.name, "kind": task.kind, "point": task.point, "seed": task.seed,
+        "values": task.values, "baseline": task.baseline, "status": outcome["status"],
+        "test_accuracy": m.get("test_accuracy"),
+        "wall_s": outcome.get("wall_s"),
+        "examples_per_s": m.get("examples_per_second"),
+        "energy_per_example_J": energy_per_example(m, scalars) if (hw and m) else None,
+        "pcm_pulses_per_example": energy.pcm_pulses(counters) / n if (hw and n) else None,
+        "transfers": (m.get("transfers") or {}).get("count"),
+        "error": outcome.get("error"), "host": outcome.get("host"), "reused": outcome.get("reused", False),
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (list, tuple)):
+        return json.dumps(list(v))
+    return str(v)
+
+
+def rows(sweep, records: dict) -> list[dict]:
+    """results.csv rows (in the sweep's run order; runs without a record are left out)."""
+    out = []
+    for t in sweep.tasks:
+        r = records.get(t.key)
+        if r is None:
+            continue
+        b = records.get(t.baseline) if t.baseline else None
+        base = b.get("test_accuracy") if b and b.get("status") == "finished" else None
+        acc = r.get("test_accuracy")
+        row = {"name": t.name, "kind": t.kind, "point": t.point, "seed": t.seed}
+        for p in sweep.varied:
+            row[p] = t.values.get(p)
+        row.update(status=r["status"], test_accuracy=acc, baseline_accuracy=base,
+                   gap_pp=100 * (acc - base) if acc is not None and base is not None else None)
+        for k in ("wall_s", "examples_per_s", "energy_per_example_J", "pcm_pulses_per_example", "transfers",
+                  "error"):
+            row[k] = r.get(k)
+        out.append(row)
+    return out
+
+
+def write_csv(path, sweep, records: dict) -> Path:
+    """Write results.csv atomically (columns in the module docstring)."""
+    data = rows(sweep, records)
+    cols = ["name", "kind", "point", "seed", *sweep.varied, "status", "test_accuracy", "baseline_accuracy",
+            "gap_pp", "wall_s", "examples_per_s", "energy_per_example_J", "pcm_pulses_per_example", "transfers",
+            "error"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in data:
+        w.writerow([_fmt(r.get(c)) for c in cols])
+    return atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def summary(sweep, records: dict) -> list[dict]:
+    """Per point: {'point', 'values', 'n' (finished seeds), 'failed', 'mean', 'std' (accuracy over seeds,
+    population), 'gap_pp' (mean over seeds of accuracy − baseline, percentage points, None without
+    baselines), 'equivalent' (gap_pp ≥ −0.5), 'energy_per_example_J', 'pcm_pulses_per_example' (means)}."""
+    by_point: dict[int, list] = {}
+    for r in rows(sweep, records):
+        if r["kind"] == "point":
+            by_point.setdefault(r["point"], []).append(r)
+    out = []
+    for i, values in enumerate(sweep.points):
+        rs = by_point.get(i, [])
+        ok = [r for r in rs if r["status"] == "finished" and r["test_accuracy"] is not None]
+        accs = np.array([r["test_accuracy"] for r in ok], float)
+        gaps = [r["gap_pp"] for r in ok if r["gap_pp"] is not None]
+
+        def mean(k):
+            v = [r[k] for r in ok if r.get(k) is not None]
+            return float(np.mean(v)) if v else None
+
+        gap = float(np.mean(gaps)) if gaps else None
+        out.append({"point": i, "values": values, "n": len(ok), "failed": len(rs) - len(ok),
+                    "mean": float(accs.mean()) if ok else None, "std": float(accs.std()) if ok else None,
+                    "gap_pp": gap, "equivalent": None if gap is None else gap >= -EQUIVALENCE_PP,
+                    "energy_per_example_J": mean("energy_per_example_J"),
+                    "pcm_pulses_per_example": mean("pcm_pulses_per_example")})
+    return out
+
+
+def baseline_accuracy(sweep, records: dict) -> tuple[float | None, float | None]:
+    """Mean and population standard deviation of the finished float baseline runs' accuracies."""
+    accs = [records[t.key]["test_accuracy"] for t in sweep.tasks
+            if t.kind == "baseline" and t.key in records and records[t.key]["status"] == "finished"]
+    return (float(np.mean(accs)), float(np.std(accs))) if accs else (None, None)
+
+
+def format_summary(sweep, records: dict) -> str:
+    """A plain-text table of :func:`summary` (one line per point) and the float baseline."""
+    lines = []
+    b, bs = baseline_accuracy(sweep, records)
+    if b is not None:
+        lines.append(f"float baseline: {100 * b:.2f} % ± {100 * bs:.2f}")
+    head = "  ".join(f"{p:>18}" for p in sweep.varied)
+    lines.append(f"{'point':>5}  {head}  {'accuracy %':>10}  {'± (seeds)':>9}  {'gap pp':>7}  {'equiv':>5}  "
+                 f"{'nJ/example':>10}  {'PCM pulses/ex':>13}")
+    for s in summary(sweep, records):
+        vals = "  ".join(f"{_fmt(s['values'].get(p))[-18:]:>18}" for p in sweep.varied)
+        acc = f"{100 * s['mean']:10.2f}  {100 * s['std']:9.2f}" if s["mean"] is not None else f"{'—':>10}  {'':>9}"
+        gap = f"{s['gap_pp']:+7.2f}  {'yes' if s['equivalent'] else 'no':>5}" if s["gap_pp"] is not None \
+            else f"{'':>7}  {'':>5}"
+        e = f"{1e9 * s['energy_per_example_J']:10.3f}" if s["energy_per_example_J"] is not None else f"{'':>10}"
+        pp = f"{s['pcm_pulses_per_example']:13.1f}" if s["pcm_pulses_per_example"] is not None else f"{'':>13}"
+        fail = f"  ({s['failed']} failed)" if s["failed"] else ""
+        lines.append(f"{s['point']:>5}  {vals}  {acc}  {gap}  {e}  {pp}{fail}")
+    return "\n".join(lines)
