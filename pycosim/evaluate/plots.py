@@ -1,0 +1,106 @@
+"""Plots of the evaluation: accuracy versus time (circuit and statistical models side by side) and the
+energy breakdown with Ambrogio et al.'s efficiency as a reference line. Written atomically as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+_COLORS = {"circuit": "tab:blue", "pcm-statistical": "tab:orange"}
+
+
+def _save(fig, path) -> Path:
+    from pycosim.files import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_accuracy(result: dict, path) -> Path:
+    """Test accuracy (mean ± standard deviation over the repeats) versus time after the end of training,
+    one curve per entry of an evaluate.json dict (colour: noise model; dashed: global drift compensation;
+    square markers: 3T1C leaking instead of the final transfer). The time axis is logarithmic; t = 0 is
+    drawn a decade left of the smallest positive time."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    pos = [t for e in result["entries"] for t in e["times_s"] if t > 0]
+    t_zero = (min(pos) if pos else 1.0) / 10
+    for e in result["entries"]:
+        t = np.where(np.asarray(e["times_s"]) > 0, e["times_s"], t_zero)
+        m, s = 100 * np.asarray(e["accuracy_mean"]), 100 * np.asarray(e["accuracy_std"])
+        label = e["noise_model"] + (f", LSP {e['lsp_mode']}" if e.get("lsp_mode") else "") + \
+            (", global compensation" if e["compensation"] == "global" else "") + f" (R={e['repeats']})"
+        ax.errorbar(t, m, yerr=s, color=_COLORS.get(e["noise_model"], "k"),
+                    ls="--" if e["compensation"] == "global" else "-",
+                    marker="s" if e.get("lsp_mode") == "leak" else "o", capsize=3, label=label)
+    if result.get("trained_test_accuracy") is not None:
+        ax.axhline(100 * result["trained_test_accuracy"], color="gray", lw=0.8, ls=":",
+                   label="end of training (metrics.json)")
+    ax.set_xscale("log")
+    labels = {}
+    for e in result["entries"]:
+        for t, lab in zip(e["times_s"], e["time_labels"]):
+            labels[t if t > 0 else t_zero] = lab
+    ax.set_xticks(sorted(labels))
+    ax.set_xticklabels([labels[k] for k in sorted(labels)])
+    ax.minorticks_off()
+    ax.set_xlabel("time after the end of training")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{result['preset']} {'-'.join(map(str, result['layers']))}: {result['test_examples']} test examples")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_energy(reports: list[dict], path) -> Path:
+    """Left: energy per training example by phase (one bar per run, log scale). Right: operations per
+    second per watt of training and inference per run, with Ambrogio et al. (2018)'s 28,065 GOP/s/W."""
+    from pycosim.evaluate.energy import AMBROGIO_GOPS_PER_W, PHASES
+
+    plt = _pyplot()
+    runs = [r for r in reports if r.get("energy")]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.0))
+    w = 0.8 / max(len(runs), 1)
+    x = np.arange(len(PHASES) + 1)
+    for i, r in enumerate(runs):
+        pe = r["energy"]["per_example_J"]
+        vals = [pe[p] for p in PHASES] + [pe["total"]]
+        a1.bar(x + (i - (len(runs) - 1) / 2) * w, vals, w, label=r["label"])
+    a1.set_xticks(x)
+    a1.set_xticklabels(list(PHASES) + ["total"])
+    a1.set_yscale("log")
+    a1.set_ylabel("energy per training example (J)")
+    a1.set_title("counted operations × bundle energies", fontsize=9)
+    a1.grid(alpha=0.3, axis="y")
+    a1.legend(fontsize=7)
+    xs = np.arange(2)
+    for i, r in enumerate(runs):
+        g = r["energy"]["gops_per_W"]
+        a2.bar(xs + (i - (len(runs) - 1) / 2) * w, [g["training"] or 0, g["inference"] or 0], w, label=r["label"])
+    a2.axhline(AMBROGIO_GOPS_PER_W, color="k", ls="--", lw=1, label="Ambrogio et al. 2018: 28,065 GOP/s/W")
+    a2.set_xticks(xs)
+    a2.set_xticklabels(["training", "inference"])
+    a2.set_yscale("log")
+    a2.set_ylabel("GOP/s/W")
+    a2.set_title("excludes ADC, array conduction, drivers, digital (see report)", fontsize=9)
+    a2.grid(alpha=0.3, axis="y")
+    a2.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out

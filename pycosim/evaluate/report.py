@@ -1,0 +1,208 @@
+"""``pycosim report RUNDIR [RUNDIR …]``: energy, efficiency and PCM lifetime of training runs, side by side.
+
+For each run directory: the energy per training example by phase and per inference with the bundle's
+per-operation energies (:mod:`pycosim.evaluate.energy`), operations per second per watt under the stated
+timing assumptions, the PCM endurance projection (:mod:`pycosim.evaluate.lifetime`), and — if
+``evaluate.json`` exists — the accuracies over time. Writes ``RUNDIR/report.json`` and
+``RUNDIR/plots/energy_breakdown.png`` (atomic; nothing else in the run directory is touched), and with
+``out_dir`` a comparison ``report.json`` + ``energy_comparison.png`` there. Energies the bundle lacks are
+listed loudly and never priced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pycosim.errors import ConfigError
+from pycosim.evaluate import energy as _energy
+from pycosim.evaluate import lifetime as _lifetime
+from pycosim.evaluate import rundir
+
+
+def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, fraction: float = 1e-3,
+               calibration_dir=None) -> dict:
+    """The report dict of one run directory (needs metrics.json, config.toml and checkpoint.pkl)."""
+    _lifetime.check_args(endurance_cycles, duty_cycle, fraction)
+    p = rundir.run_path(run_dir, "report")
+    metrics = rundir.load_metrics(p, "report")
+    cfg = rundir.load_config(p, "report")
+    state = rundir.load_state(p, "report")
+    synapse = cfg.synapse.kind
+    rep = {"run_dir": str(p), "label": f"{p.name} ({cfg.preset})", "preset": cfg.preset, "synapse": synapse,
+           "layers": metrics["layers"], "examples_seen": int(metrics["examples_seen"]),
+           "test_accuracy": metrics.get("test_accuracy"), "transfers": (metrics.get("transfers") or {}).get("count"),
+           "energy": None, "lifetime": None, "bundle": None}
+    if synapse != "ideal":
+        bundle, note = rundir.load_bundle(metrics, calibration_dir)
+        timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
+        rep["bundle"] = note
+        rep["energy"] = _energy.energy(metrics, bundle.scalars, timing_kw=timing_kw)
+        rep["energy"]["timing_assumptions"] = timing_kw | {"other": "pycosim.timing defaults"}
+        rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net)
+        t_ex = float(metrics.get("t_example_hardware_s") or rep["energy"]["time_s"]["training_example"])
+        rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
+                                             duty_cycle=duty_cycle, fraction=fraction)
+    ev = p / rundir.EVALUATE_JSON
+    if ev.is_file():
+        try:
+            e = json.loads(ev.read_text())
+            rep["evaluate"] = [{k: x[k] for k in ("noise_model", "compensation", "lsp_mode", "time_labels",
+                                                  "accuracy_mean", "accuracy_std")} for x in e["entries"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            rep["evaluate"] = None
+    return rep
+
+
+def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, fraction: float = 1e-3,
+           calibration_dir=None, out_dir=None, write: bool = True) -> list[dict]:
+    """:func:`run_report` of every run directory; with *write*, each run's report.json and
+    plots/energy_breakdown.png, and with *out_dir* the comparison files there. Returns the reports."""
+    if not run_dirs:
+        raise ConfigError("report: give at least one RUNDIR")
+    reps = [run_report(d, endurance_cycles=endurance_cycles, duty_cycle=duty_cycle, fraction=fraction,
+                       calibration_dir=calibration_dir) for d in run_dirs]
+    if write:
+        from pycosim.evaluate.plots import plot_energy
+        from pycosim.files import atomic_write_bytes
+
+        for r in reps:
+            p = Path(r["run_dir"])
+            atomic_write_bytes(p / rundir.REPORT_JSON, (json.dumps(r, indent=1) + "\n").encode())
+            if r["energy"]:
+                plot_energy([r], p / "plots" / "energy_breakdown.png")
+        if out_dir is not None:
+            o = Path(out_dir).expanduser()
+            try:
+                o.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"--out {o}: cannot create it ({exc.strerror or exc})") from None
+            atomic_write_bytes(o / rundir.REPORT_JSON, (json.dumps(reps, indent=1) + "\n").encode())
+            plot_energy(reps, o / "energy_comparison.png")
+    return reps
+
+
+# ------------------------------------------------------------------ text
+def si(x, unit: str) -> str:
+    """x with an SI prefix, 3 significant digits ("1.23 nJ"); "—" for None."""
+    if x is None:
+        return "—"
+    if x == 0:
+        return f"0 {unit}"
+    if x == float("inf"):
+        return "∞"
+    for f, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"),
+                 (1e-12, "p"), (1e-15, "f"), (1e-18, "a")):
+        if abs(x) >= f:
+            return f"{x / f:.3g} {p}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def duration(s) -> str:
+    """Seconds as the largest fitting unit (s, min, h, d, y)."""
+    if s is None:
+        return "—"
+    for f, u in ((365.25 * 86400, "y"), (86400, "d"), (3600, "h"), (60, "min")):
+        if s >= f:
+            return f"{s / f:.3g} {u}"
+    return si(s, "s")
+
+
+def format_report(reps: list[dict]) -> str:
+    """The side-by-side text table of :func:`report` (one column per run), then the lists of energies
+    included, missing from the bundle (loudly) and not modelled."""
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(name, fn):
+        rows.append((name, [fn(r) for r in reps]))
+
+    en = lambda r: r["energy"] or {}  # noqa: E731
+    row("synapse", lambda r: r["synapse"])
+    row("layers", lambda r: "-".join(map(str, r["layers"])))
+    row("examples trained / transfers", lambda r: f"{r['examples_seen']:,} / {r['transfers'] or 0}")
+    row("test accuracy (end of training)", lambda r: "—" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.2f} %")
+    rows.append(("energy per training example", []))
+    for p in _energy.PHASES:
+        row(f"  {p}", lambda r, p=p: si(en(r).get("per_example_J", {}).get(p), "J"))
+    row("  total", lambda r: si(en(r).get("per_example_J", {}).get("total"), "J"))
+    row("initial programming (one-time)", lambda r: si(en(r).get("phase_J", {}).get("initial programming"), "J"))
+    row("energy per inference", lambda r: si(en(r).get("per_inference_J"), "J"))
+    row("  array conduction bound (not in totals)", lambda r: si(en(r).get("read_conduction_bound_J"), "J"))
+    row("time per training example / inference", lambda r: " / ".join(si(en(r).get("time_s", {}).get(k), "s")
+                                                                     for k in ("training_example", "inference")) if r["energy"] else "—")
+    row("GOP/s/W training (Ambrogio 2018: 28,065)", lambda r: _g(en(r).get("gops_per_W", {}).get("training")))
+    row("GOP/s/W inference", lambda r: _g(en(r).get("gops_per_W", {}).get("inference")))
+    row("power training / inference", lambda r: " / ".join(si(en(r).get("power_W", {}).get(k), "W")
+                                                          for k in ("training", "inference")) if r["energy"] else "—")
+    lt0 = next((r["lifetime"] for r in reps if r["lifetime"]), None)
+    if lt0:
+        rows.append((f"PCM lifetime: first {100 * lt0['fraction']:.3g} % of devices past {lt0['endurance_cycles']:.3g} "
+                     f"RESETs, duty cycle {100 * lt0['duty_cycle']:.3g} %", []))
+        row("  RESETs max / total per device", lambda r: "—" if not r["lifetime"] else
+            f"{r['lifetime']['all']['resets_max']:,} / {r['lifetime']['all']['resets_total']:,}")
+        row("  training examples until then", lambda r: _life(r, "examples_to_failure", lambda v: f"{v:.3g}"))
+        row("  time until then", lambda r: _life(r, "seconds_to_failure", duration))
+        roles = sorted({k for r in reps if r["lifetime"] for k in r["lifetime"]["by_role"]})
+        for role in roles:
+            row(f"    {role} only", lambda r, role=role: _life(r, "seconds_to_failure", duration, role))
+    w0 = max(len(n) for n, v in rows if v) + 2
+    ws = [max([len(r["label"])] + [len(v[i]) for _, v in rows if v]) + 2 for i, r in enumerate(reps)]
+    lines = [" " * w0 + "".join(r["label"].ljust(w) for r, w in zip(reps, ws))]
+    for name, vals in rows:
+        lines.append(name.ljust(w0) + "".join(v.ljust(w) for v, w in zip(vals, ws)))
+    evs = [(r, e) for r in reps for e in (r.get("evaluate") or [])]
+    if evs:
+        lines += ["", "Test accuracy after training (evaluate.json; mean ± std over the repeats, %):"]
+        for r, e in evs:
+            name = f"{e['noise_model']}/{e['compensation']}" + (f"/{e['lsp_mode']}" if e.get("lsp_mode") else "")
+            lines.append(f"  {r['label']}  {name}: " + ", ".join(
+                f"{lab} {100 * m:.1f}±{100 * s:.1f}" for lab, m, s in zip(e["time_labels"], e["accuracy_mean"],
+                                                                       e["accuracy_std"])))
+    lines += [""] + _energy_notes(reps)
+    return "\n".join(l.rstrip() for l in lines)
+
+
+def _g(v) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def _life(r, key, fmt, role=None) -> str:
+    lt = r.get("lifetime")
+    if not lt:
+        return "—"
+    if role and role not in lt["by_role"]:
+        return "—"
+    d = lt["by_role"][role] if role else lt["all"]
+    v = d.get(key)
+    if v is None:
+        return "—"
+    return ("> " if d["bound"] == "lower" else "") + fmt(v)
+
+
+def _energy_notes(reps) -> list[str]:
+    """Included / MISSING / not-modelled energy lists and the stated assumptions."""
+    out = []
+    ens = [r["energy"] for r in reps if r["energy"]]
+    if not ens:
+        return ["(no hardware energies: 'ideal' synapses)"]
+    e0 = ens[0]
+    out.append("Included (counted operations × bundle energy per operation):")
+    for op, (sec, key, meaning) in _energy.OPERATIONS.items():
+        if e0["per_op_J"][op] is not None:
+            out.append(f"  {sec}.{key:<16} {si(e0['per_op_J'][op], 'J'):>10}  {meaning}")
+    miss = {}
+    for e in ens:
+        for m in e["missing"]:
+            miss.setdefault(m["scalar"], [m["meaning"], 0])[1] += m["count"]
+    if miss:
+        out.append("!! MISSING from the calibration bundle — counted but NOT in any total above:")
+        for scalar, (meaning, n) in miss.items():
+            out.append(f"!!   {scalar:<24} {n:>14,} operations   ({meaning})")
+    out.append("Not modelled (no counter and no bundle energy; NOT in the totals):")
+    out += [f"  - {s}" for s in _energy.NOT_MODELLED]
+    out.append("So the GOP/s/W figures are upper bounds of the efficiency (lower bounds of the energy).")
+    out.append("Timing (pycosim.timing, batch 1, no pipelining): t_read = t_rst + 2^bits·t_lsb + t_adc + t_digital "
+               "per layer read, update = max_pulses × 20 ns; transfer time not included.")
+    out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly; "
+               "'>' = no RESET in the run at that quantile (lower bound).")
+    return out

@@ -1,0 +1,82 @@
+"""Read-only access to a training run directory (``pycosim train --out RUNDIR``) for evaluation and reports.
+
+Nothing here writes into the run directory or changes the checkpoint: the unpickled state is a fresh
+object every call, and callers work on deep copies of its network. Missing or unreadable files are
+one-line :class:`pycosim.errors.ConfigError` messages that name the file and what needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from pycosim.errors import ConfigError
+from pycosim.nn.train import CHECKPOINT, CONFIG, METRICS
+
+EVALUATE_JSON = "evaluate.json"
+REPORT_JSON = "report.json"
+
+
+def run_path(run_dir, what: str) -> Path:
+    """*run_dir* as a Path; ConfigError if it is not an existing directory (*what* names the command)."""
+    p = Path(run_dir).expanduser()
+    if not p.is_dir():
+        raise ConfigError(f"{what} {p}: no such run directory (make one with `pycosim train --out RUNDIR`)")
+    return p
+
+
+def _need(p: Path, name: str, what: str) -> Path:
+    f = p / name
+    if not f.is_file():
+        raise ConfigError(f"{what} {p}: no {name} there (not a finished `pycosim train` run directory)")
+    return f
+
+
+def load_state(run_dir, what: str = "evaluate"):
+    """The pickled :class:`pycosim.nn.train._State` of the run (its ``net`` is a Network of Crossbars)."""
+    p = run_path(run_dir, what)
+    f = _need(p, CHECKPOINT, what)
+    try:
+        state = pickle.loads(f.read_bytes())
+    except Exception as exc:
+        raise ConfigError(f"{what} {p}: unreadable {CHECKPOINT} ({type(exc).__name__}: {exc})") from None
+    if not hasattr(state, "net") or not hasattr(state.net, "layers"):
+        raise ConfigError(f"{what} {p}: {CHECKPOINT} does not hold a training state")
+    return state
+
+
+def load_metrics(run_dir, what: str = "report") -> dict:
+    """``metrics.json`` of the run as a dict (ConfigError if missing, unreadable or without counters)."""
+    p = run_path(run_dir, what)
+    f = _need(p, METRICS, what)
+    try:
+        m = json.loads(f.read_text())
+    except Exception as exc:
+        raise ConfigError(f"{what} {p}: unreadable {METRICS} ({type(exc).__name__}: {exc})") from None
+    if not isinstance(m, dict) or not isinstance(m.get("counters"), list) or "examples_seen" not in m:
+        raise ConfigError(f"{what} {p}: {METRICS} has no hardware counters (written by an older pycosim?)")
+    return m
+
+
+def load_config(run_dir, what: str = "evaluate"):
+    """The run's resolved :class:`pycosim.nn.config.TrainConfig` (``config.toml``)."""
+    from pycosim.nn import config as ncfg
+
+    p = run_path(run_dir, what)
+    return ncfg.load(_need(p, CONFIG, what))
+
+
+def load_bundle(metrics: dict, calibration_dir=None):
+    """The calibration bundle of the run: *calibration_dir* if given, else the one recorded in
+    ``metrics.json`` (``calibration.path``) if it still exists, else the shipped bundle. Returns
+    (bundle, note) — the note says which one was used and why."""
+    from pycosim import calibration
+
+    if calibration_dir is not None:
+        return calibration.load(calibration_dir), f"--calibration {calibration_dir}"
+    rec = (metrics.get("calibration") or {}).get("path")
+    if rec and Path(rec).is_dir():
+        return calibration.load(rec), f"the run's bundle {rec}"
+    note = "the shipped bundle" + (f" (the run's {rec} no longer exists)" if rec else "")
+    return calibration.load(), note
