@@ -352,6 +352,31 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
 
+    ev = sub.add_parser("evaluate", help="test accuracy of a trained run over time (PCM drift, read noise, 3T1C)")
+    ev.add_argument("rundir", metavar="RUNDIR", help="a `pycosim train` run directory (read only)")
+    ev.add_argument("--times", default="1s,1h,1d,1y", help="times after training, e.g. 0s,1s,1h,1d,1y (default 1s,1h,1d,1y)")
+    ev.add_argument("--repeats", type=int, default=5, help="independent noise draws (default 5)")
+    ev.add_argument("--compensation", default="none", choices=("none", "global"), help="global drift compensation")
+    ev.add_argument("--noise-model", default="circuit", choices=("circuit", "pcm-statistical", "both"),
+                    help="circuit-derived model (default) or the statistical PCM model of Rasch et al. 2023")
+    ev.add_argument("--lsp", default="transfer", choices=("transfer", "leak"),
+                    help="3T1C: final transfer into the PCM (default) or let it leak during inference")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the evaluation's draws (default 0)")
+    ev.add_argument("--dataset", default=None, help="the run's data: mnist (default), idx:DIR or npz:FILE")
+    ev.add_argument("--test-subset", type=int, default=None, metavar="K",
+                    help="first K test examples (default: the run's training.test_subset; 0 = all)")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate)
+
+    rp = sub.add_parser("report", help="energy per example, GOP/s/W and PCM lifetime of runs, side by side")
+    rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories")
+    rp.add_argument("--endurance", type=float, default=1e8, help="PCM endurance in RESET cycles (default 1e8)")
+    rp.add_argument("--duty-cycle", type=float, default=1.0, help="fraction of the time spent training (default 1)")
+    rp.add_argument("--fraction", type=float, default=1e-3, help="device fraction whose wear-out ends life (default 0.001)")
+    rp.add_argument("--calibration", metavar="CAL_DIR", help="bundle of the energies (default: the run's, else shipped)")
+    rp.add_argument("--out", metavar="DIR", help="also write the comparison report.json and energy_comparison.png here")
+    rp.set_defaults(func=cmd_report)
+
     cal = sub.add_parser("calibration", help="inspect calibration bundles")
     csub = cal.add_subparsers(dest="calibration_command", metavar="SUBCOMMAND")
     sh = csub.add_parser("show", help="print a readable summary of a bundle (and optionally plot it)")
@@ -359,6 +384,36 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--plots", metavar="DIR", help="write PNG plots of the bundle here")
     sh.set_defaults(func=cmd_calibration_show)
     return p
+
+
+def cmd_evaluate(args) -> int:
+    from pycosim.evaluate import evaluate, parse_times
+
+    times = parse_times(args.times)          # one-line errors before anything is loaded
+    res = evaluate(args.rundir, args.times, repeats=args.repeats, compensation=args.compensation,
+                   noise_model=args.noise_model, lsp_mode=args.lsp, seed=args.seed, dataset=args.dataset,
+                   test_subset=args.test_subset, progress=not args.quiet)
+    print(f"{res['preset']} {'-'.join(map(str, res['layers']))}: test accuracy on {res['test_examples']} examples "
+          f"(mean ± std over {args.repeats} draws; end of training {100 * (res['trained_test_accuracy'] or 0):.2f} %)")
+    new = res["entries"][-(2 if args.noise_model == "both" else 1):]
+    print(f"  {'model':<34}" + "".join(f"{lab:>14}" for lab, _ in times))
+    for e in new:
+        name = f"{e['noise_model']}, {e['compensation']}" + (f", LSP {e['lsp_mode']}" if e["lsp_mode"] else "")
+        print(f"  {name:<34}" + "".join(f"{100 * m:>8.2f}±{100 * s:<5.2f}" for m, s in
+                                         zip(e["accuracy_mean"], e["accuracy_std"])))
+    print(f"wrote {Path(args.rundir) / 'evaluate.json'} and plots/accuracy_vs_time.png")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from pycosim.evaluate import format_report, report
+
+    reps = report(args.rundirs, endurance_cycles=args.endurance, duty_cycle=args.duty_cycle, fraction=args.fraction,
+                  calibration_dir=args.calibration, out_dir=args.out)
+    print(format_report(reps))
+    where = f"; comparison in {args.out}" if args.out else ""
+    print(f"wrote report.json and plots/energy_breakdown.png in each run directory{where}")
+    return 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
