@@ -155,25 +155,29 @@ def readouts(net, x_refs) -> np.ndarray:
     return np.array([max(float(np.abs(xb.forward(x)).mean()), 1e-12) for xb, x in zip(net.layers, x_refs)])
 
 
-def accuracy(net, x: np.ndarray, y: np.ndarray, alpha=None) -> float:
-    """Fraction of (x, y) classified correctly by the analog forward pass of *net*, each layer's outputs
-    multiplied by alpha[l] (drift compensation; None = 1) before its activation (sigmoid in hidden
-    layers; the output's argmax)."""
+def logits(net, x: np.ndarray, alpha=None, bufs=None) -> np.ndarray:
+    """Output-layer pre-activations (n_out,) of one input x (n_in,) through the analog forward pass of *net*,
+    each layer's outputs multiplied by alpha[l] (drift compensation; None = 1) before its activation (sigmoid
+    in hidden layers, as :class:`pycosim.nn.network.Network`)."""
     from pycosim.nn.network import _sigmoid
 
     layers = net.layers
-    last = len(layers) - 1
-    al = [np.float32(1.0)] * len(layers) if alpha is None else [np.float32(a) for a in alpha]
-    bufs = [np.ones(xb.n_in, np.float32) for xb in layers]
-    correct = 0
-    for i in range(len(y)):
-        a = x[i]
-        for l, xb in enumerate(layers):
-            inp = bufs[l]
-            inp[:-1] = a
-            z = xb.forward(inp) * al[l]
-            a = _sigmoid(z).astype(np.float32) if l < last else z
-        correct += int(np.argmax(a)) == int(y[i])
+    bufs = bufs or [np.ones(xb.n_in, np.float32) for xb in layers]
+    a = x
+    for l, xb in enumerate(layers):
+        inp = bufs[l]
+        inp[:-1] = a
+        z = xb.forward(inp)
+        if alpha is not None:
+            z = z * np.float32(alpha[l])
+        a = _sigmoid(z).astype(np.float32) if l < len(layers) - 1 else z
+    return a
+
+
+def accuracy(net, x: np.ndarray, y: np.ndarray, alpha=None) -> float:
+    """Fraction of (x, y) whose :func:`logits` have their maximum at the label."""
+    bufs = [np.ones(xb.n_in, np.float32) for xb in net.layers]
+    correct = sum(int(np.argmax(logits(net, x[i], alpha, bufs))) == int(y[i]) for i in range(len(y)))
     return correct / len(y)
 
 

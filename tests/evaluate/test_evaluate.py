@@ -1,0 +1,269 @@
+"""After training: accuracy over time (drift, noise, 3T1C), the statistical PCM model, energy, lifetime,
+and the evaluate/report commands. Run directories come from tiny trainings (784-16-10, 300 examples)."""
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+
+import numpy as np
+import pytest
+
+from pycosim.cli import main
+from pycosim.datasets import sources
+from pycosim.errors import ConfigError
+from pycosim.evaluate import drift_eval as de
+from pycosim.evaluate import energy, lifetime, rundir, statistical
+from pycosim.nn import train
+
+N_TRAIN, N_TEST = 300, 120
+PRESETS = ("ambrogio2018", "pcm-only", "cristiano2018-4pcm")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    d = sources.load("mnist")
+    return sources.Dataset(d.x_train[:N_TRAIN], d.y_train[:N_TRAIN], d.x_test[:N_TEST], d.y_test[:N_TEST],
+                           d.n_classes, "mnist subset")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, tiny):
+    """One tiny run directory per preset (transfer every 100 examples: 3 transfers)."""
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for name in PRESETS:
+        cfg = train.resolve_config(name, None, ["network.hidden=16", "transfer.interval=100"], epochs=1,
+                                   train_subset=N_TRAIN)
+        train.train(cfg, root / name, dataset=tiny, progress=False)
+        out[name] = root / name
+    return out
+
+
+# ------------------------------------------------------------------ statistical model
+def test_statistical_model_matches_hand_computed_values():
+    s = statistical
+    # programming noise σ_P = 0.26348 + 1.9650·ĝ − 1.1731·ĝ² (µS)
+    np.testing.assert_allclose(s.prog_sigma_us([0.0, 12.5, 25.0]), [0.26348, 0.952705, 1.05538], rtol=1e-9)
+    # drift exponent: μ_ν = clip(−0.0155 ln ĝ + 0.0244, 0.049, 0.1), σ_ν = clip(−0.0125 ln ĝ − 0.0059, 0.008, 0.045)
+    np.testing.assert_allclose(s.drift_nu_mean([0.25, 2.5, 12.5, 0.0]), [0.0957801, 0.0600900, 0.049, 0.1], rtol=1e-5)
+    np.testing.assert_allclose(s.drift_nu_std([0.25, 2.5, 25.0]), [0.045, 0.0228823, 0.008], rtol=1e-5)
+    # read noise: Q_s = min(0.0088/ĝ^0.65, 0.2); σ_nG(1 h after t0) = Q_s·√ln((3600 + 250 ns)/500 ns)
+    np.testing.assert_allclose(s.read_noise_q([25.0, 2.5, 0.0025]), [0.0088, 0.0393083, 0.2], rtol=1e-5)
+    np.testing.assert_allclose(s.read_noise_rel(25.0, 3600.0 - s.T0_S), 0.0088 * 4.764173, rtol=1e-6)
+    # drift (t/t0)^−ν, t = t_inf + 20 s: ν = 0.05 one day (86,380 s) after programming → 4320^−0.05
+    np.testing.assert_allclose(s.drift_factor(0.05, 86380.0), 0.658000, rtol=1e-5)
+    assert s.drift_factor(0.1, 0.0) == 1.0
+    # weights → single pair, max|W| → 25 µS, and back
+    g, w_per_us = s.to_conductances(np.array([[0.5, -0.25], [0.0, 0.1]]))
+    np.testing.assert_allclose(g[0], [[25.0, 0.0], [0.0, 5.0]])
+    np.testing.assert_allclose(g[1], [[0.0, 12.5], [0.0, 0.0]])
+    assert w_per_us == pytest.approx(0.02)
+    # no programming or read noise: W(t) = drift only
+    layer = s.ProgrammedLayer(g_prog_us=g, nu=np.full(g.shape, 0.05), z_read=np.zeros(g.shape), w_per_us=w_per_us)
+    np.testing.assert_allclose(s.weights_at(layer, 86380.0), np.array([[0.5, -0.25], [0.0, 0.1]]) * 0.658000,
+                               rtol=1e-5)
+
+
+def test_statistical_programming_noise_has_the_published_spread():
+    rng = np.random.default_rng(0)
+    W = np.full((200, 100), 0.5)
+    W[0, 0] = 1.0                                  # max|W| = 1 → G_T = 12.5 µS elsewhere
+    pl = statistical.program(W, rng)
+    g = pl.g_prog_us[0].ravel()[1:]
+    assert abs(g.mean() - 12.5) < 0.02 and abs(g.std() - 0.952705) / 0.952705 < 0.02
+    nu = pl.nu[0].ravel()[1:]                      # ĝ = 0.5: μ_ν clipped to 0.049, σ_ν clipped to 0.008
+    assert abs(nu.mean() - 0.049) < 1e-3 and abs(nu.std() - 0.008) < 5e-4
+
+
+# ------------------------------------------------------------------ times
+@pytest.mark.parametrize("text, expect", [
+    ("1s,1h,1d,1y", [1.0, 3600.0, 86400.0, 365.25 * 86400]),
+    ("0, 2.5ms ,1e3,1h,1h", [0.0, 2.5e-3, 1e3, 3600.0]),
+])
+def test_parse_times(text, expect):
+    assert [t for _, t in de.parse_times(text)] == pytest.approx(expect)
+
+
+@pytest.mark.parametrize("text, words", [("1s,abc", "cannot read 'abc'"), ("1s,-1h", "negative"), ("", "empty"),
+                                         ("1 parsec", "cannot read"), ("inf", "cannot read")])
+def test_parse_times_errors(text, words):
+    with pytest.raises(ConfigError, match=words):
+        de.parse_times(text)
+
+
+# ------------------------------------------------------------------ accuracy over time
+def _no_drift(net):
+    """Every PCM device with ν = 0 and r = 1 (also for devices the final transfer reprograms)."""
+    for xb in net.layers:
+        p = xb.pcm_pop
+        xb.pcm_pop = dataclasses.replace(p, drift_nu=np.zeros_like(p.drift_nu), drift_ln_r=np.zeros_like(p.drift_ln_r))
+        xb.P_drift = tuple(np.zeros_like(a) for a in xb.P_drift)
+
+
+def test_drift_with_nu_zero_leaves_accuracy_unchanged(runs, tiny):
+    net = rundir.load_state(runs["ambrogio2018"]).net
+    _no_drift(net)
+    times = [0.0, 1.0, 3600.0, 3.15e7]
+    res = de.circuit_curve(net, tiny.x_test, tiny.y_test, times, repeats=2)
+    acc = np.asarray(res["accuracy"])
+    assert np.all(acc == acc[:, :1]), acc          # identical at every time, each draw
+    assert acc.min() > 0.3
+
+
+def test_accuracy_non_increasing_over_time_without_compensation(runs, tiny):
+    net = rundir.load_state(runs["ambrogio2018"]).net
+    times = [0.0, 1.0, 86400.0, 3.15e7]
+    for res in (de.circuit_curve(net, tiny.x_test, tiny.y_test, times, repeats=3),
+                de.statistical_curve(net, tiny.x_test, tiny.y_test, times, repeats=3)):
+        m = np.asarray(res["accuracy"]).mean(axis=0)
+        print("mean accuracy at", times, m)
+        assert np.all(np.diff(m) <= 0.03), m       # non-increasing within the noise of 120 examples × 3 draws
+        assert m[-1] <= m[0]
+
+
+def _ideal_periphery(net):
+    """Integrators without mismatch or noise, no ADC quantisation, no device read noise (kept off when the
+    drift refresh rebuilds the read-noise cache)."""
+    for xb in net.layers:
+        f = xb.fwd
+        xb.fwd = dataclasses.replace(f, a=np.full_like(f.a, f.a_nom), off=np.full_like(f.off, f.off_nom),
+                                     noise_V=0.0, bits=None)
+        xb.cfg = dataclasses.replace(xb.cfg, pcm=dataclasses.replace(xb.cfg.pcm, read_noise=False),
+                                     lsp=dataclasses.replace(xb.cfg.lsp, read_noise=False))
+        xb.refresh_drift()
+
+
+def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
+    net = rundir.load_state(runs["pcm-only"]).net
+    _ideal_periphery(net)
+    for xb in net.layers:            # the same r and ν for every device, all programmed at the same time
+        p = xb.pcm_pop
+        xb.pcm_pop = dataclasses.replace(p, drift_nu=np.full_like(p.drift_nu, 0.06),
+                                         drift_ln_r=np.full_like(p.drift_ln_r, -0.3))
+        xb.P_drift = (np.full_like(xb.P_drift[0], -0.3), np.full_like(xb.P_drift[1], 0.06))
+        xb.P_tprog[...] = xb.t_s
+    x_refs = de.reference_inputs(net)
+    de.advance(net, 0.0)
+    r0 = de.readouts(net, x_refs)
+    z0 = np.stack([de.logits(net, x) for x in tiny.x_test[:20]])
+    later = copy.deepcopy(net)
+    de.advance(later, 86400.0)
+    f = math.exp(-0.3) * 86400.0 ** -0.06          # G(t) = G·r·(t/1 s)^−ν
+    alpha = r0 / de.readouts(later, x_refs)
+    np.testing.assert_allclose(alpha, 1 / f, rtol=1e-4)
+    z_raw = np.stack([de.logits(later, x) for x in tiny.x_test[:20]])
+    z_comp = np.stack([de.logits(later, x, alpha) for x in tiny.x_test[:20]])
+    np.testing.assert_allclose(z_comp, z0, rtol=1e-4, atol=1e-4)
+    assert np.abs(z_raw - z0).max() > 0.1 * np.abs(z0).max()     # the drift itself is not small
+
+
+# ------------------------------------------------------------------ energy
+def _by_hand(metrics, sc):
+    e_int, e_set, e_reset = sc["integrator"]["e_read_J"], sc["pcm"]["e_set_J"], sc["pcm"]["e_reset_J"]
+    tot = 0.0
+    for c in metrics["counters"]:
+        tot += (c["integrations_forward"] + c["integrations_backward"] + c["transfer_verify_reads"]) * e_int
+        tot += c["lsp_up_pulses"] * sc["lsp"]["e_up_J"] + c["lsp_down_pulses"] * sc["lsp"]["e_down_J"]
+        tot += (c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"] + c["transfer_set_pulses"]) * e_set
+        tot += (c["pcm_update_resets"] + c["transfer_resets"]) * e_reset
+    return tot
+
+
+def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
+    sc = shipped.scalars
+    for name, path in runs.items():
+        m = json.loads((path / "metrics.json").read_text())
+        e = energy.energy(m, sc)
+        assert e["total_J"] == pytest.approx(_by_hand(m, sc), rel=1e-12), name
+        assert sum(e["phase_J"].values()) == pytest.approx(e["total_J"], rel=1e-12)
+        per = e["per_example_J"]
+        assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
+            e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9)
+        assert e["per_inference_J"] == pytest.approx(sum(m["layers"][1:]) * sc["integrator"]["e_read_J"])
+        assert e["gops_per_W"]["training"] == pytest.approx(
+            energy.operations(m["layers"])["training_example"] / per["total"] / 1e9)
+        print(name, {k: f"{v:.3g}" for k, v in per.items()}, f"{e['gops_per_W']['training']:.0f} GOP/s/W")
+    # the 3T1C resets of transfers are counted but the bundle has no energy for them: listed, not priced
+    m = json.loads((runs["ambrogio2018"] / "metrics.json").read_text())
+    e = energy.energy(m, sc)
+    miss = {x["scalar"]: x["count"] for x in e["missing"]}
+    assert miss["lsp.e_reset_J"] == sum(c["lsp_resets"] for c in m["counters"]) > 0
+    # a bundle without the SET energy: SET pulses listed as missing, the total lower by exactly their share
+    sc2 = copy.deepcopy(sc)
+    del sc2["pcm"]["e_set_J"]
+    e2 = energy.energy(m, sc2)
+    n_set = sum(c["transfer_set_pulses"] + c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"]
+                for c in m["counters"])
+    assert {x["scalar"]: x["count"] for x in e2["missing"]}["pcm.e_set_J"] == n_set
+    assert e["total_J"] - e2["total_J"] == pytest.approx(n_set * sc["pcm"]["e_set_J"], rel=1e-9)
+
+
+# ------------------------------------------------------------------ lifetime
+def test_lifetime_scales_inversely_with_the_write_rate(runs):
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(3.0, size=(2, 100, 50))
+    a = lifetime.projection(counts, 1000, 2e-6)
+    b = lifetime.projection(2 * counts, 1000, 2e-6)                    # twice the RESETs per example
+    c = lifetime.projection(counts, 1000, 2e-6, duty_cycle=0.5)        # half the training time per day
+    assert a["bound"] == "estimate" and a["k"] == 10
+    assert b["seconds_to_failure"] == pytest.approx(a["seconds_to_failure"] / 2)
+    assert c["seconds_to_failure"] == pytest.approx(a["seconds_to_failure"] * 2)
+    r_k = np.sort(counts.ravel())[::-1][9]
+    assert a["examples_to_failure"] == pytest.approx(1e8 * 1000 / r_k)
+    assert lifetime.projection(np.zeros(100), 10, 1e-6)["bound"] == "lower"
+    # from a run: the 4PCM's lower pair is RESET at every transfer, so it wears out first
+    st = rundir.load_state(runs["cristiano2018-4pcm"])
+    lt = lifetime.lifetime(st.net, st.examples, 1.1e-6)
+    assert lt["by_role"]["g+"]["seconds_to_failure"] <= lt["by_role"]["G+"]["seconds_to_failure"]
+    with pytest.raises(ConfigError, match="duty-cycle"):
+        lifetime.projection(counts, 10, 1e-6, duty_cycle=0)
+
+
+# ------------------------------------------------------------------ the commands
+def _sha(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_evaluate_and_report_commands_write_their_files(runs, capsys):
+    run = runs["ambrogio2018"]
+    before = _sha(run / "checkpoint.pkl")
+    assert main(["evaluate", str(run), "--times", "0s,1h", "--repeats", "1", "--noise-model", "both",
+                 "--compensation", "global", "--test-subset", "40", "--quiet"]) == 0
+    ev = json.loads((run / "evaluate.json").read_text())
+    assert {e["noise_model"] for e in ev["entries"]} == {"circuit", "pcm-statistical"}
+    assert ev["entries"][0]["time_labels"] == ["0s", "1h"] and ev["test_examples"] == 40
+    assert main(["evaluate", str(run), "--times", "0s,1h", "--repeats", "1", "--lsp", "leak",
+                 "--test-subset", "40", "--quiet"]) == 0
+    assert len(json.loads((run / "evaluate.json").read_text())["entries"]) == 3   # merged, not replaced
+    assert (run / "plots" / "accuracy_vs_time.png").is_file()
+    assert _sha(run / "checkpoint.pkl") == before                                # never modified
+    out = run.parent / "cmp"
+    assert main(["report", *map(str, runs.values()), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "28,065" in text and "MISSING" in text and "lsp.e_reset_J" in text and "g+ only" in text
+    for path in runs.values():
+        assert (path / "report.json").is_file() and (path / "plots" / "energy_breakdown.png").is_file()
+    assert (out / "energy_comparison.png").is_file() and len(json.loads((out / "report.json").read_text())) == 3
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["evaluate", "{empty}"], ["no checkpoint.pkl"]),
+    (["evaluate", "{missing}"], ["no such run directory"]),
+    (["report", "{empty}"], ["no metrics.json"]),
+    (["evaluate", "{run}", "--times", "1s,soon"], ["cannot read 'soon'"]),
+    (["evaluate", "{run}", "--times=-1h"], ["negative"]),
+    (["evaluate", "{run}", "--times", "1s,-2d"], ["negative"]),
+    (["evaluate", "{run}", "--repeats", "0"], ["--repeats 0"]),
+    (["report", "{run}", "--duty-cycle", "1.5"], ["--duty-cycle"]),
+])
+def test_command_errors_are_one_line(runs, tmp_path, capsys, argv, words):
+    (tmp_path / "empty").mkdir()
+    fill = {"empty": tmp_path / "empty", "missing": tmp_path / "nope", "run": runs["ambrogio2018"]}
+    assert main([a.format(**fill) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pycosim: error:") and "\n" not in err and "Traceback" not in err
+    for w in words:
+        assert w in err
+    assert not (tmp_path / "empty" / "evaluate.json").exists()
