@@ -211,7 +211,7 @@ def run_dask(tasks, runs_dir, client, on_done, bundles: dict | None = None) -> N
                                                    broadcast=True)
     futures = {client.submit(run_task_remote, t, shared.get(t.calibration), pure=False): t for t in tasks}
     try:
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=client.loop):
             t = futures.pop(fut)
             try:
                 outcome, files = fut.result()

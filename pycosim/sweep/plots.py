@@ -5,8 +5,8 @@
   of the other varied settings (averaged over them beyond six lines), and the float baseline with its
   software-equivalence band (baseline − 0.5 percentage points).
 * ``heatmap_<p1>__<p2>.png`` for pairs of varied settings: mean accuracy over two settings (averaged over
-  seeds and any other setting) with the software-equivalence contour: the line where the mean gap to the
-  float baseline crosses −0.5 pp (cells inside it are software-equivalent, marked ★).
+  seeds and any other setting) with the software-equivalence contour: the boundary around the cells whose
+  mean gap to the float baseline is at least −0.5 percentage points (marked ★).
 """
 
 from __future__ import annotations
@@ -121,6 +121,24 @@ def plot_accuracy_vs(sweep, records, param: str, path) -> Path | None:
     return path
 
 
+def equivalence_edges(inside: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Boundary of the True cells of a (rows, cols) grid as segments (x0, y0, x1, y1) in cell-index
+    coordinates (cell (i, j) spans x = j ± 0.5, y = i ± 0.5): the contour that encloses exactly the
+    software-equivalent cells, also for categorical axes and single cells."""
+    rows, cols = inside.shape
+    out = []
+    for i in range(rows):
+        for j in range(cols):
+            if not inside[i, j]:
+                continue
+            for di, dj, seg in ((-1, 0, (j - .5, i - .5, j + .5, i - .5)), (1, 0, (j - .5, i + .5, j + .5, i + .5)),
+                                (0, -1, (j - .5, i - .5, j - .5, i + .5)), (0, 1, (j + .5, i - .5, j + .5, i + .5))):
+                ni, nj = i + di, j + dj
+                if not (0 <= ni < rows and 0 <= nj < cols) or not inside[ni, nj]:
+                    out.append(seg)
+    return out
+
+
 def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     """Mean accuracy over settings *p1* (x) and *p2* (y) with the software-equivalence contour (mean gap
     to the float baseline = −0.5 pp); None if nothing finished."""
@@ -152,11 +170,9 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
         star = " ★" if gap[i, j] >= -EQUIVALENCE_PP else ""
         ax.text(j, i, f"{acc[i, j]:.1f}{star}", ha="center", va="center", fontsize=7,
                 color="w" if acc[i, j] < np.nanmean(acc) else "k")
-    if np.isfinite(gap).any() and len(xv) >= 2 and len(yv) >= 2 and np.nanmin(gap) < -EQUIVALENCE_PP <= np.nanmax(gap):
-        cs = ax.contour(np.arange(len(xv)), np.arange(len(yv)), np.nan_to_num(gap, nan=np.nanmin(gap)),
-                        levels=[-EQUIVALENCE_PP], colors="r", linewidths=2)
-        ax.clabel(cs, fmt={-EQUIVALENCE_PP: f"−{EQUIVALENCE_PP} pp"}, fontsize=7)
-    ax.plot([], [], color="r", lw=2, label=f"software equivalence: gap to float = −{EQUIVALENCE_PP} pp (★ inside)")
+    for x0, y0, x1, y1 in equivalence_edges(gap >= -EQUIVALENCE_PP):
+        ax.plot([x0, x1], [y0, y1], color="r", lw=2.5, solid_capstyle="round")
+    ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)")
     ax.set_xticks(range(len(xv)), [_label(v) for v in xv], rotation=30 if len(xv) > 6 else 0)
     ax.set_yticks(range(len(yv)), [_label(v) for v in yv])
     ax.set_xlabel(p1)

@@ -125,8 +125,13 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        # tomllib's message ends with "(at line L, column C)"
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        # tomllib's message ends with "(at line L, column C)" or "(at end of document)"
+        msg = str(exc)
+        if msg.endswith("(at end of document)"):
+            lines = text.split("\n")
+            msg = msg.replace("(at end of document)",
+                              f"(at line {len(lines)}, column {len(lines[-1]) + 1}: end of document)")
+        raise ConfigError(f"{path}: not valid TOML: {msg}") from None
 
 
 def _is_range(v) -> bool:
