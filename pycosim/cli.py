@@ -256,6 +256,27 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from pycosim.validation import validate
+
+    if not args.out:
+        raise ConfigError("validate: --out DIR is required")
+    for flag, value in (("--rows", args.rows), ("--cols", args.cols), ("--cases", args.cases)):
+        if value < 1:
+            raise ConfigError(f"{flag} {value}: must be at least 1")
+    if not 0 <= args.seed <= 2**31 - 2:
+        raise ConfigError(f"--seed {args.seed}: must be in 0…{2**31 - 2}")
+    _check_count("--workers", args.workers)
+    _check_environment()
+    doc = validate(args.rows, args.cols, args.cases, args.seed, args.calibration, args.out, args.workers,
+                   progress=not args.quiet)
+    print(doc["table"])
+    verdict = "agree within tolerance" if doc["passed"] else "DISAGREE beyond tolerance (named above)"
+    print(f"array model vs SPICE, {args.rows}x{args.cols}, {args.cases} inputs: {verdict}; "
+          f"{doc['wall_time_s']:.1f} s -> {args.out}")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from pycosim.sweep import check_out_dir, load_sweep, run_sweep
     from pycosim.sweep.results import format_summary
@@ -351,6 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-plots", action="store_true", help="do not write the plots")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
+
+    v = sub.add_parser("validate", help="compare the array model with SPICE on the same small crossbar")
+    v.add_argument("--rows", type=int, default=8, help="crossbar rows (default 8)")
+    v.add_argument("--cols", type=int, default=4, help="crossbar columns (default 4)")
+    v.add_argument("--cases", type=int, default=20, help="random input vectors per read direction (default 20)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the device assignment, states and inputs (default 0)")
+    v.add_argument("--calibration", metavar="CAL_DIR", help="calibration bundle (default: the shipped one)")
+    v.add_argument("--workers", type=int, default=None, help="ngspice worker processes (default: CPU cores)")
+    v.add_argument("--out", metavar="DIR", help="directory for validate.json, table.txt and the parity plots")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.set_defaults(func=cmd_validate)
 
     ev = sub.add_parser("evaluate", help="test accuracy of a trained run over time (PCM drift, read noise, 3T1C)")
     ev.add_argument("rundir", metavar="RUNDIR", help="a `pycosim train` run directory (read only)")

@@ -636,9 +636,10 @@ def write_cell_sequence(
       resp. vn = 0); the other columns hold it at the gate's on-level (vp = vup_on, resp. vn = vdn_on),
       so a half-selected cell sees V_GS = 0. A cell therefore gets one pulse per coincidence.
     * ``{'op': 'hold', 't_s': T}``: nothing is driven for T seconds (leakage).
-    * ``{'op': 'reset', 'v_line_V': V}``: transmission-gate reset of every cell to the line level V, the
-      sequence of circuits/lsp_reset.cir (lines at V from 5 ns, gates on from 20 ns for 100 ns with 10-ns
-      edges, lines back at 150 ns, 300 ns in all).
+    * ``{'op': 'reset', 'v_line_V': V, 'rows_V': v}``: transmission-gate reset of every cell to the line
+      level V, the sequence of circuits/lsp_reset.cir (lines at V from 5 ns, gates on from 20 ns for 100 ns
+      with 10-ns edges, lines back at 150 ns, 300 ns in all); the rows idle at 0 V, or at v (e.g. V_read,
+      the bias of the reset bench's read-FET drain) until 290 ns if 'rows_V' is given.
 
     rows_t0_V: level of the read lines at t = 0, where vc0 is held: v_read_V states V_C in the convention of
     the bundle's benches (read-FET drain at V_read; the storage node couples to the drain, so V_C is
@@ -708,6 +709,10 @@ def write_cell_sequence(
             breaks.append(t_hold)
         elif op == "reset":
             v_line = float(st.get("v_line_V", 0.5))
+            v_rows = float(st.get("rows_V", 0.0))
+            if v_rows:
+                for w in rd + [rref]:
+                    w.set(t, v_rows, 1e-9)
             for w in vp + vn:
                 w.set(t + 5e-9, v_line, 5e-9)
             for w in upb:
@@ -720,6 +725,9 @@ def write_cell_sequence(
                 w.set(t + 150e-9, L["vdd_V"], 5e-9)
             for w in vn:
                 w.set(t + 150e-9, 0.0, 5e-9)
+            if v_rows:
+                for w in rd + [rref]:
+                    w.set(t + 290e-9, 0.0, 1e-9)
             t += 300e-9
         else:
             raise ValueError(f"step {k}: unknown op {op!r}; expected read, update, hold or reset")

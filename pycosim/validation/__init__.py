@@ -200,6 +200,9 @@ class _Run:
         steps_h = [{"op": "read"}, {"op": "hold", "t_s": self.hold_s}, {"op": "reset", "v_line_V": self.v_line}, {"op": "read"}]
         job, info = spice_side.cell_job(inst, steps_h, v_read_V=vr, rows_t0_V=vr)
         add(("cellH", 0), job, info)
+        steps_r = [{"op": "read"}, {"op": "reset", "v_line_V": self.v_line, "rows_V": vr}, {"op": "read"}]
+        job, info = spice_side.cell_job(inst, steps_r, v_read_V=vr, rows_t0_V=vr)
+        add(("cellR", 0), job, info)
         order = np.argsort([-len(j["netlist"]) for j in jobs], kind="stable")      # big netlists first
         return [jobs[k] for k in order], [keys[k] for k in order]
 
@@ -248,6 +251,8 @@ class _Run:
         got["H_v1"] = spice_side.cell_vc(res, (R, C), s[1]["t_end"])
         got["H_v2"] = spice_side.cell_vc(res, (R, C), s[3]["t_read"])
         got["H_g2"], _ = spice_side.cell_g(res, (R, C), s[3]["t_read"], rk["v_read_V"])
+        (_, res, info), = sp["cellR"]
+        got["R_v"] = spice_side.cell_vc(res, (R, C), info["steps"][2]["t_read"])
         return got
 
     # ------------------------------------------------------------------ experiments
@@ -268,13 +273,16 @@ class _Run:
         Q.append(Quantity("read_transposed", "transposed read y = W·δ", sp["bwd"], y_b, _labels(y_b.shape, "input", "row"), 0.10,
                           "network units", median_tol=0.03, note="SPICE: two phases per read, row integrators; model: Crossbar.backward"))
         rk = self.read_kw
-        yf_c, yb_c = corrections.corrected_reads(xb, self.bundle, st["x"], st["d"], cint_F=rk["cint_F"], gbw_Hz=rk["gbw_Hz"])
-        Q.append(Quantity("read_forward_corrected", "forward read, model + corrections", sp["fwd"], yf_c,
+        yf_c, yb_c = corrections.corrected_reads(xb, st["x"], st["d"], cint_F=rk["cint_F"], gbw_Hz=rk["gbw_Hz"], G_S=sp["G1_lo"])
+        Q.append(Quantity("read_forward_fixed", "forward read, proposed fixes", sp["fwd"], yf_c,
                           _labels(yf_c.shape, "input", "column"), 0.10, "network units", median_tol=0.03,
-                          note="the array model's state with the proposed corrections (pycosim.validation.corrections): "
-                               "PCM G at V_read, integrator virtual-ground lag"))
-        Q.append(Quantity("read_transposed_corrected", "transposed read, model + corrections", sp["bwd"], yb_c,
+                          note="the array model's reads with PCM G read at V_read (calibration fix) and the integrators' "
+                               "virtual-ground lag per line (model fix): pycosim.validation.corrections"))
+        Q.append(Quantity("read_transposed_fixed", "transposed read, proposed fixes", sp["bwd"], yb_c,
                           _labels(yb_c.shape, "input", "row"), 0.10, "network units", median_tol=0.03))
+        P = np.asarray(xb.Pe, float)
+        self.ratio_reads = corrections.corrected_reads(xb, st["x"], st["d"], cint_F=rk["cint_F"], gbw_Hz=rk["gbw_Hz"],
+                                                       G_S=P * corrections.pcm_read_ratio(self.bundle, P, rk["v_read_V"]))
         # (b) one update
         a, b, sig = st["a"], st["b"], st["sigma"]
         n = a[:, None] * b[None, :] * sig[None, :]
@@ -301,6 +309,7 @@ class _Run:
         Q.append(Quantity("reset_residual", f"reset residual V_C − {self.v_line:g} V", sp["H_v2"] - self.v_line,
                           xr.V - self.v_line, rc, 0.10, "mV", _MV))
         Q.append(Quantity("reset_g", "g after reset", sp["H_g2"], xr.g, rc, 0.05, "µS", _US))
+        self.reset_model_V = xr.V.astype(float)
         # (c) transfer of one column
         checks = self._transfer(sp)
         effects = self._effects(sp, y_f, n)
@@ -362,7 +371,7 @@ class _Run:
              "within": int(np.count_nonzero(e_s <= t.tolerance)), "max_abs_error": float(e_s.max()) if e_s.size else 0.0,
              "passed": bool(np.all(e_s <= t.tolerance)), "set_pulses": int(loop["pulses"].sum()),
              "resets": int(2 * loop["resets"].sum()), "iterations": int(loop["iterations"])},
-            {"check": "transfer: same synapses moved in both", "n": int(moved_m.sum()), "within": int(np.count_nonzero(moved_m == moved_s)),
+            {"check": "transfer: same synapses moved in both", "n": R, "within": int(np.count_nonzero(moved_m == moved_s)),
              "passed": bool(np.array_equal(moved_m, moved_s))},
         ]
 
@@ -399,6 +408,20 @@ class _Run:
             "max_over_step": float(dv[half].max() / step) if half.any() else 0.0,
             "description": "V_C change of cells with n = 0 whose row or column fired (V_GS = 0 on the programming FET); "
                            "the array model changes only pulsed cells",
+        }
+        e_rst = compare.relative_errors(self.reset_model_V - self.v_line, sp["R_v"] - self.v_line)
+        eff["reset_rows_at_read_bias"] = {
+            "median_rel": float(np.median(e_rst)), "max_rel": float(e_rst.max()),
+            "description": "the reset residual V_C − V_line (read at V_read) of a transmission-gate reset done with the rows "
+                           "held at V_read (the reset bench's drain bias) instead of idle at 0 V, against the array model",
+        }
+        yf_r, yb_r = self.ratio_reads
+        ef, eb = compare.relative_errors(yf_r, sp["fwd"]), compare.relative_errors(yb_r, sp["bwd"])
+        eff["pcm_read_ratio_model_side"] = {
+            "forward_median_rel": float(np.median(ef)), "forward_max_rel": float(ef.max()),
+            "transposed_median_rel": float(np.median(eb)), "transposed_max_rel": float(eb.max()),
+            "description": "reads with the lag fix and, instead of G read at V_read, the bundle's G times the mean ratio "
+                           "of pcm/read_g_S (model-side alternative to the calibration fix), against SPICE",
         }
         delta = sp["U_v0"] - sp["U_v0_idle"]
         eff["read_coupling_3t1c"] = {
