@@ -67,6 +67,13 @@ def _as_grid(name: str, a, shape: tuple[int, int] | None, lo: float, hi: float) 
     return arr
 
 
+def _check_positive(**values) -> None:
+    """ValueError naming the first value that is not a finite number > 0."""
+    for name, val in values.items():
+        if not (np.isfinite(val) and val > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {val!r}")
+
+
 def _num(x: float) -> str:
     """SPICE number text with 12 significant digits (round-trips the values used here)."""
     return f"{float(x):.12g}"
@@ -156,11 +163,8 @@ def write_crossbar(
         raise ValueError(f"t_read_s must be finite and >= 0 s, got {t.tolist()}")
     if np.any((t > 0) & (t < t_step_s)):
         raise ValueError(f"non-zero read durations must be >= t_step_s = {t_step_s} s, got {t.tolist()}")
-    scalars = dict(F=F, v_read_V=v_read_V, cint_F=cint_F, v_rail_V=v_rail_V, vdd_V=vdd_V, a0=a0, gbw_Hz=gbw_Hz,
-                   t_edge_s=t_edge_s, t_reset_s=t_reset_s, t_settle_s=t_settle_s, t_step_s=t_step_s)
-    for name, val in scalars.items():
-        if not (np.isfinite(val) and val > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {val!r}")
+    _check_positive(F=F, v_read_V=v_read_V, cint_F=cint_F, v_rail_V=v_rail_V, vdd_V=vdd_V, a0=a0, gbw_Hz=gbw_Hz,
+                    t_edge_s=t_edge_s, t_reset_s=t_reset_s, t_settle_s=t_settle_s, t_step_s=t_step_s)
     if v_read_V > 0.3:
         raise ValueError(f"v_read_V = {v_read_V} V is above 0.3 V: the read FETs would leave the linear region "
                          "and the PCM read could disturb the device")
@@ -514,10 +518,8 @@ def write_read_sequence(
         raise ValueError(f"durations_s must have shape (phases,) + {want} for a {direction} read, got {d.shape}")
     if not np.all(np.isfinite(d)) or np.any(d < 0):
         raise ValueError("durations_s must be finite and >= 0 s")
-    for name, val in dict(F=F, v_read_V=v_read_V, cint_F=cint_F, a0=a0, gbw_Hz=gbw_Hz, v_rail_V=v_rail_V,
-                          t_edge_s=t_edge_s, t_reset_s=t_reset_s, t_settle_s=t_settle_s, t_step_s=t_step_s).items():
-        if not (np.isfinite(val) and val > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {val!r}")
+    _check_positive(F=F, v_read_V=v_read_V, cint_F=cint_F, a0=a0, gbw_Hz=gbw_Hz, v_rail_V=v_rail_V, t_edge_s=t_edge_s,
+                    t_reset_s=t_reset_s, t_settle_s=t_settle_s, t_step_s=t_step_s)
     if not (np.isfinite(r_wire_ohm) and r_wire_ohm >= 0):
         raise ValueError(f"r_wire_ohm must be >= 0, got {r_wire_ohm!r}")
     fx_text, names = fixed_draw_library()

@@ -355,6 +355,9 @@ class _Run:
         self.loop = loop
         both = moved_m & moved_s
         lab = _labels((R,), "row")
+        self.quantities.append(Quantity("transfer_target", f"transfer target W (column {col})", target_s, target_m, lab, np.inf,
+                                        "network units", note="the noise-free read before the transfer: PCM G after 1 s "
+                                        "(circuit vs the model's drift law) and the 3T1C contribution"))
         self.quantities.append(Quantity("transfer_G", f"transfer G (column {col})", loop["G"], G_m,
                                         _labels((2, R), "device", "row"), np.inf, "µS", _US,
                                         note="cycle-to-cycle noise drawn independently on the two sides: informational"))

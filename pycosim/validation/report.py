@@ -25,17 +25,17 @@ def check_out_dir(out_dir: str | os.PathLike) -> Path:
     """Check before any simulation that *out_dir* can receive the output: not a file, not a non-empty
     directory other than a previous validate output, its parent exists and is writable (ConfigError)."""
     d = Path(out_dir).expanduser()
-    if d.exists() and not d.is_dir():
-        raise ConfigError(f"--out {d}: is a file, not a directory")
-    if d.is_dir() and any(d.iterdir()) and not (d / JSON_NAME).is_file():
-        raise ConfigError(f"--out {d}: exists and is not a validate output directory; refusing to replace it")
     parent = d.resolve().parent
-    if not parent.is_dir():
-        raise ConfigError(f"--out {d}: directory {parent} does not exist")
-    try:
-        shutil.rmtree(tempfile.mkdtemp(prefix=f".{d.name}.", suffix=".check", dir=parent))
-    except OSError as exc:
-        raise ConfigError(f"--out {d}: cannot write in {parent} ({exc.strerror or exc})") from None
+    problems = (
+        (d.exists() and not d.is_dir(), "is a file, not a directory"),
+        (d.is_dir() and any(d.iterdir()) and not (d / JSON_NAME).is_file(),
+         "exists and is not a validate output directory; refusing to replace it"),
+        (not parent.is_dir(), f"directory {parent} does not exist"),
+        (parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK), f"cannot write in {parent}"),
+    )
+    for bad, why in problems:
+        if bad:
+            raise ConfigError(f"--out {d}: {why}")
     return d
 
 
