@@ -131,6 +131,30 @@ def validate(rows: int = 8, cols: int = 4, cases: int = 20, seed: int = 0, bundl
     return doc
 
 
+def _effects_text(eff: dict) -> str:
+    """One line per measured effect (the numbers of validate.json 'effects')."""
+    pct = lambda d, a="median_rel", b="max_rel": f"median {d[a]:.2%}, max {d[b]:.2%}"  # noqa: E731
+    lines = ["Effects left out of the array model (measured):"]
+    if "integrator_virtual_ground_lag" in eff:
+        lines.append(f"  integrator virtual-ground lag: reads change {pct(eff['integrator_virtual_ground_lag'])}")
+    if "ir_drop" in eff:
+        lines.append(f"  IR drop ({eff['ir_drop']['r_wire_ohm']:g} Ω per cell pitch): reads change {pct(eff['ir_drop'])}")
+    e = eff["pcm_non_ohmic_read"]
+    lines.append(f"  PCM G at V_read / G at the bundle's 0.2 V: {e['G_ratio_min']:.3f} … {e['G_ratio_max']:.3f}; "
+                 f"reads change {pct(e)}")
+    e = eff["pcm_read_ratio_model_side"]
+    lines.append(f"  model-side PCM ratio (mean pcm/read_g_S) + lag fix: forward "
+                 f"{pct(e, 'forward_median_rel', 'forward_max_rel')}, transposed "
+                 f"{pct(e, 'transposed_median_rel', 'transposed_max_rel')}")
+    e = eff["read_coupling_3t1c"]
+    lines.append(f"  3T1C read coupling (drain 0 → V_read): V_C +{e['min_V'] * 1e3:.2f} … +{e['max_V'] * 1e3:.2f} mV "
+                 f"(median {e['median_V'] * 1e3:.2f} mV)")
+    lines.append(f"  reset with the rows at V_read: residual {pct(eff['reset_rows_at_read_bias'])}")
+    lines.append(f"  half-selected cells in the update: |ΔV_C| ≤ {eff['update_half_select']['max_abs_dVC_V']:.2g} V")
+    lines.append(f"  largest single-ended integrator swing: {eff['integrator_single_ended_swing']['max_abs_V']:.2f} V")
+    return "\n".join(lines)
+
+
 class _Run:
     """One validation: state, SPICE jobs, array-model experiments, comparison (see :func:`validate`)."""
 
@@ -459,8 +483,8 @@ class _Run:
                 text += f"\n  {q.name}: {q.summary()['n_beyond']} of {q.errors.size} elements: {cells}"
             for c in bad_checks:
                 text += f"\n  {c['check']}: {c['n'] - c['within']} of {c['n']}"
-        mode = "(0.1·rms floor)"
-        text += f"\n\nRelative error |model − SPICE| / max(|SPICE|, {compare.FLOOR_FRACTION:g}·rms(SPICE)) {mode}."
+        text += "\n\n" + _effects_text(effects)
+        text += f"\n\nRelative error |model − SPICE| / max(|SPICE|, {compare.FLOOR_FRACTION:g}·rms(SPICE)) per element."
         R, C = self.R, self.C
         return {
             "schema": SCHEMA, "schema_version": SCHEMA_VERSION,
