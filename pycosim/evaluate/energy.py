@@ -23,8 +23,8 @@ are the test-set evaluations after each epoch):
                (pcm_set), pcm_update_resets (pcm_reset)
     transfer   transfer_set_pulses, transfer_resets, transfer_verify_reads (every closed-loop iteration's
                SET/RESET pulses and verify reads) minus those of the initial weight programming, lsp_resets
-    initial programming  (one-time) the counts of the first programming of the weights: the counters
-                         minus the sum of the per-transfer statistics in metrics.json
+    initial programming  (one-time) the counts of the first programming of the weights, from the
+                         checkpoint's ``net.init_stats`` (:func:`init_counts`)
     test inference       the remaining forward integrations (test set after each epoch)
 
 Per training example: (forward + backward + update + transfer)/examples_seen. Per inference: the
@@ -78,28 +78,28 @@ def per_op_energies(scalars: dict) -> dict:
     return out
 
 
-def _init_counts(metrics: dict) -> list[dict]:
-    """Per layer the SET/RESET/verify counts of the initial programming: counter − Σ per-transfer stats."""
-    per = (metrics.get("transfers") or {}).get("per_transfer") or []
-    out = []
-    for l, c in enumerate(metrics["counters"]):
-        tr = [rec["layers"][l] for rec in per if l < len(rec.get("layers", []))]
-        out.append({k: int(c.get(ck, 0)) - sum(int(t.get(k, 0)) for t in tr)
-                    for k, ck in (("set_pulses", "transfer_set_pulses"), ("resets", "transfer_resets"),
-                                  ("verify_reads", "transfer_verify_reads"))})
-    return out
+def init_counts(net) -> list[dict]:
+    """Per layer the SET/RESET/verify-read counts of the initial weight programming, from the checkpoint's
+    ``net.init_stats`` (the TransferStats of :meth:`Crossbar.program`; program() has no other reads or
+    resets). The per-transfer statistics in metrics.json cannot give them: a transfer also counts its
+    target read and, in '4pcm', the RESETs of the moved LSP pairs outside its TransferStats."""
+    return [{"set_pulses": int(s.set_pulses), "resets": int(s.resets), "verify_reads": int(s.verify_reads)}
+            for s in net.init_stats]
 
 
-def event_counts(metrics: dict) -> dict:
+def event_counts(metrics: dict, init: list[dict]) -> dict:
     """{phase: {operation: count}} summed over the layers (phases: forward, backward, update, transfer,
-    initial programming, test inference; module docstring). ADC conversions = integrations."""
+    initial programming, test inference; module docstring); *init*: :func:`init_counts` of the run's
+    checkpoint. ADC conversions = integrations."""
     ex = int(metrics["examples_seen"])
     phases = {p: {} for p in PHASES + ONE_TIME}
 
     def add(phase, op, n):
         phases[phase][op] = phases[phase].get(op, 0) + n
 
-    for c, init in zip(metrics["counters"], _init_counts(metrics)):
+    if len(init) != len(metrics["counters"]):
+        raise ValueError(f"init counts of {len(init)} layers for {len(metrics['counters'])} counter sets")
+    for c, ini in zip(metrics["counters"], init):
         reads = int(c.get("reads_forward", 0))
         fwd = int(c.get("integrations_forward", 0))
         fwd_train = round(fwd * ex / reads) if reads else 0
@@ -110,13 +110,13 @@ def event_counts(metrics: dict) -> dict:
         add("update", "lsp_down", int(c.get("lsp_down_pulses", 0)))
         add("update", "pcm_set", int(c.get("pcm_update_set_pulses", 0)) + int(c.get("pcm_update_reprogram_set_pulses", 0)))
         add("update", "pcm_reset", int(c.get("pcm_update_resets", 0)))
-        add("transfer", "pcm_set", int(c.get("transfer_set_pulses", 0)) - init["set_pulses"])
-        add("transfer", "pcm_reset", int(c.get("transfer_resets", 0)) - init["resets"])
-        add("transfer", "integration", int(c.get("transfer_verify_reads", 0)) - init["verify_reads"])
+        add("transfer", "pcm_set", int(c.get("transfer_set_pulses", 0)) - ini["set_pulses"])
+        add("transfer", "pcm_reset", int(c.get("transfer_resets", 0)) - ini["resets"])
+        add("transfer", "integration", int(c.get("transfer_verify_reads", 0)) - ini["verify_reads"])
         add("transfer", "lsp_reset", int(c.get("lsp_resets", 0)))
-        add("initial programming", "pcm_set", init["set_pulses"])
-        add("initial programming", "pcm_reset", init["resets"])
-        add("initial programming", "integration", init["verify_reads"])
+        add("initial programming", "pcm_set", ini["set_pulses"])
+        add("initial programming", "pcm_reset", ini["resets"])
+        add("initial programming", "integration", ini["verify_reads"])
     for ph in phases.values():
         if ph.get("integration"):
             ph["adc_conversion"] = ph["integration"]
@@ -131,8 +131,9 @@ def operations(layers) -> dict:
     return {"inference": inf, "training_example": inf + 2 * sum(macs[1:]) + 2 * sum(macs)}
 
 
-def energy(metrics: dict, scalars: dict, *, timing_kw: dict | None = None) -> dict:
-    """Energy and efficiency of the run of *metrics* with the bundle *scalars* (module docstring).
+def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | None = None) -> dict:
+    """Energy and efficiency of the run of *metrics* with the bundle *scalars* (module docstring); *init*:
+    the initial-programming counts of the run (:func:`init_counts` of its checkpoint's network).
 
     Returns {"per_op_J", "counts" {phase: {op: n}}, "phase_J" {phase: J}, "total_J" (every counted event of
     the run with a known energy), "per_example_J" {phase: J, "total": J}, "per_inference_J",
@@ -141,7 +142,7 @@ def energy(metrics: dict, scalars: dict, *, timing_kw: dict | None = None) -> di
     from pycosim import timing
 
     e = per_op_energies(scalars)
-    counts = event_counts(metrics)
+    counts = event_counts(metrics, init)
     phase_J = {p: float(sum(n * e[op] for op, n in ops.items() if e[op] is not None)) for p, ops in counts.items()}
     ex = max(int(metrics["examples_seen"]), 1)
     per_ex = {p: phase_J[p] / ex for p in PHASES}

@@ -37,7 +37,7 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
         timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
         rep["bundle"] = note
-        rep["energy"] = _energy.energy(metrics, bundle.scalars, timing_kw=timing_kw)
+        rep["energy"] = _energy.energy(metrics, bundle.scalars, _energy.init_counts(state.net), timing_kw=timing_kw)
         rep["energy"]["timing_assumptions"] = timing_kw | {"other": "pycosim.timing defaults"}
         rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net)
         t_ex = float(metrics.get("t_example_hardware_s") or rep["energy"]["time_s"]["training_example"])
@@ -140,6 +140,8 @@ def format_report(reps: list[dict]) -> str:
                      f"RESETs, duty cycle {100 * lt0['duty_cycle']:.3g} %", []))
         row("  RESETs max / total per device", lambda r: "—" if not r["lifetime"] else
             f"{r['lifetime']['all']['resets_max']:,} / {r['lifetime']['all']['resets_total']:,}")
+        row("  RESETs of the device at that fraction", lambda r: "—" if not r["lifetime"] else
+            f"{r['lifetime']['all']['resets_at_k']:,} in {r['lifetime']['examples']:,} examples")
         row("  training examples until then", lambda r: _life(r, "examples_to_failure", lambda v: f"{v:.3g}"))
         row("  time until then", lambda r: _life(r, "seconds_to_failure", duration))
         roles = sorted({k for r in reps if r["lifetime"] for k in r["lifetime"]["by_role"]})
@@ -203,6 +205,7 @@ def _energy_notes(reps) -> list[str]:
     out.append("So the GOP/s/W figures are upper bounds of the efficiency (lower bounds of the energy).")
     out.append("Timing (pycosim.timing, batch 1, no pipelining): t_read = t_rst + 2^bits·t_lsb + t_adc + t_digital "
                "per layer read, update = max_pulses × 20 ns; transfer time not included.")
-    out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly; "
+    out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly "
+               "(relative uncertainty ≈ 1/√(RESETs of the device at that fraction); initial programming included); "
                "'>' = no RESET in the run at that quantile (lower bound).")
     return out

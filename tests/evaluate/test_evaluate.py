@@ -175,25 +175,30 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
     sc = shipped.scalars
     for name, path in runs.items():
         m = json.loads((path / "metrics.json").read_text())
-        e = energy.energy(m, sc)
+        init = energy.init_counts(rundir.load_state(path).net)
+        e = energy.energy(m, sc, init)
         assert e["total_J"] == pytest.approx(_by_hand(m, sc), rel=1e-12), name
         assert sum(e["phase_J"].values()) == pytest.approx(e["total_J"], rel=1e-12)
         per = e["per_example_J"]
         assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
             e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9)
         assert e["per_inference_J"] == pytest.approx(sum(m["layers"][1:]) * sc["integrator"]["e_read_J"])
+        ini, tr = e["counts"]["initial programming"], e["counts"]["transfer"]
+        assert ini["pcm_reset"] == sum(i["resets"] for i in init) and min(tr.values(), default=0) >= 0
+        assert ini["pcm_set"] + tr["pcm_set"] == sum(c["transfer_set_pulses"] for c in m["counters"])
         assert e["gops_per_W"]["training"] == pytest.approx(
             energy.operations(m["layers"])["training_example"] / per["total"] / 1e9)
         print(name, {k: f"{v:.3g}" for k, v in per.items()}, f"{e['gops_per_W']['training']:.0f} GOP/s/W")
     # the 3T1C resets of transfers are counted but the bundle has no energy for them: listed, not priced
     m = json.loads((runs["ambrogio2018"] / "metrics.json").read_text())
-    e = energy.energy(m, sc)
+    init = energy.init_counts(rundir.load_state(runs["ambrogio2018"]).net)
+    e = energy.energy(m, sc, init)
     miss = {x["scalar"]: x["count"] for x in e["missing"]}
     assert miss["lsp.e_reset_J"] == sum(c["lsp_resets"] for c in m["counters"]) > 0
     # a bundle without the SET energy: SET pulses listed as missing, the total lower by exactly their share
     sc2 = copy.deepcopy(sc)
     del sc2["pcm"]["e_set_J"]
-    e2 = energy.energy(m, sc2)
+    e2 = energy.energy(m, sc2, init)
     n_set = sum(c["transfer_set_pulses"] + c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"]
                 for c in m["counters"])
     assert {x["scalar"]: x["count"] for x in e2["missing"]}["pcm.e_set_J"] == n_set
