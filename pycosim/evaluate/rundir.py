@@ -33,14 +33,19 @@ def _need(p: Path, name: str, what: str) -> Path:
     return f
 
 
+def _read(run_dir, name: str, parse, what: str):
+    """parse(bytes) of RUNDIR/name, ConfigError naming the file if it is missing or cannot be parsed."""
+    p = run_path(run_dir, what)
+    f = _need(p, name, what)
+    try:
+        return p, parse(f.read_bytes())
+    except Exception as exc:
+        raise ConfigError(f"{what} {p}: unreadable {name} ({type(exc).__name__}: {exc})") from None
+
+
 def load_state(run_dir, what: str = "evaluate"):
     """The pickled :class:`pycosim.nn.train._State` of the run (its ``net`` is a Network of Crossbars)."""
-    p = run_path(run_dir, what)
-    f = _need(p, CHECKPOINT, what)
-    try:
-        state = pickle.loads(f.read_bytes())
-    except Exception as exc:
-        raise ConfigError(f"{what} {p}: unreadable {CHECKPOINT} ({type(exc).__name__}: {exc})") from None
+    p, state = _read(run_dir, CHECKPOINT, pickle.loads, what)
     if not hasattr(state, "net") or not hasattr(state.net, "layers"):
         raise ConfigError(f"{what} {p}: {CHECKPOINT} does not hold a training state")
     return state
@@ -48,12 +53,7 @@ def load_state(run_dir, what: str = "evaluate"):
 
 def load_metrics(run_dir, what: str = "report") -> dict:
     """``metrics.json`` of the run as a dict (ConfigError if missing, unreadable or without counters)."""
-    p = run_path(run_dir, what)
-    f = _need(p, METRICS, what)
-    try:
-        m = json.loads(f.read_text())
-    except Exception as exc:
-        raise ConfigError(f"{what} {p}: unreadable {METRICS} ({type(exc).__name__}: {exc})") from None
+    p, m = _read(run_dir, METRICS, json.loads, what)
     if not isinstance(m, dict) or not isinstance(m.get("counters"), list) or "examples_seen" not in m:
         raise ConfigError(f"{what} {p}: {METRICS} has no hardware counters (written by an older pycosim?)")
     return m
