@@ -3,7 +3,7 @@
 ``pycosim sweep SWEEP.toml --out DIR [--jobs J] [--scheduler ADDRESS]`` is :func:`run_sweep`. Modules:
 :mod:`~pycosim.sweep.spec` (the sweep file → validated runs), :mod:`~pycosim.sweep.execute` (local
 processes or a Dask cluster), :mod:`~pycosim.sweep.results` (journal, results.csv, summaries),
-:mod:`~pycosim.sweep.energy` (energy from counters), :mod:`~pycosim.sweep.plots`,
+:mod:`~pycosim.sweep.plots`,
 :mod:`~pycosim.sweep.runner` (the orchestration). Documentation: docs/sweeps.md.
 """
 

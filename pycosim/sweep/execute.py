@@ -9,6 +9,7 @@ completion order, so the caller persists every result at once. An *outcome* is a
     error     one-line error of a failed run (None otherwise)
     host      the worker's host name
     reused    True if the run directory already held the finished run (nothing trained)
+    hardware  energy and PCM pulses per training example (:func:`hardware`; {} for float runs)
 
 A run that raises is a failed outcome, never an exception of the sweep; a worker process that dies
 (out of memory, killed) fails the runs it held after one retry.
@@ -49,8 +50,8 @@ def _dataset(spec: str):
     return _DATASETS[spec]
 
 
-def _bundle(path: str):
-    if path not in _BUNDLES:
+def _bundle(path: str | None):
+    if path not in _BUNDLES:      # None: the shipped bundle
         from pycosim import calibration
 
         _BUNDLES[path] = calibration.load(path)
@@ -78,11 +79,35 @@ def _finished_metrics(run_dir: Path) -> dict | None:
     return m if m.get("status") == "finished" else None
 
 
+def hardware(metrics: dict, run_dir: Path, scalars: dict) -> dict:
+    """Energy per training example (J) and PCM pulses per training example of a finished run, from
+    :mod:`pycosim.evaluate.energy`: its counters times the bundle's per-operation energies over the training
+    phases (forward, backward, update, transfer — not the initial weight programming, not the test-set
+    evaluations), with the initial-programming counts from the run's checkpoint. {'energy_per_example_J',
+    'pcm_pulses_per_example'} (None values and 'hardware_error' if it cannot be computed)."""
+    import pickle
+
+    from pycosim.nn.train import CHECKPOINT
+
+    try:
+        from pycosim.evaluate import energy as ev
+
+        net = pickle.loads((run_dir / CHECKPOINT).read_bytes()).net
+        rep = ev.energy(metrics, scalars, ev.init_counts(net))
+        n = max(int(metrics["examples_seen"]), 1)
+        pulses = sum(ops.get("pcm_set", 0) + ops.get("pcm_reset", 0) for ph, ops in rep["counts"].items()
+                     if ph in ev.PHASES)
+        return {"energy_per_example_J": rep["per_example_J"]["total"], "pcm_pulses_per_example": pulses / n}
+    except Exception as exc:
+        return {"energy_per_example_J": None, "pcm_pulses_per_example": None, "hardware_error": _one_line(exc)}
+
+
 def run_task(task, run_dir, bundle=None) -> dict:
     """Train *task* (a :class:`pycosim.sweep.spec.Task`) into *run_dir* and return its outcome (see the
     module docstring); never raises for a failing run. A *run_dir* that already holds the finished run is
     reused; one with a checkpoint (a killed sweep) is resumed; any other leftover is replaced.
-    *bundle*: the calibration bundle (None: loaded from ``task.calibration``, or the shipped one)."""
+    *bundle*: the calibration bundle (None: loaded from ``task.calibration``, or the shipped one). Runs on
+    hardware also get their energy and PCM pulses (:func:`hardware`, needs the run's checkpoint)."""
     from pycosim import config as _cfg
     from pycosim.nn.config import TrainConfig
     from pycosim.nn.train import CHECKPOINT, train
@@ -90,19 +115,20 @@ def run_task(task, run_dir, bundle=None) -> dict:
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
     try:
-        m = _finished_metrics(run_dir)
-        if m is not None:
-            return {"status": "finished", "metrics": m, "wall_s": float(m.get("train_seconds") or 0.0),
-                    "error": None, "host": socket.gethostname(), "reused": True}
-        resume = (run_dir / CHECKPOINT).is_file()
-        if run_dir.exists() and not resume:
-            shutil.rmtree(run_dir)
         cfg = _cfg.from_dict(TrainConfig, task.config)
-        if bundle is None and task.calibration and cfg.synapse.kind != "ideal":
+        analog = cfg.synapse.kind != "ideal"
+        if bundle is None and analog:
             bundle = _bundle(task.calibration)
-        m = train(cfg, run_dir, dataset=_dataset(task.dataset), bundle=bundle, resume=resume, progress=False)
-        return {"status": "finished", "metrics": m, "wall_s": time.perf_counter() - t0, "error": None,
-                "host": socket.gethostname(), "reused": False}
+        m = _finished_metrics(run_dir)
+        reused = m is not None
+        if not reused:
+            resume = (run_dir / CHECKPOINT).is_file()
+            if run_dir.exists() and not resume:
+                shutil.rmtree(run_dir)
+            m = train(cfg, run_dir, dataset=_dataset(task.dataset), bundle=bundle, resume=resume, progress=False)
+        wall = float(m.get("train_seconds") or 0.0) if reused else time.perf_counter() - t0
+        return {"status": "finished", "metrics": m, "wall_s": wall, "error": None, "host": socket.gethostname(),
+                "reused": reused, "hardware": hardware(m, run_dir, bundle.scalars) if analog else {}}
     except Exception as exc:   # a failing run is a result, not the end of the sweep
         return failed(_one_line(exc), time.perf_counter() - t0)
 

@@ -13,8 +13,10 @@ after every run: one row per point and seed (and per float baseline run) with th
                                    settings) and test_accuracy − baseline_accuracy in percentage points
     wall_s                         wall time of the run in its worker (s)
     examples_per_s                 training examples per second
-    energy_per_example_J           run energy / training examples (J; pycosim.sweep.energy; empty for float)
-    pcm_pulses_per_example         PCM SET + RESET pulses / training examples (updates, transfers, programming)
+    energy_per_example_J           energy per training example (J): pycosim.evaluate.energy — counters of the
+                                   forward, backward, update and transfer phases × the bundle's per-operation
+                                   energies / training examples (empty for float runs)
+    pcm_pulses_per_example         PCM SET + RESET pulses of updates and transfers / training examples
     transfers                      transfers done
 """
 
@@ -30,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.files import atomic_write_bytes
-from pycosim.sweep import energy
 
 JOURNAL = "results.jsonl"
 CSV = "results.csv"
@@ -77,37 +78,20 @@ def _plain(o):
     return str(o)
 
 
-def energy_per_example(metrics: dict, scalars: dict | None) -> float | None:
-    """Energy per training example (J) of a finished run: :func:`pycosim.evaluate.energy` if that package
-    provides ``energy_per_example_J(metrics, scalars)``, else :func:`pycosim.sweep.energy.energy_per_example_J`."""
-    try:
-        from pycosim.evaluate import energy as evaluate_energy   # the dedicated energy model, when present
-        fn = getattr(evaluate_energy, "energy_per_example_J", None)
-    except ImportError:
-        fn = None
-    if fn is not None:
-        try:
-            return fn(metrics, scalars)
-        except Exception:
-            pass
-    return energy.energy_per_example_J(metrics, scalars or {})
-
-
-def make_record(task, outcome: dict, scalars: dict | None) -> dict:
-    """The journal record of *task* (pycosim.sweep.spec.Task) from its executor *outcome*; *scalars*: the
-    calibration bundle's scalars of the run (for its energy), None for float runs."""
+def make_record(task, outcome: dict) -> dict:
+    """The journal record of *task* (pycosim.sweep.spec.Task) from its executor *outcome*
+    (pycosim.sweep.execute)."""
     m = outcome.get("metrics") or {}
-    n = m.get("examples_seen") or 0
-    counters = m.get("counters") or []
-    hw = task.config.get("synapse", {}).get("kind") != "ideal"
+    hw = outcome.get("hardware") or {}
     return {
         "key": task.key, "name": task.name, "kind": task.kind, "point": task.point, "seed": task.seed,
         "values": task.values, "baseline": task.baseline, "status": outcome["status"],
         "test_accuracy": m.get("test_accuracy"),
         "wall_s": outcome.get("wall_s"),
         "examples_per_s": m.get("examples_per_second"),
-        "energy_per_example_J": energy_per_example(m, scalars) if (hw and m) else None,
-        "pcm_pulses_per_example": energy.pcm_pulses(counters) / n if (hw and n) else None,
+        "energy_per_example_J": hw.get("energy_per_example_J"),
+        "pcm_pulses_per_example": hw.get("pcm_pulses_per_example"),
+        "hardware_error": hw.get("hardware_error"),
         "transfers": (m.get("transfers") or {}).get("count"),
         "error": outcome.get("error"), "host": outcome.get("host"), "reused": outcome.get("reused", False),
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

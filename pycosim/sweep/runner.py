@@ -90,17 +90,6 @@ def _write_sweep_json(out: Path, sweep: Sweep) -> None:
         atomic_write_bytes(out / "sweep.toml", sweep.path.read_bytes())
 
 
-def _scalars(sweep: Sweep) -> dict:
-    """Calibration directory (None = shipped) → bundle scalars, for the runs' energies."""
-    from pycosim import calibration
-
-    out = {}
-    for t in sweep.tasks:
-        if t.kind == "point" and t.config["synapse"]["kind"] != "ideal" and t.calibration not in out:
-            out[t.calibration] = calibration.load(t.calibration).scalars
-    return out
-
-
 def run_sweep(spec, out_dir, jobs: int | None = None, scheduler: str | None = None, *, budget: str | None = None,
               progress: bool = True, plots: bool = True, connect_timeout_s: float = 5.0) -> SweepResult:
     """Run the sweep *spec* (a sweep file path, a parsed dict, or a :class:`Sweep`) into *out_dir*.
@@ -119,7 +108,6 @@ def run_sweep(spec, out_dir, jobs: int | None = None, scheduler: str | None = No
     jobs = default_workers() if jobs is None else check_workers(jobs, "--jobs")
     resuming = check_out_dir(out_dir, sweep)
     out = Path(out_dir).expanduser()
-    scalars = _scalars(sweep)
     client = execute.connect(scheduler, connect_timeout_s) if scheduler else None
     try:
         (out / RUNS).mkdir(parents=True, exist_ok=True)
@@ -138,8 +126,7 @@ def run_sweep(spec, out_dir, jobs: int | None = None, scheduler: str | None = No
                        smoothing=0.1)
 
         def on_done(task, outcome):
-            sc = scalars.get(task.calibration) if task.kind == "point" else None
-            rec = results.make_record(task, outcome, sc)
+            rec = results.make_record(task, outcome)
             results.append_journal(journal, rec)
             records[task.key] = rec
             results.write_csv(out / results.CSV, sweep, records)
