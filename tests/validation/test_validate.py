@@ -132,6 +132,30 @@ def _reference_g(cell: dict, vc: np.ndarray) -> np.ndarray:
     return np.array([float(np.real(res.i(f"vs{j}"))[0]) for j in range(vc.size)]) / 0.1
 
 
+def test_read_only_pcm_reads_like_the_full_model():
+    """Crossbar reads with ``pcm_dev_ro_fx`` (state frozen, the crossbar's default) equal those with the full
+    ``pcm_dev_fx`` to 1e-9 V of integrator output."""
+    from pycosim.spice import run
+    from pycosim.validation.spice_side import read_deltas
+
+    seed0 = calibration.load().provenance["seed"]
+    r_lsp, r_p, r_m = run_many([{"netlist": xbar.probe_netlist(k), "seed": seed0 + s}
+                                for k, s in (("lsp", 0), ("pcm", 0), ("pcm", 1))], workers=1)
+    cell = xbar.probe_values("lsp", r_lsp)
+    _, names = xbar.fixed_draw_library()
+    pcm = {n: np.array([[[xbar.probe_values("pcm", r)[f"xpcm_{n}"] if not n.startswith("zc") else 0.0]] for r in (r_p, r_m)])
+           for n in names["pcm_dev"]}
+    inst = xbar.CrossbarInstances(xc=np.array([[[0.7]], [[0.2]]]), age_s=np.ones((2, 1, 1)), pcm=pcm, vc=np.array([[0.6]]),
+                                  cell={n: np.array([[cell[n]]]) for n in names["lsp_3t1c"]},
+                                  ref={n: np.array([cell[n]]) for n in names["lsp_ref"]}, pol=np.array([1]))
+    text, info = xbar.write_read_sequence(inst, np.array([[5e-9], [2e-9]]), drive_t0_V=0.1)
+    full = text.replace("pcm_dev_ro_fx\n+", "pcm_dev_fx\n+")
+    assert full != text
+    a, b = (read_deltas(run(t), info, "forward")[0] for t in (text, full))
+    assert np.abs(b).min() > 1e-3
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--rows", "0"], "--rows 0: must be at least 1"),
     (["--cases", "0"], "--cases 0: must be at least 1"),
