@@ -6,7 +6,8 @@
   software-equivalence band (baseline − 0.5 percentage points).
 * ``heatmap_<p1>__<p2>.png`` for pairs of varied settings: mean accuracy over two settings (averaged over
   seeds and any other setting) with the software-equivalence contour: the boundary around the cells whose
-  mean gap to the float baseline is at least −0.5 percentage points (marked ★).
+  mean gap to the float baseline is at least −0.5 percentage points (marked ★); for randomly sampled
+  numeric settings, a scatter of the points with the −0.5 pp contour interpolated between them.
 """
 
 from __future__ import annotations
@@ -113,12 +114,7 @@ def plot_accuracy_vs(sweep, records, param: str, path) -> Path | None:
                  f"{b['test_subset'] or 'all'} test ex.", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def equivalence_edges(inside: np.ndarray) -> list[tuple[float, float, float, float]]:
@@ -152,6 +148,8 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
         return None
     xv, xpos, xnum, xlog = _axis([r[p1] for r in data])
     yv, ypos, ynum, ylog = _axis([r[p2] for r in data])
+    if sweep.sampling == "random" and xnum and ynum:
+        return _scatter_map(sweep, records, data, p1, p2, path)
     acc = np.full((len(yv), len(xv)), np.nan)
     gap = np.full_like(acc, np.nan)
     xi = {_key(v): i for i, v in enumerate(xv)}
@@ -180,6 +178,44 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     b, _ = baseline_accuracy(sweep, records)
     ax.set_title(f"{sweep.name}" + (f" (float baseline {100 * b:.2f} %)" if b is not None else ""), fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return _save(fig, path)
+
+
+def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
+    """Randomly sampled numeric settings: each point a dot coloured by its mean accuracy, equivalent points
+    starred, the −0.5 pp contour of the mean gap interpolated over a triangulation (≥ 3 points)."""
+    import matplotlib.pyplot as plt
+
+    pts: dict[tuple, list] = {}
+    for r in data:
+        pts.setdefault((r[p1], r[p2]), []).append(r)
+    x = np.array([k[0] for k in pts], float)
+    y = np.array([k[1] for k in pts], float)
+    acc = np.array([100 * np.mean([r["test_accuracy"] for r in rs]) for rs in pts.values()])
+    gap = np.array([np.mean([r["gap_pp"] for r in rs if r["gap_pp"] is not None] or [np.nan]) for rs in pts.values()])
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    sc = ax.scatter(x, y, c=acc, cmap="viridis", s=60, edgecolors="k", linewidths=0.5)
+    fig.colorbar(sc, ax=ax, label="test accuracy (%), mean over seeds")
+    eq = gap >= -EQUIVALENCE_PP
+    ax.scatter(x[eq], y[eq], marker="*", s=120, color="r", label=f"software-equivalent (gap ≥ −{EQUIVALENCE_PP} pp)")
+    ok = np.isfinite(gap)
+    if ok.sum() >= 3 and np.nanmin(gap) < -EQUIVALENCE_PP <= np.nanmax(gap):
+        try:
+            ax.tricontour(x[ok], y[ok], gap[ok], levels=[-EQUIVALENCE_PP], colors="r", linewidths=2,
+                          linestyles="solid")
+        except (ValueError, RuntimeError):   # collinear points: no triangulation
+            pass
+    ax.set_xlabel(p1)
+    ax.set_ylabel(p2)
+    ax.set_title(f"{sweep.name}: {len(pts)} random points", fontsize=9)
+    ax.margins(0.06)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

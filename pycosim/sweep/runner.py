@@ -16,7 +16,6 @@ are retried. A directory holding a different sweep (another hash) is refused.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,9 +53,9 @@ class SweepResult:
 def check_out_dir(out_dir, sweep: Sweep) -> bool:
     """Check *out_dir* for *sweep* without creating anything: True if it holds this sweep (resume), False
     if absent or empty; ConfigError if it holds a different sweep, other files, or cannot be written."""
+    from pycosim.nn.train import check_run_dir
+
     out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         try:
             stored = json.loads((out / SWEEP_JSON).read_text())
@@ -70,11 +69,7 @@ def check_out_dir(out_dir, sweep: Sweep) -> bool:
                               f"{str(stored.get('hash'))[:12]}; this one {sweep.hash[:12]}); refusing to mix results, "
                               f"choose a new directory")
         return True
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: cannot write in {probe}")
+    check_run_dir(out, resume=False)   # absent or empty: a directory in a writable place, as for a training run
     return False
 
 
