@@ -6,9 +6,9 @@ time the full-scale example sweeps would take on N workers.
     python benchmarks/sweep_speed.py example     # run (or resume) examples/sweeps/lsp_asymmetry.toml, summary
     python benchmarks/sweep_speed.py estimate    # full-scale time of every examples/sweeps/*.toml on N workers
 
-Results go to benchmarks/results/sweep_{scaling,dask,example_lsp_asymmetry,full_scale}.txt. The machine's
-load average is recorded with each measurement: on a shared 2-core machine the speed-up of 2 processes is
-bounded by the cores the other jobs leave free.
+Results go to benchmarks/results/sweep_{scaling,dask,example_lsp_asymmetry,full_scale}.txt (scaling and dask
+append, the others replace). The machine's load average is recorded with each measurement: on a shared
+2-core machine the speed-up of 2 processes is bounded by the cores the other jobs leave free.
 """
 
 from __future__ import annotations
@@ -219,6 +219,9 @@ def main() -> None:
     else:
         text, name = estimate(args.out), "sweep_full_scale.txt"
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.what in ("scaling", "dask") and (RESULTS / name).is_file():
+        # a shared machine's load changes from one measurement to the next: keep them all
+        text = (RESULTS / name).read_text() + "\n" + text
     (RESULTS / name).write_text(text)
     print(text, end="")
     print(f"-> {RESULTS / name}")

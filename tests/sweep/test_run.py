@@ -43,7 +43,7 @@ def test_local_sweep_records_results_failures_and_resumes(tmp_path, write_sweep,
     assert ok["status"] == "finished" and 0 <= float(ok["test_accuracy"]) <= 1 and ok["calibration"] == "default"
     assert float(ok["energy_per_example_J"]) > 0 and float(ok["pcm_pulses_per_example"]) > 0
     assert float(ok["gap_pp"]) == pytest.approx(100 * (float(ok["test_accuracy"]) - float(base["test_accuracy"])))
-    assert bad["status"] == "failed" and "disagree on the instance count" in bad["error"] and not bad["test_accuracy"]
+    assert bad["status"] == "failed" and "Error" in bad["error"] and not bad["test_accuracy"]   # one line, its type named
     assert json.loads((out / "runs" / "p000-s0" / "metrics.json").read_text())["status"] == "finished"
     assert (out / "plots" / "accuracy_vs_calibration.png").is_file()
     # the same command again: finished runs are skipped, the failed one is retried (and fails again)
