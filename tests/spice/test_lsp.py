@@ -44,6 +44,8 @@ Q_E = 1.602176634e-19       # C
 K, TPER = 30, 100e-9  # bench defaults of lsp_up_down.cir (pulses per direction, period in s)
 
 
+VOP = 0.8   # V, the 3T1C operating point: lsp_up_down vc0, lsp_reset vtarget, lsp_read_gv vref
+
 def _r2(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(R^2, slope) of the least-squares line y = a*x + b."""
     a, b = np.polyfit(x, y, 1)
@@ -119,7 +121,7 @@ def test_up_down_pulses_linear_nominal():
     assert 50 <= steps_in_window <= 200
     assert np.isfinite(ratio) and ratio > 0
     assert ratio == pytest.approx(dv_up / dv_dn, rel=0.05)  # .meas agrees with the sampled waveform
-    assert res.meas["vc_0"] == pytest.approx(0.5, abs=1e-6)  # initial condition vc0 holds at t = 0
+    assert res.meas["vc_0"] == pytest.approx(VOP, abs=1e-6)  # initial condition vc0 holds at t = 0
 
 
 def test_retention_nominal_small_leak_and_equilibrium():
@@ -184,9 +186,9 @@ def test_same_seed_is_the_same_cell_in_every_bench():
     seeds = (3, 4, 5)
     res = run_many([dict(netlist=READ_GV, seed=s) for s in seeds] + [dict(netlist=UP_DOWN, seed=s) for s in seeds],
                    workers=2)
-    g_gv = np.array([np.interp(0.5, r.axis, r.v("g_us")) for r in res[:3]])
+    g_gv = np.array([np.interp(VOP, r.axis, r.v("g_us")) for r in res[:3]])
     g_ud = np.array([r.meas["g_0"] for r in res[3:]])
-    print("g(0.5 V) read_gv:", np.round(g_gv, 5), " g_0 up_down:", np.round(g_ud, 5))
+    print(f"g({VOP} V) read_gv:", np.round(g_gv, 5), " g_0 up_down:", np.round(g_ud, 5))
     np.testing.assert_allclose(g_gv, g_ud, rtol=1e-5)
     assert np.ptp(g_gv) > 0.05
 
@@ -202,14 +204,14 @@ def test_read_characteristic_and_reference():
           f"slope {slope:.1f} uS/V, R2(0.5-0.9 V) = {r2:.4f}; g_shared = {res.meas['gref']:.2f} uS")
     assert r2 >= 0.99
     assert 1.0 <= res.meas["g_mid"] <= 30.0
-    assert res.meas["gref"] == pytest.approx(res.meas["g_mid"], rel=1e-6)
-    assert res.meas["vc_eq"] == pytest.approx(0.5, abs=2e-3)
+    assert res.meas["gref"] == pytest.approx(np.interp(VOP, vc, g), rel=1e-3)   # reference gate at vref = VOP
+    assert res.meas["vc_eq"] == pytest.approx(VOP, abs=2e-3)
 
 
 def test_reset_through_transmission_gate():
-    """Reset to the 0.5 V line from 0.2 .. 1.1 V: the final V_C does not depend on where it started
-    (< 1 mV apart), the residual offset is the turn-off charge injection (a few mV, negative at 0.5 V:
-    the NMOS channel charge wins there), and Monte Carlo cells hardly differ (the injected charge is set
+    """Reset to the VOP (0.8 V) line from 0.2 .. 1.1 V: the final V_C does not depend on where it started
+    (< 1 mV apart), the residual offset is the turn-off charge injection (+12.5 mV at 0.8 V: the PMOS
+    channel charge wins there; −5.5 mV at 0.5 V, where the NMOS wins), and Monte Carlo cells hardly differ (the injected charge is set
     by the gate swing, not by the threshold mismatch)."""
     res = run_many([dict(netlist=RESET, params={"mc": 0})] + [dict(netlist=RESET, seed=s) for s in (1, 2, 3, 4)],
                    workers=2)
@@ -221,9 +223,9 @@ def test_reset_through_transmission_gate():
           f"std {err[1:].std()*1e3:.3f}; injection step {inj.mean()*1e3:.2f} mV")
     assert np.all(np.abs(rs["start"][0] - rs["vstart_grid"]) < 0.03)   # the presets landed near their values
     assert np.ptp(err, axis=1).max() < 1e-3
-    assert np.all(np.abs(err) < 10e-3) and np.all(inj < 0)
+    assert np.all(np.abs(err) < 20e-3) and np.all(inj > 0)
     assert err[1:].std() < 2e-3
-    assert np.abs(err - inj).max() < 1e-3        # before the turn-off V_C had settled on the line
+    assert np.abs(err - inj).max() < 3e-3        # V_C on the line before turn-off (1.9 mV above it at 0.8 V, start-independent)
 
 
 def test_fixed_grid_steps_cover_every_point():
