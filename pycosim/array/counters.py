@@ -25,7 +25,8 @@ class Counters:
     lsp_resets: 3T1C transmission-gate resets;
     transfers: transfer calls;
     sim_time_s: simulated time passed to ``leak``;
-    pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance).
+    pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance);
+    pcm_sets_per_device: same shape, SET pulses of each PCM device (updates, transfers, programming).
     """
 
     integrations_forward: int = 0
@@ -45,11 +46,20 @@ class Counters:
     transfers: int = 0
     sim_time_s: float = 0.0
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
+    pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; counters added since the pickle was written start at zero."""
+        self.__dict__.update(state)
+        if "pcm_sets_per_device" not in state:
+            self.pcm_sets_per_device = np.zeros(self.pcm_resets_per_device.shape, np.uint32)
 
     def as_dict(self) -> dict:
         """Plain dict (the per-device array summarised by its max and total)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pcm_resets_per_device"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_per_device")}
         r = self.pcm_resets_per_device
         out["pcm_resets_max_per_device"] = int(r.max()) if r.size else 0
         out["pcm_resets_total"] = int(r.sum(dtype=np.int64)) if r.size else 0
+        s = self.pcm_sets_per_device
+        out["pcm_sets_max_per_device"] = int(s.max()) if s.size else 0
         return out

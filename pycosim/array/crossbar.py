@@ -131,6 +131,7 @@ class Crossbar:
         self.P_drift = pcm.drift_params(self.P, self.P_inst, self.pcm_pop) if pc.drift else None   # (ln r, ν)
         self._t_drift = 0.0
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
+        self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
 
         if self.synapse == "2pcm+3t1c":
             lc = c.lsp
@@ -527,6 +528,10 @@ class Crossbar:
         Pf[dev], Cf[dev] = pcm.set_pulses(Pf[dev], n, If[dev], self.pcm_pop, self.rng, since=Cf[dev],
                                           c2c_scale=self.cfg.pcm.c2c_scale, stuck=stuck)
         setattr(self.counters, counter, getattr(self.counters, counter) + int(n.sum()))
+        sc = self.counters.pcm_sets_per_device
+        if sc.size:      # devices of one call are distinct (one per synapse and type)
+            moved = n > 0 if stuck is None else (n > 0) & ~stuck
+            sc.reshape(-1)[dev[moved]] += n[moved].astype(np.uint32)
         self._programmed(dev)
 
     def _reset(self, dev: np.ndarray, counter: str) -> None:

@@ -140,13 +140,14 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes)
 
 
 def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: bool = False,
-          progress: bool = True) -> dict:
+          progress: bool = True, plots: bool = True) -> dict:
     """Train the network of *cfg* on *dataset* (default: shipped MNIST) and write the run directory.
 
     Returns the metrics dict (also written to ``out_dir/metrics.json``). Same config and seed → the same
     accuracy to the last digit. Raises ConfigError / DatasetError / CalibrationError with one-line
     messages before any training starts; on KeyboardInterrupt the last finished epoch's files stay valid
-    and ``metrics.json`` says ``"status": "interrupted"``, then the interrupt propagates.
+    and ``metrics.json`` says ``"status": "interrupted"``, then the interrupt propagates. ``plots=False``
+    skips the plots (sweeps of many small runs).
     """
     from pycosim.datasets import sources
 
@@ -233,9 +234,10 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         if bar is not None:
             bar.close()
     metrics = write_metrics("finished")
-    from pycosim.nn.plots import plot_run
+    if plots:
+        from pycosim.nn.plots import plot_run
 
-    plot_run(out / "plots", state, metrics)
+        plot_run(out / "plots", state, metrics)
     return metrics
 
 
