@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1; ablations 0)")
     ap.add_argument("--presets", default="all", help="comma-separated presets (equivalence study)")
     ap.add_argument("--ablations", action="store_true", help="run the single-factor ablations of ambrogio2018")
+    ap.add_argument("--only", default=None, help="ablations: comma-separated start of the row names to run")
     ap.add_argument("--train-subset", type=int, default=None, help="first K training examples (smoke tests)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", default="runs/equivalence", help="directory of the run directories")
@@ -85,7 +86,10 @@ def main() -> None:
     root = Path(args.runs)
     jobs = []
     if args.ablations:
+        only = [o.strip().lower() for o in args.only.split(",")] if args.only else None
         for name, ov in ABLATIONS.items():
+            if only and not any(name.lower().startswith(o) for o in only):
+                continue
             preset = "float" if ov is None else "ambrogio2018"
             for s in seeds:
                 jobs.append({"row": name, "preset": preset, "overrides": ov or [], "seed": s, "epochs": epochs,
