@@ -9,7 +9,8 @@ closed-loop tuning, polarity inversion), for the synapses of the chosen columns:
    reset table; '4pcm': RESET of the moved LSP pairs); unmoved contributions (|c| ≤ threshold) are
    dropped and reported;
 4. the MSP pair of each moved synapse is programmed to W_target:
-   * closed loop — repeat: verify read w = W + σ·z; e = W_target − w; stop if
+   * closed loop — pairs whose smaller device is above refresh_frac·G_max are RESET first (common-mode
+     refresh); then repeat: verify read w = W + σ·z; e = W_target − w; stop if
      |e| ≤ max(tolerance − 2σ, tolerance/4) (a guard band against accepting on a lucky noisy read);
      otherwise one SET pulse on G⁺ (e > 0) or G⁻ (e < 0); if that device is past
      saturation_frac·G_max, RESET both devices and restart (≤ max_restarts); at most max_pulses SET
@@ -73,7 +74,8 @@ class TransferStats:
 
 def _options(xb, overrides: dict) -> dict:
     t = xb.cfg.transfer
-    allowed = ("mode", "threshold", "tolerance", "max_pulses", "max_restarts", "invert_polarity", "verify_t_read_s")
+    allowed = ("mode", "threshold", "tolerance", "max_pulses", "max_restarts", "refresh_frac", "invert_polarity",
+               "verify_t_read_s")
     bad = sorted(set(overrides) - set(allowed))
     if bad:
         raise ConfigError(f"transfer: unknown option {bad[0]!r}; allowed: {', '.join(allowed)}")
@@ -116,6 +118,12 @@ def _closed_loop(xb, flat: np.ndarray, target: np.ndarray, opt: dict) -> None:
     N = xb.W.size
     Pf, If = xb.P.reshape(-1), xb.P_inst.reshape(-1)
     gmax, sat_frac = xb.pcm_pop.g_max_S, np.float32(xb.cfg.pcm.saturation_frac)
+    if opt["refresh_frac"] < 1 and flat.size:     # common-mode refresh (TransferConfig.refresh_frac)
+        fr = np.float32(opt["refresh_frac"])
+        hi = (Pf[flat] > fr * gmax[If[flat]]) & (Pf[N + flat] > fr * gmax[If[N + flat]])
+        if hi.any():
+            fh = flat[hi]
+            xb._reset(np.concatenate([fh, N + fh]), "transfer_resets")
     act = np.arange(flat.size)
     used = np.zeros(flat.size, np.int32)
     restarts = np.zeros(flat.size, np.int32)
