@@ -35,6 +35,7 @@ ABLATIONS = {
     "no 3T1C leakage": ["lsp.leak=false"],
     "3T1C up/down symmetric": ["lsp.up_down_ratio=1"],
     "transfer threshold 0 (move every synapse)": ["transfer.threshold=0"],
+    "common-mode refresh only at saturation": ["transfer.refresh_frac=1"],
     "same weight range in every layer": ["synapse.weight_scaling=fixed"],
     "near-ideal periphery (16-bit PWM and ADC, no integrator mismatch)": [
         "periphery.input_bits=16", "periphery.adc_bits=16", "periphery.mismatch_scale=0"],
