@@ -96,6 +96,8 @@ class Crossbar:
         self.__dict__.update(state)
         for k, v in (("_lsp_kargs", None), ("_ubuf", None), ("_zbuf", None), ("_upos", 0), ("_zpos", 0)):
             self.__dict__.setdefault(k, v)
+        if "_drift_dirty" not in state and self.synapse != "ideal":
+            self._drift_dirty = np.zeros(self.P.shape, bool) if self.P_tprog is not None else None
         if "P_drift" not in state and self.synapse != "ideal":
             self.P_drift = (pcm.drift_params(self.P, self.P_inst, self.pcm_pop) if self.P_tprog is not None
                             else None)
@@ -129,6 +131,7 @@ class Crossbar:
         self.P_tprog = np.zeros((k,) + shape, np.float64) if pc.drift else None
         self.Pe = self.P.copy() if pc.drift else self.P   # drifted values used by reads
         self.P_drift = pcm.drift_params(self.P, self.P_inst, self.pcm_pop) if pc.drift else None   # (ln r, ν)
+        self._drift_dirty = np.zeros(self.P.shape, bool) if pc.drift else None
         self._t_drift = 0.0
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
         self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
@@ -553,15 +556,12 @@ class Crossbar:
         self._programmed(dev)
 
     def _programmed(self, dev: np.ndarray) -> None:
-        """Devices *dev* (flat indices into P) were just programmed: restart their drift clock and cache
-        their drift constants at the new level."""
+        """Devices *dev* (flat indices into P) were just programmed: restart their drift clock; their drift
+        constants at the new level are recomputed (in one batch) by the next :meth:`refresh_drift`."""
         if self.P_tprog is not None:
             self.P_tprog.reshape(-1)[dev] = self.t_s
-            g = self.P.reshape(-1)[dev]
-            self.Pe.reshape(-1)[dev] = g
-            ln_r, nu = pcm.drift_params(g, self.P_inst.reshape(-1)[dev], self.pcm_pop)
-            self.P_drift[0].reshape(-1)[dev] = ln_r
-            self.P_drift[1].reshape(-1)[dev] = nu
+            self.Pe.reshape(-1)[dev] = self.P.reshape(-1)[dev]
+            self._drift_dirty.reshape(-1)[dev] = True     # drift constants recomputed at the next refresh
 
     def _saturation_refresh(self, flat: np.ndarray, base: int) -> None:
         """RESET both devices of pairs (base, base+1) whose larger device passed saturation_frac·G_max, then
@@ -666,6 +666,12 @@ class Crossbar:
         (:func:`pycosim.devices.pcm.drift`); t_prog is the time of the device's last SET or RESET."""
         if self.P_tprog is None:
             return
+        dirty = np.flatnonzero(self._drift_dirty)
+        if dirty.size:
+            ln_r, nu = pcm.drift_params(self.P.reshape(-1)[dirty], self.P_inst.reshape(-1)[dirty], self.pcm_pop)
+            self.P_drift[0].reshape(-1)[dirty] = ln_r
+            self.P_drift[1].reshape(-1)[dirty] = nu
+            self._drift_dirty.reshape(-1)[dirty] = False
         self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, *self.P_drift, self.pcm_pop)
         self._t_drift = self.t_s
         self._refresh_all()

@@ -304,3 +304,42 @@ def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, 
                         step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                         sig_up, sig_dn, z, scale, var_tab, leak_seg)
     return up, dn, upos, zpos
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def pcm_set_pulses(g, n, k, cnt, gmax, gmin, coef, g_lo, g_hi, slope_hi, c2c_tab, u_col, c2c_scale):
+    """n_i partial-SET pulses on each device i, in place (the loop of :func:`pycosim.devices.pcm.set_pulses`):
+    pulse j of device i: ΔG = m_k(G) + c2c_scale·e, m_k(G) = exp(c0 + c1·G̃ + c2·G̃²)·1 µS with G̃ = G/µS
+    clipped to the device's fitted range [g_lo, g_hi] and ln m continued with slope_hi above it
+    (:func:`pycosim.devices.pcm.mean_log_dg`), e = c2c_tab[min(cnt, J − 1), u_col[next]] (the residual of
+    that pulse of a random staircase, :func:`pycosim.devices.pcm.c2c_draw`), then G ← clip(G + ΔG, gmin_i,
+    gmax_i), cnt += 1. g: float32 S; n, cnt: int32; k: instance rows; coef (n_inst, 3) float32;
+    u_col: one random staircase column per pulse (Σ n entries, consumed in device order)."""
+    us = np.float32(1e6)
+    ius = np.float32(1e-6)
+    J = c2c_tab.shape[0]
+    pos = 0
+    for i in range(g.shape[0]):
+        gi = g[i]
+        ki = k[i]
+        lo = g_lo[ki] * us
+        hi = g_hi[ki] * us
+        c0 = coef[ki, 0]
+        c1 = coef[ki, 1]
+        c2 = coef[ki, 2]
+        sh = slope_hi[ki]
+        c = cnt[i]
+        for _ in range(n[i]):
+            x = gi * us
+            xc = min(max(x, lo), hi)
+            y = c0 + xc * (c1 + xc * c2)
+            if x > hi:
+                y += (x - hi) * sh
+            j = c if c < J - 1 else J - 1
+            dg = np.exp(y) * ius + c2c_scale * c2c_tab[j, u_col[pos]]
+            pos += 1
+            gi = min(max(gi + dg, gmin[i]), gmax[i])
+            c += 1
+        g[i] = gi
+        cnt[i] = c
+    return pos

@@ -222,8 +222,9 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     stuck: optional bool mask of devices that never change. Pulse j of a device:
     ΔG = m_k(G) + c2c_scale·e with e the residual of pulse min(j, J − 1) of a random staircase (module
     docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, min(G, G_reset,k),
-    G_max,k). Pulses are sequential per device (the response depends on G); the loop runs over the
-    pulse *index* (≤ max n), vectorised over all devices that still have pulses.
+    G_max,k). Pulses are sequential per device (the response depends on G): one numba pass over the
+    devices (:func:`pycosim.array.kernels.pcm_set_pulses`), with one random staircase column per pulse
+    drawn up front.
     """
     G = np.array(G, dtype=np.float32, copy=True)
     n = np.broadcast_to(np.asarray(n), G.shape)
@@ -236,20 +237,18 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     idx = np.flatnonzero(active)
     if idx.size == 0:
         return G, cnt
+    from pycosim.array import kernels
+
     gf, cf = G.reshape(-1), cnt.reshape(-1)
-    nf, kf = n.reshape(-1)[idx], inst.reshape(-1)[idx]
-    g, c = gf[idx], cf[idx]
+    nf = np.ascontiguousarray(n.reshape(-1)[idx], dtype=np.int32)
+    kf = np.ascontiguousarray(inst.reshape(-1)[idx], dtype=np.int64)
+    g, c = gf[idx].copy(), cf[idx].copy()
     gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
-    for k in range(int(nf.max())):
-        r = c2c_draw(c, pop, rng)
-        dg = np.exp(mean_log_dg(g, kf, pop)) * np.float32(1 / _US) + np.float32(c2c_scale) * r
-        g = np.minimum(np.maximum(g + dg, gmin), gmax)
-        c = c + 1
-        gf[idx] = g
-        cf[idx] = c
-        keep = nf > k + 1
-        if not keep.all():
-            idx, g, c, kf, gmax, gmin, nf = idx[keep], g[keep], c[keep], kf[keep], gmax[keep], gmin[keep], nf[keep]
+    u_col = rng.integers(0, pop.c2c_by_pulse_S.shape[1], size=int(nf.sum()))
+    kernels.pcm_set_pulses(g, nf, kf, c, gmax, gmin, pop.coef, pop.g_lo_S, pop.g_hi_S, pop.slope_hi,
+                           pop.c2c_by_pulse_S, u_col, np.float32(c2c_scale))
+    gf[idx] = g
+    cf[idx] = c
     return G, cnt
 
 
