@@ -47,10 +47,10 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", default=None, help="keep the output of the (last) size here instead of a temporary directory")
     args = p.parse_args()
-    for size in args.sizes:
+    for n, size in enumerate(args.sizes):
         rows, cols = (int(v) for v in size.lower().split("x"))
         cases = args.cases or (5 if rows * cols <= 8 else 20)
-        text = run(rows, cols, cases, args.workers, args.out)
+        text = run(rows, cols, cases, args.workers, args.out if n == len(args.sizes) - 1 else None)
         print(text)
         path = ROOT / "benchmarks" / "results" / f"validate_{rows}x{cols}.txt"
         path.write_text(text)

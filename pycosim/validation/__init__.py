@@ -43,7 +43,7 @@ MAX_SYNAPSES = 4096
 UPDATE_A, UPDATE_B = 2, 4          # slot grid of the coincident update: n_ij = a_i·b_j ≤ 8 = UpdateConfig.max_pulses
 EFFECT_CASES = 5                   # inputs of the extra forward reads that measure left-out effects
 PCM_READ_CHUNK = 256               # PCM devices per read netlist
-VC_RANGE_V = (0.45, 0.75)          # initial V_C: the operating range around vc_init (g ≈ 6 … 22 µS)
+VC_SPAN_V = 0.15                   # initial V_C ~ U(vc_init ± VC_SPAN_V): the cells' range around their operating point
 
 
 def _check_int(name: str, value, lo: int, hi: int | None = None) -> int:
@@ -61,9 +61,10 @@ def _load_bundle(bundle):
     return bundle
 
 
-def draw_state(rows: int, cols: int, cases: int, seed: int) -> dict:
+def draw_state(rows: int, cols: int, cases: int, seed: int, vc_init_V: float = 0.8) -> dict:
     """The random states and inputs of a validation (numpy Generator seeded with (seed, 11)):
-    xc (2, R, C) ~ U(0, 1) PCM crystalline fractions; vc (R, C) ~ U(VC_RANGE_V) V; pol (C,) ±1; zc
+    xc (2, R, C) ~ U(0, 1) PCM crystalline fractions; vc (R, C) ~ U(vc_init_V ± VC_SPAN_V) V (vc_init_V: the
+    3T1C operating point, the reset line and reference gate voltage of the bundle); pol (C,) ±1; zc
     (2, R, C, 24) PCM cycle-to-cycle draws ~ N(0, 1); x (N, R) forward inputs on the 8-bit PWM grid in
     [0, 1] (activations); d (N, C) transposed inputs on the grid in [−1, 1] with max|d| = 1 (so the
     array model's normalisation by max|δ| is exact); a (R,) ∈ {0, 1, 2}, b (C,) ∈ {0 … 4}, sigma (C,) ±1
@@ -73,7 +74,7 @@ def draw_state(rows: int, cols: int, cases: int, seed: int) -> dict:
     k = rng.integers(0, cols, cases)
     d[np.arange(cases), k] = rng.choice([-1.0, 1.0], cases)
     return {
-        "xc": rng.uniform(0.0, 1.0, (2, rows, cols)), "vc": rng.uniform(*VC_RANGE_V, (rows, cols)),
+        "xc": rng.uniform(0.0, 1.0, (2, rows, cols)), "vc": rng.uniform(vc_init_V - VC_SPAN_V, vc_init_V + VC_SPAN_V, (rows, cols)),
         "pol": rng.choice([-1, 1], cols), "zc": rng.standard_normal((2, rows, cols, 24)),
         "x": rng.integers(0, 256, (cases, rows)) / 255.0, "d": d,
         "a": rng.integers(0, UPDATE_A + 1, rows), "b": rng.integers(0, UPDATE_B + 1, cols),
@@ -171,7 +172,8 @@ class _Run:
         self.xb = model_side.build(R, C, self.bundle, self.seed)
         self.xbc = model_side.build(R, C, self.bundle, self.seed, drift=True)
         model_side.same_instances(self.xb, self.xbc)
-        self.st = st = draw_state(R, C, self.N, self.seed)
+        self.vc_init = float(self.xb.lsp_pop.vc_init_V)
+        self.st = st = draw_state(R, C, self.N, self.seed, self.vc_init)
         self.ref_inst = instances.reference_instances(self.xb)
         self.lsp_d, self.pcm_d = instances.probe_draws(
             self.bundle, np.concatenate([self.xb.V_inst.ravel(), self.ref_inst]), self.xb.P_inst,
@@ -183,7 +185,8 @@ class _Run:
         self.read_kw = dict(F=float(self.xb.cfg.F), v_read_V=float(self.xb.read_v_V), cint_F=float(integ.get("cint_F", -1 / self.gain)),
                             a0=float(integ.get("a0", 1e5)), gbw_Hz=float(integ.get("gbw_Hz", 1e9)), t_step_s=1e-9, t_reset_s=5e-9)
         self.read_kw["drive_t0_V"] = self.read_kw["v_read_V"]     # V_C states in the benches' convention (drain at V_read)
-        self.v_line = float(self.bundle.scalars["lsp"].get("reset_target_V", self.xb.lsp_pop.vc_init_V))
+        self.read_kw["vref_gate_V"] = self.vc_init                  # the reference FET's gate: g_shared = g_k(vc_init)
+        self.v_line = float(self.bundle.scalars["lsp"].get("reset_target_V", self.vc_init))
 
     # ------------------------------------------------------------------ SPICE
     def _jobs(self) -> tuple[list[dict], list]:
@@ -219,13 +222,13 @@ class _Run:
         self.update_steps = spice_side.update_steps(st["a"], st["b"], up_cols, A=UPDATE_A, B=UPDATE_B)
         steps_u = [{"op": "read"}, *self.update_steps, {"op": "read"}]
         vr = self.read_kw["v_read_V"]
-        job, info = spice_side.cell_job(inst, steps_u, v_read_V=vr, rows_t0_V=vr)
+        job, info = spice_side.cell_job(inst, steps_u, v_read_V=vr, rows_t0_V=vr, vref_gate_V=self.vc_init)
         add(("cellU", 0), job, info)
         steps_h = [{"op": "read"}, {"op": "hold", "t_s": self.hold_s}, {"op": "reset", "v_line_V": self.v_line}, {"op": "read"}]
-        job, info = spice_side.cell_job(inst, steps_h, v_read_V=vr, rows_t0_V=vr)
+        job, info = spice_side.cell_job(inst, steps_h, v_read_V=vr, rows_t0_V=vr, vref_gate_V=self.vc_init)
         add(("cellH", 0), job, info)
         steps_r = [{"op": "read"}, {"op": "reset", "v_line_V": self.v_line, "rows_V": vr}, {"op": "read"}]
-        job, info = spice_side.cell_job(inst, steps_r, v_read_V=vr, rows_t0_V=vr)
+        job, info = spice_side.cell_job(inst, steps_r, v_read_V=vr, rows_t0_V=vr, vref_gate_V=self.vc_init)
         add(("cellR", 0), job, info)
         order = np.argsort([-len(j["netlist"]) for j in jobs], kind="stable")      # big netlists first
         return [jobs[k] for k in order], [keys[k] for k in order]
