@@ -369,13 +369,14 @@ class _Run:
         bar = None
         if self.progress:
             from tqdm import tqdm
-            bar = tqdm(total=t.max_pulses + t.max_restarts + 1, desc="transfer (SPICE)", unit="iteration", leave=False)
+            bar = tqdm(total=t.max_pulses + t.max_restarts + 2, desc="transfer (SPICE)", unit="iteration", leave=False)
         try:
             loop = spice_side.closed_loop(
                 self.inst, self.pcm_d, xbc.P_inst, col, G0, target_s, lsp_after, moved_s, scale=scale, F=F,
                 tolerance=t.tolerance, max_pulses=t.max_pulses, max_restarts=t.max_restarts,
                 g_max_S=xbc.pcm_pop.g_max_S[xbc.P_inst[:, :, col]], saturation_frac=xbc.cfg.pcm.saturation_frac,
-                workers=self.workers, progress=bar)
+                refresh_frac=float(getattr(t, "refresh_frac", 1.0)), G_prog_S=sp["Gtp"][:, :, col], workers=self.workers,
+                progress=bar)
         finally:
             if bar is not None:
                 bar.close()

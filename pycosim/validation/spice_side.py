@@ -135,10 +135,11 @@ def cell_g(res, shape, t: float, v_read_V: float) -> tuple[np.ndarray, np.ndarra
 # ---------------------------------------------------------------------------------------------- closed loop
 def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int, G0: np.ndarray, target: np.ndarray,
                 lsp_S: np.ndarray, moved: np.ndarray, *, scale: float, F: float, tolerance: float, max_pulses: int,
-                max_restarts: int, g_max_S: np.ndarray, saturation_frac: float, workers: int | None = None,
-                progress=None) -> dict:
+                max_restarts: int, g_max_S: np.ndarray, saturation_frac: float, refresh_frac: float = 1.0,
+                G_prog_S: np.ndarray | None = None, workers: int | None = None, progress=None) -> dict:
     """The transfer's closed-loop programming of column *col* in SPICE (the algorithm of
-    :func:`pycosim.array.transfer` step 4, noise-free verify reads): repeat — w_i = scale·[F·(G⁺_i − G⁻_i) +
+    :func:`pycosim.array.transfer` step 4, noise-free verify reads): first a moved pair whose smaller device is
+    above refresh_frac·G_max gets both devices RESET (common-mode refresh); then repeat — w_i = scale·[F·(G⁺_i − G⁻_i) +
     c_i] with G read from the circuit, c_i = lsp_S_i the 3T1C part after the reset (S); e = target − w;
     stop where |e| ≤ tolerance or the budget of max_pulses SET pulses is spent; else one SET pulse on
     G⁺ (e > 0) or G⁻ (e < 0); a device at ≥ saturation_frac·G_max resets both devices of its pair
@@ -147,6 +148,8 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
     state (crystalline fraction, drift clock, event counter → cycle-to-cycle draw).
 
     G0: (2, R) G of the column's devices at the start (S); the devices start from inst.xc, inst.age_s.
+    G_prog_S: (2, R) their programmed G (read just after programming), on which the refresh decides as the
+    array model does on its state P (default G0).
     Returns {'G': (2, R) final G (S), 'W': (R,) final w, 'pulses': (R,), 'resets': (R,), 'iterations'}.
     """
     R = G0.shape[1]
@@ -157,14 +160,25 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
     G = np.asarray(G0, float).reshape(-1).copy()
     used, restarts = np.zeros(R, int), np.zeros(R, int)
     act = np.flatnonzero(moved)
+    gmax = g_max_S.reshape(-1)
+    Gp = G if G_prog_S is None else np.asarray(G_prog_S, float).reshape(-1)
+    high = act[(Gp[act] > refresh_frac * gmax[act]) & (Gp[act + R] > refresh_frac * gmax[act + R])] if refresh_frac < 1 else act[:0]
+    refreshed = np.zeros(R, bool)
+    refreshed[high] = True
     it = 0
-    for it in range(max_pulses + max_restarts + 1):
+    for it in range(max_pulses + max_restarts + 2):
+        action = np.zeros(2 * R, int)
+        if it == 0 and high.size:              # the refresh period: RESET pulses only
+            action[np.concatenate([high, high + R])] = xbar.PCM_RESET
+            G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers)
+            if progress is not None:
+                progress.update()
+            continue
         w = scale * (F * (G[:R] - G[R:]) + lsp_S)
         err = target - w
         go = act[(np.abs(err[act]) > tolerance) & (used[act] < max_pulses)]
         if go.size == 0:
             break
-        action = np.zeros(2 * R, int)
         dev = np.where(err[go] > 0, go, go + R)
         sat = G[dev] >= saturation_frac * g_max_S.reshape(-1)[dev]
         for i, d, s in zip(go, dev, sat):
@@ -177,25 +191,30 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
             else:
                 action[d] = xbar.PCM_SET
                 used[i] += 1
-        busy = np.flatnonzero(action != xbar.PCM_NONE)
-        if busy.size == 0:
+        if not np.any(action != xbar.PCM_NONE):
             continue
-        # every device of the column lives through the period (the others only age and are read)
-        chunks = np.array_split(np.arange(2 * R), max(1, min(workers or 1, 2 * R)))
-        jobs = []
-        for ch in chunks:
-            draws = pcm_1t1r_draws(inst, pcm_draws, P_inst, flat[ch], events[ch])
-            text, info = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None])
-            jobs.append({"netlist": text})
-        for ch, res in zip(chunks, run_many(jobs, workers=workers)):
-            t1 = info["t_read"][-1]
-            G[ch] = pcm_read_G(res, ch.size, t1)
-            ax = np.real(res.axis)
-            for n, k in enumerate(ch):
-                xc[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.xc"))))
-                age[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.age"))))
-                events[k] += int(round(float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.cs"))))))
+        G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers)
         if progress is not None:
             progress.update()
     w = scale * (F * (G[:R] - G[R:]) + lsp_S)
-    return {"G": G.reshape(2, R), "W": w, "pulses": used, "resets": restarts, "iterations": it}
+    return {"G": G.reshape(2, R), "W": w, "pulses": used, "resets": restarts + refreshed, "iterations": it}
+
+
+def _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers):
+    """One 1-µs period of every device at flat indices (the others of the column only age and are read):
+    actions applied, G read at its end; returns the continued (G, xc, age, events)."""
+    G, xc, age, events = G.copy(), xc.copy(), age.copy(), events.copy()
+    chunks = np.array_split(np.arange(flat.size), max(1, min(workers or 1, flat.size)))
+    jobs, t1 = [], xbar.PCM_PULSES["tper_s"]
+    for ch in chunks:
+        draws = pcm_1t1r_draws(inst, pcm_draws, P_inst, flat[ch], events[ch])
+        text, _ = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None])
+        jobs.append({"netlist": text})
+    for ch, res in zip(chunks, run_many(jobs, workers=workers)):
+        G[ch] = pcm_read_G(res, ch.size, t1)
+        ax = np.real(res.axis)
+        for n, k in enumerate(ch):
+            xc[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.xc"))))
+            age[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.age"))))
+            events[k] += int(round(float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.cs"))))))
+    return G, xc, age, events
