@@ -266,6 +266,18 @@ def read_cols(d, levels, W, S, square, kappa, z, y):
 
 
 @njit(cache=True)
+def _nonzero(a):
+    """Ascending indices i with a[i] ≠ 0 (int64), as np.flatnonzero."""
+    out = np.empty(a.shape[0], np.int64)
+    m = 0
+    for i in range(a.shape[0]):
+        if a[i] != 0:
+            out[m] = i
+            m += 1
+    return out[:m]
+
+
+@njit(cache=True)
 def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, use_z,
                       V, g, W, S, V_inst, pol, n_out, n_inst,
                       step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
@@ -276,25 +288,16 @@ def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, 
     :func:`lsp_update` on the touched cells with the c2c normals taken from zbuf at zpos (if use_z). The
     caller guarantees room in both buffers (n_in·BL + BL·n_out uniforms, n_in·n_out normals).
     Returns (up pulses, down pulses, new upos, new zpos)."""
-    nr = 0
-    rows = np.empty(x.shape[0], np.int64)
-    for i in range(x.shape[0]):
-        if x[i] != 0:
-            rows[nr] = i
-            nr += 1
-    nc = 0
-    cols = np.empty(d.shape[0], np.int64)
-    for j in range(d.shape[0]):
-        if d[j] != 0:
-            cols[nc] = j
-            nc += 1
+    rows = _nonzero(x)
+    cols = _nonzero(d)
+    nr, nc = rows.shape[0], cols.shape[0]
     if nr == 0 or nc == 0:
         return 0, 0, upos, zpos
     u_r = ubuf[upos:upos + nr * bl].reshape((nr, bl))
     upos += nr * bl
     u_c = ubuf[upos:upos + bl * nc].reshape((bl, nc))
     upos += bl * nc
-    m = trains_counts(x, d, rows[:nr], cols[:nc], k, u_r, u_c, n_out, ws, out_flat, out_n)
+    m = trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n)
     if use_z:
         z = zbuf[zpos:zpos + m]
         zpos += m
