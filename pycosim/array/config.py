@@ -128,6 +128,18 @@ class PeripheryConfig:
     t_read_s: read-pulse length for |x| = 1 (s), the same in both directions; None = derived from the
         full scales (above). Setting it (e.g. to pycosim.timing.read_window_s() = 256 ns) fixes the
         window instead, and the full scale follows: y_fs = q_linear_max_C·scale/(V_read·t_read_s).
+    integrator_lag: model the integrators' virtual-ground lag, a gain κ_L = 1/(1 + G_L/(C_int·2π·GBW)) per
+        line of total conductance G_L (S) (:func:`pycosim.devices.integrator.lag_gain`, C_int and GBW from
+        the bundle): forward reads y_j = scale·Σ_i x̂_i·(κ⁺_j·W⁺_ij − κ⁻_j·W⁻_ij) with W^± the siemens a
+        synapse puts on its p and n column line, transposed reads y_i = κ_i·Σ_j W_ij·δ̂_j (κ_i of row line
+        i). The line totals are taken when the weight cache is rebuilt (drift refresh, transfer, state
+        changes): between refreshes the LSP updates move G_L by < 1 % (docs/array.md). Found and
+        measured by ``pycosim validate`` (docs/validation.md); False = ideal virtual grounds.
+    lag_compensation: the digital periphery divides each line's result by the line's nominal gain
+        κ̂ (forward (κ⁺_j + κ⁻_j)/2, transposed κ_i) from the same line totals — a per-line gain
+        calibration (one all-rows read per line at each refresh, its energy not counted). What it cannot
+        remove stays as error: the κ⁺/κ⁻ mismatch of a column pair, the staleness between refreshes and
+        the ADC resolution lost to the smaller swing.
     """
 
     input_bits: int | None = 8
@@ -139,6 +151,8 @@ class PeripheryConfig:
     read_v_V: float | None = None
     normalize_backward: bool = True
     t_read_s: float | None = None
+    integrator_lag: bool = True
+    lag_compensation: bool = True
 
     def __post_init__(self):
         _check(self.t_read_s is None or self.t_read_s > 0, f"periphery.t_read_s={self.t_read_s}: must be > 0 (s) or None")

@@ -77,6 +77,8 @@ class Crossbar:
         self.counters = Counters()
         self.t_s = 0.0
         self.W = np.zeros(self.shape, np.float32)
+        self.Wf = self.W          # forward-read matrix (network units): W, or with the integrator lag κ
+        self._lag = False
         self.S = None
         self._ws = None
         self._ubuf = self._zbuf = None
@@ -101,6 +103,10 @@ class Crossbar:
         if "P_drift" not in state and self.synapse != "ideal":
             self.P_drift = (pcm.drift_params(self.P, self.P_inst, self.pcm_pop) if self.P_tprog is not None
                             else None)
+        if "_lag" not in state:     # pickles from before the integrator-lag model: ideal virtual grounds
+            self._lag, self.Wf = False, self.W
+            self.kappa_p = self.kappa_n = self.kappa_r = None
+            self._kg = self._kns = self._cf = self._cb = self._kr = None
         if "_levels" not in state and self.synapse != "ideal":
             bits = self.cfg.periphery.input_bits
             self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
@@ -177,6 +183,9 @@ class Crossbar:
         self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
         bits = pe.input_bits
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
+        self._lag = bool(pe.integrator_lag and self.integ.cint_F > 0 and self.integ.gbw_Hz > 0)
+        self.kappa_p = self.kappa_n = self.kappa_r = None
+        self._kg = self._kns = self._cf = self._cb = self._kr = None
         self._noise = pc.read_noise or (self.synapse == "2pcm+3t1c" and c.lsp.read_noise)
         self.S = np.zeros(shape, np.float32) if self._noise else None
         # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
@@ -229,6 +238,53 @@ class Crossbar:
             w = w + (take(self.Pe[2]) - take(self.Pe[3]))
         return s * w
 
+    def _lines_of(self, flat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Conductances (S, float32) each synapse puts on its p and n column line, at flat indices (None =
+        all, flattened): W⁺ = F·G⁺ + [g if pol_j > 0 else g_shared] (+ g⁺ for '4pcm'), W⁻ = F·G⁻ +
+        [g_shared if pol_j > 0 else g] (+ g⁻); W = scale·(W⁺ − W⁻) (Ambrogio et al. 2018, Fig. 1)."""
+        F = np.float32(self.cfg.F)
+        take = (lambda a: a.reshape(-1)) if flat is None else (lambda a: a.reshape(-1)[flat])
+        wp, wn = F * take(self.Pe[0]), F * take(self.Pe[1])
+        if self.synapse == "2pcm+3t1c":
+            col = (np.arange(self.W.size) if flat is None else flat) % self.n_out
+            pos = self.pol[col] > 0
+            g, gs = take(self.g), self.g_shared[col]
+            wp, wn = wp + np.where(pos, g, gs), wn + np.where(pos, gs, g)
+        elif self.synapse == "4pcm":
+            wp, wn = wp + take(self.Pe[2]), wn + take(self.Pe[3])
+        return wp, wn
+
+    def _wf_of(self, flat: np.ndarray | None) -> np.ndarray:
+        """Forward-read weights with the line gains, scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻) at flat indices (network
+        units; PeripheryConfig.integrator_lag)."""
+        wp, wn = self._lines_of(flat)
+        col = (np.arange(self.W.size) if flat is None else flat) % self.n_out
+        return np.float32(self.scale) * (self.kappa_p[col] * wp - self.kappa_n[col] * wn)
+
+    def _refresh_lines(self) -> None:
+        """Recompute the integrator lag of every line from the device state (PeripheryConfig.integrator_lag):
+        κ = :func:`pycosim.devices.integrator.lag_gain` of the line totals G_L⁺_j = Σ_i W⁺_ij, G_L⁻_j = Σ_i W⁻_ij
+        (column pair j, forward) and G_L,i = Σ_j (W⁺_ij + W⁻_ij) (row i, transposed), the forward matrix Wf,
+        and the digital compensation 1/κ̂ (PeripheryConfig.lag_compensation)."""
+        if not self._lag:
+            self.Wf = self.W
+            return
+        wp, wn = self._lines_of(None)
+        wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        c, gbw = self.integ.cint_F, self.integ.gbw_Hz
+        kp = integrator.lag_gain(wp.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
+        kn = integrator.lag_gain(wn.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
+        kr = integrator.lag_gain(wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64), c, gbw).astype(np.float32)
+        self.kappa_p, self.kappa_n, self.kappa_r = kp, kn, kr
+        self.Wf = (np.float32(self.scale) * (kp * wp - kn * wn)).astype(np.float32)
+        self._kg = (np.where(self.pol > 0, kp, kn).astype(np.float32) if self.synapse == "2pcm+3t1c"
+                    else None)
+        self._kns = ((kp + kn) * np.float32(0.5)).astype(np.float32)
+        self._kr = kr
+        comp = getattr(self.cfg.periphery, "lag_compensation", True)
+        self._cf = (np.float32(1) / self._kns).astype(np.float32) if comp else None
+        self._cb = (np.float32(1) / kr).astype(np.float32) if comp else None
+
     def _s_of(self, flat: np.ndarray | None) -> np.ndarray:
         F2, s2 = np.float32(self.cfg.F ** 2), np.float32(self.scale ** 2)
         v = F2 * (self._pcm_var(0, flat) + self._pcm_var(1, flat))
@@ -242,6 +298,8 @@ class Crossbar:
     def _refresh(self, flat: np.ndarray) -> None:
         """Recompute the cached W (and S) at flat synapse indices from the device state."""
         self.W.reshape(-1)[flat] = self._w_of(flat)
+        if self._lag:
+            self.Wf.reshape(-1)[flat] = self._wf_of(flat)
         if self.S is not None:
             self.S.reshape(-1)[flat] = self._s_of(flat)
 
@@ -249,6 +307,7 @@ class Crossbar:
         self.W = self._w_of(None).reshape(self.shape).astype(np.float32)
         if self.S is not None:
             self.S = np.broadcast_to(self._s_of(None), (self.W.size,)).reshape(self.shape).astype(np.float32)
+        self._refresh_lines()
 
     # ------------------------------------------------------------------ reads
     def set_state(self, *, P=None, V=None, pol=None) -> None:
@@ -315,11 +374,15 @@ class Crossbar:
             return x @ self.W
         y, var = np.empty(self.n_out, np.float32), np.empty(self.n_out, np.float32)
         z_dev, z_int = self._normals(self.n_out, self.fwd)
-        kernels.read_rows(x, self._levels, self.W, self.S if self.S is not None else _EMPTY_2D,
-                          self.cfg.pcm.read_noise, self._kfwd, z_dev, y, var)
+        kernels.read_rows(x, self._levels, self.Wf, self.S if self.S is not None else _EMPTY_2D,
+                          self.cfg.pcm.read_noise, self._kfwd, z_dev, y, var,
+                          self._kns if self._lag else _EMPTY_F32)
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
-        return self.fwd.convert(y, None, z_int)
+        out = self.fwd.convert(y, None, z_int)
+        if self._cf is not None:
+            out *= self._cf
+        return out
 
     def backward(self, delta) -> np.ndarray:
         """Transposed read, d = m·ADC∘integrator(W·δ̂ + read noise) (n_in,), float32, with δ̂ = PWM(δ/m) and
@@ -341,7 +404,11 @@ class Crossbar:
                           z_dev, y)
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
+        if self._lag:
+            y *= self._kr
         out = self.bwd.convert(y, None, z_int)
+        if self._cb is not None:
+            out *= self._cb
         out *= m
         return out
 
@@ -495,6 +562,7 @@ class Crossbar:
                 np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
                 np.float32(lp.dv_down_c2c_V * lc.c2c_scale))
         state = (self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
+                 self.Wf.reshape(-1) if self._lag else _EMPTY_F32, self._kg if self._lag else _EMPTY_F32,
                  self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out, lp.n)
         tail = (np.float32(self.scale), self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32, seg)
         uc = self.cfg.update
@@ -649,7 +717,10 @@ class Crossbar:
             self._leak_resegment(moved, dt)
         g_old = self.g
         self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
-        self.W += np.float32(self.scale) * self.pol * (self.g - g_old)
+        dw = np.float32(self.scale) * self.pol * (self.g - g_old)
+        self.W += dw
+        if self._lag:
+            self.Wf += dw * self._kg
         if self.S is not None and self.cfg.lsp.read_noise:
             self.S += (self._lsp_var(None) - var_old).reshape(self.shape)
 
@@ -686,6 +757,7 @@ class Crossbar:
         self.pol[cols] *= -1
         flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
         self._refresh(flat)
+        self._refresh_lines()
 
     def transfer(self, cols=None, **overrides):
         """Move LSP contributions into the MSP pair (see :func:`pycosim.array.transfer.transfer`)."""

@@ -18,7 +18,7 @@ from numba import njit, uint64
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
+def lsp_update(flat, n, V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
                step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                sig_up, sig_dn, z, scale, var_tab, leak_seg):
     """Apply signed pulse counts n (weight direction; × pol_j gives up/down) to the 3T1C cells at flat
@@ -26,7 +26,8 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
     step table ΔV(V_C): V' = V + n·ΔV(V + (n − 1)·ΔV(V)/2) + σ·√n·z, clipped to [v_min, v_max]); update V,
     g = g_k(V') (:func:`pycosim.devices.lsp.g_of_vc`), W += scale·pol_j·(g' − g) in place, and S when var_tab
     is non-empty (S += var_k(V') − var_k(V), var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² tabulated on the g
-    grid). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells' leakage segment
+    grid), and the forward-read matrix Wf += scale·pol_j·κ_j·(g' − g) when Wf is non-empty (κ_j = kg[j], the
+    integrator-lag gain of the line the cell sits on, PeripheryConfig.integrator_lag). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells' leakage segment
     stale (leak_seg = −1) when leak_seg is non-empty. Returns (up pulses, down pulses).
 
     Two passes (new V_C of every cell, then g, W, S): each pass keeps a short dependency chain per cell, so
@@ -38,6 +39,7 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
     use_z = z.shape[0] > 0
     use_s = var_tab.shape[0] > 0
     use_seg = leak_seg.shape[0] > 0
+    use_f = Wf.shape[0] > 0
     s_top = np.float32(step_n - 1) * np.float32(1 - 1e-6)
     g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
     one = np.float32(1); half = np.float32(0.5); zero = np.float32(0)
@@ -91,7 +93,10 @@ def lsp_update(flat, n, V, g, W, S, V_inst, pol, n_out, n_inst,
         fr = pos - np.float32(i0)
         a = g_tab[gb + i0]
         gn = a + (g_tab[gb + i0 + uint64(1)] - a) * fr
-        W[f] += scale * p * (gn - g[f])
+        dw = scale * p * (gn - g[f])
+        W[f] += dw
+        if use_f:
+            Wf[f] += dw * kg[uint64(cols[t])]
         if use_s:
             a = var_tab[gb + i0]
             vv = a + (var_tab[gb + i0 + uint64(1)] - a) * fr
@@ -210,11 +215,12 @@ def adc_convert(y, a, off, noise_V, z, bits, v_lo, v_hi, inv_lsb, levels, lsb_ov
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def read_rows(x, levels, W, S, square, kappa, z, y, var):
+def read_rows(x, levels, W, S, square, kappa, z, y, var, ks):
     """Forward read of a crossbar: x̂ = PWM(x) (see _pwm), y_j = Σ_i x̂_i·W_ij over driven rows (x̂_i ≠ 0) and,
     when S is non-empty, y_j += √(κ·Σ_i w(x̂_i)·S_ij)·z_j with w = x̂² (square, 1/f law) or |x̂| (white law)
-    (read-noise model of :meth:`Crossbar.noise_factor`). x: (n_in,), W, S: (n_in, n_out) float32; y, var:
-    (n_out,) float32 work arrays, y holds the result."""
+    (read-noise model of :meth:`Crossbar.noise_factor`), × ks_j when ks is non-empty (the line's
+    integrator-lag gain, which scales the device noise current as it scales the signal). x: (n_in,), W, S:
+    (n_in, n_out) float32; y, var, ks: (n_out,) float32 (var a work array), y holds the result."""
     use_s = S.shape[0] > 0
     n_out = W.shape[1]
     for j in range(n_out):
@@ -233,8 +239,10 @@ def read_rows(x, levels, W, S, square, kappa, z, y, var):
             for j in range(n_out):
                 var[j] += wi * sr[j]
     if use_s:
+        use_k = ks.shape[0] > 0
         for j in range(n_out):
-            y[j] += np.sqrt(max(var[j], np.float32(0)) * kappa) * z[j]
+            e = np.sqrt(max(var[j], np.float32(0)) * kappa) * z[j]
+            y[j] += e * ks[j] if use_k else e
     return y
 
 
@@ -279,7 +287,7 @@ def _nonzero(a):
 
 @njit(cache=True)
 def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, use_z,
-                      V, g, W, S, V_inst, pol, n_out, n_inst,
+                      V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
                       step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                       sig_up, sig_dn, scale, var_tab, leak_seg):
     """One 'trains' update of a '2pcm+3t1c' layer in a single call: the driven rows (x_i ≠ 0) and columns
@@ -303,7 +311,7 @@ def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, 
         zpos += m
     else:
         z = zbuf[:0]
-    up, dn = lsp_update(out_flat[:m], out_n[:m], V, g, W, S, V_inst, pol, n_out, n_inst,
+    up, dn = lsp_update(out_flat[:m], out_n[:m], V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
                         step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                         sig_up, sig_dn, z, scale, var_tab, leak_seg)
     return up, dn, upos, zpos

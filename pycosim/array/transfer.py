@@ -234,6 +234,7 @@ def transfer(xb, cols=None, **overrides) -> TransferStats:
         xb._reset(np.concatenate([2 * N + fm, 3 * N + fm]), "transfer_resets")
     xb._refresh(flat)
     _program_msp(xb, fm, target, opt, stats)
+    xb._refresh_lines()
     xb.counters.transfers += 1
     return stats
 
@@ -258,4 +259,5 @@ def program(xb, W_target, mode: str | None = None, **overrides) -> TransferStats
     flat = np.arange(Wt.size)
     stats.n_synapses = int(flat.size)
     _program_msp(xb, flat, Wt.reshape(-1), opt, stats)
+    xb._refresh_lines()
     return stats

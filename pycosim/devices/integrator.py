@@ -29,7 +29,9 @@ class IntegratorParams:
 
     gain_V_per_C, gain_std_V_per_C, offset_V, offset_std_V: mean and σ over instances;
     v_lo_V, v_hi_V: rails; q_linear_max_C: end of the linear range; noise_out_V: σ of the output of
-    one read (None if not loaded); e_read_J: energy per read.
+    one read (None if not loaded); e_read_J: energy per read; cint_F: integration capacitance (F) and
+    gbw_Hz: op-amp gain-bandwidth product (Hz) of the bench (they set the virtual-ground lag,
+    :func:`lag_gain`).
     """
 
     gain_V_per_C: float
@@ -41,17 +43,19 @@ class IntegratorParams:
     q_linear_max_C: float
     noise_out_V: float | None
     e_read_J: float
+    cint_F: float = 0.0
+    gbw_Hz: float = 0.0
 
 
 def params(bundle, *, noise: bool = True) -> IntegratorParams:
     """Integrator parameters. Scalars consumed (section ``integrator``): gain_V_per_C,
-    gain_std_V_per_C, offset_V, offset_std_V, v_sat_lo_V, v_sat_hi_V, q_linear_max_C, e_read_J, and with
+    gain_std_V_per_C, offset_V, offset_std_V, v_sat_lo_V, v_sat_hi_V, q_linear_max_C, e_read_J, cint_F, gbw_Hz, and with
     noise: noise_out_rms_V (schema 2). A missing one raises CalibrationError."""
     s = lambda k, f="integrator": float(require_scalar(bundle, "integrator", k, f))  # noqa: E731
     return IntegratorParams(
         gain_V_per_C=s("gain_V_per_C"), gain_std_V_per_C=s("gain_std_V_per_C"), offset_V=s("offset_V"),
         offset_std_V=s("offset_std_V"), v_lo_V=s("v_sat_lo_V"), v_hi_V=s("v_sat_hi_V"),
-        q_linear_max_C=s("q_linear_max_C"), e_read_J=s("e_read_J"),
+        q_linear_max_C=s("q_linear_max_C"), e_read_J=s("e_read_J"), cint_F=s("cint_F"), gbw_Hz=s("gbw_Hz"),
         noise_out_V=s("noise_out_rms_V", "integrator noise") if noise else None)
 
 
@@ -60,6 +64,20 @@ def draw_columns(n: int, p: IntegratorParams, rng: np.random.Generator, *, misma
     gain = p.gain_V_per_C + mismatch_scale * p.gain_std_V_per_C * rng.standard_normal(n)
     off = p.offset_V + mismatch_scale * p.offset_std_V * rng.standard_normal(n)
     return gain, off
+
+
+def lag_gain(g_line_S, cint_F: float, gbw_Hz: float) -> np.ndarray:
+    """Gain κ_L = 1/(1 + G_L/(C_int·2π·GBW)) of a line of total conductance G_L (S) read by an integrator
+    whose single-pole op-amp (gain-bandwidth GBW, Hz) drives C_int (F). Derivation (Johns & Martin, *Analog
+    Integrated Circuit Design*, ch. 5; netlists/integrator.lib): integrating a current I, the output slews
+    at I/C_int, which the op-amp (A(s) ≈ 2π·GBW/s) sustains only with an input error V_in = I/(C_int·2π·GBW);
+    every device k of the line sees its drive v_k minus V_in (the idle ones, held at 0 V, conduct −G_k·V_in),
+    so I = Σ_k G_k·v_k − G_L·V_in = Σ_k G_k·v_k·κ_L. Measured against SPICE in docs/validation.md.
+    g_line_S: any shape; returns float64 of the same shape (1 for GBW or C_int ≤ 0: no lag modelled)."""
+    g = np.asarray(g_line_S, np.float64)
+    if not (cint_F > 0 and gbw_Hz > 0):
+        return np.ones_like(g)
+    return 1.0 / (1.0 + g / (cint_F * 2.0 * np.pi * gbw_Hz))
 
 
 def integrate(q_C: np.ndarray, gain: np.ndarray, offset: np.ndarray, p: IntegratorParams,

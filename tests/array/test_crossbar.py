@@ -72,7 +72,9 @@ def test_ideal_is_float_sgd(bundle2):
 
 
 def test_forward_backward_close_to_weights(bundle2):
-    xb = make(bundle2, shape=(100, 30), **QUIET)
+    """With ideal virtual grounds (integrator_lag off) the reads are x·W and W·δ up to the ADC."""
+    quiet = {**QUIET, "periphery": {**QUIET["periphery"], "integrator_lag": False}}
+    xb = make(bundle2, shape=(100, 30), **quiet)
     rng = np.random.default_rng(3)
     xb.program((rng.standard_normal(xb.shape) * 0.2).astype(np.float32))
     x, d = data(xb.shape, scale=0.3)
@@ -85,6 +87,61 @@ def test_forward_backward_close_to_weights(bundle2):
     small = d * 1e-3                                  # tiny errors survive thanks to the normalisation
     np.testing.assert_allclose(xb.backward(small), W @ small, atol=m * 1e-3 * (2 * fs_b / 255 + 1e-3 * fs_b))
     assert xb.counters.integrations_forward == xb.n_out and xb.counters.integrations_backward == 2 * xb.n_in
+
+
+@pytest.mark.parametrize("synapse", ["2pcm+3t1c", "4pcm", "2pcm"])
+@pytest.mark.parametrize("comp", [True, False])
+def test_integrator_lag_reads(bundle2, synapse, comp):
+    """Reads carry the virtual-ground lag κ = 1/(1 + G_L/(C_int·2π·GBW)) of each line (docs/validation.md),
+    recomputed here from the device state independently of the crossbar's caches, and stay consistent
+    after updates, a transfer and a polarity inversion; with lag_compensation the periphery divides by κ̂."""
+    from pycosim.devices import integrator
+    per = {**QUIET["periphery"], "adc_bits": None, "mismatch_scale": 0.0, "lag_compensation": comp}
+    xb = make(bundle2, synapse, shape=(200, 12), **{**QUIET, "periphery": per})
+    rng = np.random.default_rng(4)
+    xb.program((rng.standard_normal(xb.shape) * 0.2).astype(np.float32))
+    x, d = data(xb.shape, scale=0.3)
+    xb.update(x, d, 0.3)
+    if synapse == "2pcm+3t1c":
+        xb.transfer(cols=[0, 3])
+        xb.invert_polarity([1])
+        xb.update(x, d, 0.3)
+
+    def expected():
+        F = xb.cfg.F
+        wp, wn = F * xb.Pe[0].astype(float), F * xb.Pe[1].astype(float)
+        if synapse == "2pcm+3t1c":
+            pos = xb.pol > 0
+            wp = wp + np.where(pos, xb.g, xb.g_shared)
+            wn = wn + np.where(pos, xb.g_shared, xb.g)
+        elif synapse == "4pcm":
+            wp, wn = wp + xb.Pe[2], wn + xb.Pe[3]
+        c, gbw = xb.integ.cint_F, xb.integ.gbw_Hz
+        kp, kn = integrator.lag_gain(wp.sum(0), c, gbw), integrator.lag_gain(wn.sum(0), c, gbw)
+        kr = integrator.lag_gain(wp.sum(1) + wn.sum(1), c, gbw)
+        xq = np.rint(np.clip(x, -1, 1) * 255) / 255
+        m = np.abs(d).max()
+        dq = np.rint(d / m * 255) / 255 * m
+        yf = xb.scale * (xq @ (kp * wp - kn * wn)) / ((kp + kn) / 2 if comp else 1)
+        yb = kr * ((xb.scale * (wp - wn)) @ dq) / (kr if comp else 1)
+        return yf, yb, kp, kr
+
+    xb._refresh_all()        # the line totals are taken at refreshes (drift, transfer, state changes)
+    yf, yb, kp, kr = expected()
+    assert 0.2 < kp.min() and kp.max() < 0.99 and kr.max() < 0.99      # a real, measurable lag at 200 rows
+    fs = xb.cfg.periphery.forward_full_scale
+    np.testing.assert_allclose(xb.forward(x), yf, atol=2e-3 * fs)
+    np.testing.assert_allclose(xb.backward(d), yb, atol=2e-3 * np.abs(yb).max())
+    if not comp:     # uncompensated, the lag shrinks the result by about κ
+        assert np.abs(xb.forward(x)).sum() < 0.999 * np.abs(x @ xb.weights()).sum()
+
+
+def test_integrator_lag_off_without_bench_constants(bundle2):
+    """κ = 1 when the bundle gives no C_int or GBW (lag_gain's documented fallback)."""
+    from pycosim.devices import integrator
+    assert np.all(integrator.lag_gain(np.array([1e-3, 1.0]), 0.0, 1e9) == 1)
+    k = integrator.lag_gain(np.array([0.0, 6.283185e-3]), 1e-12, 1e9)
+    np.testing.assert_allclose(k, [1.0, 0.5], rtol=1e-6)
 
 
 def test_polarity_inversion(bundle2):
@@ -316,7 +373,8 @@ def test_read_noise_follows_the_1_over_f_law_of_the_circuit(bundle2):
     The empirical σ of repeated forward reads matches √(Σ x_i²·S_ij·κ(t_x1)) (integrator noise and ADC
     off, so the only noise is the devices')."""
     xb = make(bundle2, shape=(60, 20), seed=3, periphery={"integrator_noise": False, "adc_bits": None,
-                                                          "input_bits": None, "mismatch_scale": 0.0})
+                                                          "input_bits": None, "mismatch_scale": 0.0,
+                                                          "integrator_lag": False})
     p = xb.pcm_pop
     t_b, t_rec = p.noise_t_int_s, p.noise_t_rec_s
     assert np.isclose(xb.noise_factor(t_b), 1 / t_b)

@@ -30,6 +30,8 @@ def test_lsp_update_kernel_matches_device_functions(bundle2):
     np.testing.assert_allclose(xb.V.reshape(-1)[flat], v_ref, atol=1e-6)
     np.testing.assert_allclose(xb.g.reshape(-1)[flat], g_ref, rtol=1e-5, atol=1e-12)
     np.testing.assert_allclose(xb.W.ravel(), xb._w_of(None), atol=1e-5)
+    assert xb._lag     # the forward-read matrix with the integrator-lag gains follows the same update
+    np.testing.assert_allclose(xb.Wf.ravel(), xb._wf_of(None), atol=1e-5)
     np.testing.assert_allclose(xb.S.ravel(), xb._s_of(None), rtol=1e-3, atol=1e-3 * float(S0.max()))
     assert xb.counters.lsp_up_pulses - up0 == s[s > 0].sum()
     assert xb.counters.lsp_down_pulses - dn0 == -s[s < 0].sum()
@@ -100,12 +102,16 @@ def test_read_kernels_match_numpy_reference():
     pwm = lambda v: np.rint(np.clip(v, -1, 1) * L) / L  # noqa: E731
     z_o, z_i = rng.standard_normal(12, dtype=np.float32), rng.standard_normal(40, dtype=np.float32)
     k = np.float32(2.5)
-    y = kernels.read_rows(x, L, W, S, True, k, z_o, np.empty(12, np.float32), np.empty(12, np.float32))
+    e0 = np.zeros(0, np.float32)
+    y = kernels.read_rows(x, L, W, S, True, k, z_o, np.empty(12, np.float32), np.empty(12, np.float32), e0)
     xq = pwm(x)
     np.testing.assert_allclose(y, xq @ W + np.sqrt(k * ((xq * xq) @ S)) * z_o, rtol=1e-4, atol=1e-5)
+    ks = rng.uniform(0.2, 1, 12).astype(np.float32)      # per-line noise gain (integrator lag)
+    y = kernels.read_rows(x, L, W, S, True, k, z_o, np.empty(12, np.float32), np.empty(12, np.float32), ks)
+    np.testing.assert_allclose(y, xq @ W + ks * np.sqrt(k * ((xq * xq) @ S)) * z_o, rtol=1e-4, atol=1e-5)
     y = kernels.read_cols(d, L, W, S, False, k, z_i, np.empty(40, np.float32))
     dq = pwm(d)
     np.testing.assert_allclose(y, W @ dq + np.sqrt(k * (S @ np.abs(dq))) * z_i, rtol=1e-4, atol=1e-5)
     y = kernels.read_rows(x, np.float32(0), W, np.zeros((0, 1), np.float32), True, k, z_o[:0],
-                          np.empty(12, np.float32), np.empty(12, np.float32))
+                          np.empty(12, np.float32), np.empty(12, np.float32), e0)
     np.testing.assert_allclose(y, np.clip(x, -1, 1) @ W, rtol=1e-4, atol=1e-5)
