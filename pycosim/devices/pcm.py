@@ -69,8 +69,9 @@ class PCMPopulation:
             of staircase k (scaled by √(J/(J−3))).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
         dg_fit: the bundle's calibrated mean ΔG(G) = dg0·exp(−G/gs) (open-loop tuning).
-        drift_levels: (n_l,) float32 fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s, drift_t_prog_s,
-            drift_ln_r (n, n_l) float32 = ln(G(t0)/G(t_prog)) per device and level; or None.
+        drift_levels: (n_l,) float32 target fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s, drift_t_prog_s,
+            drift_ln_r (n, n_l) float32 = ln(G(t0)/G(t_prog)) per device and level, drift_level_x (n, n_l)
+            float32 = where device k's level j actually lies, G_prog,kj/G_max,k (non-decreasing in j); or None.
         noise_g_S, noise_rel: (n_r,) read-noise table, noise_t_int_s; or None.
     """
 
@@ -89,6 +90,7 @@ class PCMPopulation:
     drift_t0_s: float | None = None
     drift_t_prog_s: float | None = None
     drift_ln_r: np.ndarray | None = None
+    drift_level_x: np.ndarray | None = None
     noise_g_S: np.ndarray | None = None
     noise_rel: np.ndarray | None = None
     noise_t_int_s: float | None = None
@@ -180,8 +182,12 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
             raise CalibrationError("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar "
                                    "pcm.drift_t_prog_s nor given (drift_t_prog_s)")
         ln_r = np.log(np.clip(g0, 1e-30, None) / np.clip(g_prog, 1e-30, None))
+        # each device's own level positions (its programmed G over its G_max): the same pulse width lands
+        # devices far apart (the 10 % level at 3–38 % of G_max), and r rises steeply just above RESET
+        lev_x = np.maximum.accumulate(shrink(g_prog / np.maximum(g_max, stair.max(axis=1))[:, None]), axis=1)
         kw.update(drift_levels=levels.astype(np.float32), drift_nu=shrink(nu).astype(np.float32),
-                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=shrink(ln_r).astype(np.float32))
+                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=shrink(ln_r).astype(np.float32),
+                  drift_level_x=lev_x.astype(np.float32))
     if read_noise:
         kw.update(noise_g_S=require_table(bundle, "pcm/read_noise_g_S", "PCM read noise").astype(np.float32),
                   noise_rel=require_table(bundle, "pcm/read_noise_rel_sigma", "PCM read noise").astype(np.float32),
@@ -263,17 +269,23 @@ def reset(G: np.ndarray, mask: np.ndarray, inst: np.ndarray, pop: PCMPopulation,
 
 
 def _per_level(table: np.ndarray, G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """table[k, level] interpolated linearly in the device's level G/G_max,k between pcm/drift_levels."""
-    lev = pop.drift_levels
-    x = np.clip(np.asarray(G, np.float32) / pop.g_max_S[inst], lev[0], lev[-1])
-    j = np.clip(np.searchsorted(lev, x, side="right") - 1, 0, lev.shape[0] - 2)
-    f = (x - lev[j]) / (lev[j + 1] - lev[j])
+    """table[k, level] interpolated linearly in the device's level G/G_max,k between device k's own level
+    positions (drift_level_x row k: its G just after programming each level of pcm/drift_levels, over its
+    G_max), held outside. Works for any number of levels."""
+    lev = pop.drift_level_x
+    x = np.asarray(G, np.float32) / pop.g_max_S[inst]
+    n_l = lev.shape[1]
+    j = np.zeros(np.shape(x), np.intp)
+    for m in range(1, n_l - 1):                      # j = last level at or below x (0 … n_l − 2)
+        j += lev[inst, m] <= x
+    lo, hi = lev[inst, j], lev[inst, j + 1]
+    f = np.clip((x - lo) / np.maximum(hi - lo, np.float32(1e-12)), 0, 1)
     return table[inst, j] * (1 - f) + table[inst, j + 1] * f
 
 
 def drift_nu(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
     """Per-device drift exponent at the device's programmed level: ν_k(G/G_max,k), linear in the level
-    between the bundle's programmed levels (pcm/drift_levels, pcm/drift_nu row k), held outside."""
+    between device k's programmed levels (pcm/drift_g_prog_S ÷ G_max,k, pcm/drift_nu row k), held outside."""
     if pop.drift_nu is None:
         raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
     return _per_level(pop.drift_nu, G, inst, pop)

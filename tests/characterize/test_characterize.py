@@ -115,6 +115,30 @@ def test_pcm_extraction_fails_loudly_on_nan():
         pcm.extract(runs)
 
 
+def test_pcm_extraction_refuses_mixed_read_voltages():
+    """Every G of the bundle is read at one voltage: a bench run at another vread is refused."""
+    from pycosim.spice import run
+
+    runs = {b: [run(f"circuits/{b}.cir", seed=DEFAULT_SEED, params=j.get("params"), keep=j.get("keep"))
+                for j in js[:1]] for b, js in pcm.jobs(2, DEFAULT_SEED).items()}
+    runs["pcm_set_staircase"] += [run("circuits/pcm_set_staircase.cir", seed=DEFAULT_SEED + k,
+                                      params=dict(pcm.C2C_PARAMS), keep=("g_us",)) for k in range(2)]
+    runs["pcm_drift"] = [run("circuits/pcm_drift.cir", seed=DEFAULT_SEED, params=pcm._drift_params(j), keep=("g_us",))
+                         for j in range(len(pcm.DRIFT_LEVELS))]
+    runs["pcm_reset"] = [run("circuits/pcm_reset.cir", seed=DEFAULT_SEED, params={"vread": 0.2}, keep=pcm._CELL_KEEP)]
+    with pytest.raises(CalibrationError, match="different voltages"):
+        pcm.extract(runs)
+
+
+def test_shipped_bundle_pcm_read_at_array_read_voltage():
+    """The shipped PCM tables are read at the crossbar's read voltage (lsp.read_v_V, 0.1 V), and the
+    G(V) table still covers the old 0.2 V read point."""
+    s = cal.load().scalars
+    assert s["pcm"]["read_v_V"] == s["lsp"]["read_v_V"] == pytest.approx(0.1)
+    v = cal.load()["pcm/read_v_V"]
+    assert v.min() < 0.1 and v.max() > 0.2
+
+
 def test_regeneration_matches_shipped_bundle(regen):
     shipped = cal.load()
     assert shipped.provenance["seed"] == DEFAULT_SEED

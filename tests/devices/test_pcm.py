@@ -122,6 +122,28 @@ def test_drift_and_read_noise(bundle2):
     assert 0 < np.std(rd / g - 1) < 0.2
 
 
+def test_drift_interpolates_between_each_devices_own_levels(shipped):
+    """A device programmed exactly to its own level j (G = pcm/drift_g_prog_S[k, j]) drifts to the bundle's
+    G(1 s) of that device and level (pcm/drift_g0_S[k, j]) at every level, including the 1 % and 3 % levels
+    just above RESET, where r = G(1 s)/G(t_p) rises steeply (0.33 at RESET, ≈ 0.55 at 1 %); between two
+    levels the ratio lies between the two levels' ratios (linear in G/G_max,k between the device's own level
+    positions, which differ from device to device). Any number of levels."""
+    p = pcm.population(shipped, drift_t_prog_s=7e-6)
+    gp, g0 = shipped["pcm/drift_g_prog_S"], shipped["pcm/drift_g0_S"]
+    n, n_l = gp.shape
+    assert p.drift_level_x.shape == (n, n_l) and np.all(np.diff(p.drift_level_x, axis=1) >= 0)
+    inst = np.repeat(np.arange(n)[:, None], n_l, axis=1)
+    at_t0 = pcm.drift(gp.astype(np.float32), p.drift_t0_s, inst, p)
+    np.testing.assert_allclose(at_t0, g0, rtol=1e-4)
+    mid = np.sqrt(gp[:, :-1] * gp[:, 1:]).astype(np.float32)             # between level j and j + 1
+    r_mid = pcm.drift(mid, p.drift_t0_s, inst[:, :-1], p) / mid
+    r = g0 / gp
+    lo, hi = np.minimum(r[:, :-1], r[:, 1:]), np.maximum(r[:, :-1], r[:, 1:])
+    assert np.all((r_mid >= lo * (1 - 1e-4)) & (r_mid <= hi * (1 + 1e-4)))
+    print(f"\nmean r by level {np.round(r.mean(0), 3)}; level positions G_prog/G_max mean "
+          f"{np.round(p.drift_level_x.mean(0), 4)}")
+
+
 def test_missing_tables(shipped):
     b = type(shipped)(scalars=shipped.scalars, tables={k: v for k, v in shipped.tables.items()
                                                        if k != "pcm/drift_nu"}, provenance={}, path=None)

@@ -8,11 +8,12 @@ IEEE TED 62, 3498 (2015) and Ambrogio et al., Nature 558, 60 (2018):
 * partial SET: over 20 identical pulses from RESET the Monte Carlo mean G rises monotonically from
   < 1 uS to 10-40 uS, with a saturating staircase (mean first step >= 3x the mean last step); each
   SET pulse heats the cell inside the crystallisation window (450 K < T_max < 900 K), not to melt;
-* read: a 1 ms read at 0.2 V changes G by < 0.1 %; G(V) of the crystalline device is near-ohmic
+* read: every bench reads at the crossbar read voltage (lsp_read_gv's vread, 0.1 V); a 1 ms read there
+  changes G by < 0.1 %; G(V) of the crystalline device is near-ohmic
   (< 5 % from 0.05 to 0.5 V) while the amorphous one is super-linear (G grows with V);
 * drift of the RESET (amorphous) level: G(1e4 s)/G(1 s) = (1e4)^-nu within 5 % for the nominal device
   (nu = the library default, 0.1) and within 2 % of each Monte Carlo device's own drawn nu;
-* drift of programmed levels (0, 10, 25, 50, 75, 100 % of G_max): mean nu within 0.03-0.12 at every
+* drift of programmed levels (0, 1, 3, 10, 25, 50, 75, 100 % of G_max): mean nu within 0.03-0.12 at every
   level, falling with G, device-to-device sigma_nu >= 0.005 at every level (Nandakumar et al.,
   ICECS 2019: mean 0.05-0.1, sigma 0.008-0.045);
 * cycle-to-cycle noise belongs to each pulse: the same seed gives the same per-pulse growth whatever
@@ -95,6 +96,24 @@ def level_runs():
     return run_many(jobs, workers=2, cache=False)
 
 
+def _bench_vread(path: str) -> float:
+    """Default of .param vread in a bench netlist."""
+    m = re.search(r"^\.param vread=([-+0-9.eE]+)", resource_path(path).read_text(), re.M)
+    assert m, f"no .param vread in {path}"
+    return float(m.group(1))
+
+
+def test_benches_read_at_the_crossbar_read_voltage():
+    """Every PCM bench reads G at the crossbar's read voltage (the 3T1C read bench's vread, which the
+    array uses as V_read): the PCM I/V is not ohmic, so a G read elsewhere is not the array's G
+    (docs/validation.md, "PCM read voltage")."""
+    v_array = _bench_vread("circuits/lsp_read_gv.cir")
+    got = {p: _bench_vread(p) for p in (STAIR, RESET, READ_IV, DRIFT, NOISE)}
+    print(f"\ncrossbar V_read {v_array} V; PCM benches {got}")
+    assert v_array == pytest.approx(0.1)
+    assert all(v == v_array for v in got.values())
+
+
 def test_reset_floor(reset_runs):
     """One RESET pulse takes a SET cell (G > 10 uS) below 1 uS, for the nominal and MC devices."""
     for label, r in zip(["nominal"] + [f"seed {s}" for s in FEW], reset_runs):
@@ -144,10 +163,11 @@ def test_set_pulse_heats_in_window_reset_melts(stair_runs, reset_runs):
 
 
 def test_read_disturb(read_runs):
-    """A 1 ms read at 0.2 V changes G by < 0.1 % in all five states (nominal and MC devices)."""
+    """A 1 ms read at the bench's read voltage (0.1 V, the crossbar's) changes G by < 0.1 % in all five
+    states (nominal and MC devices)."""
     d = np.array([[r.meas[f"d{k}"] for k in range(5)] for r in read_runs])
     g = np.array([[r.meas[f"g{k}_a"] for k in range(5)] for r in read_runs])
-    print(f"\nG at 0.2 V, nominal (x = 0, .25, .5, .75, 1): {np.round(g[0], 3)} uS")
+    print(f"\nG at {float(read_runs[0].meta['all_params']['vread']):g} V, nominal (x = 0, .25, .5, .75, 1): {np.round(g[0], 3)} uS")
     print(f"read disturb dG/G over 1 ms: nominal {np.array2string(d[0], precision=2)}; "
           f"max |dG/G| over all {np.abs(d).max():.2e}")
     assert np.all(np.isfinite(d))
@@ -158,7 +178,9 @@ def test_read_disturb(read_runs):
 def test_read_gv(read_runs):
     """G(V) on the up-sweep: amorphous (x=0) super-linear (Poole-Frenkel sinh: G grows with V);
     crystalline (x=1) ohmic apart from Joule self-heating through its 0.1 eV activation (pcm.lib
-    header): < 10 % above its low-field value up to the 0.2 V read voltage, rising with V."""
+    header): < 10 % above its low-field value up to the read voltage, rising with V.  (The read
+    voltage is now 0.1 V, the crossbar's; the bound is checked there and, as before, at 0.2 V, the
+    pre-change read point that the 0.025-0.5 V sweep still covers.)"""
     v = np.round(np.arange(0.05, 0.5001, 0.05), 6)
     ga, gc = [], []
     for label, r in zip(["nominal"] + [f"seed {s}" for s in FEW[:3]], read_runs):
@@ -170,8 +192,11 @@ def test_read_gv(read_runs):
               f"\n  G(x=1) = {np.round(gc[-1], 2)} uS (spread {(gc[-1].max()/gc[-1].min() - 1)*100:.1f} %)")
     ga, gc = np.array(ga), np.array(gc)
     assert np.all(np.diff(ga, axis=1) > 0) and np.all(ga[:, -1] / ga[:, 0] > 1.2)   # super-linear amorphous I-V
-    read = int(np.argmin(abs(v - 0.2)))
-    assert np.all(gc[:, read] / gc[:, 0] - 1.0 < 0.10)      # near-ohmic crystalline I-V up to the read voltage
+    vread = float(read_runs[0].meta["all_params"]["vread"])
+    assert vread == pytest.approx(0.1)                       # the crossbar read voltage (lsp_read_gv.cir)
+    for v_chk in (vread, 0.2):
+        read = int(np.argmin(abs(v - v_chk)))
+        assert np.all(gc[:, read] / gc[:, 0] - 1.0 < 0.10)  # near-ohmic crystalline I-V up to the read voltage
     assert np.all(np.diff(gc, axis=1) > 0)                  # self-heating only raises G
 
 
@@ -198,8 +223,11 @@ def test_drift_power_law(drift_runs):
 
 
 def test_drift_of_programmed_levels(level_runs):
-    """Levels at 0, 10, 25, 50, 75, 100 % of G_max, read 1 s ... 1e4 s after programming: mean nu
-    within 0.03-0.12 at every level and falling with G; sigma_nu >= 0.005 at every level."""
+    """Levels at 0, 1, 3, 10, 25, 50, 75, 100 % of G_max, read 1 s ... 1e4 s after programming: mean nu
+    within 0.03-0.12 at every level and falling with G; sigma_nu >= 0.005 at every level.  The 1 % and
+    3 % levels (5 and 20 ns pulses) were added to resolve the drift just above RESET; since an absolute
+    0.12 tolerance on the MC fractions says nothing about them, the nominal device, for which the widths
+    were chosen, must also land within 15 % (relative) of every target fraction."""
     nominal = level_runs[:len(DRIFT_LEVELS)]
     g_nom = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in nominal]) * 1e-6
     nu_nom, g0_nom = fit_drift(DRIFT_T_S, g_nom)
@@ -220,6 +248,7 @@ def test_drift_of_programmed_levels(level_runs):
     assert np.all(std >= 0.005)
     assert np.all(np.diff(g0.mean(axis=0)) > 0)          # the levels are ordered
     np.testing.assert_allclose(frac[1:], DRIFT_LEVELS[1:], atol=0.12)
+    np.testing.assert_allclose((g0_nom / g0_nom[-1])[1:], DRIFT_LEVELS[1:], rtol=0.15)
 
 
 def _x_steps(res, n):
@@ -281,7 +310,7 @@ def test_read_noise_vs_published():
 
 def test_same_seed_same_device(stair_runs, read_runs, drift_runs):
     """Seed k is one device in every PCM bench: the RESET-state G at 1 s of the staircase (before any
-    pulse), of the read bench (x = 0 device on the up-sweep at 0.2 V) and of the drift bench (level 0)
+    pulse), of the read bench (x = 0 device on the up-sweep at vread = 0.1 V) and of the drift bench (level 0)
     agree to 0.5 % for the same seed; different seeds differ."""
     a = np.array([stair_runs[1 + SEEDS.index(s)].meas["g_0"] for s in FEW[:3]])
     b = np.array([read_runs[1 + k].meas["g0_a"] for k in range(3)])
