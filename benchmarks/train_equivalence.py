@@ -40,6 +40,8 @@ ABLATIONS = {
     "near-ideal periphery (16-bit PWM and ADC, no integrator mismatch)": [
         "periphery.input_bits=16", "periphery.adc_bits=16", "periphery.mismatch_scale=0"],
     "deterministic update rounding (instead of pulse trains)": ["update.rounding=deterministic"],
+    "ideal virtual grounds (no integrator lag)": ["periphery.integrator_lag=false"],
+    "integrator lag not compensated": ["periphery.lag_compensation=false"],
     "transfer tolerance halved": ["transfer.tolerance=0.025"],
     "all of the above noise off": ["pcm.drift=false", "pcm.read_noise=false", "lsp.read_noise=false",
                                    "periphery.integrator_noise=false", "pcm.c2c_scale=0", "lsp.c2c_scale=0",

@@ -268,6 +268,8 @@ class Crossbar:
         and the digital compensation 1/κ̂ (PeripheryConfig.lag_compensation)."""
         if not self._lag:
             self.Wf = self.W
+            self.kappa_p = self.kappa_n = self.kappa_r = None
+            self._kg = self._kns = self._cf = self._cb = self._kr = None
             return
         wp, wn = self._lines_of(None)
         wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)

@@ -124,14 +124,17 @@ def test_accuracy_non_increasing_over_time_without_compensation(runs, tiny):
 
 
 def _ideal_periphery(net):
-    """Integrators without mismatch or noise, no ADC quantisation, no device read noise (kept off when the
-    drift refresh rebuilds the read-noise cache)."""
+    """Integrators without mismatch, noise or virtual-ground lag (the lag's gain depends on the line
+    conductance, so a drift of every device is not a pure scale of the reads), no ADC quantisation, no
+    device read noise (kept off when the drift refresh rebuilds the read-noise cache)."""
     for xb in net.layers:
         f = xb.fwd
         xb.fwd = dataclasses.replace(f, a=np.full_like(f.a, f.a_nom), off=np.full_like(f.off, f.off_nom),
                                      noise_V=0.0, bits=None)
         xb.cfg = dataclasses.replace(xb.cfg, pcm=dataclasses.replace(xb.cfg.pcm, read_noise=False),
-                                     lsp=dataclasses.replace(xb.cfg.lsp, read_noise=False))
+                                     lsp=dataclasses.replace(xb.cfg.lsp, read_noise=False),
+                                     periphery=dataclasses.replace(xb.cfg.periphery, integrator_lag=False))
+        xb._lag = False      # taken from the config when the crossbar is built
         xb.refresh_drift()
 
 
