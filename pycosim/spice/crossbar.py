@@ -787,9 +787,10 @@ def write_cell_sequence(
     return "\n".join(lines) + "\n", {"steps": info_steps}
 
 
-# partial-SET and RESET pulses of circuits/pcm_set_staircase.cir and circuits/pcm_reset.cir
+# partial-SET and RESET pulses of circuits/pcm_set_staircase.cir and circuits/pcm_reset.cir (read at their vread, the
+# array read voltage lsp.read_v_V)
 PCM_PULSES = dict(vset_V=1.6, vg_set_V=1.3, tset_s=100e-9, tr_set_s=5e-9, vreset_V=2.5, vg_reset_V=2.5, treset_s=50e-9,
-                  tr_reset_s=2e-9, tq_reset_s=2e-9, vread_V=0.2, vg_read_V=2.5, tper_s=1e-6)
+                  tr_reset_s=2e-9, tq_reset_s=2e-9, vread_V=0.1, vg_read_V=2.5, tper_s=1e-6)
 PCM_NONE, PCM_SET, PCM_RESET = 0, 1, 2
 
 
