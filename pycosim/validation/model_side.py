@@ -8,6 +8,9 @@ comparison isolates the deterministic physics:
 * integrator mismatch off (``mismatch_scale`` 0: the SPICE integrators are nominal), no ADC quantisation
   (``adc_bits`` None: SPICE outputs are compared as analog values); 8-bit PWM inputs (the inputs are drawn
   on that grid, so both sides use identical pulse widths);
+* the integrators' virtual-ground lag on (``integrator_lag``, as in training: SPICE's integrators lag too),
+  its digital compensation off (``lag_compensation`` False: it divides the *digitised* result by κ̂, while
+  the SPICE integrator outputs compared here are the analog values before any digital correction);
 * 3T1C shot noise off (``lsp.c2c_scale`` 0: the cells of the netlists have none); PCM cycle-to-cycle noise
   on (both sides draw it, independently);
 * deterministic update rounding (the update experiment chooses inputs whose pulse counts are integers);
@@ -25,20 +28,25 @@ from pycosim.array import ArrayConfig, Crossbar
 from pycosim.errors import ConfigError
 
 
-def validation_config(*, drift: bool = False) -> ArrayConfig:
-    """The array configuration of the validation (module docstring); everything else at its default."""
+def validation_config(*, drift: bool = False, lag: bool = True) -> ArrayConfig:
+    """The array configuration of the validation (module docstring); everything else at its default.
+    lag=False: ideal virtual grounds (only to measure the size of the model's own lag).
+    lag_compensation is off: it is a digital correction of the ADC output, and SPICE's integrator outputs
+    are analog, so the model's analog read (with the lag) is what the circuit must reproduce."""
     return ArrayConfig.from_dict({
         "synapse": "2pcm+3t1c",
         "pcm": {"read_noise": False, "drift": drift},
         "lsp": {"read_noise": False, "c2c_scale": 0.0},
-        "periphery": {"integrator_noise": False, "mismatch_scale": 0.0, "adc_bits": None, "input_bits": 8},
+        "periphery": {"integrator_noise": False, "mismatch_scale": 0.0, "adc_bits": None, "input_bits": 8,
+                      "integrator_lag": lag, "lag_compensation": False},
         "update": {"rounding": "deterministic", "max_pulses": 8},
     })
 
 
-def build(rows: int, cols: int, bundle, seed: int, *, drift: bool = False) -> Crossbar:
-    """Crossbar of the validation (seeded: the same seed gives the same device instances for any drift flag)."""
-    return Crossbar(rows, cols, validation_config(drift=drift), bundle, rng=np.random.default_rng(seed))
+def build(rows: int, cols: int, bundle, seed: int, *, drift: bool = False, lag: bool = True) -> Crossbar:
+    """Crossbar of the validation (seeded: the same seed gives the same device instances for any drift or
+    lag flag)."""
+    return Crossbar(rows, cols, validation_config(drift=drift, lag=lag), bundle, rng=np.random.default_rng(seed))
 
 
 def same_instances(a: Crossbar, b: Crossbar) -> None:

@@ -3,7 +3,7 @@
 Every netlist comes from :mod:`pycosim.spice.crossbar` with the devices of a
 :class:`pycosim.spice.crossbar.CrossbarInstances` (the array model's bench instances):
 
-* PCM device reads — :func:`pcm_read_job`: each PCM device alone (1T1R, bench read bias), G = I/V_cell;
+* PCM device reads — :func:`pcm_read_job`: each PCM device alone (1T1R, the bundle's read bias), G = I/V_cell;
 * crossbar reads — :func:`read_jobs`: forward or transposed PWM reads with line integrators;
 * 3T1C cells — :func:`cell_job`: coincident update pulses through the programming gates, hold,
   transmission-gate reset, device reads;
@@ -19,11 +19,14 @@ from pycosim.spice import crossbar as xbar
 from pycosim.spice import run_many
 from pycosim.validation.instances import pcm_1t1r_draws
 
+PCM_BENCH_VREAD_V = xbar.PCM_PULSES["vread_V"]      # PCM read bias of bundles that do not record pcm.read_v_V
+
 
 # ---------------------------------------------------------------------------------------------- PCM reads
 def pcm_read_job(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, flat, *, age0_s, v_read_V=None) -> dict:
-    """Job reading the PCM devices at flat indices of (2, R, C) alone, at drift-clock age0_s (s) and the
-    bench read bias (v_read_V, default 0.2 V): the definition of the bundle's G (``pcm_set_staircase``)."""
+    """Job reading the PCM devices at flat indices of (2, R, C) alone, at drift-clock age0_s (s) and read bias
+    v_read_V (V; the bundle's pcm.read_v_V gives the definition of its G, ``pcm_set_staircase``; default
+    PCM_PULSES['vread_V'])."""
     flat = np.asarray(flat, np.int64)
     text, _ = xbar.write_pcm_program(inst.xc.reshape(-1)[flat], age0_s, pcm_1t1r_draws(inst, pcm_draws, P_inst, flat),
                                      np.zeros((flat.size, 0), int), v_read_V=v_read_V)
@@ -136,7 +139,8 @@ def cell_g(res, shape, t: float, v_read_V: float) -> tuple[np.ndarray, np.ndarra
 def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int, G0: np.ndarray, target: np.ndarray,
                 lsp_S: np.ndarray, moved: np.ndarray, *, scale: float, F: float, tolerance: float, max_pulses: int,
                 max_restarts: int, g_max_S: np.ndarray, saturation_frac: float, refresh_frac: float = 1.0,
-                G_prog_S: np.ndarray | None = None, workers: int | None = None, progress=None) -> dict:
+                G_prog_S: np.ndarray | None = None, v_read_V: float | None = None, workers: int | None = None,
+                progress=None) -> dict:
     """The transfer's closed-loop programming of column *col* in SPICE (the algorithm of
     :func:`pycosim.array.transfer` step 4, noise-free verify reads): first a moved pair whose smaller device is
     above refresh_frac·G_max gets both devices RESET (common-mode refresh); then repeat — w_i = scale·[F·(G⁺_i − G⁻_i) +
@@ -150,6 +154,8 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
     G0: (2, R) G of the column's devices at the start (S); the devices start from inst.xc, inst.age_s.
     G_prog_S: (2, R) their programmed G (read just after programming), on which the refresh decides as the
     array model does on its state P (default G0).
+    v_read_V: the verify reads' bias (V; the bundle's pcm.read_v_V, so that G is the bundle's quantity;
+    default PCM_PULSES['vread_V']).
     Returns {'G': (2, R) final G (S), 'W': (R,) final w, 'pulses': (R,), 'resets': (R,), 'iterations'}.
     """
     R = G0.shape[1]
@@ -170,7 +176,7 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
         action = np.zeros(2 * R, int)
         if it == 0 and high.size:              # the refresh period: RESET pulses only
             action[np.concatenate([high, high + R])] = xbar.PCM_RESET
-            G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers)
+            G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V)
             if progress is not None:
                 progress.update()
             continue
@@ -193,22 +199,22 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
                 used[i] += 1
         if not np.any(action != xbar.PCM_NONE):
             continue
-        G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers)
+        G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V)
         if progress is not None:
             progress.update()
     w = scale * (F * (G[:R] - G[R:]) + lsp_S)
     return {"G": G.reshape(2, R), "W": w, "pulses": used, "resets": restarts + refreshed, "iterations": it}
 
 
-def _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers):
+def _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V=None):
     """One 1-µs period of every device at flat indices (the others of the column only age and are read):
-    actions applied, G read at its end; returns the continued (G, xc, age, events)."""
+    actions applied, G read at its end (bias v_read_V); returns the continued (G, xc, age, events)."""
     G, xc, age, events = G.copy(), xc.copy(), age.copy(), events.copy()
     chunks = np.array_split(np.arange(flat.size), max(1, min(workers or 1, flat.size)))
     jobs, t1 = [], xbar.PCM_PULSES["tper_s"]
     for ch in chunks:
         draws = pcm_1t1r_draws(inst, pcm_draws, P_inst, flat[ch], events[ch])
-        text, _ = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None])
+        text, _ = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None], v_read_V=v_read_V)
         jobs.append({"netlist": text})
     for ch, res in zip(chunks, run_many(jobs, workers=workers)):
         G[ch] = pcm_read_G(res, ch.size, t1)
