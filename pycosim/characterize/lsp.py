@@ -10,7 +10,8 @@ Fig. 2, Extended Data Figs. 9–10, Methods):
                     gaps or selection bias;
 * ``lsp_retention`` reset to each V_C of a grid, then hold with every FET off (per cell) → dV_C/dt(V_C);
 * ``lsp_reset``     preset to several V_C, reset to the target line, gates off (per cell) → residual
-                    offset, its spread, and the turn-off charge-injection step;
+                    offset, its spread, the turn-off charge-injection step, and the energy of one reset
+                    (its supply, reset-line and gate-driver sources);
 * ``lsp_c2c``       the nominal cell, K up + K down pulses with and without the programming FETs' shot
                     noise (seeded trrandom) → step-to-step σ of ONE cell (noisy − noiseless steps);
 * ``lsp_read_noise`` nominal cells at four V_C with the read channel's thermal noise (seeded trrandom white noise) → relative
@@ -24,6 +25,8 @@ non-finite data instead of writing NaN.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from pycosim import timing
@@ -35,6 +38,11 @@ BENCHES = ("lsp_up_down", "lsp_read_gv", "lsp_steps", "lsp_retention", "lsp_rese
 LEAK_GRID = {"vlo": 0.0, "vstep": 0.1, "nv": 13}
 #: Sources that program the cell (their energy counts as programming energy).
 PROGRAMMING_SOURCES = ("vsup", "vvp", "vvn", "vup", "vdn")
+#: Sources of ``lsp_reset`` that a transmission-gate reset draws its energy from, name → (+ node, − node): the
+#: n-well supply, the two source lines (driven to the reset line) and the two gate drivers -- the same roles
+#: as :data:`PROGRAMMING_SOURCES` in ``lsp_up_down``. The lines and gates are behavioural (B) sources, which the
+#: run's ``source_nodes`` (independent V sources only) does not list, hence the nodes here (circuits/lsp_reset.cir).
+RESET_SOURCES = {"vsup": ("vdd", "0"), "bvp": ("vp", "0"), "bvn": ("vn", "0"), "bup": ("upb", "0"), "bdn": ("dn", "0")}
 #: Seed offset of the single-cell noise benches (lsp_c2c, lsp_read_noise).
 NOISE_SEED_OFFSET = 0
 
@@ -44,12 +52,13 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     once each on the nominal cell (lsp_c2c with noise on and off, same seed)."""
     seeds = range(seed, seed + mc)
     ud_keep = ("vc", "g_us", "vdd", "vp", "vn", "upb", "dn", "d") + tuple(f"{s}#branch" for s in PROGRAMMING_SOURCES)
+    rst_keep = ("vc", "vdd", "vp", "vn", "upb", "dn") + tuple(f"{s}#branch" for s in RESET_SOURCES)
     return {
         "lsp_up_down": [{"seed": s, "keep": ud_keep} for s in seeds],
         "lsp_read_gv": [{"seed": s, "keep": ("g_us", "gref_us")} for s in seeds],
         "lsp_steps": [{"seed": s, "keep": ("vc",)} for s in seeds],
         "lsp_retention": [{"seed": s, "params": dict(LEAK_GRID), "keep": ("vc",)} for s in seeds],
-        "lsp_reset": [{"seed": s, "keep": ("vc",)} for s in seeds],
+        "lsp_reset": [{"seed": s, "keep": rst_keep} for s in seeds],
         "lsp_c2c": [{"seed": seed, "params": {"noise": n}, "keep": ("vc",)} for n in (1, 0)],
         "lsp_read_noise": [{"seed": seed, "keep": tuple(f"vcol{k}#branch" for k in range(1, 5))}],
     }
@@ -143,6 +152,26 @@ def reset_table(results) -> dict[str, np.ndarray | float]:
     return {"vstart_grid": vslo + vsstep * i, "target": vt, "start": pick(t_start), "on": pick(t_on), "final": pick(t_fin)}
 
 
+def reset_energy(results) -> np.ndarray:
+    """Energy (J) of each reset of ``lsp_reset`` runs, shape (n, n_st): E = Σ_s ∫ −V_s·I_s dt of
+    :data:`RESET_SOURCES` over the reset segment [(2i+1)·tseg, (2i+2)·tseg] of start state i (lines to the
+    target, transmission gate on for trst, gates off, lines back to vdd / 0; idle at both ends, so the
+    window is one complete reset). Signed like ``e_up_J``: a cell above the line returns charge to the
+    ideal line source (negative energy). CalibrationError if a run lacks a source current."""
+    r0 = results[0]
+    tseg, nst = _param(r0, "tseg"), int(round(_param(r0, "nst")))
+    i = np.arange(nst)
+    out = []
+    for r in results:
+        lacking = [s for s in RESET_SOURCES if f"{s}#branch" not in r.vectors]
+        if lacking:
+            raise CalibrationError(f"lsp_reset: the run lacks the current(s) of {lacking}; keep "
+                                   f"{[f'{s}#branch' for s in lacking]} and their nodes")
+        view = SimpleNamespace(axis=r.axis, vectors=r.vectors, meta={"source_nodes": RESET_SOURCES})
+        out.append(energy_J(view, tuple(RESET_SOURCES), (2 * i + 1) * tseg, (2 * i + 2) * tseg))
+    return np.stack(out)
+
+
 def c2c_sigma(results) -> tuple[float, float, float, float]:
     """(σ_up, σ_down, mean up, mean down) in V of individual steps of the nominal cell: σ of the noisy
     run's steps minus the noiseless run's steps (same cell, same pulses)."""
@@ -199,6 +228,11 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     rs = reset_table(runs["lsp_reset"])
     err = rs["final"] - rs["target"]
     inj = rs["final"] - rs["on"]
+    e_rst = _finite("e_reset_J", reset_energy(runs["lsp_reset"]))
+    # slope of E versus the start: E ≈ E_0 + k·(V_target − V_start), k ≈ C_tot·V_target (line charge at V_target)
+    e_slope = -float(np.polyfit(rs["start"].ravel(), e_rst.ravel(), 1)[0])
+    e_at_target = float(np.mean([np.interp(rs["target"], st, e) for st, e in zip(rs["start"], e_rst)]))
+    st_grid = rs["vstart_grid"]
 
     sig_up, sig_dn, c2c_up, c2c_dn = c2c_sigma(runs["lsp_c2c"])
     rn_vc, rn_rel, rn_g, t_int = read_noise(runs["lsp_read_noise"][0])
@@ -236,6 +270,17 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "reset_error_mean_V": float(np.mean(err)),
         "reset_error_std_V": float(np.std(err)),
         "reset_injection_V": float(np.mean(inj)),
+        "e_reset_J": float(np.mean(e_rst)),
+        "e_reset_std_J": float(np.std(e_rst)),
+        "e_reset_at_target_J": e_at_target,
+        "e_reset_slope_J_per_V": e_slope,
+        "e_reset_model": (f"Σ∫−V·I dt of vsup, the source lines vp/vn and the gate drivers upb/dn over one "
+                          f"transmission-gate reset to the {float(rs['target']):g} V line (circuits/lsp_reset.cir, "
+                          f"lines switched, gates on {_param(runs['lsp_reset'][0], 'trst') * 1e9:g} ns, off, lines "
+                          f"back; ideal sources, signed: charge returned to the line counts negative); mean over "
+                          f"{len(st_grid)} start states V_C = {st_grid[0]:g} … {st_grid[-1]:g} V "
+                          f"(step {st_grid[1] - st_grid[0]:g} V) × all cells; "
+                          f"E ≈ e_reset_at_target_J + e_reset_slope_J_per_V·(V_target − V_start)"),
         "dv_up_c2c_sigma_V": sig_up,
         "dv_down_c2c_sigma_V": sig_dn,
         "read_noise_t_int_s": float(t_int),
@@ -258,10 +303,12 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "read_noise_rel_sigma": rn_rel,
         "e_up_J": e_up,
         "e_down_J": e_dn,
+        "e_reset_J": e_rst,
     }
     tables = {name: _finite(name, a) for name, a in tables.items()}
     for name, val in scalars.items():
-        _finite(name, val)
+        if not isinstance(val, str):
+            _finite(name, val)
     if not (np.all(dv_up > 0) and np.all(dv_dn < 0)):
         raise CalibrationError("lsp/dv_up_V must be > 0 and lsp/dv_down_V < 0 at every grid point of every cell; "
                                f"got up min {dv_up.min():.3g} V, down max {dv_dn.max():.3g} V")

@@ -11,7 +11,7 @@ Every number is a hardware counter of the run (``metrics.json`` → ``counters``
 | PCM partial-SET pulse on one device | ``pcm.e_set_J`` | Σ∫−V·I dt of the bit/word-line sources, ``circuits/pcm_set_staircase.cir`` |
 | PCM RESET pulse on one device | ``pcm.e_reset_J`` | same, ``circuits/pcm_reset.cir`` |
 | 3T1C up / down pulse | ``lsp.e_up_J`` / ``lsp.e_down_J`` | programming sources over the up/down sequence, ``circuits/lsp_up_down.cir`` |
-| 3T1C transmission-gate reset of one cell | ``lsp.e_reset_J`` | **not in the bundle** (counted, not priced) |
+| 3T1C transmission-gate reset of one cell | ``lsp.e_reset_J`` | supply, reset-line and gate-driver sources over one reset, mean over the bench's start states, ``circuits/lsp_reset.cir`` (bundles made before it: missing, counted, not priced) |
 | ADC conversion of one line | ``adc.e_conversion_J`` | **not in the bundle** (no ADC circuit) |
 
 Phases (counts per layer; "train share" of the forward reads = examples_seen/reads_forward, the rest
@@ -29,6 +29,9 @@ are the test-set evaluations after each epoch):
 
 Per training example: (forward + backward + update + transfer)/examples_seen. Per inference: the
 integrations of one forward pass, Σ_l n_out,l · e_integration.
+
+An operation whose scalar the bundle lacks (e.g. ``lsp.e_reset_J`` in a bundle older than its measurement) is
+counted, left out of every total and listed under ``missing``.
 
 Operations (MAC = 2 operations; the bias row is a physical row, so a layer has (n_in + 1)·n_out MACs):
 inference 2·Σ_l (n_in,l + 1)·n_out,l; training example: that, plus the same for the backward reads of

@@ -85,6 +85,25 @@ def test_lsp_energy_positive(lsp_cal):
     assert 0 < s["e_up_J"] < 1e-12 and 0 < s["e_down_J"] < 1e-12
 
 
+def test_lsp_reset_energy(lsp_cal):
+    """lsp.e_reset_J: mean energy of one transmission-gate reset over the bench's 7 starts 0.2 … 1.1 V
+    (4 cells). Expected order: E(V_s) ≈ E_0 + C_tot·V_t·(V_t − V_s), the line charge C_tot·(V_t − V_s) delivered
+    at V_t = 0.8 V with C_tot = cs + C_gate,read + overlaps ≈ 33 fF; over the starts (mean 0.65 V) that is
+    C_tot·V_t·0.15 V ≈ 4 fJ — positive, a fraction of cs·V_t² = 19 fJ and ≪ the PCM pulses (pJ). E_0, the
+    gate/line overhead with V_C already on the line, is below the hard-switched 2·C_g·ΔV_g² ≈ 13 fJ of the
+    two gates (C_g ≈ 2 fF, ΔV_g = 1.8 V)."""
+    s, t = lsp_cal
+    e, vt = t["e_reset_J"], s["reset_target_V"]
+    assert e.shape == t["reset_vfinal_V"].shape == (4, 7)
+    assert s["e_reset_J"] == pytest.approx(e.mean()) and s["e_reset_std_J"] == pytest.approx(e.std())
+    assert 1e-15 < s["e_reset_J"] < s["cs_F"] * vt**2
+    assert s["e_reset_J"] == pytest.approx(33e-15 * vt * (vt - t["reset_vstart_V"].mean()), rel=0.25)
+    assert 30e-15 < s["e_reset_slope_J_per_V"] / vt < 36e-15            # C_tot
+    assert 0 < s["e_reset_at_target_J"] < 2 * 2e-15 * 1.8**2
+    assert np.all(np.ptp(e, axis=0) < 0.05 * np.ptp(e))                 # cells hardly differ; the start sets E
+    assert "0.2 … 1.1 V" in s["e_reset_model"] and "lsp_reset" in s["e_reset_model"]
+
+
 def test_lsp_extraction_fails_loudly_on_bad_data(lsp_runs):
     """A broken waveform (NaN in a per-cell bench) raises CalibrationError naming the table."""
     import copy

@@ -171,6 +171,7 @@ def _by_hand(metrics, sc):
         tot += c["lsp_up_pulses"] * sc["lsp"]["e_up_J"] + c["lsp_down_pulses"] * sc["lsp"]["e_down_J"]
         tot += (c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"] + c["transfer_set_pulses"]) * e_set
         tot += (c["pcm_update_resets"] + c["transfer_resets"]) * e_reset
+        tot += c["lsp_resets"] * sc["lsp"].get("e_reset_J", 0.0)   # bundles older than the measurement lack it
     return tot
 
 
@@ -192,12 +193,15 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         assert e["gops_per_W"]["training"] == pytest.approx(
             energy.operations(m["layers"])["training_example"] / per["total"] / 1e9)
         print(name, {k: f"{v:.3g}" for k, v in per.items()}, f"{e['gops_per_W']['training']:.0f} GOP/s/W")
-    # the 3T1C resets of transfers are counted but the bundle has no energy for them: listed, not priced
+    # the 3T1C resets of transfers: priced if the bundle has lsp.e_reset_J, else counted, listed, not priced
     m = json.loads((runs["ambrogio2018"] / "metrics.json").read_text())
     init = energy.init_counts(rundir.load_state(runs["ambrogio2018"]).net)
     e = energy.energy(m, sc, init)
     miss = {x["scalar"]: x["count"] for x in e["missing"]}
-    assert miss["lsp.e_reset_J"] == sum(c["lsp_resets"] for c in m["counters"]) > 0
+    if "e_reset_J" in sc["lsp"]:
+        assert "lsp.e_reset_J" not in miss and e["per_op_J"]["lsp_reset"] == sc["lsp"]["e_reset_J"]
+    else:
+        assert miss["lsp.e_reset_J"] == sum(c["lsp_resets"] for c in m["counters"]) > 0
     # a bundle without the SET energy: SET pulses listed as missing, the total lower by exactly their share
     sc2 = copy.deepcopy(sc)
     del sc2["pcm"]["e_set_J"]
@@ -206,6 +210,31 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
                 for c in m["counters"])
     assert {x["scalar"]: x["count"] for x in e2["missing"]}["pcm.e_set_J"] == n_set
     assert e["total_J"] - e2["total_J"] == pytest.approx(n_set * sc["pcm"]["e_set_J"], rel=1e-9)
+
+
+def test_lsp_reset_energy_is_priced_when_the_bundle_has_it(runs, shipped):
+    """With lsp.e_reset_J in the bundle the transfer phase carries lsp_resets × e_reset_J more and nothing
+    is missing for it; without it (bundles older than the measurement) it is counted and listed missing and
+    the totals are exactly those without the resets. Works on either bundle (the scalar set or removed here)."""
+    m = json.loads((runs["ambrogio2018"] / "metrics.json").read_text())
+    init = energy.init_counts(rundir.load_state(runs["ambrogio2018"]).net)
+    n = sum(c["lsp_resets"] for c in m["counters"])
+    assert n > 0
+    with_e = copy.deepcopy(shipped.scalars)
+    e_rst = with_e["lsp"].setdefault("e_reset_J", 4.2e-15)   # the measured value if the bundle has one
+    without = copy.deepcopy(shipped.scalars)
+    without["lsp"].pop("e_reset_J", None)
+    a, b = energy.energy(m, with_e, init), energy.energy(m, without, init)
+    assert a["per_op_J"]["lsp_reset"] == e_rst and b["per_op_J"]["lsp_reset"] is None
+    assert a["counts"]["transfer"]["lsp_reset"] == b["counts"]["transfer"]["lsp_reset"] == n
+    assert "lsp.e_reset_J" not in {x["scalar"] for x in a["missing"]}
+    assert {x["scalar"]: x["count"] for x in b["missing"]}["lsp.e_reset_J"] == n
+    assert a["phase_J"]["transfer"] - b["phase_J"]["transfer"] == pytest.approx(n * e_rst, rel=1e-9)
+    assert a["total_J"] - b["total_J"] == pytest.approx(n * e_rst, rel=1e-9)
+    assert a["total_J"] == pytest.approx(_by_hand(m, with_e), rel=1e-12)
+    assert b["total_J"] == pytest.approx(_by_hand(m, without), rel=1e-12)
+    ex = m["examples_seen"]
+    assert a["per_example_J"]["transfer"] - b["per_example_J"]["transfer"] == pytest.approx(n * e_rst / ex, rel=1e-9)
 
 
 # ------------------------------------------------------------------ lifetime

@@ -228,6 +228,36 @@ def test_reset_through_transmission_gate():
     assert np.abs(err - inj).max() < 3e-3        # V_C on the line before turn-off (1.9 mV above it at 0.8 V, start-independent)
 
 
+def test_reset_energy_is_the_line_charge_at_the_line_voltage():
+    """Energy of one transmission-gate reset (lsp.reset_energy: Σ∫−V·I dt of vsup, the source lines vp/vn
+    and the gate drivers upb/dn over the reset segment), nominal cell, starts V_s = 0.2 … 1.1 V, line V_t = 0.8 V.
+
+    Expected order: the line moves Q = C_tot·(V_t − V_s) onto the capacitor at V_t, so
+        E(V_s) ≈ E_0 + C_tot·V_t·(V_t − V_s),   C_tot = cs + C_gate,read + overlaps ≈ 30 + 2.4 + 0.5 ≈ 33 fF
+    (of C_tot·V_t·ΔV, ½·C_tot·(V_t² − V_s²) is stored and ½·C_tot·ΔV² dissipated in the gate): slope
+    C_tot·V_t ≈ 26 fJ/V, 16 fJ from 0.2 V, −8 fJ from 1.1 V (charge returned to the line, signed like e_up_J);
+    mean over the 7 starts (mean start 0.65 V) C_tot·V_t·0.15 V ≈ 4 fJ, below cs·V_t² = 19 fJ.
+    E_0 (start on the line) is the gate and line overhead: at most the hard-switched C·V² of both gate
+    swings, 2·C_g·ΔV_g² with C_g = W·L·C_ox ≈ 0.3 µm²·6.6 fF/µm² ≈ 2 fF and ΔV_g = 1.8 V: 13 fJ; the ideal
+    ramped (10 ns) drivers take back most of it, leaving well under 1 fJ."""
+    res = run(RESET, params={"mc": 0})
+    e = lsp.reset_energy([res])[0]
+    rs = lsp.reset_table([res])
+    vs, vt = rs["start"][0], rs["target"]
+    slope, _ = np.polyfit(vt - vs, e, 1)
+    e0 = np.interp(vt, vs, e)                                 # start on the line: the overhead
+    print("start (V):", np.round(vs, 3).tolist(), "\nE (fJ):", np.round(e * 1e15, 3).tolist(),
+          f"\nslope {slope * 1e15:.2f} fJ/V = C_tot·V_t with C_tot {slope / vt * 1e15:.1f} fF; E_0 {e0 * 1e15:.3f} fJ; "
+          f"mean {e.mean() * 1e15:.3f} fJ")
+    c_g, dv_g, cs = 0.3e-12 * 6.6e-3, 1.8, 30e-15
+    assert 30e-15 < slope / vt < 36e-15                       # C_tot
+    # linear in the start (the line charge) to 2 % of the range: C_tot varies a little with V_C (read-FET gate)
+    assert np.max(np.abs(e - (e0 + slope * (vt - vs)))) < 0.02 * np.ptp(e)
+    assert 0 < e0 < 2 * c_g * dv_g**2 and e0 < 1e-15
+    assert e.mean() == pytest.approx(33e-15 * vt * (vt - vs.mean()), rel=0.25) and 0 < e.mean() < cs * vt**2
+    assert e[0] > 0 > e[-1]                                   # from below: charge drawn; from above: returned
+
+
 def test_fixed_grid_steps_cover_every_point():
     """lsp_steps: one up and one down pulse from every grid point 0.1 .. 1.1 V; every step has the right
     sign at every point, and in the V_C range of lsp_up_down agrees with its per-pulse steps (5 %)."""
