@@ -41,6 +41,10 @@ ABLATIONS = {
         "periphery.input_bits=16", "periphery.adc_bits=16", "periphery.mismatch_scale=0"],
     "deterministic update rounding (instead of pulse trains)": ["update.rounding=deterministic"],
     "ideal virtual grounds (no integrator lag)": ["periphery.integrator_lag=false"],
+    "no PCM read noise (verify reads exact)": ["pcm.read_noise=false"],
+    "constant learning rate (no decay)": ["training.lr_decay=1"],
+    "weight range halved (weight_max 0.5, tolerance and threshold halved)": [
+        "synapse.weight_max=0.5", "transfer.tolerance=0.025", "transfer.threshold=0.01"],
     "integrator lag not compensated": ["periphery.lag_compensation=false"],
     "transfer tolerance halved": ["transfer.tolerance=0.025"],
     "all of the above noise off": ["pcm.drift=false", "pcm.read_noise=false", "lsp.read_noise=false",

@@ -51,7 +51,7 @@ REQUIRED_TABLES: dict[str, int] = {
     "pcm/g_max_S": 1,              # (n_instances,) per-device maximum conductance (saturated staircase)
     "pcm/read_v_V": 1,             # (n_v,) read voltages
     "pcm/read_g_S": 2,             # (n_states, n_v) conductance I/V versus read voltage for several states
-    "pcm/drift_levels": 1,         # (n_levels,) programmed level as a fraction of G_max (0, .01, .03, .1, .25, .5, .75, 1)
+    "pcm/drift_levels": 1,         # (n_levels,) programmed level as a fraction of G_max (0, .01, .03, .1, .25, .5, .75, 1, 1.3; 1.3 = fully crystalline, may exceed 1)
     "pcm/drift_t_s": 1,            # (n_t,) times after programming
     "pcm/drift_g_S": 3,            # (n_instances, n_levels, n_t) conductance versus time at each level
     "pcm/drift_g_prog_S": 2,       # (n_instances, n_levels) conductance just after programming
