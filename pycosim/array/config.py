@@ -32,6 +32,10 @@ class PCMConfig:
     drift_t0_s: reference time of drift (s); None = the bundle's first drift read time (pcm/drift_t_s[0]).
     drift_t_prog_s: time after programming at which pcm/drift_g_prog_S is read (s), used only if the bundle
         lacks the scalar pcm.drift_t_prog_s: .param tp = 7 µs of circuits/pcm_drift.cir.
+    drift_scale: multiplier of every device's drift constants ν and ln r (device-requirement studies:
+        0.5 = a material drifting half as fast in log G; 1 = as simulated; see pcm.population).
+    drift_d2d_scale: multiplier of the device-to-device spread of ν and ln r around their per-level mean
+        (0 = every device drifts like its level's mean device; 1 = as simulated).
     drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights. Default
         1 ms (~560 examples of 1.79 µs): drift before t0 has ν_e ≈ 0.03 on the shipped bundle, so a
         device older than 1 ms loses at most ν_e·ln 2 ≈ 2 % of G between two refreshes; a refresh costs one
@@ -53,6 +57,8 @@ class PCMConfig:
     drift: bool = True
     drift_t0_s: float | None = None
     drift_t_prog_s: float = 7e-6
+    drift_scale: float = 1.0
+    drift_d2d_scale: float = 1.0
     drift_refresh_s: float = 1e-3
     read_noise: bool = True
     stuck_reset_frac: float = 0.0
@@ -62,7 +68,7 @@ class PCMConfig:
     saturation_frac: float = 0.9
 
     def __post_init__(self):
-        for k in ("d2d_scale", "c2c_scale", "drift_refresh_s", "g_max_scale"):
+        for k in ("d2d_scale", "c2c_scale", "drift_refresh_s", "g_max_scale", "drift_scale", "drift_d2d_scale"):
             _check(getattr(self, k) >= 0, f"pcm.{k}={getattr(self, k)}: must be ≥ 0")
         for k in ("stuck_reset_frac", "stuck_max_frac"):
             _check(0 <= getattr(self, k) <= 1, f"pcm.{k}={getattr(self, k)}: must be in [0, 1]")

@@ -116,7 +116,9 @@ class Crossbar:
         c, rng, shape = self.cfg, self.rng, self.shape
         pc = c.pcm
         self.pcm_pop = pcm.population(bundle, drift=pc.drift, read_noise=pc.read_noise, d2d_scale=pc.d2d_scale,
-                                      drift_t0_s=pc.drift_t0_s, drift_t_prog_s=pc.drift_t_prog_s)
+                                      drift_t0_s=pc.drift_t0_s, drift_t_prog_s=pc.drift_t_prog_s,
+                                      drift_scale=getattr(pc, "drift_scale", 1.0),
+                                      drift_d2d_scale=getattr(pc, "drift_d2d_scale", 1.0))
         if pc.g_max_scale != 1.0:
             import dataclasses
             self.pcm_pop = dataclasses.replace(self.pcm_pop, g_max_S=(self.pcm_pop.g_max_S * pc.g_max_scale).astype(np.float32))

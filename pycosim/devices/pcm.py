@@ -135,20 +135,27 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
 
 
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
-               drift_t0_s: float | None = None, drift_t_prog_s: float | None = None) -> PCMPopulation:
+               drift_t0_s: float | None = None, drift_t_prog_s: float | None = None, drift_scale: float = 1.0,
+               drift_d2d_scale: float = 1.0) -> PCMPopulation:
     """PCM population from *bundle*: per-device staircase fits (d2d), pooled residuals (c2c),
     G_max and RESET floor per device, and — if enabled — per-level drift ν and read noise.
 
     d2d_scale scales every per-device deviation from the population mean (fit coefficients,
     G_max, RESET floor, ν): 1 = as simulated, 0 = every device the mean device (for studies only).
+    Device-requirement studies of drift: drift_d2d_scale scales, in addition, the per-device deviation of
+    the drift constants ν and ln r (r = G(t0)/G(t_prog)) from their per-level mean, σ_ν → s·σ_ν (0 = every
+    device drifts like the mean device of its level); drift_scale multiplies ν and ln r of every device,
+    G(t) = G·(r·(t/t0)^−ν)^s (0.5 = a material drifting half as fast in log G; Nandakumar et al., ICECS 2019,
+    give ν ≈ 0.05–0.1 for GST). Both 1 = as simulated.
     Tables consumed: pcm/staircase_g_S, pcm/g_max_S, pcm/g_reset_S; scalar pcm.dg_fit; with drift:
     pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_prog_S, pcm/drift_g0_S (and the read time
     of drift_g_prog_S, drift_t_prog_s: the scalar pcm.drift_t_prog_s if the bundle has it, else the
     argument, which the crossbar takes from PCMConfig.drift_t_prog_s); with read noise: pcm/read_noise_g_S,
     pcm/read_noise_rel_sigma, scalar pcm.read_noise_t_int_s. A missing one raises CalibrationError.
     """
-    if d2d_scale < 0:
-        raise ConfigError(f"pcm d2d_scale={d2d_scale}: must be ≥ 0")
+    for name, v in (("d2d_scale", d2d_scale), ("drift_scale", drift_scale), ("drift_d2d_scale", drift_d2d_scale)):
+        if not v >= 0:
+            raise ConfigError(f"pcm {name}={v}: must be ≥ 0")
     stair = require_table(bundle, "pcm/staircase_g_S", "PCM SET pulses")
     n = stair.shape[0]
     g_max = require_table(bundle, "pcm/g_max_S", "PCM G_max")
@@ -185,8 +192,13 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         # each device's own level positions (its programmed G over its G_max): the same pulse width lands
         # devices far apart (the 10 % level at 3–38 % of G_max), and r rises steeply just above RESET
         lev_x = np.maximum.accumulate(shrink(g_prog / np.maximum(g_max, stair.max(axis=1))[:, None]), axis=1)
-        kw.update(drift_levels=levels.astype(np.float32), drift_nu=shrink(nu).astype(np.float32),
-                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=shrink(ln_r).astype(np.float32),
+        def drift_const(a):
+            a = shrink(a)
+            m = a.mean(axis=0, keepdims=True)
+            return drift_scale * (m + drift_d2d_scale * (a - m))
+
+        kw.update(drift_levels=levels.astype(np.float32), drift_nu=drift_const(nu).astype(np.float32),
+                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=drift_const(ln_r).astype(np.float32),
                   drift_level_x=lev_x.astype(np.float32))
     if read_noise:
         kw.update(noise_g_S=require_table(bundle, "pcm/read_noise_g_S", "PCM read noise").astype(np.float32),

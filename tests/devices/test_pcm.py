@@ -172,3 +172,23 @@ def test_read_noise_scales_with_the_window_as_1_over_f_noise():
     print(f"σ/G at {t_b * 1e9:.0f} ns: {at_bench}; at {t_b / 50 * 1e9:.0f} ns: {short} (×{expected:.2f})")
     np.testing.assert_allclose(short / at_bench, expected, rtol=1e-5)
     assert 1.2 < expected < 2.0
+
+
+def test_drift_requirement_knobs(shipped):
+    """drift_scale s multiplies ν and ln r (G(t) = G·(r·(t/t0)^−ν)^s) and drift_d2d_scale the per-level
+    device-to-device spread of both, around the unchanged per-level mean."""
+    kw = dict(drift_t_prog_s=7e-6)
+    base = pcm.population(shipped, **kw)
+    half = pcm.population(shipped, drift_scale=0.5, **kw)
+    flat = pcm.population(shipped, drift_d2d_scale=0.0, **kw)
+    np.testing.assert_allclose(half.drift_nu, 0.5 * base.drift_nu, rtol=1e-6)
+    np.testing.assert_allclose(half.drift_ln_r, 0.5 * base.drift_ln_r, rtol=1e-6, atol=1e-7)
+    assert np.allclose(flat.drift_nu, flat.drift_nu[:1]) and np.allclose(flat.drift_ln_r, flat.drift_ln_r[:1])
+    np.testing.assert_allclose(flat.drift_nu[0], base.drift_nu.mean(axis=0), rtol=1e-5)
+    inst = np.arange(base.n)
+    G = 0.5 * base.g_max_S
+    g1 = pcm.drift(G, 1e3, inst, base)
+    g_half = pcm.drift(G, 1e3, inst, half)
+    np.testing.assert_allclose(g_half / G, np.sqrt(g1 / G), rtol=1e-4)     # half the log-drift
+    with pytest.raises(ConfigError, match="drift_scale"):
+        pcm.population(shipped, drift_scale=-1, **kw)
