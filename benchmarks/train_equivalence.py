@@ -39,8 +39,6 @@ ABLATIONS = {
     "transfer threshold 0 (move every synapse)": ["transfer.threshold=0"],
     "common-mode refresh only at saturation": ["transfer.refresh_frac=1"],
     "same weight range in every layer": ["synapse.weight_scaling=fixed"],
-    "near-ideal periphery (16-bit PWM and ADC, no integrator mismatch)": [
-        "periphery.input_bits=16", "periphery.adc_bits=16", "periphery.mismatch_scale=0"],
     "deterministic update rounding (instead of pulse trains)": ["update.rounding=deterministic"],
     "ideal virtual grounds (no integrator lag)": ["periphery.integrator_lag=false"],
     "no PCM read noise (verify reads exact)": ["pcm.read_noise=false"],

@@ -76,3 +76,14 @@ def test_bad_files_and_keys(tmp_path, write_sweep):
         load_sweep(p)
     with pytest.raises(CalibrationError):
         load_sweep(write_sweep(f'calibration = ["default", "{tmp_path / "nocal"}"]', name="c.toml"))
+
+
+@pytest.mark.parametrize("name", ["lsp_asymmetry", "significance_F", "transfer_interval", "pcm_dynamic_range",
+                                  "c2c_variability", "closed_vs_open_loop", "pcm_drift"])
+def test_shipped_example_sweeps_load(name):
+    """Every example of examples/sweeps/ parses, names valid settings and expands to runs with baselines."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / f"{name}.toml"
+    s = load_sweep(path)
+    assert s.n_points >= 2 and len(s.tasks) > s.n_points
+    assert any(t.kind == "point" for t in s.tasks) and s.tasks[0].config["synapse"]["kind"] == "ideal"
