@@ -220,6 +220,12 @@ class TransferConfig:
     invert_polarity: flip the LSP polarity bit of each transferred column after its reset.
     interval: training examples between two transfers (Ambrogio et al. 2018: 8,000 for MNIST); used by
         the training loop, which calls :meth:`Crossbar.transfer` every *interval* examples.
+    drift_horizon_s: closed loop only: tune each synapse to the weight the calibration's MEAN drift law
+        predicts this long after now (s), w_pred = w_read + scale·F·Σ± G·(r̄(a + h)/r̄(a) − 1) with a the
+        device's age since programming and r̄ the population-mean drift of its level (pcm/drift_*), i.e.
+        program high by the drift expected until mid-interval (drift pre-compensation, cf. the mean-drift
+        compensation of Joshi et al., Nat. Commun. 11, 2473 (2020)). The devices' own drift spread stays as
+        error. None = tune to the weight read now (Ambrogio et al. 2018).
     verify_t_read_s: integration window of a verify read and of the target read (s). None = the PCM
         read-noise bench window (a longer one averages nothing more away from 1/f noise; see
         Crossbar.noise_factor). The window used is reported in TransferStats.t_verify_s.
@@ -234,8 +240,11 @@ class TransferConfig:
     invert_polarity: bool = True
     interval: int = 8000
     verify_t_read_s: float | None = None
+    drift_horizon_s: float | None = None
 
     def __post_init__(self):
+        _check(self.drift_horizon_s is None or self.drift_horizon_s > 0,
+               f"transfer.drift_horizon_s={self.drift_horizon_s}: must be > 0 (s) or None")
         _check(self.verify_t_read_s is None or self.verify_t_read_s > 0,
                f"transfer.verify_t_read_s={self.verify_t_read_s}: must be > 0 (s) or None")
         _check(self.mode in ("closed", "open"), f"transfer.mode={self.mode!r}: allowed values are 'closed', 'open'")

@@ -75,7 +75,7 @@ class TransferStats:
 def _options(xb, overrides: dict) -> dict:
     t = xb.cfg.transfer
     allowed = ("mode", "threshold", "tolerance", "max_pulses", "max_restarts", "refresh_frac", "invert_polarity",
-               "verify_t_read_s")
+               "verify_t_read_s", "drift_horizon_s")
     bad = sorted(set(overrides) - set(allowed))
     if bad:
         raise ConfigError(f"transfer: unknown option {bad[0]!r}; allowed: {', '.join(allowed)}")
@@ -109,6 +109,39 @@ def _verify_read(xb, flat: np.ndarray, t_read_s: float, with_sigma: bool = False
     return (w, sig) if with_sigma else w
 
 
+def _mean_drift_pop(xb):
+    """The crossbar's PCM population with every device's drift constants replaced by their population mean
+    per level (what a periphery can know from the calibration; cached)."""
+    mp = getattr(xb, "_pcm_mean_drift", None)
+    if mp is None:
+        import dataclasses
+        p = xb.pcm_pop
+        mean = lambda a: np.broadcast_to(a.mean(axis=0, keepdims=True), a.shape)  # noqa: E731
+        mp = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_r=mean(p.drift_ln_r),
+                                 drift_level_x=mean(p.drift_level_x))
+        xb._pcm_mean_drift = mp
+    return mp
+
+
+def _drift_prediction(xb, flat: np.ndarray, horizon_s: float) -> np.ndarray:
+    """Δw (network units, float32) of the MSP pairs at flat synapse indices over the next horizon_s seconds by
+    the mean drift law (TransferConfig.drift_horizon_s): scale·F·Σ± G_now·(r̄(a + h)/r̄(a) − 1), a = age of
+    each device since its programming (≥ t_p), r̄ = pcm.drift_with of the mean-drift population."""
+    if xb.P_tprog is None or flat.size == 0:
+        return np.zeros(flat.shape, np.float32)
+    N = xb.W.size
+    mp = _mean_drift_pop(xb)
+    dev = np.concatenate([flat, N + flat])
+    G = xb.P.reshape(-1)[dev]
+    age = np.maximum(xb.t_s - xb.P_tprog.reshape(-1)[dev], mp.drift_t_prog_s)
+    ln_r, nu = pcm.drift_params(G, xb.P_inst.reshape(-1)[dev], mp)
+    now = pcm.drift_with(np.ones_like(G), age, ln_r, nu, mp)
+    later = pcm.drift_with(np.ones_like(G), age + horizon_s, ln_r, nu, mp)
+    dG = xb.Pe.reshape(-1)[dev] * (later / now - np.float32(1))
+    k = flat.size
+    return (np.float32(xb.scale * xb.cfg.F) * (dG[:k] - dG[k:])).astype(np.float32)
+
+
 def _counts(xb):
     c = xb.counters
     return c.transfer_set_pulses, c.transfer_resets, c.transfer_verify_reads, c.transfer_iterations
@@ -132,6 +165,8 @@ def _closed_loop(xb, flat: np.ndarray, target: np.ndarray, opt: dict) -> None:
             break
         f = flat[act]
         w, sig = _verify_read(xb, f, opt["verify_t_read_s"], with_sigma=True)
+        if opt["drift_horizon_s"]:
+            w = w + _drift_prediction(xb, f, opt["drift_horizon_s"])
         err = target[act] - w
         xb.counters.transfer_verify_reads += int(act.size)
         xb.counters.transfer_iterations += 1

@@ -391,3 +391,27 @@ def test_read_noise_follows_the_1_over_f_law_of_the_circuit(bundle2):
           f"white-noise law would give {np.median(np.sqrt(x @ xb.S / xb.fwd.t_x1_s) / expected):.2f}x")
     np.testing.assert_allclose(ys.mean(axis=0), y0, atol=4 * sigma.max() / np.sqrt(600) + 1e-3)
     np.testing.assert_allclose(sigma, expected, rtol=0.15)
+
+
+def test_drift_horizon_precompensates_the_mean_drift(bundle2):
+    """Closed-loop tuning to the weight the mean drift law predicts h later (transfer.drift_horizon_s):
+    right after programming the weights sit above their targets; h later they are closer to the targets
+    than weights tuned to the present, whose magnitude has drifted down."""
+    cfg = {"pcm": {"read_noise": False, "c2c_scale": 0.0}, "lsp": {"read_noise": False, "leak": False},
+           "periphery": {"integrator_noise": False}}
+    rng = np.random.default_rng(5)
+    Wt = (rng.standard_normal((80, 12)) * 0.25).astype(np.float32)
+    h = 7e-3
+    errs = {}
+    for horizon in (None, h):
+        xb = make(bundle2, shape=(80, 12), seed=2, transfer={"drift_horizon_s": horizon}, **cfg)
+        xb.program(Wt)
+        w0 = xb.weights()
+        xb.leak(h)
+        xb.refresh_drift()
+        errs[horizon] = float(np.mean(np.abs(xb.weights() - Wt)))
+        if horizon:
+            assert np.mean(np.abs(w0)) > np.mean(np.abs(Wt))      # programmed high, by design
+    assert errs[h] < 0.8 * errs[None], errs
+    with pytest.raises(ConfigError, match="drift_horizon_s"):
+        ArrayConfig.from_dict({"transfer": {"drift_horizon_s": 0}})
