@@ -30,6 +30,7 @@ ABLATIONS = {
     "no PCM drift": ["pcm.drift=false"],
     "PCM drift without device-to-device spread (ν, r)": ["pcm.drift_d2d_scale=0"],
     "PCM drift halved (ν and ln r × 0.5)": ["pcm.drift_scale=0.5"],
+    "closed loop pre-compensates the mean drift to mid-interval (7.2 ms)": ["transfer.drift_horizon_s=0.00716"],
     "no read noise (PCM, 3T1C, integrator)": ["pcm.read_noise=false", "lsp.read_noise=false",
                                               "periphery.integrator_noise=false"],
     "no cycle-to-cycle noise (PCM, 3T1C)": ["pcm.c2c_scale=0", "lsp.c2c_scale=0"],
