@@ -99,8 +99,9 @@ def test_pcm_drift_c2c_read_noise_tables(regen):
     assert np.all(b["pcm/read_noise_rel_sigma"] > 0)
 
 
-def test_pcm_extraction_fails_loudly_on_nan():
-    """A NaN conductance in one drift read is reported, naming the table, not written as NaN."""
+def _minimal_pcm_runs() -> dict:
+    """The smallest set of real PCM bench runs the extraction accepts: one instance per bench, two c2c
+    runs, one drift run per level."""
     from pycosim.spice import run
 
     runs = {b: [run(f"circuits/{b}.cir", seed=DEFAULT_SEED, params=j.get("params"), keep=j.get("keep"))
@@ -109,6 +110,12 @@ def test_pcm_extraction_fails_loudly_on_nan():
                                       params=dict(pcm.C2C_PARAMS), keep=("g_us",)) for k in range(2)]
     runs["pcm_drift"] = [run("circuits/pcm_drift.cir", seed=DEFAULT_SEED, params=pcm._drift_params(j), keep=("g_us",))
                          for j in range(len(pcm.DRIFT_LEVELS))]
+    return runs
+
+
+def test_pcm_extraction_fails_loudly_on_nan():
+    """A NaN conductance in one drift read is reported, naming the table, not written as NaN."""
+    runs = _minimal_pcm_runs()
     pcm.extract(runs)                                   # the real results extract
     runs["pcm_drift"][3].meas["g_100"] = float("nan")
     with pytest.raises(CalibrationError, match="drift_g_S"):
@@ -119,12 +126,7 @@ def test_pcm_extraction_refuses_mixed_read_voltages():
     """Every G of the bundle is read at one voltage: a bench run at another vread is refused."""
     from pycosim.spice import run
 
-    runs = {b: [run(f"circuits/{b}.cir", seed=DEFAULT_SEED, params=j.get("params"), keep=j.get("keep"))
-                for j in js[:1]] for b, js in pcm.jobs(2, DEFAULT_SEED).items()}
-    runs["pcm_set_staircase"] += [run("circuits/pcm_set_staircase.cir", seed=DEFAULT_SEED + k,
-                                      params=dict(pcm.C2C_PARAMS), keep=("g_us",)) for k in range(2)]
-    runs["pcm_drift"] = [run("circuits/pcm_drift.cir", seed=DEFAULT_SEED, params=pcm._drift_params(j), keep=("g_us",))
-                         for j in range(len(pcm.DRIFT_LEVELS))]
+    runs = _minimal_pcm_runs()
     runs["pcm_reset"] = [run("circuits/pcm_reset.cir", seed=DEFAULT_SEED, params={"vread": 0.2}, keep=pcm._CELL_KEEP)]
     with pytest.raises(CalibrationError, match="different voltages"):
         pcm.extract(runs)
