@@ -314,16 +314,16 @@ class Crossbar:
         self._refresh_lines()
 
     # ------------------------------------------------------------------ reads
-    def set_state(self, *, P=None, V=None, pol=None) -> None:
+    def set_devices(self, *, P=None, V=None, pol=None) -> None:
         """Place the devices in given states (e.g. to mirror a SPICE netlist, issue 11) and rebuild the
         caches: P (k, n_in, n_out) programmed PCM conductances (S), V (n_in, n_out) 3T1C V_C (V), pol (n_out,)
         ±1. The device instances (P_inst, V_inst, g_shared) stay as drawn."""
         if self.synapse == "ideal":
-            raise ConfigError("set_state: the 'ideal' synapse has no devices; use program(W)")
+            raise ConfigError("set_devices: the 'ideal' synapse has no devices; use program(W)")
         if P is not None:
             P = np.asarray(P, np.float32)
             if P.shape != self.P.shape:
-                raise ConfigError(f"set_state: P must have shape {self.P.shape}, got {P.shape}")
+                raise ConfigError(f"set_devices: P must have shape {self.P.shape}, got {P.shape}")
             self.P = P.copy()
             self.P_since[...] = self.pcm_pop.c2c_by_pulse_S.shape[0]      # history unknown: steady-state c2c
             self.Pe = self.P.copy() if self.P_tprog is not None else self.P
@@ -334,17 +334,17 @@ class Crossbar:
             if V is not None:
                 V = np.asarray(V, np.float32)
                 if V.shape != self.shape:
-                    raise ConfigError(f"set_state: V must have shape {self.shape}, got {V.shape}")
+                    raise ConfigError(f"set_devices: V must have shape {self.shape}, got {V.shape}")
                 self.V = np.clip(V, self.lsp_pop.v_min_V, self.lsp_pop.v_max_V).astype(np.float32)
                 self.g = lsp.g_of_vc(self.V, self.V_inst, self.lsp_pop)
                 self._leak_cache = None
             if pol is not None:
                 pol = np.asarray(pol, np.float32)
                 if pol.shape != (self.n_out,) or not np.all(np.abs(pol) == 1):
-                    raise ConfigError(f"set_state: pol must be ±1 with shape ({self.n_out},)")
+                    raise ConfigError(f"set_devices: pol must be ±1 with shape ({self.n_out},)")
                 self.pol = pol.copy()
         elif V is not None or pol is not None:
-            raise ConfigError(f"set_state: V and pol exist only for '2pcm+3t1c' (this is {self.synapse!r})")
+            raise ConfigError(f"set_devices: V and pol exist only for '2pcm+3t1c' (this is {self.synapse!r})")
         self._refresh_all()
 
     @property
@@ -750,6 +750,123 @@ class Crossbar:
         self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, *self.P_drift, self.pcm_pop)
         self._t_drift = self.t_s
         self._refresh_all()
+
+    @property
+    def scheme(self):
+        """The :class:`pycosim.array.schemes.SchemeInfo` of this layer's synapse scheme (what it has:
+        analog devices, an LSP, a polarity bit, its PCM device roles)."""
+        from pycosim.array import schemes
+        return schemes.info(self.synapse)
+
+    # ------------------------------------------------------------------ run state (checkpoints)
+    STATE_VERSION = 1
+    _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty", "V", "g",
+                     "pol", "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_kr", "_ubuf", "_zbuf")
+    _STATE_SCALARS = ("t_s", "_t_drift", "_leak_pending", "_upos", "_zpos")
+
+    def state(self) -> dict:
+        """The layer's mutable state as plain data (for checkpoints; no pickle): ``{'version': int,
+        'scheme': str, 'shape': [n_in, n_out], 'rng': the generator's bit_generator.state (JSON-able dict),
+        'counters': {name: int | float}, 'arrays': {name: ndarray}, 'scalars': {name: int | float}}``.
+        Everything else (device instances, populations, periphery mismatch) is rebuilt identically from the
+        config, bundle and seed, so ``Crossbar(same args).set_state(xb.state())`` continues bit for bit."""
+        arrays = {}
+        for k in self._STATE_ARRAYS:
+            v = self.__dict__.get(k)
+            if v is None or (k == "Wf" and v is self.W):
+                continue
+            arrays[k] = np.asarray(v)
+        cnt = {f: getattr(self.counters, f) for f in self.counters.__dataclass_fields__}
+        for k in ("pcm_resets_per_device", "pcm_sets_per_device"):
+            arrays["counters." + k] = cnt.pop(k)
+        return {"version": self.STATE_VERSION, "scheme": self.synapse, "shape": [self.n_in, self.n_out],
+                "rng": self.rng.bit_generator.state, "counters": cnt, "arrays": arrays,
+                "scalars": {k: self.__dict__[k] for k in self._STATE_SCALARS if k in self.__dict__}}
+
+    def set_state(self, state: dict) -> None:
+        """Restore :meth:`state` into this layer (built with the same config, bundle and seed). ConfigError
+        (one line) on another version, scheme or shape."""
+        if not isinstance(state, dict) or state.get("version") != self.STATE_VERSION:
+            got = state.get("version") if isinstance(state, dict) else type(state).__name__
+            raise ConfigError(f"crossbar state version {got!r} is not supported (reads version {self.STATE_VERSION})")
+        if state.get("scheme") != self.synapse or list(state.get("shape", ())) != [self.n_in, self.n_out]:
+            raise ConfigError(f"crossbar state of {state.get('scheme')!r} {state.get('shape')} does not fit this "
+                              f"{self.synapse!r} layer ({self.n_in}, {self.n_out})")
+        arrays = dict(state["arrays"])
+        for k in ("pcm_resets_per_device", "pcm_sets_per_device"):
+            if "counters." + k in arrays:
+                setattr(self.counters, k, np.array(arrays.pop("counters." + k)))
+        for k, v in state["counters"].items():
+            setattr(self.counters, k, v)
+        for k in self._STATE_ARRAYS:
+            if k in self.__dict__:
+                self.__dict__[k] = np.array(arrays[k]) if k in arrays else None
+        for k, v in state["scalars"].items():
+            self.__dict__[k] = v
+        if self.__dict__.get("Wf") is None:
+            self.Wf = self.W
+        if self.__dict__.get("_leak_cache") is not None:
+            self._leak_cache = None
+        self.rng.bit_generator.state = state["rng"]
+
+    def set_weights(self, W_target, mode: str | None = None, **overrides):
+        """Program the array to weights W_target ((n_in, n_out), network units, float32).
+
+        mode 'closed' / 'open' (default: the config's transfer.mode): tuning of the MSP pair by the transfer
+        engine (:func:`pycosim.array.transfer.program`), returns its TransferStats; 'ideal' layers store W
+        exactly. mode 'exact': the read matrix becomes W_target as given and the device read noise is
+        switched off — for inference models that compute the conductances themselves
+        (:mod:`pycosim.evaluate.statistical`); the devices are left as they are. Returns None."""
+        if mode == "exact":
+            W = np.asarray(W_target, np.float32)
+            if W.shape != self.shape or not np.isfinite(W).all():
+                raise ConfigError(f"set_weights: W_target must be finite with shape {self.shape}, got {W.shape}")
+            self.W = np.ascontiguousarray(W.copy())
+            self.Wf = self.W
+            self._lag = False
+            self._kns = self._kr = self._cf = self._cb = None
+            if self.S is not None:
+                self.S = np.zeros_like(self.S)
+            return None
+        return self.program(W_target, mode=mode, **overrides)
+
+    def advance(self, dt_s: float, *, hold_lsp: bool = False, settle: bool = False) -> None:
+        """Let dt_s seconds of hardware time pass: 3T1C leakage (exact closed form) and PCM drift.
+
+        hold_lsp: the 3T1C capacitors are held at their value (transmission gate on), only the PCM drifts;
+        settle: apply deferred leakage and re-evaluate the drift at the new time now (evaluation), instead
+        of on the training schedule (lsp.leak_batch_s, pcm.drift_refresh_s)."""
+        if not (np.isfinite(dt_s) and dt_s >= 0):
+            raise ConfigError(f"advance: dt_s={dt_s} must be a finite time ≥ 0 (s)")
+        if hold_lsp and self.synapse != "ideal":
+            self.t_s += dt_s
+            self.counters.sim_time_s += dt_s
+        else:
+            self.leak(dt_s)
+        if settle and self.synapse != "ideal":
+            self.flush_leak()
+            self.refresh_drift()
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Draw every later random number of this layer from *rng* (buffered numbers are dropped)."""
+        self.rng = rng
+        self._ubuf = self._zbuf = None
+        self._upos = self._zpos = 0
+
+    def devices(self) -> dict:
+        """Copies of the device state, for plots, reports and validation: 'G_S' (k, n_in, n_out) PCM
+        conductances as read now (drifted), 'G_prog_S' as programmed, 'pcm_instance' (k, n_in, n_out) int32
+        SPICE instance of each device, 'g_max_S' (k, n_in, n_out) each device's G_max; for schemes with
+        3T1C cells also 'V_C_V' (n_in, n_out), 'g_S' (n_in, n_out) read-FET conductance, 'g_shared_S'
+        (n_out,), 'pol' (n_out,). Empty for 'ideal'."""
+        if self.synapse == "ideal":
+            return {}
+        out = {"G_S": self.Pe.copy(), "G_prog_S": self.P.copy(), "pcm_instance": self.P_inst.copy(),
+               "g_max_S": self.pcm_pop.g_max_S[self.P_inst]}
+        if self.scheme.polarity:
+            out |= {"V_C_V": self.V.copy(), "g_S": self.g.copy(), "g_shared_S": self.g_shared.copy(),
+                    "pol": self.pol.copy()}
+        return out
 
     # ------------------------------------------------------------------ transfer / programming
     def invert_polarity(self, cols=None) -> None:

@@ -310,7 +310,7 @@ class _Run:
         self._setup()
         sp = self._collect(self._run_spice())
         st, R, C, xb = self.st, self.R, self.C, self.xb
-        xb.set_state(P=sp["G1"], V=st["vc"], pol=st["pol"])
+        xb.set_devices(P=sp["G1"], V=st["vc"], pol=st["pol"])
         Q = self.quantities
         rc = _labels((R, C), "row", "column")
         # (a) reads and the initial 3T1C state
@@ -324,7 +324,7 @@ class _Run:
         Q.append(Quantity("read_transposed", "transposed read y = W·δ", sp["bwd"], y_b, _labels(y_b.shape, "input", "row"), 0.10,
                           "network units", median_tol=0.03, note="SPICE: two phases per read, row integrators; model: Crossbar.backward "
                           "as shipped (virtual-ground lag per line), before the digital lag compensation"))
-        self.xbi.set_state(P=sp["G1"], V=st["vc"], pol=st["pol"])
+        self.xbi.set_devices(P=sp["G1"], V=st["vc"], pol=st["pol"])
         self.y_f_ideal = model_side.forward_reads(self.xbi, st["x"][:self.n_eff])
         # (b) one update
         a, b, sig = st["a"], st["b"], st["sigma"]
@@ -364,13 +364,13 @@ class _Run:
         st, R, C, xbc = self.st, self.R, self.C, self.xbc
         col = st["col"]
         t = xbc.cfg.transfer
-        xbc.set_state(P=sp["Gtp"])
+        xbc.set_devices(P=sp["Gtp"])
         xbc.leak(1.0)                       # the devices were programmed 1 s ago (PCM drift; the LSP is set after)
         Pe = np.asarray(xbc.Pe, float).copy()
         self.quantities.append(Quantity("pcm_drift", "PCM G 1 s after programming", sp["G1"], Pe,
                                         _labels((2, R, C), "device", "row", "column"), 0.10, "µS", _US,
                                         note="SPICE: read at drift-clock age 1 s; model: drift() of G read at t_p"))
-        xbc.set_state(V=st["vc"], pol=st["pol"])
+        xbc.set_devices(V=st["vc"], pol=st["pol"])
         c_m = xbc.lsp_contribution()[:, col].astype(float)
         target_m = xbc.weights()[:, col].astype(float)
         moved_m = np.abs(c_m) > t.threshold
@@ -445,7 +445,7 @@ class _Run:
         v_read = self.read_kw["v_read_V"]
         if self.non_ohmic:
             lo = copy.deepcopy(xb)
-            lo.set_state(P=sp["G1_lo"])
+            lo.set_devices(P=sp["G1_lo"])
             y_lo = model_side.forward_reads(lo, st["x"])
             ratio = sp["G1_lo"] / sp["G1"]
             eff["pcm_non_ohmic_read"] = {

@@ -358,13 +358,13 @@ def test_set_state(bundle2):
     P = (rng.random(xb.P.shape) * 20e-6).astype(np.float32)
     V = rng.uniform(0.3, 0.9, xb.shape).astype(np.float32)
     pol = np.where(rng.random(xb.n_out) < 0.5, -1, 1)
-    xb.set_state(P=P, V=V, pol=pol)
+    xb.set_devices(P=P, V=V, pol=pol)
     from pycosim.devices import lsp
     g = lsp.g_of_vc(V, xb.V_inst, xb.lsp_pop)
     want = xb.scale * (xb.cfg.F * (P[0] - P[1]) + pol * (g - xb.g_shared))
     np.testing.assert_allclose(xb.weights(), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ConfigError, match="pol must be ±1"):
-        xb.set_state(pol=np.zeros(xb.n_out))
+        xb.set_devices(pol=np.zeros(xb.n_out))
 
 
 def test_read_noise_follows_the_1_over_f_law_of_the_circuit(bundle2):
