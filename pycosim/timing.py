@@ -27,7 +27,7 @@ columns, converted one after the other, so one read costs ``t_adc·columns_per_a
 
 Default assumptions (each a keyword argument):
     pwm_bits = 8, t_lsb_s = 1 ns   → t_int = 256 ns read window (8-bit activations as pulse widths,
-                                      1 ns resolution, as the row drivers of pycosim.spice.crossbar)
+                                      1 ns resolution, as the row drivers of pycosim.validation.netlists)
     t_rst_s = 10 ns                 integrator reset before each read (netlists/integrator.lib bench value)
     t_adc_s = 50 ns                 one 8-bit conversion (a SAR ADC at 20 MS/s per column)
     t_digital_s = 10 ns             activation function / derivative in the digital periphery

@@ -42,6 +42,7 @@ import numpy as np
 from pycosim.errors import ConfigError
 from pycosim.validation import compare, instances, model_side, report, spice_side
 from pycosim.validation.compare import Quantity
+from pycosim.validation.netlists.levels import pcm_pulses
 
 _US, _MV = 1e6, 1e3
 SCHEMA = "pycosim.validate"
@@ -202,7 +203,7 @@ class _Run:
         self.read_kw["vref_gate_V"] = self.vc_init                  # the reference FET's gate: g_shared = g_k(vc_init)
         self.v_line = float(self.bundle.scalars["lsp"].get("reset_target_V", self.vc_init))
         # the bias at which the bundle's PCM G is read (pcm_set_staircase's vread): the model's G is that value
-        self.v_pcm = float(self.bundle.scalars["pcm"].get("read_v_V", spice_side.PCM_BENCH_VREAD_V))
+        self.v_pcm = float(self.bundle.scalars["pcm"].get("read_v_V", pcm_pulses().vread_V))
         self.non_ohmic = not np.isclose(self.v_pcm, self.read_kw["v_read_V"], rtol=0, atol=1e-9)
 
     # ------------------------------------------------------------------ SPICE

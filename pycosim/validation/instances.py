@@ -4,10 +4,10 @@ The array model (:class:`pycosim.array.Crossbar`) gives every device the index k
 instance of the calibration bundle (``P_inst``, ``V_inst``, and the reference cell of each column); row k
 of every bundle table is the device that the benches simulated with seed ``S + k`` (``S`` =
 ``bundle.provenance['seed']``, docs/calibration.md). The SPICE crossbar of the validation uses exactly
-those devices: :func:`probe_draws` runs :func:`pycosim.spice.crossbar.probe_netlist` with seed S + k and
+those devices: :func:`probe_draws` runs :func:`pycosim.validation.netlists.probes.probe_netlist` with seed S + k and
 reads the Monte Carlo values the bench instance drew (FET V_th shifts and mobility factors; the PCM's
 G_c, G_a, ν, R_th, k_g, G_b and its access FET), which the ``_fx`` cells of
-:func:`pycosim.spice.crossbar.fixed_draw_library` then take as parameters.
+:func:`pycosim.validation.netlists.library.fixed_draw_library` then take as parameters.
 
 Not matched instance by instance (drawn statistically instead, and said so in the report): the PCM's
 cycle-to-cycle factors (``zc``, a B-source expression that cannot be read back; the array model draws its
@@ -21,8 +21,8 @@ import numpy as np
 
 from pycosim.devices import lsp
 from pycosim.errors import CalibrationError, ConfigError
-from pycosim.spice import crossbar as xbar
 from pycosim.spice import iter_many
+from pycosim.validation import netlists as xbar
 
 
 def reference_instances(xb) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The SPICE side of ``pycosim validate``: jobs for the engine and the decoding of their results.
 
-Every netlist comes from :mod:`pycosim.spice.crossbar` with the devices of a
-:class:`pycosim.spice.crossbar.CrossbarInstances` (the array model's bench instances):
+Every netlist comes from :mod:`pycosim.validation.netlists` with the devices of a
+:class:`pycosim.validation.netlists.CrossbarInstances` (the array model's bench instances):
 
 * PCM device reads — :func:`pcm_read_job`: each PCM device alone (1T1R, the bundle's read bias), G = I/V_cell;
 * crossbar reads — :func:`read_jobs`: forward or transposed PWM reads with line integrators;
@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from pycosim.spice import crossbar as xbar
 from pycosim.spice import run_many
+from pycosim.validation import netlists as xbar
 from pycosim.validation.instances import pcm_1t1r_draws
 
-PCM_BENCH_VREAD_V = xbar.PCM_PULSES["vread_V"]      # PCM read bias of bundles that do not record pcm.read_v_V
+
 
 
 # ---------------------------------------------------------------------------------------------- PCM reads
 def pcm_read_job(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, flat, *, age0_s, v_read_V=None) -> dict:
     """Job reading the PCM devices at flat indices of (2, R, C) alone, at drift-clock age0_s (s) and read bias
     v_read_V (V; the bundle's pcm.read_v_V gives the definition of its G, ``pcm_set_staircase``; default
-    PCM_PULSES['vread_V'])."""
+    circuits/pcm_set_staircase.cir vread)."""
     flat = np.asarray(flat, np.int64)
     text, _ = xbar.write_pcm_program(inst.xc.reshape(-1)[flat], age0_s, pcm_1t1r_draws(inst, pcm_draws, P_inst, flat),
                                      np.zeros((flat.size, 0), int), v_read_V=v_read_V)
@@ -115,7 +115,7 @@ def update_steps(a_rows: np.ndarray, b_cols: np.ndarray, up_cols: np.ndarray, *,
 
 
 def cell_job(inst: xbar.CrossbarInstances, steps: list[dict], **kw) -> tuple[dict, dict]:
-    """Job of a :func:`pycosim.spice.crossbar.write_cell_sequence` on the 3T1C cells of *inst*."""
+    """Job of a :func:`pycosim.validation.netlists.sequences.write_cell_sequence` on the 3T1C cells of *inst*."""
     text, info = xbar.write_cell_sequence(inst.vc, inst.cell, inst.ref, steps, **kw)
     return {"netlist": text}, info
 
@@ -155,7 +155,7 @@ def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int,
     G_prog_S: (2, R) their programmed G (read just after programming), on which the refresh decides as the
     array model does on its state P (default G0).
     v_read_V: the verify reads' bias (V; the bundle's pcm.read_v_V, so that G is the bundle's quantity;
-    default PCM_PULSES['vread_V']).
+    default circuits/pcm_set_staircase.cir vread).
     Returns {'G': (2, R) final G (S), 'W': (R,) final w, 'pulses': (R,), 'resets': (R,), 'iterations'}.
     """
     R = G0.shape[1]
@@ -211,7 +211,7 @@ def _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, worke
     actions applied, G read at its end (bias v_read_V); returns the continued (G, xc, age, events)."""
     G, xc, age, events = G.copy(), xc.copy(), age.copy(), events.copy()
     chunks = np.array_split(np.arange(flat.size), max(1, min(workers or 1, flat.size)))
-    jobs, t1 = [], xbar.PCM_PULSES["tper_s"]
+    jobs, t1 = [], xbar.pcm_pulses().tper_s
     for ch in chunks:
         draws = pcm_1t1r_draws(inst, pcm_draws, P_inst, flat[ch], events[ch])
         text, _ = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None], v_read_V=v_read_V)

@@ -23,9 +23,9 @@ import pytest
 
 from pycosim import calibration
 from pycosim.cli import main
-from pycosim.spice import crossbar as xbar
 from pycosim.spice import run_many
 from pycosim.validation import compare
+from pycosim.validation import netlists as xbar
 
 ROWS, COLS, CASES = 4, 2, 5
 
