@@ -114,3 +114,30 @@ def table(quantities: list[Quantity]) -> str:
             res += f" ({s['fraction_within']:.0%} within)"
         lines.append(f"{q.name:<40} {s['n']:>5} {s['median_rel_error']:>8.2%} {s['max_rel_error']:>8.2%} {tol:>6}  {res}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A pass/fail check of the validation (besides the quantities): check (its text), n (elements checked),
+    within (elements that pass), passed; for the transfer checks also max_abs_error (network units),
+    set_pulses, resets (device RESETs) and, SPICE side, iterations (verify iterations of the loop)."""
+
+    check: str
+    n: int
+    within: int
+    passed: bool
+    max_abs_error: float | None = None
+    set_pulses: int | None = None
+    resets: int | None = None
+    iterations: int | None = None
+
+    def as_dict(self) -> dict:
+        """The record of validate.json 'checks' (unset fields left out)."""
+        d = {"check": self.check, "n": self.n, "within": self.within}
+        if self.max_abs_error is not None:
+            d["max_abs_error"] = self.max_abs_error
+        d["passed"] = self.passed
+        for k in ("set_pulses", "resets", "iterations"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k)
+        return d

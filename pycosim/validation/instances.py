@@ -1,7 +1,7 @@
 """Device instances shared by the array model and SPICE: the same bench Monte Carlo instance on both sides.
 
 The array model (:class:`pycosim.array.Crossbar`) gives every device the index k of a SPICE Monte Carlo
-instance of the calibration bundle (``P_inst``, ``V_inst``, and the reference cell of each column); row k
+instance of the calibration bundle (``Crossbar.devices()['pcm_instance']``, the 3T1C cells' and the column references' instances); row k
 of every bundle table is the device that the benches simulated with seed ``S + k`` (``S`` =
 ``bundle.provenance['seed']``, docs/calibration.md). The SPICE crossbar of the validation uses exactly
 those devices: :func:`probe_draws` runs :func:`pycosim.validation.netlists.probes.probe_netlist` with seed S + k and
@@ -25,23 +25,27 @@ from pycosim.spice import iter_many
 from pycosim.validation import netlists as xbar
 
 
-def reference_instances(xb) -> np.ndarray:
+def reference_instances(xb, bundle) -> np.ndarray:
     """Instance index of the reference cell of every column of *xb* (int64, (n_out,)).
 
-    The crossbar keeps only g_shared,j = g_k(vc_init) of its reference instance k (``Crossbar.ref_inst``
-    when the crossbar exposes it); k is found as the instance whose tabulated g at vc_init equals g_shared,j
-    bit for bit (:func:`pycosim.devices.lsp.g_of_vc` on the same float32 inputs)."""
-    ref = getattr(xb, "ref_inst", None)
+    The crossbar's devices() report it as 'ref_instance' where it has that entry; otherwise k is found as the
+    instance whose tabulated g at vc_init equals the column's g_shared bit for bit
+    (:func:`pycosim.devices.lsp.g_of_vc` on the same float32 inputs, the bundle's 3T1C population with the
+    crossbar's d2d_scale)."""
+    from pycosim.validation.model_side import ref_instances
+
+    ref = ref_instances(xb)
     if ref is not None:
-        return np.asarray(ref, np.int64)
-    lp = xb.lsp_pop
+        return ref
+    lp = lsp.population(bundle, c2c=False, reset=True, read_noise=False, d2d_scale=xb.cfg.lsp.d2d_scale)
     g_all = lsp.g_of_vc(np.full(lp.n, lp.vc_init_V, np.float32), np.arange(lp.n), lp)
-    out = np.empty(xb.n_out, np.int64)
-    for j, g in enumerate(xb.g_shared):
+    g_shared = xb.devices()["g_shared_S"]
+    out = np.empty(g_shared.size, np.int64)
+    for j, g in enumerate(g_shared):
         hit = np.flatnonzero(g_all == g)
         if hit.size == 0:
             raise ConfigError(f"column {j}: its reference conductance {g:.6g} S matches no 3T1C instance of the bundle; "
-                              "the Crossbar's reference model changed (expose Crossbar.ref_inst)")
+                              "the Crossbar's reference model changed (report 'ref_instance' in Crossbar.devices())")
         out[j] = hit[0]
     return out
 
@@ -81,13 +85,14 @@ def probe_draws(bundle, lsp_instances, pcm_instances, *, workers: int | None = N
     return out["lsp"], out["pcm"]
 
 
-def crossbar_instances(xb, lsp_draws: dict, pcm_draws: dict, *, xc, age_s, vc, pol, zc) -> xbar.CrossbarInstances:
-    """The SPICE twin of crossbar *xb*: every device the bench instance *xb* uses there.
+def crossbar_instances(P_inst, V_inst, ref_inst, lsp_draws: dict, pcm_draws: dict, *, xc, age_s, vc, pol,
+                       zc) -> xbar.CrossbarInstances:
+    """The SPICE twin of a crossbar whose devices are the bench instances P_inst (2, R, C) (PCM), V_inst (R, C)
+    (3T1C cells) and ref_inst (C,) (the column references).
 
     xc, age_s: (2, R, C) PCM crystalline fraction (-) and drift clock (s); vc: (R, C) V_C (V); pol (C,) ±1;
     zc: (2, R, C, 24) the PCM cycle-to-cycle draws (standard normal, drawn by the caller)."""
     _, names = xbar.fixed_draw_library()
-    P_inst, V_inst, ref_inst = xb.P_inst, xb.V_inst, reference_instances(xb)
     pcm = {}
     for n in names["pcm_dev"]:
         if n.startswith("zc"):

@@ -16,6 +16,10 @@ comparison isolates the deterministic physics:
 * deterministic update rounding (the update experiment chooses inputs whose pulse counts are integers);
 * PCM drift off for the reads, update and hold (the devices are placed in the states SPICE reads), on for
   the transfer (the devices start 1 s after programming, as SPICE's).
+
+Only the Crossbar's public API is used (forward, backward, update, advance, weights, set_devices,
+devices, transfer, lsp_contribution, scale, cfg, counters), plus what :func:`lsp_instances`,
+:func:`ref_instances`, :func:`read_windows_s` and :func:`dw_pulse` read (see there and docs/validation.md).
 """
 
 from __future__ import annotations
@@ -51,10 +55,23 @@ def build(rows: int, cols: int, bundle, seed: int, *, drift: bool = False, lag: 
 
 def same_instances(a: Crossbar, b: Crossbar) -> None:
     """Raise ConfigError unless crossbars a and b hold the same device instances."""
-    if not (np.array_equal(a.P_inst, b.P_inst) and np.array_equal(a.V_inst, b.V_inst)
-            and np.array_equal(a.g_shared, b.g_shared)):
+    da, db = a.devices(), b.devices()
+    if not (np.array_equal(da["pcm_instance"], db["pcm_instance"]) and np.array_equal(lsp_instances(a), lsp_instances(b))
+            and np.array_equal(da["g_shared_S"], db["g_shared_S"])):
         raise ConfigError("the array model drew different device instances for the same seed; "
                           "the validation needs them identical")
+
+
+def read_v_V(xb: Crossbar, bundle) -> float:
+    """The crossbar's read voltage (V): PeripheryConfig.read_v_V, else the bundle's lsp.read_v_V."""
+    v = xb.cfg.periphery.read_v_V
+    return float(v if v is not None else bundle.scalars["lsp"]["read_v_V"])
+
+
+def drift_t_prog_s(xb: Crossbar, bundle) -> float:
+    """Time after programming at which the drift law's programmed G is defined (s): the bundle's
+    pcm.drift_t_prog_s, else PCMConfig.drift_t_prog_s (as :func:`pycosim.devices.pcm.population`)."""
+    return float(bundle.scalars.get("pcm", {}).get("drift_t_prog_s", xb.cfg.pcm.drift_t_prog_s))
 
 
 def forward_reads(xb: Crossbar, x: np.ndarray) -> np.ndarray:
@@ -81,15 +98,47 @@ def hold_and_reset(xb: Crossbar, t_hold_s: float) -> tuple[np.ndarray, Crossbar]
     reset of every cell (a transfer that moves nothing: threshold above every contribution, polarity kept).
     Returns (V after the hold (R, C), crossbar after the reset)."""
     xb = copy.deepcopy(xb)
-    xb.leak(t_hold_s)
-    xb.flush_leak()
-    v_hold = xb.V.astype(float).copy()
+    xb.advance(t_hold_s, settle=True)
+    v_hold = xb.devices()["V_C_V"].astype(float)
     xb.transfer(threshold=np.inf, invert_polarity=False)
     return v_hold, xb
 
 
 def g_at(xb: Crossbar, v) -> np.ndarray:
-    """g (S) of every cell of *xb* at V_C = v (its own table, :func:`pycosim.devices.lsp.g_of_vc`)."""
-    from pycosim.devices import lsp
+    """g (S) of every cell of *xb* at V_C = v (its own table; on a copy placed there)."""
+    xb = copy.deepcopy(xb)
+    xb.set_devices(V=np.asarray(v, np.float32))
+    return xb.devices()["g_S"].astype(float)
 
-    return lsp.g_of_vc(np.asarray(v, np.float32), xb.V_inst, xb.lsp_pop).astype(float)
+
+# ------------------------------------------------------------------------------------------------------------
+# What the public API does not give (yet): read the least invasive way, each listed in docs/validation.md.
+
+def lsp_instances(xb: Crossbar) -> np.ndarray:
+    """SPICE instance index of every 3T1C cell (R, C): devices()['lsp_instance'] where the crossbar reports it,
+    else its V_inst attribute (needed to re-create each cell in SPICE)."""
+    d = xb.devices()
+    return np.asarray(d["lsp_instance"] if "lsp_instance" in d else xb.V_inst)
+
+
+def ref_instances(xb: Crossbar) -> np.ndarray | None:
+    """SPICE instance index of every column's reference cell (C,): devices()['ref_instance'] where the crossbar
+    reports it, else None (then :func:`pycosim.validation.instances.reference_instances` finds it from g_shared)."""
+    d = xb.devices()
+    return np.asarray(d["ref_instance"], np.int64) if "ref_instance" in d else None
+
+
+def read_windows_s(xb: Crossbar) -> tuple[float, float]:
+    """(forward, transposed) read-pulse length for |x| = 1 (s): the crossbar's read_windows_s where it has
+    one, else its read channels' t_x1_s (the SPICE reads must use the model's pulse widths)."""
+    rw = getattr(xb, "read_windows_s", None)
+    if rw is not None:
+        rw = rw() if callable(rw) else rw
+        return float(rw[0]), float(rw[1])
+    return float(xb.fwd.t_x1_s), float(xb.bwd.t_x1_s)
+
+
+def dw_pulse(xb: Crossbar) -> float:
+    """Mean weight step of one update pulse (network units; the read-only attribute dw_pulse): the update
+    experiment's learning rate makes the pulse counts integers."""
+    return float(xb.dw_pulse)

@@ -7,17 +7,20 @@ Every netlist comes from :mod:`pycosim.validation.netlists` with the devices of 
 * crossbar reads — :func:`read_jobs`: forward or transposed PWM reads with line integrators;
 * 3T1C cells — :func:`cell_job`: coincident update pulses through the programming gates, hold,
   transmission-gate reset, device reads;
-* closed-loop PCM programming — :func:`closed_loop`: the transfer's verify/SET loop, one 1-µs period of
-  the ``pcm_set_staircase`` bench per iteration, the devices continued from netlist to netlist.
+* closed-loop PCM programming — :class:`pycosim.validation.programmer.SpiceProgrammer`, driven by the
+  transfer engine the array model uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pycosim.spice import run_many
 from pycosim.validation import netlists as xbar
 from pycosim.validation.instances import pcm_1t1r_draws
+from pycosim.validation.programmer import pcm_read_G
+
+__all__ = ["pcm_read_job", "pcm_read_G", "signed_phases", "read_jobs", "read_deltas", "decode_reads",
+           "update_steps", "cell_job", "cell_vc", "cell_g"]
 
 
 
@@ -31,17 +34,6 @@ def pcm_read_job(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, flat, *,
     text, _ = xbar.write_pcm_program(inst.xc.reshape(-1)[flat], age0_s, pcm_1t1r_draws(inst, pcm_draws, P_inst, flat),
                                      np.zeros((flat.size, 0), int), v_read_V=v_read_V)
     return {"netlist": text}
-
-
-def pcm_read_G(res, n: int, t: float = 0.0) -> np.ndarray:
-    """G_k = −I(vbl_k)/(V(bl_k) − V(xp_k.d)) (S) of a :func:`pcm_read_job` (or program) result at time t."""
-    ax = np.real(res.axis)
-    out = np.empty(n)
-    for k in range(n):
-        i = np.interp(t, ax, np.real(res.i(f"vbl{k}")))
-        v = np.interp(t, ax, np.real(res.v(f"bl{k}") - res.v(f"xp{k}.d")))
-        out[k] = -i / v
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- crossbar reads
@@ -133,94 +125,3 @@ def cell_g(res, shape, t: float, v_read_V: float) -> tuple[np.ndarray, np.ndarra
     g = np.array([[np.interp(t, ax, np.real(res.i(f"vsg_{i}_{j}"))) for j in range(shape[1])] for i in range(shape[0])])
     gs = np.array([np.interp(t, ax, np.real(res.i(f"vsr{j}"))) for j in range(shape[1])])
     return g / v_read_V, gs / v_read_V
-
-
-# ---------------------------------------------------------------------------------------------- closed loop
-def closed_loop(inst: xbar.CrossbarInstances, pcm_draws: dict, P_inst, col: int, G0: np.ndarray, target: np.ndarray,
-                lsp_S: np.ndarray, moved: np.ndarray, *, scale: float, F: float, tolerance: float, max_pulses: int,
-                max_restarts: int, g_max_S: np.ndarray, saturation_frac: float, refresh_frac: float = 1.0,
-                G_prog_S: np.ndarray | None = None, v_read_V: float | None = None, workers: int | None = None,
-                progress=None) -> dict:
-    """The transfer's closed-loop programming of column *col* in SPICE (the algorithm of
-    :func:`pycosim.array.transfer` step 4, noise-free verify reads): first a moved pair whose smaller device is
-    above refresh_frac·G_max gets both devices RESET (common-mode refresh); then repeat — w_i = scale·[F·(G⁺_i − G⁻_i) +
-    c_i] with G read from the circuit, c_i = lsp_S_i the 3T1C part after the reset (S); e = target − w;
-    stop where |e| ≤ tolerance or the budget of max_pulses SET pulses is spent; else one SET pulse on
-    G⁺ (e > 0) or G⁻ (e < 0); a device at ≥ saturation_frac·G_max resets both devices of its pair
-    (≤ max_restarts times). Each iteration is one 1-µs period of circuits/pcm_set_staircase.cir for every
-    device of the column (the pulse centred, the read at the end), continued from the previous netlist's
-    state (crystalline fraction, drift clock, event counter → cycle-to-cycle draw).
-
-    G0: (2, R) G of the column's devices at the start (S); the devices start from inst.xc, inst.age_s.
-    G_prog_S: (2, R) their programmed G (read just after programming), on which the refresh decides as the
-    array model does on its state P (default G0).
-    v_read_V: the verify reads' bias (V; the bundle's pcm.read_v_V, so that G is the bundle's quantity;
-    default circuits/pcm_set_staircase.cir vread).
-    Returns {'G': (2, R) final G (S), 'W': (R,) final w, 'pulses': (R,), 'resets': (R,), 'iterations'}.
-    """
-    R = G0.shape[1]
-    C = inst.shape[1]
-    flat = np.concatenate([np.arange(R) * C + col, R * C + np.arange(R) * C + col])   # (2R,) G⁺ then G⁻
-    xc, age = inst.xc.reshape(-1)[flat].astype(float), inst.age_s.reshape(-1)[flat].astype(float)
-    events = np.zeros(2 * R, np.int64)
-    G = np.asarray(G0, float).reshape(-1).copy()
-    used, restarts = np.zeros(R, int), np.zeros(R, int)
-    act = np.flatnonzero(moved)
-    gmax = g_max_S.reshape(-1)
-    Gp = G if G_prog_S is None else np.asarray(G_prog_S, float).reshape(-1)
-    high = act[(Gp[act] > refresh_frac * gmax[act]) & (Gp[act + R] > refresh_frac * gmax[act + R])] if refresh_frac < 1 else act[:0]
-    refreshed = np.zeros(R, bool)
-    refreshed[high] = True
-    it = 0
-    for it in range(max_pulses + max_restarts + 2):
-        action = np.zeros(2 * R, int)
-        if it == 0 and high.size:              # the refresh period: RESET pulses only
-            action[np.concatenate([high, high + R])] = xbar.PCM_RESET
-            G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V)
-            if progress is not None:
-                progress.update()
-            continue
-        w = scale * (F * (G[:R] - G[R:]) + lsp_S)
-        err = target - w
-        go = act[(np.abs(err[act]) > tolerance) & (used[act] < max_pulses)]
-        if go.size == 0:
-            break
-        dev = np.where(err[go] > 0, go, go + R)
-        sat = G[dev] >= saturation_frac * g_max_S.reshape(-1)[dev]
-        for i, d, s in zip(go, dev, sat):
-            if s:
-                if restarts[i] < max_restarts:
-                    action[[i, i + R]] = xbar.PCM_RESET
-                    restarts[i] += 1
-                else:
-                    act = act[act != i]
-            else:
-                action[d] = xbar.PCM_SET
-                used[i] += 1
-        if not np.any(action != xbar.PCM_NONE):
-            continue
-        G, xc, age, events = _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V)
-        if progress is not None:
-            progress.update()
-    w = scale * (F * (G[:R] - G[R:]) + lsp_S)
-    return {"G": G.reshape(2, R), "W": w, "pulses": used, "resets": restarts + refreshed, "iterations": it}
-
-
-def _pcm_period(inst, pcm_draws, P_inst, flat, xc, age, events, G, action, workers, v_read_V=None):
-    """One 1-µs period of every device at flat indices (the others of the column only age and are read):
-    actions applied, G read at its end (bias v_read_V); returns the continued (G, xc, age, events)."""
-    G, xc, age, events = G.copy(), xc.copy(), age.copy(), events.copy()
-    chunks = np.array_split(np.arange(flat.size), max(1, min(workers or 1, flat.size)))
-    jobs, t1 = [], xbar.pcm_pulses().tper_s
-    for ch in chunks:
-        draws = pcm_1t1r_draws(inst, pcm_draws, P_inst, flat[ch], events[ch])
-        text, _ = xbar.write_pcm_program(xc[ch], age[ch], draws, action[ch][:, None], v_read_V=v_read_V)
-        jobs.append({"netlist": text})
-    for ch, res in zip(chunks, run_many(jobs, workers=workers)):
-        G[ch] = pcm_read_G(res, ch.size, t1)
-        ax = np.real(res.axis)
-        for n, k in enumerate(ch):
-            xc[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.xc"))))
-            age[k] = float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.age"))))
-            events[k] += int(round(float(np.interp(t1, ax, np.real(res.v(f"xp{n}.xpcm.cs"))))))
-    return G, xc, age, events
