@@ -56,16 +56,17 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
         plt.close(fig)
 
     layers = state.net.layers
-    if layers and layers[0].synapse != "ideal":
+    if layers and layers[0].scheme.analog:
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
         for l, xb in enumerate(layers):
-            axes[0].hist(1e6 * xb.P[0].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
-            axes[1].hist(1e6 * xb.P[1].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
-            if getattr(xb, "V", None) is not None:
-                axes[2].hist(xb.V.ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            dev = xb.devices()
+            axes[0].hist(1e6 * dev["G_prog_S"][0].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            axes[1].hist(1e6 * dev["G_prog_S"][1].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            if "V_C_V" in dev:
+                axes[2].hist(dev["V_C_V"].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
         axes[0].set_xlabel("G⁺ (µS)")
         axes[1].set_xlabel("G⁻ (µS)")
-        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].synapse == "2pcm+3t1c" else "(no 3T1C)")
+        axes[2].set_xlabel("3T1C V_C (V)" if "V_C_V" in layers[0].devices() else "(no 3T1C)")
         for ax in axes:
             ax.set_ylabel("devices")
             ax.set_yscale("log")

@@ -205,7 +205,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                 correct += int(np.argmax(probs) == label)
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
-                    net.leak(t_ex)
+                    net.advance(t_ex)
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
                     stats = net.transfer()
