@@ -32,14 +32,23 @@ Read noise (1/f, accumulated since programming, with the log-time term; drawn pe
 
 Back to weights: W(t) = (G⁺(t) − G⁻(t))·max|W|/G_max. Global drift compensation (aihwkit
 ``GlobalDriftCompensation``) is applied by the caller, the same way as for the circuit model
-(:mod:`pycosim.evaluate.drift_eval`). z₁, z₂, z₃ ~ N(0, 1), independent per device.
+(:mod:`pycosim.inference.compensation`). z₁, z₂, z₃ ~ N(0, 1), independent per device.
+
+As an inference model (:class:`PcmStatisticalModel`, registry name ``'pcm-statistical'``): per repeat the
+noise-free trained weights of every layer are programmed (:func:`program`), and at each time t the weights
+W(t) of :func:`weights_at` become the read matrix of a private copy of the layer,
+``Crossbar.set_weights(W(t), mode='exact')`` (device read noise off: the model carries its own), read
+through the layer's periphery (PWM, integrators, gain/offset mismatch, ADC).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
+
+from pycosim.inference.base import InferenceModel
 
 #: G_max (µS) that the largest |W| of a layer maps to, and the reference G_max of the coefficients.
 G_MAX_US = 25.0
@@ -126,3 +135,23 @@ def weights_at(layer: ProgrammedLayer, t_inference_s: float, g_max_us: float = G
     g_d = layer.g_prog_us * drift_factor(layer.nu, t_inference_s)
     g = np.maximum(g_d + np.abs(g_d) * read_noise_rel(layer.g_prog_us, t_inference_s, g_max_us) * layer.z_read, 0.0)
     return ((g[0] - g[1]) * layer.w_per_us).astype(np.float32)
+
+
+class PcmStatisticalModel(InferenceModel):
+    """The published statistical PCM model as an inference model (module docstring; no options).
+
+    chip = (a deep copy of the network, one :class:`ProgrammedLayer` per layer); at time t every layer of
+    the copy reads W(t) = :func:`weights_at` (set with ``set_weights(…, mode='exact')``), so drift and the
+    accumulated 1/f read noise act on every forward read."""
+
+    name = "pcm-statistical"
+
+    def prepare(self, net, rng: np.random.Generator):
+        vehicle = copy.deepcopy(net)
+        return vehicle, [program(xb.weights(), rng) for xb in vehicle.layers]
+
+    def at_time(self, chip, t_s: float):
+        vehicle, programmed = chip
+        for xb, pl in zip(vehicle.layers, programmed):
+            xb.set_weights(weights_at(pl, t_s), mode="exact")
+        return vehicle
