@@ -81,3 +81,14 @@ def test_statistical_drift_reaches_the_evaluate_driver(net, inputs):
     acc = np.asarray(res["accuracy"])[0]
     print("accuracy at 1 s / 1 y:", acc.tolist())
     assert acc[0] == 1.0 and acc[1] < acc[0]
+
+
+def test_cli_choices_mirror_the_registries():
+    """The command line keeps its imports light, so it lists the names itself; they must be the registry's."""
+    from pycosim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "evaluate" in a.choices)
+    acts = {a.dest: a.choices for a in sub.choices["evaluate"]._actions}
+    assert tuple(acts["noise_model"]) == (*inference.MODELS, "both")
+    assert tuple(acts["compensation"]) == tuple(inference.COMPENSATIONS)
+    assert tuple(acts["lsp"]) == inference.LSP_MODES
