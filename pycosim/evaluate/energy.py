@@ -171,18 +171,39 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
             "missing": missing, "not_modelled": list(NOT_MODELLED)}
 
 
-def read_conduction_bound_J(net) -> float | None:
+def read_pulse(xb, bundle=None) -> tuple[float, float]:
+    """(V_read (V), V_read·t_x1 (V·s)) of a forward read of layer *xb* at full width (|x| = 1), from public
+    values: V_read = periphery.read_v_V, or the bundle's ``lsp.read_v_V`` when that is None (as the
+    crossbar does); V_read·t_x1 = q_linear_max_C·scale/y_fs with y_fs = ``xb.full_scale[0]`` (the
+    forward full scale, :mod:`pycosim.array.periphery`: y_fs = q_linear_max_C·scale/(V_read·t_x1) whether
+    t_x1 is given, periphery.t_read_s, or derived) and q_linear_max_C of the bundle's integrator.
+    *bundle*: the run's calibration bundle (None: the shipped one)."""
+    from pycosim.devices import integrator
+
+    if bundle is None:
+        from pycosim import calibration
+        bundle = calibration.load()
+    pe = xb.cfg.periphery
+    v = float(pe.read_v_V if pe.read_v_V is not None else bundle.scalars["lsp"]["read_v_V"])
+    q_lin = integrator.params(bundle, noise=False).q_linear_max_C
+    return v, q_lin * float(xb.scale) / xb.full_scale[0]
+
+
+def read_conduction_bound_J(net, bundle=None) -> float | None:
     """Upper bound (J) of the energy the devices dissipate in one inference (forward read of every layer):
     every row driven for the full pulse width t_x1 at V_read, E ≤ Σ_l V_read²·t_x1,l·Σ_devices G — the PCM
-    devices (drifted conductances as in the checkpoint) and the 3T1C read FETs; the columns' reference cells
-    are left out. A derived estimate, not a bundle energy: it is never added to the totals. None for
-    'ideal' synapses."""
+    devices (drifted conductances as in the checkpoint, ``Crossbar.devices()['G_S']``) and the 3T1C read
+    FETs (``'g_S'``, schemes with 3T1C cells); the columns' reference cells are left out. V_read and t_x1:
+    :func:`read_pulse` (*bundle*: the run's calibration bundle, None = the shipped one). A derived
+    estimate, not a bundle energy: it is never added to the totals. None for non-analog ('ideal') layers."""
     total = 0.0
     for xb in net.layers:
-        if xb.synapse == "ideal":
+        if not xb.scheme.analog:
             return None
-        g = float(np.sum(xb.Pe, dtype=np.float64))
-        if xb.synapse == "2pcm+3t1c":
-            g += float(np.sum(xb.g, dtype=np.float64))
-        total += xb.read_v_V ** 2 * xb.fwd.t_x1_s * g
+        d = xb.devices()
+        g = float(np.sum(d["G_S"], dtype=np.float64))
+        if "g_S" in d:
+            g += float(np.sum(d["g_S"], dtype=np.float64))
+        v, vt = read_pulse(xb, bundle)
+        total += v * vt * g
     return total

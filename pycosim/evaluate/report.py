@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pycosim.array import schemes
 from pycosim.errors import ConfigError
 from pycosim.evaluate import energy as _energy
 from pycosim.evaluate import lifetime as _lifetime
@@ -33,13 +34,13 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
            "layers": metrics["layers"], "examples_seen": int(metrics["examples_seen"]),
            "test_accuracy": metrics.get("test_accuracy"), "transfers": (metrics.get("transfers") or {}).get("count"),
            "energy": None, "lifetime": None, "bundle": None}
-    if synapse != "ideal":
+    if schemes.info(synapse).analog:
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
         timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
         rep["bundle"] = note
         rep["energy"] = _energy.energy(metrics, bundle.scalars, _energy.init_counts(state.net), timing_kw=timing_kw)
         rep["energy"]["timing_assumptions"] = timing_kw | {"other": "pycosim.timing defaults"}
-        rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net)
+        rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net, bundle)
         t_ex = float(metrics.get("t_example_hardware_s") or rep["energy"]["time_s"]["training_example"])
         rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
                                              duty_cycle=duty_cycle, fraction=fraction)
