@@ -156,8 +156,9 @@ class Crossbar:
         self.counters.sim_time_s += dt_s
         self._advance(dt_s, hold_lsp, settle)
 
-    def weights(self) -> np.ndarray:
-        """Copy of the effective weights (network units, float32, (n_in, n_out)), noise-free."""
+    def weights(self, forward: bool = False) -> np.ndarray:
+        """Copy of the noise-free weights (network units, float32, (n_in, n_out)); forward=True: the matrix
+        the forward read applies (analog schemes: with the periphery's line gains)."""
         return self.W.copy()
 
     def set_weights(self, W_target, mode: str | None = None, **overrides):

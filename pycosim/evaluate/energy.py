@@ -172,21 +172,10 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
 
 
 def read_pulse(xb, bundle=None) -> tuple[float, float]:
-    """(V_read (V), V_read·t_x1 (V·s)) of a forward read of layer *xb* at full width (|x| = 1), from public
-    values: V_read = periphery.read_v_V, or the bundle's ``lsp.read_v_V`` when that is None (as the
-    crossbar does); V_read·t_x1 = q_linear_max_C·scale/y_fs with y_fs = ``xb.full_scale[0]`` (the
-    forward full scale, :mod:`pycosim.array.periphery`: y_fs = q_linear_max_C·scale/(V_read·t_x1) whether
-    t_x1 is given, periphery.t_read_s, or derived) and q_linear_max_C of the bundle's integrator.
-    *bundle*: the run's calibration bundle (None: the shipped one)."""
-    from pycosim.devices import integrator
-
-    if bundle is None:
-        from pycosim import calibration
-        bundle = calibration.load()
-    pe = xb.cfg.periphery
-    v = float(pe.read_v_V if pe.read_v_V is not None else bundle.scalars["lsp"]["read_v_V"])
-    q_lin = integrator.params(bundle, noise=False).q_linear_max_C
-    return v, q_lin * float(xb.scale) / xb.full_scale[0]
+    """(V_read (V), V_read·t_x1 (V·s)) of a forward read of layer *xb* at full width (|x| = 1)
+    (:meth:`pycosim.array.Crossbar.read_pulse`). *bundle* is accepted for older callers and unused."""
+    v, t_fwd, _ = xb.read_pulse()
+    return v, v * t_fwd
 
 
 def read_conduction_bound_J(net, bundle=None) -> float | None:

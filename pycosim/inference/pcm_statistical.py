@@ -148,7 +148,7 @@ class PcmStatisticalModel(InferenceModel):
 
     def prepare(self, net, rng: np.random.Generator):
         vehicle = copy.deepcopy(net)
-        return vehicle, [program(xb.weights(), rng) for xb in vehicle.layers]
+        return vehicle, [program(xb.weights(forward=True), rng) for xb in vehicle.layers]
 
     def at_time(self, chip, t_s: float):
         vehicle, programmed = chip

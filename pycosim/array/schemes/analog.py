@@ -234,10 +234,19 @@ class AnalogCrossbar(Crossbar):
         return tuple(float(self.integ.q_linear_max_C * self.scale / (self.read_v_V * ch.t_x1_s))
                      for ch in (self.fwd, self.bwd))
 
-    @property
-    def read_windows_s(self) -> tuple[float, float]:
-        """(forward, transposed) read pulse width t_x1 of a full input (s)."""
-        return float(self.fwd.t_x1_s), float(self.bwd.t_x1_s)
+    def read_pulse(self) -> tuple[float, float, float]:
+        """(V_read (V), t_x1 forward (s), t_x1 transposed (s)): the read voltage and the pulse width of a
+        full input (|x| = 1) of each read direction (:mod:`pycosim.array.periphery`)."""
+        return float(self.read_v_V), float(self.fwd.t_x1_s), float(self.bwd.t_x1_s)
+
+    def weights(self, forward: bool = False) -> np.ndarray:
+        """Copy of the noise-free weights (network units, float32, (n_in, n_out)): W from the device state,
+        or with forward=True the matrix the forward read applies — the integrator-lag gains κ⁺_j, κ⁻_j on
+        the lines and their digital compensation 1/κ̂_j (PeripheryConfig.integrator_lag, lag_compensation),
+        scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻)/κ̂_j; = W without the lag."""
+        if forward and self._lag:
+            return self.Wf * self._cf if self._cf is not None else self.Wf.copy()
+        return self.W.copy()
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         y, var = np.empty(self.n_out, np.float32), np.empty(self.n_out, np.float32)
