@@ -25,12 +25,7 @@ from typing import Literal
 from pycosim import config as _cfg
 from pycosim.array.config import (SYNAPSES, ArrayConfig, LSPConfig, PCMConfig, PeripheryConfig,
                                   TransferConfig, UpdateConfig)
-from pycosim.errors import ConfigError
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ConfigError(msg)
+from pycosim.config import check as _check
 
 
 @dataclass(frozen=True)
@@ -130,6 +125,12 @@ class TrainConfig:
     periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+
+
+def float_baseline_of(cfg: TrainConfig) -> TrainConfig:
+    """*cfg* as its software baseline: the same network, training, data and seed with ideal float32
+    weights (synapse.kind 'ideal', preset 'float'); every other section is kept as it is."""
+    return replace(cfg, preset="float", synapse=replace(cfg.synapse, kind="ideal"))
 
 
 def array_config(cfg: TrainConfig, fan_in: int | None = None, first_fan_in: int | None = None) -> ArrayConfig:

@@ -45,7 +45,7 @@ import hashlib
 import itertools
 import json
 import typing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -446,7 +446,7 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
             if baseline:
                 net_train = {p: v for p, v in dotted.items() if p.startswith(("network.", "training."))}
                 bcfg = ncfg.override(base_cfg, {**net_train, "training.seed": seed})
-                bcfg = replace(bcfg, preset="float", synapse=replace(bcfg.synapse, kind="ideal"))
+                bcfg = ncfg.float_baseline_of(bcfg)
                 bdict = _cfg.to_dict(bcfg)
                 bkey = _digest({"config": bdict, "bundle": None, "dataset": dataset})[:16]
                 if bkey not in baselines:
