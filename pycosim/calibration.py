@@ -241,20 +241,12 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
 def check_destination(directory: str | os.PathLike, flag: str = "--out") -> Path:
     """Validate where a bundle will be written, before any work (CalibrationError naming *flag*):
     not an existing file, not a non-empty directory that is not a bundle (it would not be
-    replaced), an existing parent directory in which a directory can be created."""
-    directory = Path(directory).expanduser()
-    if directory.exists() and not directory.is_dir():
-        raise CalibrationError(f"{flag} {directory}: is a file, not a directory; give a new or existing bundle directory")
-    if directory.is_dir() and not (directory / JSON_NAME).is_file() and any(directory.iterdir()):
-        raise CalibrationError(f"{flag} {directory}: exists and is not a calibration bundle; refusing to replace it")
-    parent = directory.resolve().parent
-    if not parent.is_dir():
-        raise CalibrationError(f"{flag} {directory}: directory {parent} does not exist")
-    try:
-        shutil.rmtree(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".check", dir=parent))
-    except OSError as exc:
-        raise CalibrationError(f"{flag} {directory}: cannot write in {parent} ({exc.strerror or exc})") from None
-    return directory
+    replaced), an existing parent directory in which a directory can be created
+    (:func:`pycosim.files.check_out_dir`)."""
+    from pycosim.files import check_out_dir
+
+    return check_out_dir(directory, flag, allow_existing=JSON_NAME, parents=False,
+                         hint="give a new directory or an existing bundle", error=CalibrationError)
 
 
 def load(directory: str | os.PathLike | None = None, *, check_provenance: bool = False) -> Bundle:
@@ -327,6 +319,14 @@ def check_provenance_of(bundle: Bundle) -> None:
     if stale:
         raise CalibrationError(f"{bundle.path}: calibration is stale, these SPICE files changed since it was made: "
                                f"{', '.join(stale)}; re-run pycosim characterize")
+
+
+def dg_model(g_S, fit: dict):
+    """Compact mean SET response ΔG(G) = dg0·exp(−G/G_s) (S) of the bundle's scalar ``pcm.dg_fit``: identical
+    partial-SET pulses give steps that shrink as G grows (the saturating PCM response reported by Burr et al.,
+    IEEE TED 62, 3498 (2015)); the exponential form is this package's empirical choice: on the shipped
+    bundle it fits as well as dg0·(1 − G/G_max)^p with one parameter fewer."""
+    return fit["dg0_S"] * np.exp(-np.asarray(g_S, dtype=np.float64) / fit["gs_S"])
 
 
 def summary(bundle: Bundle) -> str:

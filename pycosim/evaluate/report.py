@@ -64,7 +64,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
                        calibration_dir=calibration_dir) for d in run_dirs]
     if write:
         from pycosim.evaluate.plots import plot_energy
-        from pycosim.files import atomic_write_bytes
+        from pycosim.files import atomic_write_bytes, check_out_dir
 
         for r in reps:
             p = Path(r["run_dir"])
@@ -72,11 +72,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
             if r["energy"]:
                 plot_energy([r], p / "plots" / "energy_breakdown.png")
         if out_dir is not None:
-            o = Path(out_dir).expanduser()
-            try:
-                o.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"--out {o}: cannot create it ({exc.strerror or exc})") from None
+            o = check_out_dir(out_dir, "--out", allow_existing=True, create=True)
             atomic_write_bytes(o / rundir.REPORT_JSON, (json.dumps(reps, indent=1) + "\n").encode())
             plot_energy(reps, o / "energy_comparison.png")
     return reps
