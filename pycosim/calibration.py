@@ -80,8 +80,18 @@ REQUIRED_TABLES: dict[str, int] = {
     "integrator/v_out_V": 1,       # (n_q,) output voltage
 }
 
-#: Scalars every bundle must carry, section → keys.
-REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
+#: Scalars the array-level device models read, section → keys (:mod:`pycosim.devices`: ``pcm.population``,
+#: ``lsp.population``, ``integrator.params``). Declared here, where the bundle is checked, because the models
+#: import this module and not the other way round; a test checks that each model reads only these.
+MODEL_SCALARS: dict[str, tuple[str, ...]] = {
+    "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit"),
+    "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
+    "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
+                   "q_linear_max_C", "e_read_J", "cint_F", "gbw_Hz", "noise_out_rms_V"),
+}
+
+#: Scalars the summary, the reports and the array read besides the models', section → keys.
+_OTHER_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("g_reset_mean_S", "g_reset_std_S", "g_max_mean_S", "g_max_std_S", "nu_mean", "nu_std",
             "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit",
             "c2c_rel_sigma", "read_noise_t_int_s", "read_noise_record_s", "nu_by_level_mean", "nu_by_level_std"),
@@ -93,6 +103,10 @@ REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
                    "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
                    "offset_std_V", "offset_source"),
 }
+
+#: Scalars every bundle must carry, section → keys: the models' and the others', each once.
+REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
+    sec: tuple(dict.fromkeys(_OTHER_SCALARS[sec] + MODEL_SCALARS.get(sec, ()))) for sec in _OTHER_SCALARS}
 
 
 #: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");

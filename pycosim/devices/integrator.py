@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pycosim.calibration import MODEL_SCALARS
 from pycosim.devices import require_scalar
 from pycosim.errors import ConfigError
 
@@ -47,8 +48,12 @@ class IntegratorParams:
     gbw_Hz: float = 0.0
 
 
+#: The bundle scalars :func:`params` reads (section ``integrator``): the bundle check requires them.
+SCALARS = MODEL_SCALARS["integrator"]
+
+
 def params(bundle, *, noise: bool = True) -> IntegratorParams:
-    """Integrator parameters. Scalars consumed (section ``integrator``): gain_V_per_C,
+    """Integrator parameters. Scalars consumed (section ``integrator``, :data:`SCALARS`): gain_V_per_C,
     gain_std_V_per_C, offset_V, offset_std_V, v_sat_lo_V, v_sat_hi_V, q_linear_max_C, e_read_J, cint_F, gbw_Hz, and with
     noise: noise_out_rms_V (schema 2). A missing one raises CalibrationError."""
     s = lambda k, f="integrator": float(require_scalar(bundle, "integrator", k, f))  # noqa: E731
