@@ -361,11 +361,11 @@ def summary(bundle: Bundle) -> str:
         f"over {p['set_pulses']} pulses (ratio {p['dg_first_mean_S'] / max(p['dg_last_mean_S'], 1e-30):.1f})",
         f"  ΔG fit            {fit.get('form')}: " + ", ".join(f"{k}={v:.4g}" for k, v in fit.items() if k != 'form'),
         f"  drift exponent ν  RESET {p['nu_mean']:.4f} ± {p['nu_std']:.4f}; by level "
-        + ", ".join(f"{lv:.0%}: {m:.3f}±{sd:.3f}" for lv, m, sd in zip(bundle.tables.get("pcm/drift_levels", []),
+        + ", ".join(f"{lv:.0%}: {m:.3f}±{sd:.3f}" for lv, m, sd in zip(bundle.tables["pcm/drift_levels"],
                                                                      p["nu_by_level_mean"], p["nu_by_level_std"])),
         f"  cycle-to-cycle    σ/mean of a mid-range SET step {p['c2c_rel_sigma']:.2f}",
         f"  read noise        σ/G " + ", ".join(f"{r:.4f} at {g * u:.1f} µS" for g, r in zip(
-            bundle.tables.get("pcm/read_noise_g_S", []), bundle.tables.get("pcm/read_noise_rel_sigma", [])))
+            bundle.tables["pcm/read_noise_g_S"], bundle.tables["pcm/read_noise_rel_sigma"]))
         + f" (window {p['read_noise_t_int_s'] * 1e9:.0f} ns)",
         f"  energy            SET {p['e_set_J'] * 1e12:.3f} pJ/pulse, RESET {p['e_reset_J'] * 1e12:.3f} pJ/pulse",
         "3T1C (least significant pair)",
@@ -379,7 +379,7 @@ def summary(bundle: Bundle) -> str:
         f"  reset             to {l['reset_target_V']:.3f} V: error {l['reset_error_mean_V'] * 1e3:+.2f} ± "
         f"{l['reset_error_std_V'] * 1e3:.2f} mV (turn-off injection {l['reset_injection_V'] * 1e3:+.2f} mV)",
         f"  read noise        σ/g " + ", ".join(f"{r:.1e} at V_C {v:.2f} V" for v, r in zip(
-            bundle.tables.get("lsp/read_noise_vc_V", []), bundle.tables.get("lsp/read_noise_rel_sigma", [])))
+            bundle.tables["lsp/read_noise_vc_V"], bundle.tables["lsp/read_noise_rel_sigma"]))
         + f" (window {l['read_noise_t_int_s'] * 1e9:.0f} ns)",
         f"  timing            one example {l['t_example_s'] * 1e6:.2f} µs, transfer interval hold "
         f"{l['t_hold_transfer_s'] * 1e3:.2f} ms (pycosim.timing)",
