@@ -232,7 +232,7 @@ def cmd_train(args) -> int:
         raise ConfigError("train: --out RUNDIR is required (or --resume RUNDIR)")
     cfg = None if resume else resolve_config(args.preset, args.config, args.set, epochs=args.epochs,
                                              train_subset=args.train_subset, seed=args.seed)
-    if args.baseline and not resume and cfg.synapse.kind == "ideal":
+    if args.baseline and not resume and not cfg.synapse.scheme.analog:
         raise ConfigError("train: --baseline compares with the float preset; this run already is float")
     from pycosim import calibration
     from pycosim.datasets import sources

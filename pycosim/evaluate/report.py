@@ -33,7 +33,7 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
            "layers": metrics["layers"], "examples_seen": int(metrics["examples_seen"]),
            "test_accuracy": metrics.get("test_accuracy"), "transfers": (metrics.get("transfers") or {}).get("count"),
            "energy": None, "lifetime": None, "bundle": None}
-    if synapse != "ideal":
+    if cfg.synapse.scheme.analog:
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
         timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
         rep["bundle"] = note

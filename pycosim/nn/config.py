@@ -23,6 +23,7 @@ from dataclasses import replace, dataclass, field
 from typing import Literal
 
 from pycosim import config as _cfg
+from pycosim.array import schemes
 from pycosim.array.config import (SYNAPSES, ArrayConfig, LSPConfig, PCMConfig, PeripheryConfig,
                                   TransferConfig, UpdateConfig)
 from pycosim.config import check as _check
@@ -110,6 +111,11 @@ class SynapseConfig:
         _check(self.weight_max > 0, f"synapse.weight_max={self.weight_max}: must be > 0")
         _check(self.weight_scaling in ("fan_in", "fixed"),
                f"synapse.weight_scaling={self.weight_scaling!r}: allowed values are 'fan_in', 'fixed'")
+
+    @property
+    def scheme(self) -> schemes.SchemeInfo:
+        """What the scheme *kind* has (:func:`pycosim.array.schemes.info`: analog, has_lsp, polarity, …)."""
+        return schemes.info(self.kind)
 
 
 @dataclass(frozen=True)

@@ -440,7 +440,8 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
         for seed in seeds:
             cfg = ncfg.override(cfg_point, {"training.seed": seed})
             cdict = _cfg.to_dict(cfg)
-            key = _digest({"config": cdict, "bundle": bundles[bdir] if cfg.synapse.kind != "ideal" else None,
+            analog = cfg.synapse.scheme.analog
+            key = _digest({"config": cdict, "bundle": bundles[bdir] if analog else None,
                            "dataset": dataset})[:16]
             bkey = None
             if baseline:
@@ -457,7 +458,7 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
                                            {p: v for p, v in values.items() if p in net_train}, bdict, None, None,
                                            dataset)
             point_tasks.append(Task(key, f"p{i:03d}-s{seed}", "point", i, seed, dict(values), cdict,
-                                    bdir if cfg.synapse.kind != "ideal" else None, bkey, dataset))
+                                    bdir if analog else None, bkey, dataset))
     seen: dict[str, str] = {}
     for t in point_tasks:
         if t.key in seen:
