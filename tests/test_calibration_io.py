@@ -112,10 +112,12 @@ class _Recording(dict):
     """A bundle section that records the keys read by subscription."""
 
     def __init__(self, data, seen: set, section: str):
+        """A copy of *data* that adds "section.key" to *seen* on each subscription."""
         super().__init__(data)
         self.seen, self.section = seen, section
 
     def __getitem__(self, key):
+        """The value of *key*, recorded as read."""
         self.seen.add(f"{self.section}.{key}")
         return super().__getitem__(key)
 
