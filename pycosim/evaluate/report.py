@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pycosim.array import schemes
 from pycosim.errors import ConfigError
 from pycosim.evaluate import energy as _energy
 from pycosim.evaluate import lifetime as _lifetime
@@ -34,7 +33,7 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
            "layers": metrics["layers"], "examples_seen": int(metrics["examples_seen"]),
            "test_accuracy": metrics.get("test_accuracy"), "transfers": (metrics.get("transfers") or {}).get("count"),
            "energy": None, "lifetime": None, "bundle": None}
-    if schemes.info(synapse).analog:
+    if cfg.synapse.scheme.analog:
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
         timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
         rep["bundle"] = note
@@ -65,7 +64,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
                        calibration_dir=calibration_dir) for d in run_dirs]
     if write:
         from pycosim.evaluate.plots import plot_energy
-        from pycosim.files import atomic_write_bytes
+        from pycosim.files import atomic_write_bytes, check_out_dir
 
         for r in reps:
             p = Path(r["run_dir"])
@@ -73,11 +72,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
             if r["energy"]:
                 plot_energy([r], p / "plots" / "energy_breakdown.png")
         if out_dir is not None:
-            o = Path(out_dir).expanduser()
-            try:
-                o.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"--out {o}: cannot create it ({exc.strerror or exc})") from None
+            o = check_out_dir(out_dir, "--out", allow_existing=True, create=True)
             atomic_write_bytes(o / rundir.REPORT_JSON, (json.dumps(reps, indent=1) + "\n").encode())
             plot_energy(reps, o / "energy_comparison.png")
     return reps

@@ -158,7 +158,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
     x_tr, y_tr = _subset(data.x_train, data.y_train, cfg.training.train_subset)
     x_te, y_te = _subset(data.x_test, data.y_test, cfg.training.test_subset)
     sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
-    if cfg.synapse.kind != "ideal" and bundle is None:
+    if cfg.synapse.scheme.analog and bundle is None:
         from pycosim import calibration
 
         bundle = calibration.load()
@@ -185,7 +185,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         return m
 
     interval = cfg.transfer.interval
-    has_transfer = cfg.synapse.kind in ("2pcm+3t1c", "4pcm")
+    has_transfer = cfg.synapse.scheme.has_lsp
     bar = None
     if progress:
         from tqdm import tqdm
