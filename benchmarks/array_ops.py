@@ -92,7 +92,7 @@ def main(argv=None):
     xbs = []
     for name, cfg, b in variants:
         xb = Crossbar(784, 250, ArrayConfig.from_dict(cfg), bundle=b, rng=1)
-        xb.program(np.clip(W0, -0.9, 0.9), mode="open")
+        xb.set_weights(np.clip(W0, -0.9, 0.9), mode="open")
         xbs.append((name, xb))
     lines = [f"# benchmarks/array_ops.py — {time.strftime('%Y-%m-%d %H:%M')} — {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores (shared), numpy {np.__version__}",

@@ -64,7 +64,7 @@ def pycosim_loop(name, sizes, rng_seed):
         for i in idx:
             p = net.forward(x[i])
             net.backward_update(p, int(y[i]), lr)
-            net.leak(t_ex)
+            net.advance(t_ex)
             count[0] += 1
             if transfers and count[0] % interval == 0:
                 net.transfer()

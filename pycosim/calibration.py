@@ -80,8 +80,18 @@ REQUIRED_TABLES: dict[str, int] = {
     "integrator/v_out_V": 1,       # (n_q,) output voltage
 }
 
-#: Scalars every bundle must carry, section → keys.
-REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
+#: Scalars the array-level device models read, section → keys (:mod:`pycosim.devices`: ``pcm.population``,
+#: ``lsp.population``, ``integrator.params``). Declared here, where the bundle is checked, because the models
+#: import this module and not the other way round; a test checks that each model reads only these.
+MODEL_SCALARS: dict[str, tuple[str, ...]] = {
+    "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit"),
+    "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
+    "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
+                   "q_linear_max_C", "e_read_J", "cint_F", "gbw_Hz", "noise_out_rms_V"),
+}
+
+#: Scalars the summary, the reports and the array read besides the models', section → keys.
+_OTHER_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("g_reset_mean_S", "g_reset_std_S", "g_max_mean_S", "g_max_std_S", "nu_mean", "nu_std",
             "read_v_V", "set_pulses", "dg_first_mean_S", "dg_last_mean_S", "e_set_J", "e_reset_J", "dg_fit",
             "c2c_rel_sigma", "read_noise_t_int_s", "read_noise_record_s", "nu_by_level_mean", "nu_by_level_std"),
@@ -93,6 +103,10 @@ REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
                    "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
                    "offset_std_V", "offset_source"),
 }
+
+#: Scalars every bundle must carry, section → keys: the models' and the others', each once.
+REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
+    sec: tuple(dict.fromkeys(_OTHER_SCALARS[sec] + MODEL_SCALARS.get(sec, ()))) for sec in _OTHER_SCALARS}
 
 
 #: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");
@@ -241,20 +255,12 @@ def save(bundle: Bundle, directory: str | os.PathLike) -> Path:
 def check_destination(directory: str | os.PathLike, flag: str = "--out") -> Path:
     """Validate where a bundle will be written, before any work (CalibrationError naming *flag*):
     not an existing file, not a non-empty directory that is not a bundle (it would not be
-    replaced), an existing parent directory in which a directory can be created."""
-    directory = Path(directory).expanduser()
-    if directory.exists() and not directory.is_dir():
-        raise CalibrationError(f"{flag} {directory}: is a file, not a directory; give a new or existing bundle directory")
-    if directory.is_dir() and not (directory / JSON_NAME).is_file() and any(directory.iterdir()):
-        raise CalibrationError(f"{flag} {directory}: exists and is not a calibration bundle; refusing to replace it")
-    parent = directory.resolve().parent
-    if not parent.is_dir():
-        raise CalibrationError(f"{flag} {directory}: directory {parent} does not exist")
-    try:
-        shutil.rmtree(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".check", dir=parent))
-    except OSError as exc:
-        raise CalibrationError(f"{flag} {directory}: cannot write in {parent} ({exc.strerror or exc})") from None
-    return directory
+    replaced), an existing parent directory in which a directory can be created
+    (:func:`pycosim.files.check_out_dir`)."""
+    from pycosim.files import check_out_dir
+
+    return check_out_dir(directory, flag, allow_existing=JSON_NAME, parents=False,
+                         hint="give a new directory or an existing bundle", error=CalibrationError)
 
 
 def load(directory: str | os.PathLike | None = None, *, check_provenance: bool = False) -> Bundle:
@@ -329,6 +335,14 @@ def check_provenance_of(bundle: Bundle) -> None:
                                f"{', '.join(stale)}; re-run pycosim characterize")
 
 
+def dg_model(g_S, fit: dict):
+    """Compact mean SET response ΔG(G) = dg0·exp(−G/G_s) (S) of the bundle's scalar ``pcm.dg_fit``: identical
+    partial-SET pulses give steps that shrink as G grows (the saturating PCM response reported by Burr et al.,
+    IEEE TED 62, 3498 (2015)); the exponential form is this package's empirical choice: on the shipped
+    bundle it fits as well as dg0·(1 − G/G_max)^p with one parameter fewer."""
+    return fit["dg0_S"] * np.exp(-np.asarray(g_S, dtype=np.float64) / fit["gs_S"])
+
+
 def summary(bundle: Bundle) -> str:
     """Readable summary: ranges, asymmetry, leakage, energies, provenance (for ``calibration show``)."""
     p, l, i = bundle.scalars["pcm"], bundle.scalars["lsp"], bundle.scalars["integrator"]
@@ -347,11 +361,11 @@ def summary(bundle: Bundle) -> str:
         f"over {p['set_pulses']} pulses (ratio {p['dg_first_mean_S'] / max(p['dg_last_mean_S'], 1e-30):.1f})",
         f"  ΔG fit            {fit.get('form')}: " + ", ".join(f"{k}={v:.4g}" for k, v in fit.items() if k != 'form'),
         f"  drift exponent ν  RESET {p['nu_mean']:.4f} ± {p['nu_std']:.4f}; by level "
-        + ", ".join(f"{lv:.0%}: {m:.3f}±{sd:.3f}" for lv, m, sd in zip(bundle.tables.get("pcm/drift_levels", []),
+        + ", ".join(f"{lv:.0%}: {m:.3f}±{sd:.3f}" for lv, m, sd in zip(bundle.tables["pcm/drift_levels"],
                                                                      p["nu_by_level_mean"], p["nu_by_level_std"])),
         f"  cycle-to-cycle    σ/mean of a mid-range SET step {p['c2c_rel_sigma']:.2f}",
         f"  read noise        σ/G " + ", ".join(f"{r:.4f} at {g * u:.1f} µS" for g, r in zip(
-            bundle.tables.get("pcm/read_noise_g_S", []), bundle.tables.get("pcm/read_noise_rel_sigma", [])))
+            bundle.tables["pcm/read_noise_g_S"], bundle.tables["pcm/read_noise_rel_sigma"]))
         + f" (window {p['read_noise_t_int_s'] * 1e9:.0f} ns)",
         f"  energy            SET {p['e_set_J'] * 1e12:.3f} pJ/pulse, RESET {p['e_reset_J'] * 1e12:.3f} pJ/pulse",
         "3T1C (least significant pair)",
@@ -365,7 +379,7 @@ def summary(bundle: Bundle) -> str:
         f"  reset             to {l['reset_target_V']:.3f} V: error {l['reset_error_mean_V'] * 1e3:+.2f} ± "
         f"{l['reset_error_std_V'] * 1e3:.2f} mV (turn-off injection {l['reset_injection_V'] * 1e3:+.2f} mV)",
         f"  read noise        σ/g " + ", ".join(f"{r:.1e} at V_C {v:.2f} V" for v, r in zip(
-            bundle.tables.get("lsp/read_noise_vc_V", []), bundle.tables.get("lsp/read_noise_rel_sigma", [])))
+            bundle.tables["lsp/read_noise_vc_V"], bundle.tables["lsp/read_noise_rel_sigma"]))
         + f" (window {l['read_noise_t_int_s'] * 1e9:.0f} ns)",
         f"  timing            one example {l['t_example_s'] * 1e6:.2f} µs, transfer interval hold "
         f"{l['t_hold_transfer_s'] * 1e3:.2f} ms (pycosim.timing)",

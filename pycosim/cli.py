@@ -232,7 +232,7 @@ def cmd_train(args) -> int:
         raise ConfigError("train: --out RUNDIR is required (or --resume RUNDIR)")
     cfg = None if resume else resolve_config(args.preset, args.config, args.set, epochs=args.epochs,
                                              train_subset=args.train_subset, seed=args.seed)
-    if args.baseline and not resume and cfg.synapse.kind == "ideal":
+    if args.baseline and not resume and not cfg.synapse.scheme.analog:
         raise ConfigError("train: --baseline compares with the float preset; this run already is float")
     from pycosim import calibration
     from pycosim.datasets import sources
@@ -246,10 +246,9 @@ def cmd_train(args) -> int:
     print(f"{m['preset']}: test accuracy {m['test_accuracy']:.2%} after {m['epochs_done']} epoch(s) "
           f"({m['examples_per_second']:.0f} examples/s, {m['transfers']['count']} transfers) -> {out}")
     if args.baseline:
-        from dataclasses import replace
+        from pycosim.nn.config import float_baseline_of
 
-        fcfg = replace(cfg, preset="float", synapse=replace(cfg.synapse, kind="ideal"))
-        fm = train(fcfg, Path(out) / "float-baseline", dataset=data, progress=not args.quiet)
+        fm = train(float_baseline_of(cfg), Path(out) / "float-baseline", dataset=data, progress=not args.quiet)
         gap = 100 * (m["test_accuracy"] - fm["test_accuracy"])
         print(f"float: test accuracy {fm['test_accuracy']:.2%} (software baseline: same network, data, schedule and "
               f"seed, ideal weights); difference {gap:+.2f} percentage points")

@@ -31,6 +31,13 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+def check(cond: bool, msg: str) -> None:
+    """Raise :class:`ConfigError` with the one-line *msg* unless *cond* holds (the range checks of the
+    config dataclasses' ``__post_init__``)."""
+    if not cond:
+        raise ConfigError(msg)
+
+
 def _hints(cls) -> dict:
     return typing.get_type_hints(cls)
 

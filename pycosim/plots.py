@@ -7,47 +7,50 @@ returns the path of the PNG it wrote. :func:`plot_bundle` writes all of them.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from pycosim.errors import ConfigError
+from pycosim.calibration import dg_model
+from pycosim.files import atomic_write, check_out_dir
 
 _US = 1e6  # S → µS
 
 
 def check_writable(directory: str | os.PathLike) -> Path:
     """Create *directory* if needed and check a file can be written there; ConfigError if not."""
-    d = Path(directory).expanduser()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--plots {d}: cannot write there ({exc.strerror or exc})") from None
-    return d
+    return check_out_dir(directory, "--plots", allow_existing=True, create=True)
 
 
-def _fig(*shape, **kw):
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    return plt.subplots(*shape, **kw)
+    return plt
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Lay out *fig*, write it as PNG to *path* atomically (parent directories created; an interrupted write
+    leaves no file) and close it; returns the path."""
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi))
+    finally:
+        pyplot().close(fig)
+    return path
+
+
+def _fig(*shape, **kw):
+    return pyplot().subplots(*shape, **kw)
 
 
 def _save(fig, directory: Path, name: str) -> Path:
-    import matplotlib.pyplot as plt
-
-    path = Path(directory) / name
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, Path(directory) / name)
 
 
 def pcm_staircase(b, d) -> Path:
@@ -80,8 +83,6 @@ def pcm_dg_vs_g(b, d) -> Path:
     ax.plot(mid[ok], b["pcm/dg_mean_S"][ok] * _US, "o-", color="tab:red", label="mean")
     fit = b.scalars["pcm"]["dg_fit"]
     if "dg0_S" in fit:
-        from pycosim.characterize.pcm import dg_model
-
         gg = np.linspace(0, edges[-1], 200)
         ax.plot(gg, dg_model(gg / _US, fit) * _US, "k--", label="fit: " + fit["form"])
     ax.axhline(0, color="grey", lw=0.5)

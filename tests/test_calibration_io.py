@@ -95,3 +95,44 @@ def test_provenance_detects_edited_netlist(tmp_path, monkeypatch):
     lib.write_text("* v2 edited\n")
     with pytest.raises(CalibrationError, match="stale.*netlists/x.lib"):
         cal.load(tmp_path / "cal", check_provenance=True)
+
+
+def test_bundle_lacking_an_integrator_scalar_is_rejected_in_one_line(tmp_path):
+    """Every scalar the integrator model reads is required: a bundle without one is refused when saved
+    (and loaded), in one line naming it."""
+    for key in ("cint_F", "gbw_Hz", "gain_std_V_per_C"):
+        b = synthetic_bundle()
+        del b.scalars["integrator"][key]
+        with pytest.raises(CalibrationError, match=rf"section 'integrator' lacks {key}$") as exc:
+            cal.save(b, tmp_path / "cal")
+        assert "\n" not in str(exc.value)
+
+
+class _Recording(dict):
+    """A bundle section that records the keys read by subscription."""
+
+    def __init__(self, data, seen: set, section: str):
+        """A copy of *data* that adds "section.key" to *seen* on each subscription."""
+        super().__init__(data)
+        self.seen, self.section = seen, section
+
+    def __getitem__(self, key):
+        """The value of *key*, recorded as read."""
+        self.seen.add(f"{self.section}.{key}")
+        return super().__getitem__(key)
+
+
+def test_device_models_read_only_the_declared_scalars(shipped):
+    """The array-level device models read only scalars in cal.MODEL_SCALARS, so the bundle check (which
+    requires all of them) rejects every bundle a model would fail on late."""
+    from pycosim.devices import integrator, lsp, pcm
+
+    seen: set = set()
+    scalars = {sec: _Recording(v, seen, sec) for sec, v in shipped.scalars.items()}
+    b = cal.Bundle(scalars=scalars, tables=shipped.tables, provenance=shipped.provenance, path=shipped.path)
+    pcm.population(b, drift=True, read_noise=True, drift_t_prog_s=7e-6)   # pcm.drift_t_prog_s: optional
+    lsp.population(b, c2c=True, reset=True, read_noise=True)
+    integrator.params(b, noise=True)
+    declared = {f"{sec}.{k}" for sec, keys in cal.MODEL_SCALARS.items() for k in keys}
+    assert seen and seen <= declared, sorted(seen - declared)
+    assert set(integrator.SCALARS) <= set(cal.REQUIRED_SCALARS["integrator"])

@@ -11,14 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pycosim.errors import ConfigError
+from pycosim.array import schemes
+from pycosim.config import check as _check
 
-SYNAPSES = ("2pcm+3t1c", "4pcm", "2pcm", "ideal")
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ConfigError(msg)
+SYNAPSES = schemes.names()
 
 
 @dataclass(frozen=True)
@@ -280,7 +276,7 @@ class ArrayConfig:
     transfer: TransferConfig = field(default_factory=TransferConfig)
 
     def __post_init__(self):
-        _check(self.synapse in SYNAPSES, f"synapse={self.synapse!r}: allowed values are {', '.join(map(repr, SYNAPSES))}")
+        schemes.info(self.synapse)     # ConfigError (one line, listing the names) if unknown
         _check(self.F > 0, f"F={self.F}: must be > 0")
         _check(self.weight_max > 0, f"weight_max={self.weight_max}: must be > 0")
 

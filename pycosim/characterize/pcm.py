@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import curve_fit
 
+from pycosim.calibration import dg_model
 from pycosim.characterize.common import energy_J
 from pycosim.errors import CalibrationError
 
@@ -67,14 +68,6 @@ def jump_table(stair_S: np.ndarray, n_bins: int = N_BINS, g_top_S: float | None 
             "dg_count": count, "dg_mean_S": mean, "dg_std_S": std}
 
 
-def dg_model(g_S, fit: dict):
-    """Compact mean SET response ΔG(G) = dg0·exp(−G/G_s) (S): identical partial-SET pulses give
-    steps that shrink as G grows (the saturating PCM response reported by Burr et al., IEEE TED
-    62, 3498 (2015)); the exponential form is this package's empirical choice: on the shipped
-    bundle it fits as well as dg0·(1 − G/G_max)^p with one parameter fewer."""
-    return fit["dg0_S"] * np.exp(-np.asarray(g_S, dtype=np.float64) / fit["gs_S"])
-
-
 def fit_dg(stair_S: np.ndarray) -> dict:
     """Least-squares fit of :func:`dg_model` to every (G, ΔG) pair of the staircases.
 
@@ -86,7 +79,7 @@ def fit_dg(stair_S: np.ndarray) -> dict:
     top = float(max(stair_S.max() * 1e6, 1e-3))
 
     def f(x, dg0, gs):
-        return dg0 * np.exp(-x / gs)
+        return dg_model(x, {"dg0_S": dg0, "gs_S": gs})
 
     try:
         (dg0, gs), _ = curve_fit(f, g, dg, p0=[max(float(dg.max()), 1e-3), 0.5 * top],

@@ -4,7 +4,7 @@ The integrator holds its line at virtual ground and integrates the line current 
 V_out = V_off + gain·Q (gain ≈ −1/C_int), clamped at the rails (``integrator_transfer`` bench;
 Ambrogio et al., Nature 558, 60 (2018), Methods: column currents integrated on a capacitor). The
 bundle gives the mean gain and offset, their instance-to-instance spread, the rails, the linear
-range, and (schema 2) the output noise of one read.
+range, and the output noise of one read.
 
 Per-column instances: a parametric Gaussian draw, V_off,j ~ N(offset_V, offset_std_V²),
 gain_j ~ N(gain_V_per_C, gain_std_V_per_C²). The bundle simulates only 16 integrator instances;
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pycosim.calibration import MODEL_SCALARS
 from pycosim.devices import require_scalar
 from pycosim.errors import ConfigError
 
@@ -47,10 +48,14 @@ class IntegratorParams:
     gbw_Hz: float = 0.0
 
 
+#: The bundle scalars :func:`params` reads (section ``integrator``): the bundle check requires them.
+SCALARS = MODEL_SCALARS["integrator"]
+
+
 def params(bundle, *, noise: bool = True) -> IntegratorParams:
-    """Integrator parameters. Scalars consumed (section ``integrator``): gain_V_per_C,
+    """Integrator parameters. Scalars consumed (section ``integrator``, :data:`SCALARS`): gain_V_per_C,
     gain_std_V_per_C, offset_V, offset_std_V, v_sat_lo_V, v_sat_hi_V, q_linear_max_C, e_read_J, cint_F, gbw_Hz, and with
-    noise: noise_out_rms_V (schema 2). A missing one raises CalibrationError."""
+    noise: noise_out_rms_V. A missing one raises CalibrationError."""
     s = lambda k, f="integrator": float(require_scalar(bundle, "integrator", k, f))  # noqa: E731
     return IntegratorParams(
         gain_V_per_C=s("gain_V_per_C"), gain_std_V_per_C=s("gain_std_V_per_C"), offset_V=s("offset_V"),

@@ -2,7 +2,7 @@
 
 * :func:`evaluate` (``pycosim evaluate RUNDIR``): test accuracy at times after training with PCM drift,
   read noise and the volatile 3T1C, with the circuit-derived model or the published statistical PCM model
-  (:mod:`pycosim.evaluate.drift_eval`, :mod:`pycosim.evaluate.statistical`);
+  (:mod:`pycosim.evaluate.drift_eval` over the inference models of :mod:`pycosim.inference`);
 * :func:`report` (``pycosim report RUNDIR …``): energy per training example and per inference, GOP/s/W,
   and the PCM endurance projection, runs side by side (:mod:`pycosim.evaluate.energy`,
   :mod:`pycosim.evaluate.lifetime`, :mod:`pycosim.evaluate.report`).

@@ -171,18 +171,28 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
             "missing": missing, "not_modelled": list(NOT_MODELLED)}
 
 
-def read_conduction_bound_J(net) -> float | None:
+def read_pulse(xb, bundle=None) -> tuple[float, float]:
+    """(V_read (V), V_read·t_x1 (V·s)) of a forward read of layer *xb* at full width (|x| = 1)
+    (:meth:`pycosim.array.Crossbar.read_pulse`). *bundle* is accepted for older callers and unused."""
+    v, t_fwd, _ = xb.read_pulse()
+    return v, v * t_fwd
+
+
+def read_conduction_bound_J(net, bundle=None) -> float | None:
     """Upper bound (J) of the energy the devices dissipate in one inference (forward read of every layer):
     every row driven for the full pulse width t_x1 at V_read, E ≤ Σ_l V_read²·t_x1,l·Σ_devices G — the PCM
-    devices (drifted conductances as in the checkpoint) and the 3T1C read FETs; the columns' reference cells
-    are left out. A derived estimate, not a bundle energy: it is never added to the totals. None for
-    'ideal' synapses."""
+    devices (drifted conductances as in the checkpoint, ``Crossbar.devices()['G_S']``) and the 3T1C read
+    FETs (``'g_S'``, schemes with 3T1C cells); the columns' reference cells are left out. V_read and t_x1:
+    :func:`read_pulse` (*bundle*: the run's calibration bundle, None = the shipped one). A derived
+    estimate, not a bundle energy: it is never added to the totals. None for non-analog ('ideal') layers."""
     total = 0.0
     for xb in net.layers:
-        if xb.synapse == "ideal":
+        if not xb.scheme.analog:
             return None
-        g = float(np.sum(xb.Pe, dtype=np.float64))
-        if xb.synapse == "2pcm+3t1c":
-            g += float(np.sum(xb.g, dtype=np.float64))
-        total += xb.read_v_V ** 2 * xb.fwd.t_x1_s * g
+        d = xb.devices()
+        g = float(np.sum(d["G_S"], dtype=np.float64))
+        if "g_S" in d:
+            g += float(np.sum(d["g_S"], dtype=np.float64))
+        v, vt = read_pulse(xb, bundle)
+        total += v * vt * g
     return total

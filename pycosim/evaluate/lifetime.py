@@ -29,10 +29,6 @@ import numpy as np
 
 from pycosim.errors import ConfigError
 
-#: device roles of the PCM-count axis per synapse kind
-ROLES = {"2pcm+3t1c": ("G+", "G-"), "2pcm": ("G+", "G-"), "4pcm": ("G+", "G-", "g+", "g-")}
-
-
 def check_args(endurance_cycles: float, duty_cycle: float, fraction: float) -> None:
     """ConfigError (one line) unless endurance > 0, 0 < duty cycle ≤ 1 and 0 < fraction < 1."""
     if not (math.isfinite(endurance_cycles) and endurance_cycles > 0):
@@ -66,14 +62,14 @@ def projection(counts: np.ndarray, examples: int, t_example_s: float, *, enduran
 def lifetime(net, examples: int, t_example_s: float, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0,
              fraction: float = 1e-3) -> dict:
     """Projection over every PCM device of *net* (the checkpoint's Network), plus one per device role
-    (G+, G−, and g+, g− for '4pcm'; each role with its own first *fraction*). {"all": …, "by_role": {…}}
+    (the scheme's device_roles: G+, G−, and g+, g− for '4pcm'; each role with its own first *fraction*). {"all": …, "by_role": {…}}
     (None for 'ideal' synapses, which have no PCM)."""
-    layers = [xb for xb in net.layers if xb.synapse != "ideal"]
+    layers = [xb for xb in net.layers if xb.scheme.analog]
     if not layers:
         return None
     kw = dict(endurance_cycles=endurance_cycles, duty_cycle=duty_cycle, fraction=fraction)
     counts = [xb.counters.pcm_resets_per_device for xb in layers]
-    roles = ROLES.get(layers[0].synapse, tuple(f"dev{i}" for i in range(counts[0].shape[0])))
+    roles = layers[0].scheme.device_roles or tuple(f"dev{i}" for i in range(counts[0].shape[0]))
     out = {"all": projection(np.concatenate([c.ravel() for c in counts]), examples, t_example_s, **kw),
            "by_role": {}, "endurance_cycles": endurance_cycles, "duty_cycle": duty_cycle, "fraction": fraction,
            "examples": int(examples), "t_example_s": t_example_s}

@@ -7,25 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pycosim.plots import pyplot, save_figure
+
 _COLORS = {"circuit": "tab:blue", "pcm-statistical": "tab:orange"}
-
-
-def _save(fig, path) -> Path:
-    from pycosim.files import atomic_write
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
-    return path
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_accuracy(result: dict, path) -> Path:
@@ -33,7 +17,7 @@ def plot_accuracy(result: dict, path) -> Path:
     one curve per entry of an evaluate.json dict (colour: noise model; dashed: global drift compensation;
     square markers: 3T1C leaking instead of the final transfer). The time axis is logarithmic; t = 0 is
     drawn a decade left of the smallest positive time."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     pos = [t for e in result["entries"] for t in e["times_s"] if t > 0]
     t_zero = (min(pos) if pos else 1.0) / 10
@@ -61,10 +45,7 @@ def plot_accuracy(result: dict, path) -> Path:
     ax.set_title(f"{result['preset']} {'-'.join(map(str, result['layers']))}: {result['test_examples']} test examples")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_energy(reports: list[dict], path) -> Path:
@@ -72,7 +53,7 @@ def plot_energy(reports: list[dict], path) -> Path:
     second per watt of training and inference per run, with Ambrogio et al. (2018)'s 28,065 GOP/s/W."""
     from pycosim.evaluate.energy import AMBROGIO_GOPS_PER_W, PHASES
 
-    plt = _pyplot()
+    plt = pyplot()
     runs = [r for r in reports if r.get("energy")]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.0))
     w = 0.8 / max(len(runs), 1)
@@ -100,7 +81,4 @@ def plot_energy(reports: list[dict], path) -> Path:
     a2.set_title("excludes ADC, array conduction, drivers, digital (see report)", fontsize=9)
     a2.grid(alpha=0.3, axis="y")
     a2.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)

@@ -33,13 +33,13 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
            "layers": metrics["layers"], "examples_seen": int(metrics["examples_seen"]),
            "test_accuracy": metrics.get("test_accuracy"), "transfers": (metrics.get("transfers") or {}).get("count"),
            "energy": None, "lifetime": None, "bundle": None}
-    if synapse != "ideal":
+    if cfg.synapse.scheme.analog:
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
         timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
         rep["bundle"] = note
         rep["energy"] = _energy.energy(metrics, bundle.scalars, _energy.init_counts(state.net), timing_kw=timing_kw)
         rep["energy"]["timing_assumptions"] = timing_kw | {"other": "pycosim.timing defaults"}
-        rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net)
+        rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net, bundle)
         t_ex = float(metrics.get("t_example_hardware_s") or rep["energy"]["time_s"]["training_example"])
         rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
                                              duty_cycle=duty_cycle, fraction=fraction)
@@ -64,7 +64,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
                        calibration_dir=calibration_dir) for d in run_dirs]
     if write:
         from pycosim.evaluate.plots import plot_energy
-        from pycosim.files import atomic_write_bytes
+        from pycosim.files import atomic_write_bytes, check_out_dir
 
         for r in reps:
             p = Path(r["run_dir"])
@@ -72,11 +72,7 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
             if r["energy"]:
                 plot_energy([r], p / "plots" / "energy_breakdown.png")
         if out_dir is not None:
-            o = Path(out_dir).expanduser()
-            try:
-                o.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"--out {o}: cannot create it ({exc.strerror or exc})") from None
+            o = check_out_dir(out_dir, "--out", allow_existing=True, create=True)
             atomic_write_bytes(o / rundir.REPORT_JSON, (json.dumps(reps, indent=1) + "\n").encode())
             plot_energy(reps, o / "energy_comparison.png")
     return reps

@@ -23,14 +23,10 @@ from dataclasses import replace, dataclass, field
 from typing import Literal
 
 from pycosim import config as _cfg
+from pycosim.array import schemes
 from pycosim.array.config import (SYNAPSES, ArrayConfig, LSPConfig, PCMConfig, PeripheryConfig,
                                   TransferConfig, UpdateConfig)
-from pycosim.errors import ConfigError
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ConfigError(msg)
+from pycosim.config import check as _check
 
 
 @dataclass(frozen=True)
@@ -116,6 +112,11 @@ class SynapseConfig:
         _check(self.weight_scaling in ("fan_in", "fixed"),
                f"synapse.weight_scaling={self.weight_scaling!r}: allowed values are 'fan_in', 'fixed'")
 
+    @property
+    def scheme(self) -> schemes.SchemeInfo:
+        """What the scheme *kind* has (:func:`pycosim.array.schemes.info`: analog, has_lsp, polarity, …)."""
+        return schemes.info(self.kind)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -130,6 +131,12 @@ class TrainConfig:
     periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+
+
+def float_baseline_of(cfg: TrainConfig) -> TrainConfig:
+    """*cfg* as its software baseline: the same network, training, data and seed with ideal float32
+    weights (synapse.kind 'ideal', preset 'float'); every other section is kept as it is."""
+    return replace(cfg, preset="float", synapse=replace(cfg.synapse, kind="ideal"))
 
 
 def array_config(cfg: TrainConfig, fan_in: int | None = None, first_fan_in: int | None = None) -> ArrayConfig:

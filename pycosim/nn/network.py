@@ -53,7 +53,7 @@ class Network:
             bound = init_scale / np.sqrt(n_in)
             w0 = r.uniform(-bound, bound, size=(n_in + 1, n_out)).astype(np.float32)
             w0[-1] = 0.0  # biases start at zero
-            self.init_stats.append(xb.program(w0))
+            self.init_stats.append(xb.set_weights(w0))
             self.layers.append(xb)
         self._inputs = [np.ones(n + 1, np.float32) for n in self.sizes[:-1]]
 
@@ -64,7 +64,7 @@ class Network:
         for l, xb in enumerate(self.layers):
             inp = self._inputs[l]
             inp[:-1] = a
-            z = xb._forward(inp)
+            z = xb.forward(inp, checked=False)
             if l < len(self.layers) - 1:
                 a = _sigmoid(z).astype(np.float32)
             else:
@@ -81,10 +81,10 @@ class Network:
         for l in range(len(self.layers) - 1, -1, -1):
             xb = self.layers[l]
             if l > 0:
-                back = xb._backward(delta)[:-1]
+                back = xb.backward(delta, checked=False)[:-1]
                 a = self._inputs[l][:-1]
                 prev_delta = back * a * (1.0 - a)
-            xb._update(self._inputs[l], delta, lr)
+            xb.update(self._inputs[l], delta, lr, checked=False)
             if l > 0:
                 delta = prev_delta
 
@@ -92,16 +92,16 @@ class Network:
         """Predicted class of one input through the analog forward pass."""
         return int(np.argmax(self.forward(x)))
 
-    def leak(self, dt_s: float) -> None:
+    def advance(self, dt_s: float) -> None:
         """Let dt_s of hardware time pass on every layer (3T1C leakage, PCM drift)."""
         for xb in self.layers:
-            xb.leak(dt_s)
+            xb.advance(dt_s)
 
     def transfer(self) -> list:
         """Transfer every layer's LSP into its MSP pair; returns one TransferStats per layer
         (empty list for synapses without an LSP to transfer)."""
         out = []
         for xb in self.layers:
-            if xb.synapse in ("2pcm+3t1c", "4pcm"):
+            if xb.scheme.has_lsp:
                 out.append(xb.transfer())
         return out

@@ -14,13 +14,10 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
     The correlation map shows target versus programmed weight of the latest transfer of every layer
     (or of the initial programming), as Ambrogio et al., Nature 558, 60 (2018), Extended Data.
     """
-    import matplotlib
+    from pycosim.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     d = Path(plots_dir)
-    d.mkdir(parents=True, exist_ok=True)
     paths = []
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -32,10 +29,7 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
     ax.set_title(f"{metrics['preset']}  {'-'.join(map(str, metrics['layers']))}")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    paths.append(d / "learning_curve.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(save_figure(fig, d / "learning_curve.png", dpi=120))
 
     pairs = state.last_transfer or []
     if any(len(t) for t, _ in pairs):
@@ -50,28 +44,23 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
             ax.set_xlabel("target W")
             ax.set_ylabel("programmed W")
         fig.suptitle("last transfer: target vs programmed weight")
-        fig.tight_layout()
-        paths.append(d / "transfer_correlation.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
+        paths.append(save_figure(fig, d / "transfer_correlation.png", dpi=120))
 
     layers = state.net.layers
-    if layers and layers[0].synapse != "ideal":
+    if layers and layers[0].scheme.analog:
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
         for l, xb in enumerate(layers):
-            axes[0].hist(1e6 * xb.P[0].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
-            axes[1].hist(1e6 * xb.P[1].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
-            if getattr(xb, "V", None) is not None:
-                axes[2].hist(xb.V.ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            dev = xb.devices()
+            axes[0].hist(1e6 * dev["G_prog_S"][0].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            axes[1].hist(1e6 * dev["G_prog_S"][1].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
+            if "V_C_V" in dev:
+                axes[2].hist(dev["V_C_V"].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
         axes[0].set_xlabel("G⁺ (µS)")
         axes[1].set_xlabel("G⁻ (µS)")
-        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].synapse == "2pcm+3t1c" else "(no 3T1C)")
+        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].scheme.polarity else "(no 3T1C)")
         for ax in axes:
             ax.set_ylabel("devices")
             ax.set_yscale("log")
         axes[0].legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(d / "conductances.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
+        paths.append(save_figure(fig, d / "conductances.png", dpi=120))
     return paths

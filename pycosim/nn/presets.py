@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pycosim.errors import ConfigError
-from pycosim.nn.config import SynapseConfig, TrainConfig
+from pycosim.nn.config import SynapseConfig, TrainConfig, float_baseline_of
 
 
 def ambrogio2018() -> TrainConfig:
@@ -49,8 +49,7 @@ def pcm_only() -> TrainConfig:
 
 def float_baseline() -> TrainConfig:
     """Ideal float32 weights through the same loop: the software baseline."""
-    base = ambrogio2018()
-    return replace(base, preset="float", synapse=replace(base.synapse, kind="ideal"))
+    return float_baseline_of(ambrogio2018())
 
 
 _PRESETS = {

@@ -158,7 +158,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
     x_tr, y_tr = _subset(data.x_train, data.y_train, cfg.training.train_subset)
     x_te, y_te = _subset(data.x_test, data.y_test, cfg.training.test_subset)
     sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
-    if cfg.synapse.kind != "ideal" and bundle is None:
+    if cfg.synapse.scheme.analog and bundle is None:
         from pycosim import calibration
 
         bundle = calibration.load()
@@ -185,7 +185,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         return m
 
     interval = cfg.transfer.interval
-    has_transfer = cfg.synapse.kind in ("2pcm+3t1c", "4pcm")
+    has_transfer = cfg.synapse.scheme.has_lsp
     bar = None
     if progress:
         from tqdm import tqdm
@@ -205,7 +205,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                 correct += int(np.argmax(probs) == label)
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
-                    net.leak(t_ex)
+                    net.advance(t_ex)
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
                     stats = net.transfer()

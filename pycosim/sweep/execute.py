@@ -116,7 +116,7 @@ def run_task(task, run_dir, bundle=None) -> dict:
     run_dir = Path(run_dir)
     try:
         cfg = _cfg.from_dict(TrainConfig, task.config)
-        analog = cfg.synapse.kind != "ideal"
+        analog = cfg.synapse.scheme.analog
         if bundle is None and analog:
             bundle = _bundle(task.calibration)
         m = _finished_metrics(run_dir)

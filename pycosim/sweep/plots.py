@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pycosim.plots import pyplot, save_figure
 from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, rows
 
 MAX_LINES = 6
@@ -68,10 +69,7 @@ def _baseline_band(ax, sweep, records):
 
 def plot_accuracy_vs(sweep, records, param: str, path) -> Path | None:
     """Accuracy versus one varied setting *param* with seed spread; None if nothing finished."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     data = _finished_points(sweep, records)
     if not data:
@@ -114,7 +112,7 @@ def plot_accuracy_vs(sweep, records, param: str, path) -> Path | None:
                  f"{b['test_subset'] or 'all'} test ex.", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def equivalence_edges(inside: np.ndarray) -> list[tuple[float, float, float, float]]:
@@ -138,10 +136,7 @@ def equivalence_edges(inside: np.ndarray) -> list[tuple[float, float, float, flo
 def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     """Mean accuracy over settings *p1* (x) and *p2* (y) with the software-equivalence contour (mean gap
     to the float baseline = −0.5 pp); None if nothing finished."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     data = _finished_points(sweep, records)
     if not data:
@@ -178,13 +173,13 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     b, _ = baseline_accuracy(sweep, records)
     ax.set_title(f"{sweep.name}" + (f" (float baseline {100 * b:.2f} %)" if b is not None else ""), fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
     """Randomly sampled numeric settings: each point a dot coloured by its mean accuracy, equivalent points
     starred, the −0.5 pp contour of the mean gap interpolated over a triangulation (≥ 3 points)."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pts: dict[tuple, list] = {}
     for r in data:
@@ -210,18 +205,7 @@ def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
     ax.set_title(f"{sweep.name}: {len(pts)} random points", fontsize=9)
     ax.margins(0.06)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    return _save(fig, path)
-
-
-def _save(fig, path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _file_part(p: str) -> str:

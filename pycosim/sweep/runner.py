@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycosim.errors import ConfigError
+from pycosim import files
 from pycosim.files import atomic_write_bytes
 from pycosim.sweep import execute, results
 from pycosim.sweep.spec import Sweep, load_sweep
@@ -53,24 +54,18 @@ class SweepResult:
 def check_out_dir(out_dir, sweep: Sweep) -> bool:
     """Check *out_dir* for *sweep* without creating anything: True if it holds this sweep (resume), False
     if absent or empty; ConfigError if it holds a different sweep, other files, or cannot be written."""
-    from pycosim.nn.train import check_run_dir
-
-    out = Path(out_dir).expanduser()
-    if out.is_dir() and any(out.iterdir()):
-        try:
-            stored = json.loads((out / SWEEP_JSON).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"--out {out}: directory is not empty and holds no sweep ({SWEEP_JSON} missing); "
-                              f"choose a new directory") from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"--out {out}: unreadable {SWEEP_JSON} ({exc})") from None
-        if stored.get("hash") != sweep.hash:
-            raise ConfigError(f"--out {out}: holds a different sweep ({stored.get('name')!r}, spec hash "
-                              f"{str(stored.get('hash'))[:12]}; this one {sweep.hash[:12]}); refusing to mix results, "
-                              f"choose a new directory")
-        return True
-    check_run_dir(out, resume=False)   # absent or empty: a directory in a writable place, as for a training run
-    return False
+    out = files.check_out_dir(out_dir, "--out", allow_existing=SWEEP_JSON)
+    if not (out / SWEEP_JSON).is_file():
+        return False                      # absent or empty: a new sweep
+    try:
+        stored = json.loads((out / SWEEP_JSON).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--out {out}: unreadable {SWEEP_JSON} ({exc})") from None
+    if stored.get("hash") != sweep.hash:
+        raise ConfigError(f"--out {out}: holds a different sweep ({stored.get('name')!r}, spec hash "
+                          f"{str(stored.get('hash'))[:12]}; this one {sweep.hash[:12]}); refusing to mix results, "
+                          f"choose a new directory")
+    return True
 
 
 def _write_sweep_json(out: Path, sweep: Sweep) -> None:

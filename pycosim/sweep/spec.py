@@ -45,7 +45,7 @@ import hashlib
 import itertools
 import json
 import typing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -440,13 +440,14 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
         for seed in seeds:
             cfg = ncfg.override(cfg_point, {"training.seed": seed})
             cdict = _cfg.to_dict(cfg)
-            key = _digest({"config": cdict, "bundle": bundles[bdir] if cfg.synapse.kind != "ideal" else None,
+            analog = cfg.synapse.scheme.analog
+            key = _digest({"config": cdict, "bundle": bundles[bdir] if analog else None,
                            "dataset": dataset})[:16]
             bkey = None
             if baseline:
                 net_train = {p: v for p, v in dotted.items() if p.startswith(("network.", "training."))}
                 bcfg = ncfg.override(base_cfg, {**net_train, "training.seed": seed})
-                bcfg = replace(bcfg, preset="float", synapse=replace(bcfg.synapse, kind="ideal"))
+                bcfg = ncfg.float_baseline_of(bcfg)
                 bdict = _cfg.to_dict(bcfg)
                 bkey = _digest({"config": bdict, "bundle": None, "dataset": dataset})[:16]
                 if bkey not in baselines:
@@ -457,7 +458,7 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
                                            {p: v for p, v in values.items() if p in net_train}, bdict, None, None,
                                            dataset)
             point_tasks.append(Task(key, f"p{i:03d}-s{seed}", "point", i, seed, dict(values), cdict,
-                                    bdir if cfg.synapse.kind != "ideal" else None, bkey, dataset))
+                                    bdir if analog else None, bkey, dataset))
     seen: dict[str, str] = {}
     for t in point_tasks:
         if t.key in seen:

@@ -135,7 +135,7 @@ def _ideal_periphery(net):
                                      lsp=dataclasses.replace(xb.cfg.lsp, read_noise=False),
                                      periphery=dataclasses.replace(xb.cfg.periphery, integrator_lag=False))
         xb._lag = False      # taken from the config when the crossbar is built
-        xb.refresh_drift()
+        xb.advance(0.0, settle=True)
 
 
 def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):

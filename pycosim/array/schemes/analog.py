@@ -1,0 +1,655 @@
+"""What every analog scheme shares: the PCM devices, the read periphery, read noise, drift and programming.
+
+:class:`AnalogCrossbar` implements the :class:`pycosim.array.crossbar.Crossbar` protocol for synapses built
+from PCM devices read through line integrators; a scheme adds its less-significant part (LSP) through the
+hooks ``_lsp_*`` and its update (``_update``). Weights (network units):
+
+    W = scale·[F·(G⁺ − G⁻) + LSP],   scale = weight_max/(F·(mean G_max − mean RESET floor))
+
+so the full MSP range maps to ±weight_max.
+
+State (shapes (k, n_in, n_out), k = PCM devices per synapse; float32 unless noted):
+    P: programmed PCM conductances (S): k = 0 G⁺, 1 G⁻ (and the scheme's LSP devices after them);
+    P_since: int32 SET pulses since each device's last RESET (selects its c2c residuals);
+    P_inst: int32 SPICE instance of each device; P_stuck: bool or None;
+    P_tprog: float64 time of each device's last SET or RESET (s; None without drift); Pe: drifted values
+    used by reads; P_drift: (2, k, n_in, n_out) per-device drift constants (ln r, ν) at their level.
+Caches, updated incrementally on the cells an operation touches:
+    W: (n_in, n_out) effective weights (network units, drifted PCM values at the last drift refresh);
+    Wf: forward-read matrix (W, or with the integrator lag κ: PeripheryConfig.integrator_lag);
+    S: (n_in, n_out) Σ_devices σ²_read·t_bench (network units²·s), the read-noise variance density.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pycosim.array import kernels
+from pycosim.array import transfer as tr
+from pycosim.array.crossbar import Crossbar
+from pycosim.array.periphery import ReadChannel
+from pycosim.devices import assign_instances, integrator, pcm
+from pycosim.errors import ConfigError
+
+_EMPTY_F32 = np.zeros(0, np.float32)
+_EMPTY_2D = np.zeros((0, 1), np.float32)
+
+
+class AnalogCrossbar(Crossbar):
+    """Base of the PCM-based schemes (module docstring). Subclasses set N_PCM and implement ``_update``
+    and, if they have an LSP, the ``_lsp_*`` hooks."""
+
+    N_PCM = 2
+    _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
+                     "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf")
+    _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
+
+    # ------------------------------------------------------------------ construction
+    def _build(self, bundle) -> None:
+        if bundle is None:
+            from pycosim import calibration
+            bundle = calibration.load()
+        self.bundle = bundle
+        c, rng, shape = self.cfg, self.rng, self.shape
+        pc = c.pcm
+        pop = pcm.population(bundle, drift=pc.drift, read_noise=pc.read_noise, d2d_scale=pc.d2d_scale,
+                             drift_t0_s=pc.drift_t0_s, drift_t_prog_s=pc.drift_t_prog_s,
+                             drift_scale=pc.drift_scale, drift_d2d_scale=pc.drift_d2d_scale)
+        if pc.g_max_scale != 1.0:
+            pop = dataclasses.replace(pop, g_max_S=(pop.g_max_S * pc.g_max_scale).astype(np.float32))
+        self.pcm_pop = pp = pop
+        self.scale = c.weight_max / (c.F * float(np.mean(pp.g_max_S) - np.mean(pp.g_reset_S)))
+        k = self.N_PCM
+        self.P_inst = assign_instances((k,) + shape, pp.n, rng)
+        self.P = pp.g_reset_S[self.P_inst]
+        self.P_since = np.zeros((k,) + shape, np.int32)
+        self.P_stuck = None
+        if pc.stuck_reset_frac > 0 or pc.stuck_max_frac > 0:
+            u = rng.random((k,) + shape)
+            at_max = u < pc.stuck_max_frac
+            at_reset = (u >= pc.stuck_max_frac) & (u < pc.stuck_max_frac + pc.stuck_reset_frac)
+            self.P = np.where(at_max, pp.g_max_S[self.P_inst], self.P).astype(np.float32)
+            self.P_stuck = at_max | at_reset
+        self.P_tprog = np.zeros((k,) + shape, np.float64) if pc.drift else None
+        self.Pe = self.P.copy() if pc.drift else self.P
+        self.P_drift = np.stack(pcm.drift_params(self.P, self.P_inst, pp)) if pc.drift else None
+        self._drift_dirty = np.zeros(self.P.shape, bool) if pc.drift else None
+        self._t_drift = 0.0
+        self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
+        self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
+        self._ubuf = self._zbuf = None
+        self._upos = self._zpos = 0
+        self._ws = None
+        self._mean_drift_pop = None
+        self._kg = None
+        self._build_lsp(bundle)
+        pe = c.periphery
+        self.integ = integrator.params(bundle, noise=pe.integrator_noise)
+        self.read_v_V = pe.read_v_V if pe.read_v_V is not None else float(bundle.scalars["lsp"]["read_v_V"])
+        kw = dict(scale=self.scale, read_v_V=self.read_v_V, bits=pe.adc_bits, noise=pe.integrator_noise,
+                  mismatch_scale=pe.mismatch_scale, rng=rng, t_read_s=pe.t_read_s)
+        self.fwd = ReadChannel.build(self.n_out, self.integ, full_scale=pe.forward_full_scale, **kw)
+        self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
+        bits = pe.input_bits
+        self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
+        self._lag = bool(pe.integrator_lag and self.integ.cint_F > 0 and self.integ.gbw_Hz > 0)
+        self._noise = pc.read_noise or self._lsp_noise()
+        self.S = np.zeros(shape, np.float32) if self._noise else None
+        # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
+        self._kfwd = np.float32(self.noise_factor(self.fwd.t_x1_s)) if self._noise else np.float32(0)
+        self._kbwd = np.float32(self.noise_factor(self.bwd.t_x1_s)) if self._noise else np.float32(0)
+        self._refresh_all()
+
+    # ------------------------------------------------------------------ the LSP hooks (no LSP here)
+    def _build_lsp(self, bundle) -> None:
+        """Build the LSP state and set dw_pulse (network units per update pulse)."""
+        raise NotImplementedError
+
+    def _lsp_noise(self) -> bool:
+        """Whether the LSP has read noise of its own (adds to S)."""
+        return False
+
+    def _lsp_w(self, flat: np.ndarray | None, take) -> np.ndarray | float:
+        """The LSP's part of W/scale (S) at flat indices (None = all, flattened)."""
+        return np.float32(0)
+
+    def _lsp_lines(self, flat: np.ndarray | None, take, wp, wn):
+        """(W⁺, W⁻) with the LSP's conductances added on their lines (see :meth:`_lines_of`)."""
+        return wp, wn
+
+    def _lsp_var(self, flat: np.ndarray | None) -> np.ndarray | float:
+        """Read-noise variance density of the LSP (network units²·s) at flat indices."""
+        return np.float32(0)
+
+    def _reset_lsp(self, flat: np.ndarray, moved: np.ndarray, cols: np.ndarray, opt: dict) -> None:
+        """Reset the LSP of the transferred synapses (flat), moved ones (flat indices) among them."""
+
+    # ------------------------------------------------------------------ caches
+    def noise_factor(self, t_s: float) -> float:
+        """κ(t) with read variance of a full-width read (|x| = 1) of window t = S·κ(t), S = Σσ²(t_b)·t_b.
+
+        PCM read noise (which dominates: σ/G ≈ 2–4 % against ≈ 0.1 % for the 3T1C read FET) is 1/f in the
+        circuit (netlists/pcm.lib): the variance of a window mean grows only as ln(t_rec/T) when the window
+        T shrinks below the bench window t_b (record t_rec), and longer windows are not credited with any
+        averaging — κ(t) = ln(t_rec/min(t, t_b)) / (ln(t_rec/t_b)·t_b) (the log law of the published PCM
+        read-noise model, Nandakumar et al., ICECS 2019). A read of pulse fraction x contributes x²·S·κ.
+        With the PCM noise off, the remaining 3T1C thermal noise is white: κ = 1/t, contributions x·S/t."""
+        if self.cfg.pcm.read_noise:
+            p = self.pcm_pop
+            t_b, t_rec = p.noise_t_int_s, p.noise_t_rec_s
+            return float(np.log(t_rec / min(t_s, t_b)) / (np.log(t_rec / t_b) * t_b))
+        return 1.0 / t_s
+
+    def _pcm_var(self, d: int, flat: np.ndarray | None) -> np.ndarray:
+        """σ²·t_bench (S²·s) of PCM devices of type d at flat synapse indices (None = all)."""
+        if not self.cfg.pcm.read_noise:
+            return np.float32(0)
+        g = self.Pe[d].reshape(-1) if flat is None else self.Pe[d].reshape(-1)[flat]
+        s = pcm.read_sigma(g, self.pcm_pop)
+        return s * s * np.float32(self.pcm_pop.noise_t_int_s)
+
+    @staticmethod
+    def _taker(flat):
+        return (lambda a: a.reshape(-1)) if flat is None else (lambda a: a.reshape(-1)[flat])
+
+    def _w_of(self, flat: np.ndarray | None) -> np.ndarray:
+        """Noise-free weights (network units) from the device state at flat indices (None = all)."""
+        take = self._taker(flat)
+        w = np.float32(self.cfg.F) * (take(self.Pe[0]) - take(self.Pe[1])) + self._lsp_w(flat, take)
+        return np.float32(self.scale) * w
+
+    def _lines_of(self, flat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Conductances (S, float32) each synapse puts on its p and n column line at flat indices (None =
+        all, flattened): W⁺ = F·G⁺ + LSP⁺, W⁻ = F·G⁻ + LSP⁻; W = scale·(W⁺ − W⁻) (Ambrogio et al. 2018, Fig. 1)."""
+        F = np.float32(self.cfg.F)
+        take = self._taker(flat)
+        return self._lsp_lines(flat, take, F * take(self.Pe[0]), F * take(self.Pe[1]))
+
+    def _s_of(self, flat: np.ndarray | None) -> np.ndarray:
+        """Read-noise variance density S (network units²·s) at flat indices (None = all)."""
+        v = np.float32(self.cfg.F ** 2) * (self._pcm_var(0, flat) + self._pcm_var(1, flat))
+        for d in range(2, self.N_PCM):
+            v = v + self._pcm_var(d, flat)
+        return np.float32(self.scale ** 2) * v + self._lsp_var(flat)
+
+    def _refresh_lines(self) -> None:
+        """Recompute the integrator lag of every line from the device state (PeripheryConfig.integrator_lag):
+        κ = :func:`pycosim.devices.integrator.lag_gain` of the line totals G_L⁺_j = Σ_i W⁺_ij, G_L⁻_j = Σ_i W⁻_ij
+        (column pair j, forward) and G_L,i = Σ_j (W⁺_ij + W⁻_ij) (row i, transposed), the forward matrix Wf,
+        and the digital compensation 1/κ̂ (PeripheryConfig.lag_compensation)."""
+        if not self._lag:
+            self.Wf = self.W
+            self.kappa_p = self.kappa_n = self.kappa_r = None
+            self._kg = self._kns = self._cf = self._cb = None
+            return
+        wp, wn = self._lines_of(None)
+        wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        c, gbw = self.integ.cint_F, self.integ.gbw_Hz
+        kp = integrator.lag_gain(wp.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
+        kn = integrator.lag_gain(wn.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
+        kr = integrator.lag_gain(wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64), c, gbw).astype(np.float32)
+        self.kappa_p, self.kappa_n, self.kappa_r = kp, kn, kr
+        self.Wf = (np.float32(self.scale) * (kp * wp - kn * wn)).astype(np.float32)
+        self._kg = self._lsp_line_gain(kp, kn)
+        self._kns = ((kp + kn) * np.float32(0.5)).astype(np.float32)
+        comp = self.cfg.periphery.lag_compensation
+        self._cf = (np.float32(1) / self._kns).astype(np.float32) if comp else None
+        self._cb = (np.float32(1) / kr).astype(np.float32) if comp else None
+
+    def _lsp_line_gain(self, kp: np.ndarray, kn: np.ndarray) -> np.ndarray | None:
+        """(n_out,) lag gain of the line each column's updated LSP device sits on (None: no LSP update path)."""
+        return None
+
+    def _wf_of(self, flat: np.ndarray | None) -> np.ndarray:
+        """Forward-read weights with the line gains, scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻) at flat indices (network
+        units; PeripheryConfig.integrator_lag)."""
+        wp, wn = self._lines_of(flat)
+        col = (np.arange(self.W.size) if flat is None else flat) % self.n_out
+        return np.float32(self.scale) * (self.kappa_p[col] * wp - self.kappa_n[col] * wn)
+
+    def _refresh(self, flat: np.ndarray) -> None:
+        """Recompute the cached W (and Wf, S) at flat synapse indices from the device state."""
+        self.W.reshape(-1)[flat] = self._w_of(flat)
+        if self._lag:
+            self.Wf.reshape(-1)[flat] = self._wf_of(flat)
+        if self.S is not None:
+            self.S.reshape(-1)[flat] = self._s_of(flat)
+
+    def _refresh_all(self) -> None:
+        self.W = self._w_of(None).reshape(self.shape).astype(np.float32)
+        if self.S is not None:
+            self.S = np.broadcast_to(self._s_of(None), (self.W.size,)).reshape(self.shape).astype(np.float32)
+        self._refresh_lines()
+
+    def _restored(self) -> None:
+        if self.Wf is None:
+            self.Wf = self.W
+
+    # ------------------------------------------------------------------ reads
+    @property
+    def full_scale(self) -> tuple[float, float]:
+        """(forward, backward) network-unit outputs that reach the integrator's linear range."""
+        return tuple(float(self.integ.q_linear_max_C * self.scale / (self.read_v_V * ch.t_x1_s))
+                     for ch in (self.fwd, self.bwd))
+
+    def read_pulse(self) -> tuple[float, float, float]:
+        """(V_read (V), t_x1 forward (s), t_x1 transposed (s)): the read voltage and the pulse width of a
+        full input (|x| = 1) of each read direction (:mod:`pycosim.array.periphery`)."""
+        return float(self.read_v_V), float(self.fwd.t_x1_s), float(self.bwd.t_x1_s)
+
+    def weights(self, forward: bool = False) -> np.ndarray:
+        """Copy of the noise-free weights (network units, float32, (n_in, n_out)): W from the device state,
+        or with forward=True the matrix the forward read applies — the integrator-lag gains κ⁺_j, κ⁻_j on
+        the lines and their digital compensation 1/κ̂_j (PeripheryConfig.integrator_lag, lag_compensation),
+        scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻)/κ̂_j; = W without the lag."""
+        if forward and self._lag:
+            return self.Wf * self._cf if self._cf is not None else self.Wf.copy()
+        return self.W.copy()
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        y, var = np.empty(self.n_out, np.float32), np.empty(self.n_out, np.float32)
+        z_dev, z_int = self._normals(self.n_out, self.fwd)
+        kernels.read_rows(x, self._levels, self.Wf, self.S if self.S is not None else _EMPTY_2D,
+                          self.cfg.pcm.read_noise, self._kfwd, z_dev, y, var,
+                          self._kns if self._lag else _EMPTY_F32)
+        self.counters.reads_forward += 1
+        self.counters.integrations_forward += self.n_out
+        out = self.fwd.convert(y, None, z_int)
+        if self._cf is not None:
+            out *= self._cf
+        return out
+
+    def _backward(self, d: np.ndarray) -> np.ndarray:
+        m = np.float32(np.abs(d).max()) if self.cfg.periphery.normalize_backward else np.float32(1)
+        if m == 0:
+            m = np.float32(1)
+        y = np.empty(self.n_in, np.float32)
+        z_dev, z_int = self._normals(self.n_in, self.bwd)
+        kernels.read_cols(d * (np.float32(1) / m), self._levels, self.W,
+                          self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
+                          z_dev, y)
+        self.counters.reads_backward += 1
+        self.counters.integrations_backward += self.n_in
+        if self._lag:
+            y *= self.kappa_r
+        out = self.bwd.convert(y, None, z_int)
+        if self._cb is not None:
+            out *= self._cb
+        out *= m
+        return out
+
+    def _normals(self, n: int, ch: ReadChannel) -> tuple[np.ndarray, np.ndarray]:
+        """The N(0, 1) a read of n lines needs, in one draw: (device read noise: n or none, integrator output
+        noise: n or none)."""
+        k_dev = n if self.S is not None else 0
+        k = k_dev + (n if ch.noise_V else 0)
+        if k == 0:
+            return _EMPTY_F32, _EMPTY_F32
+        z = self.rng.standard_normal(k, dtype=np.float32)
+        return z[:k_dev], z[k_dev:]
+
+    def _set_exact(self, W: np.ndarray) -> None:
+        self.W = W
+        self.Wf = self.W
+        self._lag = False
+        self._kns = self._cf = self._cb = self.kappa_r = None
+        if self.S is not None:
+            self.S = np.zeros_like(self.S)
+
+    # ------------------------------------------------------------------ random-number buffers
+    _UBUF = 1 << 16
+    _ZBUF = 1 << 18
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._ubuf = self._zbuf = None
+        self._upos = self._zpos = 0
+
+    def _trains_work(self) -> None:
+        if self._ws is None:
+            self._ws = np.zeros(self.W.size, np.int32)
+            self._out_flat = np.empty(self.W.size, np.int64)
+            self._out_n = np.empty(self.W.size, np.int32)
+
+    def _uniforms(self, k: int, room: int = 0) -> np.ndarray:
+        """The next k U[0, 1) float32 of the layer's buffer, which is topped up from self.rng (unused
+        numbers kept, in order) when fewer than max(k, room) are left; the buffer is part of the state, so
+        runs (and resumed runs) stay reproducible from the seed."""
+        self._ubuf, self._upos = self._top_up(self._ubuf, self._upos, max(k, room), self._UBUF, self.rng.random)
+        out = self._ubuf[self._upos:self._upos + k]
+        self._upos += k
+        return out
+
+    def _normals_c2c(self, k: int, room: int = 0) -> np.ndarray:
+        """The next k N(0, 1) float32 for 3T1C cycle-to-cycle noise (buffered like :meth:`_uniforms`)."""
+        self._zbuf, self._zpos = self._top_up(self._zbuf, self._zpos, max(k, room), self._ZBUF,
+                                              self.rng.standard_normal)
+        out = self._zbuf[self._zpos:self._zpos + k]
+        self._zpos += k
+        return out
+
+    @staticmethod
+    def _top_up(buf, pos: int, need: int, size: int, draw):
+        if buf is not None and buf.size - pos >= need:
+            return buf, pos
+        left = buf[pos:] if buf is not None else _EMPTY_F32
+        fresh = draw(max(size, 4 * need) - left.size, dtype=np.float32)
+        return np.concatenate([left, fresh]), 0
+
+    # ------------------------------------------------------------------ update pulses
+    def pulse_counts(self, x: np.ndarray, d: np.ndarray, lr: float):
+        """Coincident pulse counts of an update (copies; see :meth:`_counts`)."""
+        flat, n = self._counts(x, d, lr)
+        return flat.copy(), n.copy()
+
+    def _counts(self, x: np.ndarray, d: np.ndarray, lr: float):
+        """Coincident pulse counts of an update (sparse): returns (flat synapse indices int64, signed counts
+        int32 in the weight direction), for the desired n_ij = −lr·x_i·δ_j/Δw_pulse:
+
+        * 'deterministic': nearest integer of n_ij;
+        * 'stochastic': floor(n_ij + u), u ~ U[0, 1) per synapse (unbiased stochastic rounding);
+        * 'trains': stochastic pulse trains of length BL = max_pulses on every row and column (Gokmen &
+          Vlasov, Front. Neurosci. 10, 333 (2016); Burr et al., IEEE TED 62, 3498 (2015)): row i fires in
+          each slot with probability p_i = min(1, |x_i|·s_x), column j with q_j = min(1, |δ_j|·s_δ),
+          s_x·s_δ = lr/(Δw_pulse·BL), s_x/s_δ = max|δ|/max|x| (balanced); a synapse gets one pulse per
+          coincidence, E[n_ij] = BL·p_i·q_j = n_ij (when unclipped). Only BL·(rows + cols) random numbers.
+
+        |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can get a pulse are formed (for
+        deterministic rounding: max_i |lr·x_i·δ_j| ≥ Δw_pulse/2)."""
+        uc = self.cfg.update
+        c = np.float32(lr / self.dw_pulse)
+        rows = np.flatnonzero(x)
+        empty = np.zeros(0, np.int64), np.zeros(0, np.int32)
+        if rows.size == 0 or c == 0:
+            return empty
+        xr = x[rows]
+        ad = np.abs(d)
+        if uc.rounding == "deterministic":
+            cols = np.flatnonzero(ad * (c * np.abs(xr).max()) >= 0.5)
+        else:
+            cols = np.flatnonzero(ad)
+        if cols.size == 0:
+            return empty
+        if uc.rounding == "trains":
+            bl = uc.max_pulses
+            self._trains_work()
+            self._uniforms(0, room=bl * (self.n_in + self.n_out))     # as the fused update does
+            u_r = self._uniforms(rows.size * bl).reshape(rows.size, bl)
+            u_c = self._uniforms(bl * cols.size).reshape(bl, cols.size)
+            m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
+                                      self._out_flat, self._out_n)
+            return self._out_flat[:m], self._out_n[:m]     # ascending synapse index; views of work arrays
+        p = np.multiply.outer(xr * -c, d[cols])
+        if uc.rounding == "deterministic":
+            n = np.rint(p)
+        else:
+            n = np.floor(p + self.rng.random(p.shape, dtype=np.float32))
+        np.clip(n, -uc.max_pulses, uc.max_pulses, out=n)
+        nz = np.flatnonzero(n)
+        if nz.size == 0:
+            return empty
+        ri, ci = np.divmod(nz, cols.size)
+        flat = rows[ri].astype(np.int64) * self.n_out + cols[ci]
+        return flat, n.reshape(-1)[nz].astype(np.int32)
+
+    def _pcm_update(self, x: np.ndarray, d: np.ndarray, lr: float, base: int) -> None:
+        """Update by |n| SET pulses on device base (n > 0) or base + 1 (n < 0) of each pulsed synapse, then
+        RESET-and-reprogram of pairs past saturation_frac·G_max (:meth:`_saturation_refresh`)."""
+        flat, n = self._counts(x, d, lr)
+        if flat.size == 0:
+            return
+        d_idx = np.where(n > 0, base, base + 1)
+        self._set(d_idx, flat, np.abs(n), counter="pcm_update_set_pulses")
+        self._saturation_refresh(flat, base)
+        self._refresh(flat)
+
+    # ------------------------------------------------------------------ PCM device operations
+    def _set(self, d_idx: np.ndarray, flat: np.ndarray, n: np.ndarray, counter: str) -> None:
+        """SET pulses n on PCM devices (type d_idx, synapse flat); stuck devices do not move."""
+        dev = d_idx.astype(np.int64) * self.W.size + flat
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
+        Cf = self.P_since.reshape(-1)
+        Pf[dev], Cf[dev] = pcm.set_pulses(Pf[dev], n, If[dev], self.pcm_pop, self.rng, since=Cf[dev],
+                                          c2c_scale=self.cfg.pcm.c2c_scale, stuck=stuck)
+        setattr(self.counters, counter, getattr(self.counters, counter) + int(n.sum()))
+        moved = n > 0 if stuck is None else (n > 0) & ~stuck     # devices of one call are distinct
+        self.counters.pcm_sets_per_device.reshape(-1)[dev[moved]] += n[moved].astype(np.uint32)
+        self._programmed(dev)
+
+    def _reset(self, dev: np.ndarray, counter: str) -> None:
+        """RESET PCM devices (flat device indices into P), count them, apply endurance."""
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        stuck = self.P_stuck.reshape(-1)[dev] if self.P_stuck is not None else None
+        Pf[dev] = pcm.reset(Pf[dev], np.ones(dev.shape, bool), If[dev], self.pcm_pop, stuck=stuck)
+        self.P_since.reshape(-1)[dev] = 0 if stuck is None else np.where(stuck, self.P_since.reshape(-1)[dev], 0)
+        rc = self.counters.pcm_resets_per_device.reshape(-1)
+        np.add.at(rc, dev, 1)
+        setattr(self.counters, counter, getattr(self.counters, counter) + int(dev.size))
+        lim = self.cfg.pcm.endurance_resets
+        if lim:
+            worn = dev[rc[dev] > lim]
+            if worn.size:
+                if self.P_stuck is None:
+                    self.P_stuck = np.zeros(self.P.shape, bool)
+                self.P_stuck.reshape(-1)[worn] = True
+        self._programmed(dev)
+
+    def _programmed(self, dev: np.ndarray) -> None:
+        """Devices *dev* (flat indices into P) were just programmed: restart their drift clock; their drift
+        constants at the new level are recomputed (in one batch) by the next :meth:`_refresh_drift`."""
+        if self.P_tprog is not None:
+            self.P_tprog.reshape(-1)[dev] = self.t_s
+            self.Pe.reshape(-1)[dev] = self.P.reshape(-1)[dev]
+            self._drift_dirty.reshape(-1)[dev] = True
+
+    def _saturation_refresh(self, flat: np.ndarray, base: int) -> None:
+        """RESET both devices of pairs (base, base+1) whose larger device passed saturation_frac·G_max, then
+        program the pair's difference back open-loop onto one device (mean-device pulse count)."""
+        N = self.W.size
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        dp, dm = base * N + flat, (base + 1) * N + flat
+        gmax, frac = self.pcm_pop.g_max_S, self.cfg.pcm.saturation_frac
+        sat = (Pf[dp] > frac * gmax[If[dp]]) | (Pf[dm] > frac * gmax[If[dm]])
+        if not sat.any():
+            return
+        f = flat[sat]
+        diff = Pf[dp[sat]] - Pf[dm[sat]]
+        self._reset(np.concatenate([dp[sat], dm[sat]]), "pcm_update_resets")
+        d_idx = np.where(diff >= 0, base, base + 1)
+        g0 = Pf[d_idx.astype(np.int64) * N + f]
+        n = pcm.open_loop_pulses(g0, g0 + np.abs(diff), self.pcm_pop.dg_fit, self.cfg.transfer.max_pulses)
+        self._set(d_idx, f, n, counter="pcm_update_reprogram_set_pulses")
+
+    # ------------------------------------------------------------------ time
+    def _advance(self, dt_s: float, hold_lsp: bool, settle: bool) -> None:
+        if not hold_lsp:
+            self._advance_lsp(dt_s)
+        if settle:
+            self._flush_lsp()
+        if self.P_tprog is not None and (settle or self.t_s - self._t_drift >= self.cfg.pcm.drift_refresh_s):
+            self._refresh_drift()
+
+    def _advance_lsp(self, dt_s: float) -> None:
+        """LSP leakage over dt_s (schemes with a volatile LSP)."""
+
+    def _flush_lsp(self) -> None:
+        """Apply deferred LSP leakage now."""
+
+    def _refresh_drift(self) -> None:
+        """Re-evaluate PCM drift of every device at the current time, Pe = drift(P, t − t_prog)
+        (:func:`pycosim.devices.pcm.drift_with`); t_prog is the time of the device's last SET or RESET."""
+        dirty = np.flatnonzero(self._drift_dirty)
+        if dirty.size:
+            ln_r, nu = pcm.drift_params(self.P.reshape(-1)[dirty], self.P_inst.reshape(-1)[dirty], self.pcm_pop)
+            self.P_drift[0].reshape(-1)[dirty] = ln_r
+            self.P_drift[1].reshape(-1)[dirty] = nu
+            self._drift_dirty.reshape(-1)[dirty] = False
+        self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, self.P_drift[0], self.P_drift[1], self.pcm_pop)
+        self._t_drift = self.t_s
+        self._refresh_all()
+
+    # ------------------------------------------------------------------ programming and transfer
+    def default_verify_window(self) -> float:
+        """Verify read window t (s): the PCM bench window t_bench when the PCM read noise is on (1/f noise:
+        a longer window averages nothing more away, :meth:`noise_factor`), else the forward read window."""
+        if not self.cfg.pcm.read_noise:
+            return self.fwd.t_x1_s
+        return self.pcm_pop.noise_t_int_s
+
+    def _options(self, overrides: dict) -> dict:
+        opt = tr.options(self.cfg.transfer, overrides)
+        if opt["verify_t_read_s"] is None:
+            opt["verify_t_read_s"] = self.default_verify_window()
+        return opt
+
+    def _program_msp(self, flat: np.ndarray, target: np.ndarray, opt: dict, stats: tr.TransferStats) -> None:
+        """Program the MSP pairs of synapses flat to target (network units) with the transfer engine."""
+        prog = ArrayProgrammer(self, flat, opt["verify_t_read_s"])
+        if flat.size:
+            if opt["mode"] == "closed":
+                res = tr.closed_loop(prog, target, tr.LoopOptions(
+                    opt["tolerance"], opt["max_pulses"], opt["max_restarts"], opt["refresh_frac"],
+                    self.cfg.pcm.saturation_frac, opt["drift_horizon_s"] or 0.0))
+            else:
+                g_from = float(self.bundle.scalars["pcm"]["g_reset_mean_S"])
+                dG = np.abs(target) / np.float32(self.scale * self.cfg.F)
+                res = tr.open_loop(prog, target, pcm.open_loop_pulses(g_from, g_from + dG, self.pcm_pop.dg_fit,
+                                                                        opt["max_pulses"]))
+            self.counters.transfer_verify_reads += res.verify_reads
+            self.counters.transfer_iterations += res.iterations
+            stats.verify_reads += res.verify_reads
+            stats.iterations += res.iterations
+            stats.set_pulses += prog.set_pulses
+            stats.resets += prog.resets
+            self._refresh(flat)
+        stats.score(target, self.W.reshape(-1)[flat])
+
+    def _set_weights(self, W: np.ndarray, mode: str | None, overrides: dict):
+        if mode is not None:
+            overrides = dict(overrides, mode=mode)
+        opt = self._options(overrides)
+        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"])
+        flat = np.arange(W.size)
+        stats.n_synapses = int(flat.size)
+        self._program_msp(flat, W.reshape(-1), opt, stats)
+        self._refresh_lines()
+        return stats
+
+    def _transfer(self, cols: np.ndarray, overrides: dict):
+        opt = self._options(overrides)
+        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"])
+        if not self.scheme.has_lsp:
+            return stats
+        self._flush_lsp()
+        flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
+        stats.n_synapses = int(flat.size)
+        c = self.lsp_contribution().reshape(-1)[flat]
+        moved = np.abs(c) > opt["threshold"]
+        fm = flat[moved]
+        target, _ = ArrayProgrammer(self, fm, opt["verify_t_read_s"]).read(np.arange(fm.size))
+        self.counters.transfer_verify_reads += int(fm.size)
+        stats.dropped_abs_sum = float(np.abs(c[~moved]).sum())
+        self._reset_lsp(flat, fm, cols, opt)
+        self._refresh(flat)
+        self._program_msp(fm, target, opt, stats)
+        self._refresh_lines()
+        self.counters.transfers += 1
+        return stats
+
+    def _mean_drift(self):
+        """The PCM population with every device's drift constants replaced by their population mean per
+        level (what a periphery can know from the calibration; cached)."""
+        if self._mean_drift_pop is None:
+            p = self.pcm_pop
+            mean = lambda a: np.broadcast_to(a.mean(axis=0, keepdims=True), a.shape)  # noqa: E731
+            self._mean_drift_pop = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_r=mean(p.drift_ln_r),
+                                                       drift_level_x=mean(p.drift_level_x))
+        return self._mean_drift_pop
+
+    # ------------------------------------------------------------------ views
+    def devices(self) -> dict:
+        """Copies of the device state: 'G_S' (k, n_in, n_out) PCM conductances as read now (drifted),
+        'G_prog_S' as programmed, 'pcm_instance' int32 SPICE instance of each device, 'g_max_S' each device's
+        G_max (S), 'pcm_stuck' bool or None; schemes with 3T1C cells add theirs."""
+        return {"G_S": self.Pe.copy(), "G_prog_S": self.P.copy(), "pcm_instance": self.P_inst.copy(),
+                "g_max_S": self.pcm_pop.g_max_S[self.P_inst],
+                "pcm_stuck": None if self.P_stuck is None else self.P_stuck.copy()}
+
+    def set_devices(self, *, P=None, V=None, pol=None) -> None:
+        """Place the devices in given states (to mirror a SPICE netlist, ``pycosim validate``) and rebuild
+        the caches: P (k, n_in, n_out) programmed PCM conductances (S); V (n_in, n_out) 3T1C V_C (V) and pol
+        (n_out,) ±1 for schemes with 3T1C cells. The device instances stay as drawn."""
+        if P is not None:
+            P = np.asarray(P, np.float32)
+            if P.shape != self.P.shape:
+                raise ConfigError(f"set_devices: P must have shape {self.P.shape}, got {P.shape}")
+            self.P = P.copy()
+            self.P_since[...] = self.pcm_pop.c2c_by_pulse_S.shape[0]      # history unknown: steady-state c2c
+            self.Pe = self.P.copy() if self.P_tprog is not None else self.P
+            if self.P_tprog is not None:
+                self.P_tprog[...] = self.t_s
+                self.P_drift = np.stack(pcm.drift_params(self.P, self.P_inst, self.pcm_pop))
+        self._set_lsp_devices(V, pol)
+        self._refresh_all()
+
+    def _set_lsp_devices(self, V, pol) -> None:
+        if V is not None or pol is not None:
+            raise ConfigError(f"set_devices: V and pol exist only for schemes with 3T1C cells "
+                              f"(this is {self.cfg.synapse!r})")
+
+
+class ArrayProgrammer:
+    """The array model's side of :class:`pycosim.array.transfer.MspProgrammer`: the MSP pairs (devices 0
+    and 1) of the synapses at flat indices of one :class:`AnalogCrossbar`. Verify reads are noisy reads
+    W + σ·z of the window t_read_s, σ = (S·κ(t))^½ (:meth:`AnalogCrossbar.noise_factor`); SET and RESET
+    pulses act on the layer's devices and counters (transfer_set_pulses, transfer_resets)."""
+
+    def __init__(self, xb: AnalogCrossbar, flat: np.ndarray, t_read_s: float):
+        self.xb, self.flat, self.t_read_s = xb, np.asarray(flat, np.int64), t_read_s
+        self.set_pulses = self.resets = 0
+
+    def read(self, idx):
+        xb, f = self.xb, self.flat[idx]
+        w = xb._w_of(f)
+        sig = np.zeros(f.shape, np.float32)
+        if xb.S is not None:
+            sig = np.sqrt(xb._s_of(f) * np.float32(xb.noise_factor(self.t_read_s)))
+            w = w + sig * xb.rng.standard_normal(f.shape, dtype=np.float32)
+        return w, sig
+
+    def levels(self, idx):
+        xb, f = self.xb, self.flat[idx]
+        dev = np.stack([f, xb.W.size + f])
+        return xb.P.reshape(-1)[dev], xb.pcm_pop.g_max_S[xb.P_inst.reshape(-1)[dev]]
+
+    def step(self, idx, device, n, reset):
+        xb, f = self.xb, self.flat[idx]
+        if reset.any():
+            fr = f[reset]
+            xb._reset(np.concatenate([fr, xb.W.size + fr]), "transfer_resets")
+            self.resets += 2 * int(fr.size)
+        go = n > 0
+        if go.any():
+            xb._set(device[go].astype(np.int64), f[go], n[go].astype(np.int32), counter="transfer_set_pulses")
+            self.set_pulses += int(n[go].sum())
+
+    def drift_ahead(self, idx, horizon_s: float) -> np.ndarray:
+        """Δw (network units, float32) of the MSP pairs over the next horizon_s seconds by the mean drift law
+        (TransferConfig.drift_horizon_s): scale·F·Σ± G_now·(r̄(a + h)/r̄(a) − 1), a = age of each device since
+        its programming (≥ t_p), r̄ = :func:`pycosim.devices.pcm.drift_with` of the mean-drift population."""
+        xb, f = self.xb, self.flat[idx]
+        if xb.P_tprog is None or f.size == 0:
+            return np.zeros(f.shape, np.float32)
+        mp = xb._mean_drift()
+        dev = np.concatenate([f, xb.W.size + f])
+        G = xb.P.reshape(-1)[dev]
+        age = np.maximum(xb.t_s - xb.P_tprog.reshape(-1)[dev], mp.drift_t_prog_s)
+        ln_r, nu = pcm.drift_params(G, xb.P_inst.reshape(-1)[dev], mp)
+        now = pcm.drift_with(np.ones_like(G), age, ln_r, nu, mp)
+        later = pcm.drift_with(np.ones_like(G), age + horizon_s, ln_r, nu, mp)
+        dG = xb.Pe.reshape(-1)[dev] * (later / now - np.float32(1))
+        k = f.size
+        return (np.float32(xb.scale * xb.cfg.F) * (dG[:k] - dG[k:])).astype(np.float32)

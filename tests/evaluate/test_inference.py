@@ -1,0 +1,94 @@
+"""The inference models behind one interface (pycosim.inference): the registry, and that the statistical
+PCM model's drift acts on what the network reads (it did not while the model assigned a layer's weight
+cache: the forward read kept the programmed matrix, so accuracy was the same at 1 s and 1 y)."""
+
+import numpy as np
+import pytest
+
+from pycosim import inference
+from pycosim.errors import ConfigError
+from pycosim.evaluate import drift_eval as de
+from pycosim.inference.driver import chip_rng
+from pycosim.nn import train
+from pycosim.nn.config import array_configs
+from pycosim.nn.network import Network
+
+SIZES = (24, 10, 4)
+YEAR = 365.25 * 86400.0
+
+
+@pytest.fixture(scope="module")
+def net():
+    """A small network on ambrogio2018 arrays (2PCM+3T1C, analog periphery), its random initial weights
+    programmed closed loop — a real readout without a training run."""
+    cfg = train.resolve_config("ambrogio2018", None, [f"network.hidden={SIZES[1]}"])
+    return Network(SIZES, array_configs(cfg, SIZES), rng=np.random.default_rng(3), init_scale=2.0)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return np.random.default_rng(4).random((40, SIZES[0])).astype(np.float32)
+
+
+def test_registry_builds_each_model_once_by_name():
+    assert set(inference.MODELS) == {"circuit", "pcm-statistical"}
+    c = inference.model("circuit", lsp_mode="leak")
+    assert isinstance(c, inference.CircuitModel) and c.settings() == {"lsp_mode": "leak"}
+    s = inference.model("pcm-statistical", lsp_mode="leak")          # options a model lacks are ignored
+    assert isinstance(s, inference.PcmStatisticalModel) and s.settings() == {}
+    with pytest.raises(ConfigError, match="allowed values are circuit, pcm-statistical"):
+        inference.model("aihwkit")
+    with pytest.raises(ConfigError, match="--lsp"):
+        inference.model("circuit", lsp_mode="hold")
+    assert isinstance(inference.compensation_strategy("global"), inference.GlobalCompensation)
+
+
+def _logits(vehicle, x, r=0):
+    inference.reseed_layers(vehicle, 0, r, 2)          # the same read-noise numbers at every time
+    return np.stack([inference.logits(vehicle, xi) for xi in x])
+
+
+def test_statistical_drift_shrinks_the_logits(net, inputs):
+    """(t/t₀)^−ν with ν ≥ 0.049 from 1 s to 1 y (t₀ = 20 s): every conductance to ≲ 0.5 of its value, so
+    the output layer's logits shrink by about that much (hidden sigmoids stay near their mid-range)."""
+    before = [xb.weights() for xb in net.layers]
+    model = inference.model("pcm-statistical")
+    chip = model.prepare(net, np.random.default_rng(0))
+    z1 = _logits(model.at_time(chip, 1.0), inputs)
+    zy = _logits(model.at_time(chip, YEAR), inputs)
+    z1_again = _logits(model.at_time(chip, 1.0), inputs)
+    ratio = np.abs(zy).mean() / np.abs(z1).mean()
+    print(f"mean |logit| 1 s {np.abs(z1).mean():.4f}, 1 y {np.abs(zy).mean():.4f}, ratio {ratio:.3f}")
+    assert 0.25 < ratio < 0.75, ratio                                 # drift acts, in the right direction
+    assert np.abs(zy - z1).max() > 0.2 * np.abs(z1).max()
+    np.testing.assert_array_equal(z1_again, z1)                       # a time is a state, not a history
+    for xb, w in zip(net.layers, before):                             # the trained network is untouched
+        np.testing.assert_array_equal(xb.weights(), w)
+
+
+def test_statistical_drift_reaches_the_evaluate_driver(net, inputs):
+    """Through the evaluate driver: the global-compensation factor of every layer is the inverse of the
+    drift of its reference read (≈ 1 at 1 s, ≈ 2 after a year), and the uncompensated predictions change."""
+    model = inference.model("pcm-statistical")
+    chip = model.prepare(net, chip_rng(0, 0))                         # the driver's chip of repeat 0, seed 0
+    labels = np.argmax(_logits(model.at_time(chip, 1.0), inputs), axis=1)   # its own answers at 1 s
+    res = de.statistical_curve(net, inputs, labels, [1.0, YEAR], repeats=2, compensation="global")
+    alpha = np.asarray(res["alpha"])                                  # (R, T, L)
+    print("alpha at 1 s / 1 y:", alpha[:, 0].round(3).tolist(), alpha[:, 1].round(3).tolist())
+    assert np.all(np.abs(alpha[:, 0] - 1) < 0.1), alpha[:, 0]
+    assert np.all(alpha[:, 1] > 1.5), alpha[:, 1]
+    res = de.statistical_curve(net, inputs, labels, [1.0, YEAR], repeats=1)
+    acc = np.asarray(res["accuracy"])[0]
+    print("accuracy at 1 s / 1 y:", acc.tolist())
+    assert acc[0] == 1.0 and acc[1] < acc[0]
+
+
+def test_cli_choices_mirror_the_registries():
+    """The command line keeps its imports light, so it lists the names itself; they must be the registry's."""
+    from pycosim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "evaluate" in a.choices)
+    acts = {a.dest: a.choices for a in sub.choices["evaluate"]._actions}
+    assert tuple(acts["noise_model"]) == (*inference.MODELS, "both")
+    assert tuple(acts["compensation"]) == tuple(inference.COMPENSATIONS)
+    assert tuple(acts["lsp"]) == inference.LSP_MODES
