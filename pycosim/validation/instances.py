@@ -19,35 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from pycosim.devices import lsp
-from pycosim.errors import CalibrationError, ConfigError
+from pycosim.errors import CalibrationError
 from pycosim.spice import iter_many
 from pycosim.validation import netlists as xbar
 
 
-def reference_instances(xb, bundle) -> np.ndarray:
-    """Instance index of the reference cell of every column of *xb* (int64, (n_out,)).
-
-    The crossbar's devices() report it as 'ref_instance' where it has that entry; otherwise k is found as the
-    instance whose tabulated g at vc_init equals the column's g_shared bit for bit
-    (:func:`pycosim.devices.lsp.g_of_vc` on the same float32 inputs, the bundle's 3T1C population with the
-    crossbar's d2d_scale)."""
+def reference_instances(xb) -> np.ndarray:
+    """Instance index of the reference cell of every column of *xb* (int64, (n_out,)): the crossbar's
+    devices()['ref_instance']."""
     from pycosim.validation.model_side import ref_instances
 
-    ref = ref_instances(xb)
-    if ref is not None:
-        return ref
-    lp = lsp.population(bundle, c2c=False, reset=True, read_noise=False, d2d_scale=xb.cfg.lsp.d2d_scale)
-    g_all = lsp.g_of_vc(np.full(lp.n, lp.vc_init_V, np.float32), np.arange(lp.n), lp)
-    g_shared = xb.devices()["g_shared_S"]
-    out = np.empty(g_shared.size, np.int64)
-    for j, g in enumerate(g_shared):
-        hit = np.flatnonzero(g_all == g)
-        if hit.size == 0:
-            raise ConfigError(f"column {j}: its reference conductance {g:.6g} S matches no 3T1C instance of the bundle; "
-                              "the Crossbar's reference model changed (report 'ref_instance' in Crossbar.devices())")
-        out[j] = hit[0]
-    return out
+    return ref_instances(xb)
 
 
 def bundle_seed(bundle) -> int:

@@ -17,9 +17,9 @@ comparison isolates the deterministic physics:
 * PCM drift off for the reads, update and hold (the devices are placed in the states SPICE reads), on for
   the transfer (the devices start 1 s after programming, as SPICE's).
 
-Only the Crossbar's public API is used (forward, backward, update, advance, weights, set_devices,
-devices, transfer, lsp_contribution, scale, cfg, counters), plus what :func:`lsp_instances`,
-:func:`ref_instances`, :func:`read_windows_s` and :func:`dw_pulse` read (see there and docs/validation.md).
+Only the Crossbar's public API is used: forward, backward, update, advance, weights, set_devices, devices
+(with the 3T1C cells' and references' SPICE instances), transfer, lsp_contribution, read_pulse, scale,
+dw_pulse, cfg, counters.
 """
 
 from __future__ import annotations
@@ -62,10 +62,9 @@ def same_instances(a: Crossbar, b: Crossbar) -> None:
                           "the validation needs them identical")
 
 
-def read_v_V(xb: Crossbar, bundle) -> float:
-    """The crossbar's read voltage (V): PeripheryConfig.read_v_V, else the bundle's lsp.read_v_V."""
-    v = xb.cfg.periphery.read_v_V
-    return float(v if v is not None else bundle.scalars["lsp"]["read_v_V"])
+def read_v_V(xb: Crossbar) -> float:
+    """The crossbar's read voltage (V), from read_pulse() (PeripheryConfig.read_v_V, else the bundle's lsp.read_v_V)."""
+    return float(xb.read_pulse()[0])
 
 
 def drift_t_prog_s(xb: Crossbar, bundle) -> float:
@@ -112,30 +111,23 @@ def g_at(xb: Crossbar, v) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------------------
-# What the public API does not give (yet): read the least invasive way, each listed in docs/validation.md.
+# Device instances and read pulses, from the public API (devices(), read_pulse(), dw_pulse)
 
 def lsp_instances(xb: Crossbar) -> np.ndarray:
-    """SPICE instance index of every 3T1C cell (R, C): devices()['lsp_instance'] where the crossbar reports it,
-    else its V_inst attribute (needed to re-create each cell in SPICE)."""
-    d = xb.devices()
-    return np.asarray(d["lsp_instance"] if "lsp_instance" in d else xb.V_inst)
+    """SPICE instance index of every 3T1C cell (R, C): devices()['lsp_instance'] (to re-create each cell in SPICE)."""
+    return np.asarray(xb.devices()["lsp_instance"])
 
 
-def ref_instances(xb: Crossbar) -> np.ndarray | None:
-    """SPICE instance index of every column's reference cell (C,): devices()['ref_instance'] where the crossbar
-    reports it, else None (then :func:`pycosim.validation.instances.reference_instances` finds it from g_shared)."""
-    d = xb.devices()
-    return np.asarray(d["ref_instance"], np.int64) if "ref_instance" in d else None
+def ref_instances(xb: Crossbar) -> np.ndarray:
+    """SPICE instance index of every column's reference cell (C,): devices()['ref_instance']."""
+    return np.asarray(xb.devices()["ref_instance"], np.int64)
 
 
 def read_windows_s(xb: Crossbar) -> tuple[float, float]:
-    """(forward, transposed) read-pulse length for |x| = 1 (s): the crossbar's read_windows_s where it has
-    one, else its read channels' t_x1_s (the SPICE reads must use the model's pulse widths)."""
-    rw = getattr(xb, "read_windows_s", None)
-    if rw is not None:
-        rw = rw() if callable(rw) else rw
-        return float(rw[0]), float(rw[1])
-    return float(xb.fwd.t_x1_s), float(xb.bwd.t_x1_s)
+    """(forward, transposed) read-pulse length for |x| = 1 (s), from read_pulse(): the SPICE reads use the
+    model's pulse widths."""
+    _, t_f, t_b = xb.read_pulse()
+    return float(t_f), float(t_b)
 
 
 def dw_pulse(xb: Crossbar) -> float:

@@ -17,10 +17,7 @@ from pycosim.spice import run_many
 from pycosim.validation import netlists as xbar
 from pycosim.validation.instances import pcm_1t1r_draws
 
-try:        # the shared engine (pycosim/array/transfer.py); the validation's stand-in until it lands there
-    from pycosim.array.transfer import LoopOptions, LoopResult, closed_loop
-except ImportError:          # pragma: no cover - depends on the state of pycosim.array
-    from pycosim.validation.engine_standin import LoopOptions, LoopResult, closed_loop
+from pycosim.array.transfer import LoopOptions, LoopResult, closed_loop      # the shared engine
 
 __all__ = ["SpiceProgrammer", "LoopOptions", "LoopResult", "closed_loop", "loop_options", "pcm_read_G"]
 

@@ -121,14 +121,14 @@ def prepare(rows: int, cols: int, cases: int, seed: int, bundle, workers: int, h
     vc_init = float(bundle.scalars["lsp"]["vc_init_V"])
     st = draw_state(R, C, cases, seed, vc_init)
     P_inst, V_inst = xb.devices()["pcm_instance"], model_side.lsp_instances(xb)
-    ref_inst = instances.reference_instances(xb, bundle)
+    ref_inst = instances.reference_instances(xb)
     lsp_d, pcm_d = instances.probe_draws(bundle, np.concatenate([np.ravel(V_inst), ref_inst]), P_inst, workers=workers,
                                          progress="instances" if progress else False)
     inst = instances.crossbar_instances(P_inst, V_inst, ref_inst, lsp_d, pcm_d, xc=st.xc, age_s=np.ones((2, R, C)),
                                         vc=st.vc, pol=st.pol, zc=st.zc)
     integ = bundle.scalars["integrator"]
     gain = float(integ["gain_V_per_C"])
-    read_kw = dict(F=float(xb.cfg.F), v_read_V=model_side.read_v_V(xb, bundle), cint_F=float(integ.get("cint_F", -1 / gain)),
+    read_kw = dict(F=float(xb.cfg.F), v_read_V=model_side.read_v_V(xb), cint_F=float(integ.get("cint_F", -1 / gain)),
                    a0=float(integ.get("a0", 1e5)), gbw_Hz=float(integ.get("gbw_Hz", 1e9)), t_step_s=1e-9, t_reset_s=5e-9)
     read_kw["drive_t0_V"] = read_kw["v_read_V"]     # V_C states in the benches' convention (drain at V_read)
     read_kw["vref_gate_V"] = vc_init                # the reference FET's gate: g_shared = g_k(vc_init)
