@@ -73,6 +73,12 @@ class LoopOptions:
     saturation_frac: float = 1.0
     drift_horizon_s: float = 0.0
 
+    @classmethod
+    def of(cls, opt: dict, saturation_frac: float) -> "LoopOptions":
+        """From the transfer options of :func:`options` and PCMConfig.saturation_frac."""
+        return cls(float(opt["tolerance"]), int(opt["max_pulses"]), int(opt["max_restarts"]),
+                   float(opt["refresh_frac"]), float(saturation_frac), float(opt["drift_horizon_s"] or 0.0))
+
 
 @dataclass
 class LoopResult:

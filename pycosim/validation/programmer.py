@@ -26,9 +26,8 @@ def loop_options(cfg) -> LoopOptions:
     """The engine's options from an :class:`pycosim.array.ArrayConfig` — its TransferConfig (tolerance,
     max_pulses, max_restarts, refresh_frac, drift_horizon_s) and PCMConfig.saturation_frac — exactly as the
     array model builds them for training."""
-    t = cfg.transfer
-    return LoopOptions(float(t.tolerance), int(t.max_pulses), int(t.max_restarts), float(t.refresh_frac),
-                       float(cfg.pcm.saturation_frac), float(t.drift_horizon_s or 0.0))
+    from pycosim.array.transfer import options
+    return LoopOptions.of(options(cfg.transfer, {}), cfg.pcm.saturation_frac)
 
 
 def pcm_read_G(res, n: int, t: float = 0.0) -> np.ndarray:

@@ -510,9 +510,7 @@ class AnalogCrossbar(Crossbar):
         prog = ArrayProgrammer(self, flat, opt["verify_t_read_s"])
         if flat.size:
             if opt["mode"] == "closed":
-                res = tr.closed_loop(prog, target, tr.LoopOptions(
-                    opt["tolerance"], opt["max_pulses"], opt["max_restarts"], opt["refresh_frac"],
-                    self.cfg.pcm.saturation_frac, opt["drift_horizon_s"] or 0.0))
+                res = tr.closed_loop(prog, target, tr.LoopOptions.of(opt, self.cfg.pcm.saturation_frac))
             else:
                 g_from = float(self.bundle.scalars["pcm"]["g_reset_mean_S"])
                 dG = np.abs(target) / np.float32(self.scale * self.cfg.F)
