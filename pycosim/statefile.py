@@ -48,14 +48,21 @@ _SCALAR_KINDS = "biufc"   # bool, signed, unsigned, float, complex
 
 
 def looks_pickled(path: str | os.PathLike) -> bool:
-    """True if *path* begins like a Python pickle (protocol 2 or later: byte 0x80, then the protocol
-    number). Reads two bytes; never unpickles anything."""
+    """True if *path* looks like a Python pickle: protocol 2 or later (byte 0x80, then the protocol number),
+    or a protocol 0/1 pickle (a typical first opcode and the final STOP opcode ``.``). Reads the first two
+    and the last byte; never unpickles anything."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(2)
+            if len(head) < 2:
+                return False
+            fh.seek(-1, os.SEEK_END)
+            last = fh.read(1)
     except OSError:
         return False
-    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+    if head[0] == 0x80:
+        return 2 <= head[1] <= 5
+    return last == b"." and head[:1] in (b"(", b"c", b"]", b"}", b")", b"N", b"I", b"F", b"S", b"V", b"L", b"X", b"K")
 
 
 def _encode(obj, arrays: dict, where: str):
