@@ -29,6 +29,7 @@ Dict keys must be strings; a user key that starts with ``$`` is stored with one 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -98,10 +99,7 @@ def _encode(obj, arrays: dict, where: str):
                     f"None, numpy arrays and scalars)")
 
 
-def save(path: str | os.PathLike, tree, kind: str, *, version: int = 1) -> Path:
-    """Write *tree* (see the module docstring) to *path* as a state file of *kind* and schema *version*,
-    atomically. TypeError naming the place in the tree for anything not storable (objects, object arrays,
-    non-str dict keys); OSError from the file system (no file left)."""
+def _writer(tree, kind: str, version: int):
     if not isinstance(kind, str) or not kind:
         raise TypeError(f"statefile: kind must be a non-empty str, got {kind!r}")
     if isinstance(version, bool) or not isinstance(version, int):
@@ -117,7 +115,28 @@ def save(path: str | os.PathLike, tree, kind: str, *, version: int = 1) -> Path:
                 with zf.open(name + ".npy", "w", force_zip64=True) as m:
                     np.lib.format.write_array(m, np.asanyarray(arr), allow_pickle=False)
 
-    return atomic_write(path, write)
+    return write
+
+
+def save(path: str | os.PathLike, tree, kind: str, *, version: int = 1) -> Path:
+    """Write *tree* (see the module docstring) to *path* as a state file of *kind* and schema *version*,
+    atomically. TypeError naming the place in the tree for anything not storable (objects, object arrays,
+    non-str dict keys); OSError from the file system (no file left)."""
+    return atomic_write(path, _writer(tree, kind, version))
+
+
+def dumps(tree, kind: str, *, version: int = 1) -> bytes:
+    """The bytes of the state file :func:`save` would write (for pipes and containers)."""
+    buf = io.BytesIO()
+    _writer(tree, kind, version)(buf)
+    return buf.getvalue()
+
+
+def loads(data: bytes, kind: str, *, version: int = 1, name: str = "<bytes>"):
+    """:func:`load` of state-file bytes; errors name *name*."""
+    if data[:1] == b"\x80" or (data[-1:] == b"." and data[:1] != b"P"):
+        raise ConfigError(f"{name}: a Python pickle, not a pycosim state file (pickles are never loaded)")
+    return _read(io.BytesIO(data), data[:4], Path(name), kind, version)
 
 
 class _Decoder:
@@ -162,10 +181,14 @@ def load(path: str | os.PathLike, kind: str, *, version: int = 1):
         raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if looks_pickled(path):
         raise ConfigError(f"{path}: a Python pickle, not a pycosim state file (pickles are never loaded)")
+    return _read(path, head, path, kind, version)
+
+
+def _read(source, head: bytes, path: Path, kind: str, version: int):
     if head != _ZIP_MAGIC:
         raise ConfigError(f"{path}: not a pycosim state file (not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(source, allow_pickle=False) as z:
             if SKELETON not in z.files:
                 raise ConfigError(f"{path}: not a pycosim state file (no {SKELETON} member)")
             raw = z[SKELETON]
