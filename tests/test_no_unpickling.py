@@ -157,3 +157,42 @@ def test_crafted_pickle_cache_entry_is_a_miss(tmp_path):
         assert entry.read_bytes()[: len(spice_cache._MAGIC)] == spice_cache._MAGIC   # replaced by a real entry
     cached, _ = lookup("hit")
     assert cached == "True"
+
+
+@pytest.mark.parametrize("preset", ["float", "pcm-only", "cristiano2018-4pcm", "ambrogio2018-olt"])
+def test_checkpoint_resume_equals_uninterrupted_for_every_scheme(tmp_path, data_file, preset):
+    """Stopped after epoch 1 and resumed from checkpoint.npz = the uninterrupted run, to the last digit."""
+    from pycosim.nn import config as ncfg
+
+    data = sources.load(f"npz:{data_file}")
+    cfg = train.resolve_config(preset, None, ["network.hidden=8", "transfer.interval=30", "training.lr=0.2"],
+                               epochs=2)
+    a = train.train(cfg, tmp_path / "a", dataset=data, progress=False, plots=False)
+    train.train(ncfg.override(cfg, ["training.epochs=1"]), tmp_path / "b", dataset=data, progress=False, plots=False)
+    ncfg.save(cfg, tmp_path / "b" / "config.toml")
+    b = train.train(cfg, tmp_path / "b", dataset=data, progress=False, plots=False, resume=True)
+    assert b["test_accuracy_per_epoch"] == a["test_accuracy_per_epoch"]
+    assert b["counters"] == a["counters"] and b["transfers"] == a["transfers"]
+
+
+def test_worker_pipe_refuses_pickles(tmp_path):
+    """The SPICE worker protocol carries state files, not pickles: a pickled message is a ValueError."""
+    import io
+    import struct
+
+    from pycosim.spice import worker
+
+    marker = tmp_path / "marker"
+    evil = pickle.dumps((_Marker(marker), {}, None, None), protocol=pickle.HIGHEST_PROTOCOL)
+    with pytest.raises(ValueError, match="pickle"):
+        worker.receive(io.BytesIO(struct.pack(">Q", len(evil)) + evil))
+    assert not marker.exists()
+    # a real message round-trips
+    from pycosim.spice.netlist import Netlist
+
+    buf = io.BytesIO()
+    worker.send(buf, (Netlist("t\n.end\n", "<text>", (), {"a": "1"}), {"r": np.float32(2.5)}, 7, ("out",)))
+    buf.seek(0)
+    net, params, seed, keep = worker.receive(buf)
+    assert net.text == "t\n.end\n" and params == {"r": np.float32(2.5)} and type(params["r"]) is np.float32
+    assert seed == 7 and keep == ("out",)
