@@ -25,6 +25,8 @@ stored as lists. Two kinds of one-key objects are references:
 Dict keys must be strings; a user key that starts with ``$`` is stored with one more ``$`` in front.
 ``schema_version`` is the version of the *kind*'s layout, chosen by the caller (:func:`save`'s
 *version*); :func:`load` reads only the version it is told to.
+
+:func:`dumps`/:func:`loads` are the same format in memory (the SPICE worker pipe uses them).
 """
 
 from __future__ import annotations
@@ -140,8 +142,10 @@ def loads(data: bytes, kind: str, *, version: int = 1, name: str = "<bytes>"):
 
 
 class _Decoder:
-    def __init__(self, z, path: Path):
-        self.z, self.path, self.used = z, path, set()
+    """Rebuild the tree from the skeleton, resolving array and scalar references against the archive *z*."""
+
+    def __init__(self, z):
+        self.z = z
 
     def __call__(self, obj):
         if isinstance(obj, list):
@@ -212,7 +216,7 @@ def _read(source, head: bytes, path: Path, kind: str, version: int):
                                   f"(version {version}); it cannot be loaded")
             if "tree" not in skel:
                 raise ValueError("skeleton has no tree")
-            return _Decoder(z, path)(skel["tree"])
+            return _Decoder(z)(skel["tree"])
     except ConfigError:
         raise
     except (ValueError, KeyError, TypeError, EOFError, OSError, UnicodeDecodeError, zipfile.BadZipFile,
