@@ -130,7 +130,7 @@ def evaluate(run_dir, times_s=DEFAULT_TIMES, repeats: int = 5, compensation: str
     docstring), mean and spread over *repeats* noise draws.
 
     Args:
-        run_dir: a ``pycosim train`` run directory (checkpoint.pkl, config.toml; read only).
+        run_dir: a ``pycosim train`` run directory (checkpoint.npz, config.toml; read only).
         times_s: times (s) after the end of training (= after the final transfer), a list of numbers or a
             ``--times`` string such as "1s,1h,1d,1y" (:func:`parse_times`); each ≥ 0.
         repeats: independent noise draws R ≥ 1 (mean and sample standard deviation reported).

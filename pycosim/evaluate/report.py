@@ -22,7 +22,7 @@ from pycosim.evaluate import rundir
 
 def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, fraction: float = 1e-3,
                calibration_dir=None) -> dict:
-    """The report dict of one run directory (needs metrics.json, config.toml and checkpoint.pkl)."""
+    """The report dict of one run directory (needs metrics.json, config.toml and checkpoint.npz)."""
     _lifetime.check_args(endurance_cycles, duty_cycle, fraction)
     p = rundir.run_path(run_dir, "report")
     metrics = rundir.load_metrics(p, "report")

@@ -1,18 +1,18 @@
 """Read-only access to a training run directory (``pycosim train --out RUNDIR``) for evaluation and reports.
 
-Nothing here writes into the run directory or changes the checkpoint: the unpickled state is a fresh
-object every call, and callers work on deep copies of its network. Missing or unreadable files are
+Nothing here writes into the run directory or changes the checkpoint: the state read from it (a
+:mod:`pycosim.statefile`, never a pickle) is a fresh object every call, and callers work on deep copies of
+its network. Missing or unreadable files are
 one-line :class:`pycosim.errors.ConfigError` messages that name the file and what needs it.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 from pycosim.errors import ConfigError
-from pycosim.nn.train import CHECKPOINT, CONFIG, METRICS
+from pycosim.nn.train import CHECKPOINT, CONFIG, LEGACY_CHECKPOINT, METRICS
 
 EVALUATE_JSON = "evaluate.json"
 REPORT_JSON = "report.json"
@@ -28,6 +28,10 @@ def run_path(run_dir, what: str) -> Path:
 
 def _need(p: Path, name: str, what: str) -> Path:
     f = p / name
+    if not f.is_file() and name == CHECKPOINT and (p / LEGACY_CHECKPOINT).is_file():
+        from pycosim.nn.train import pickled_checkpoint_error
+
+        raise ConfigError(f"{what} {pickled_checkpoint_error(p / LEGACY_CHECKPOINT)}")
     if not f.is_file():
         raise ConfigError(f"{what} {p}: no {name} there (not a finished `pycosim train` run directory)")
     return f
@@ -43,12 +47,27 @@ def _read(run_dir, name: str, parse, what: str):
         raise ConfigError(f"{what} {p}: unreadable {name} ({type(exc).__name__}: {exc})") from None
 
 
-def load_state(run_dir, what: str = "evaluate"):
-    """The pickled :class:`pycosim.nn.train._State` of the run (its ``net`` is a Network of Crossbars)."""
-    p, state = _read(run_dir, CHECKPOINT, pickle.loads, what)
-    if not hasattr(state, "net") or not hasattr(state.net, "layers"):
-        raise ConfigError(f"{what} {p}: {CHECKPOINT} does not hold a training state")
-    return state
+def load_state(run_dir, what: str = "evaluate", bundle=None):
+    """The :class:`pycosim.nn.train._State` of the run, from its ``checkpoint.npz``: the network (a Network
+    of Crossbars) rebuilt from ``config.toml`` with the calibration bundle the run used (*bundle*, else the
+    one recorded in the checkpoint if it still exists, else the shipped one; checked against the recorded
+    tables' SHA-256) and the saved device state restored. A pickled checkpoint (an old ``checkpoint.pkl``)
+    is never unpickled: ConfigError, one line naming the file, as for any unreadable checkpoint."""
+    from pycosim.nn import train
+
+    p = run_path(run_dir, what)
+    f = _need(p, CHECKPOINT, what)
+    cfg = load_config(p, what)
+    try:
+        tree = train.read_checkpoint(f)
+        if bundle is None and cfg.synapse.kind != "ideal":
+            from pycosim import calibration
+
+            rec = (tree.get("bundle") or {}).get("path")
+            bundle = calibration.load(rec) if rec and Path(rec).is_dir() else calibration.load()
+        return train.restore_checkpoint(tree, cfg, bundle, f)
+    except ConfigError as exc:
+        raise ConfigError(f"{what} {exc}") from None
 
 
 def load_metrics(run_dir, what: str = "report") -> dict:

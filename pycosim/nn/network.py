@@ -105,3 +105,28 @@ class Network:
             if xb.scheme.has_lsp:
                 out.append(xb.transfer())
         return out
+
+    def state(self) -> dict:
+        """The network's mutable state as plain data (for checkpoints; no pickle): ``{'sizes': [n_in, …,
+        n_out], 'layers': [Crossbar.state() of each layer], 'init_stats': [per layer the scalar fields and
+        the 'target'/'final' arrays of its initial-programming TransferStats]}``. Restore with
+        :meth:`set_state` on a Network built with the same sizes, configs, bundle and generator."""
+        import dataclasses
+
+        return {"sizes": list(self.sizes), "layers": [xb.state() for xb in self.layers],
+                "init_stats": [{f.name: getattr(s, f.name) for f in dataclasses.fields(s)} for s in self.init_stats]}
+
+    def set_state(self, state: dict) -> None:
+        """Restore :meth:`state` into this network (built as the saved one was: same sizes, configs, bundle
+        and rng seed path), so it continues bit for bit. ConfigError (one line) if it does not fit."""
+        from pycosim.array.transfer import TransferStats
+        from pycosim.errors import ConfigError
+
+        if not isinstance(state, dict) or not isinstance(state.get("layers"), list):
+            raise ConfigError(f"network state: expected a dict with a list of layers, got {type(state).__name__}")
+        sizes = tuple(int(s) for s in state.get("sizes", ()))
+        if sizes != self.sizes or len(state["layers"]) != len(self.layers):
+            raise ConfigError(f"network state of sizes {sizes} does not fit this network {self.sizes}")
+        for xb, s in zip(self.layers, state["layers"]):
+            xb.set_state(s)
+        self.init_stats = [TransferStats(**s) for s in state.get("init_stats", [])]

@@ -13,7 +13,9 @@ files and ``resume`` continues it to the same result an uninterrupted run gives.
 Run directory:
     config.toml      the full resolved configuration
     metrics.json     preset, accuracies, timing, transfers, counters, calibration provenance, versions
-    checkpoint.pkl   state at the end of the last finished epoch (for ``--resume``)
+    checkpoint.npz   state at the end of the last finished epoch (for ``--resume``): a
+                     :mod:`pycosim.statefile` of kind ``pycosim.checkpoint`` (no pickle; see
+                     :func:`save_checkpoint`)
     plots/           learning curve, transfer correlation map, conductance histograms
 """
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +30,24 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.errors import ConfigError, DatasetError
+from pycosim import statefile
 from pycosim.files import atomic_write_bytes
 from pycosim.nn import config as ncfg
 from pycosim.nn.network import Network
 
-CHECKPOINT = "checkpoint.pkl"
+CHECKPOINT = "checkpoint.npz"
+#: The checkpoint file of pycosim before format version 2 (a pickle): recognised by name, never read.
+LEGACY_CHECKPOINT = "checkpoint.pkl"
+#: Statefile kind and schema version of :data:`CHECKPOINT` (version 1 was the pickled ``checkpoint.pkl``).
+CHECKPOINT_KIND = "pycosim.checkpoint"
+CHECKPOINT_VERSION = 2
 METRICS = "metrics.json"
 CONFIG = "config.toml"
 
 
 @dataclass
 class _State:
-    """Everything a resumed run needs (pickled atomically at the end of every epoch)."""
+    """Everything a resumed run needs (written atomically at the end of every epoch, :func:`save_checkpoint`)."""
     net: Network
     order_rng: np.random.Generator
     epoch: int
@@ -51,6 +58,86 @@ class _State:
     last_transfer: list | None = None   # per layer (target, final) arrays of the latest transfer, for plots
 
 
+def pickled_checkpoint_error(path) -> ConfigError:
+    """The one-line error for a pickled checkpoint (an old ``checkpoint.pkl``, or a pickle where a checkpoint
+    is expected): such files are never unpickled (unpickling can run arbitrary code)."""
+    return ConfigError(f"{path}: a pickled checkpoint from before checkpoint format version {CHECKPOINT_VERSION}, "
+                       f"which this version of pycosim does not load (rerun the training)")
+
+
+def build_network(cfg: ncfg.TrainConfig, sizes, bundle) -> tuple[Network, np.random.Generator]:
+    """The freshly initialised network of a run and its example-order generator, both from
+    ``cfg.training.seed`` (the seed is spawned into the network's and the order's generators)."""
+    rng = np.random.default_rng(cfg.training.seed)
+    net_rng, order_rng = rng.spawn(2)
+    net = Network(sizes, ncfg.array_configs(cfg, sizes), bundle, rng=net_rng, init_scale=cfg.network.init_scale)
+    return net, order_rng
+
+
+def _bundle_id(bundle) -> dict:
+    if bundle is None:
+        return {"path": None, "tables_sha256": None}
+    prov = bundle.provenance if isinstance(bundle.provenance, dict) else {}
+    return {"path": None if bundle.path is None else str(bundle.path), "tables_sha256": prov.get("tables_sha256")}
+
+
+def save_checkpoint(path, state: _State, bundle) -> Path:
+    """Write *state* to *path* atomically as a :mod:`pycosim.statefile` of kind :data:`CHECKPOINT_KIND`,
+    schema :data:`CHECKPOINT_VERSION`. Tree: ``{'net': Network.state(), 'order_rng': bit_generator.state,
+    'epoch', 'examples', 'history', 'transfers', 'train_seconds', 'last_transfer': [[target, final], …] or
+    None, 'bundle': {'path', 'tables_sha256'} of the calibration bundle the network was built with}``."""
+    tree = {"net": state.net.state(), "order_rng": state.order_rng.bit_generator.state, "epoch": state.epoch,
+            "examples": state.examples, "history": state.history, "transfers": state.transfers,
+            "train_seconds": state.train_seconds,
+            "last_transfer": None if state.last_transfer is None else [list(p) for p in state.last_transfer],
+            "bundle": _bundle_id(bundle)}
+    return statefile.save(path, tree, CHECKPOINT_KIND, version=CHECKPOINT_VERSION)
+
+
+def read_checkpoint(path) -> dict:
+    """The tree of the checkpoint *path* (:func:`save_checkpoint`), without building the network. A pickle
+    (by content, or the old ``checkpoint.pkl`` by name) is refused unread: :func:`pickled_checkpoint_error`.
+    ConfigError (one line naming the file) for anything else that is not a readable checkpoint."""
+    path = Path(path)
+    if path.name == LEGACY_CHECKPOINT or statefile.looks_pickled(path):
+        raise pickled_checkpoint_error(path)
+    tree = statefile.load(path, CHECKPOINT_KIND, version=CHECKPOINT_VERSION)
+    net = tree.get("net") if isinstance(tree, dict) else None
+    if not isinstance(net, dict) or not isinstance(net.get("sizes"), list) or "order_rng" not in tree:
+        raise ConfigError(f"{path}: does not hold a training state")
+    return tree
+
+
+def checkpoint_sizes(tree: dict) -> tuple:
+    """The layer sizes (n_in, …, n_out) of a checkpoint tree (:func:`read_checkpoint`)."""
+    return tuple(int(s) for s in tree["net"]["sizes"])
+
+
+def restore_checkpoint(tree: dict, cfg: ncfg.TrainConfig, bundle, path="checkpoint") -> _State:
+    """The :class:`_State` of a checkpoint tree: the network rebuilt exactly as the run built it
+    (:func:`build_network` with the run's *cfg* and calibration *bundle*), then its saved state restored, so
+    training continues bit for bit. ConfigError (naming *path*) if the tree does not fit the config or the
+    bundle is not the one the run used (by the SHA-256 of its tables, when both are known)."""
+    want = (tree.get("bundle") or {}).get("tables_sha256")
+    have = _bundle_id(bundle)["tables_sha256"]
+    if cfg.synapse.kind != "ideal" and want and have and want != have:
+        raise ConfigError(f"{path}: the run was trained with the calibration bundle "
+                          f"{(tree.get('bundle') or {}).get('path')} (tables {want[:12]}…), not "
+                          f"{getattr(bundle, 'path', None)} (tables {have[:12]}…)")
+    try:
+        net, order_rng = build_network(cfg, checkpoint_sizes(tree), bundle)
+        net.set_state(tree["net"])
+        order_rng.bit_generator.state = tree["order_rng"]
+        lt = tree.get("last_transfer")
+        return _State(net, order_rng, int(tree["epoch"]), int(tree["examples"]), list(tree["history"]),
+                      list(tree["transfers"]), float(tree["train_seconds"]),
+                      last_transfer=None if lt is None else [tuple(p) for p in lt])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ConfigError(f"{path}: does not fit this run's configuration ({type(exc).__name__}: {exc})") from None
+
+
 def check_run_dir(out_dir, resume: bool) -> Path:
     """Check *out_dir* without creating anything: a new run needs an absent or empty directory in a
     writable place; a resumed one needs its checkpoint. ConfigError (one line, naming it) otherwise."""
@@ -59,6 +146,8 @@ def check_run_dir(out_dir, resume: bool) -> Path:
         raise ConfigError(f"--out {out}: exists and is not a directory")
     if resume:
         if not (out / CHECKPOINT).is_file():
+            if (out / LEGACY_CHECKPOINT).is_file():
+                raise pickled_checkpoint_error(out / LEGACY_CHECKPOINT)
             raise ConfigError(f"--resume {out}: no {CHECKPOINT} there (nothing to resume)")
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"--out {out}: directory exists and is not empty (use --resume to continue a run, "
@@ -162,20 +251,16 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         from pycosim import calibration
 
         bundle = calibration.load()
-    acfg = ncfg.array_configs(cfg, sizes)
     t_ex = _example_time_s(cfg, sizes)
     if resume:
-        try:
-            state: _State = pickle.loads((out / CHECKPOINT).read_bytes())
-        except Exception as exc:
-            raise ConfigError(f"--resume {out}: unreadable {CHECKPOINT} ({type(exc).__name__}: {exc})") from None
-        if state.net.sizes != sizes:
-            raise DatasetError(f"--resume {out}: the checkpoint's network is {state.net.sizes}, the data gives {sizes}")
+        tree = read_checkpoint(out / CHECKPOINT)
+        if checkpoint_sizes(tree) != sizes:
+            raise DatasetError(f"--resume {out}: the checkpoint's network is {checkpoint_sizes(tree)}, "
+                               f"the data gives {sizes}")
+        state = restore_checkpoint(tree, cfg, bundle, out / CHECKPOINT)
     else:
         ncfg.save(cfg, out / CONFIG)
-        rng = np.random.default_rng(cfg.training.seed)
-        net_rng, order_rng = rng.spawn(2)
-        net = Network(sizes, acfg, bundle, rng=net_rng, init_scale=cfg.network.init_scale)
+        net, order_rng = build_network(cfg, sizes, bundle)
         state = _State(net, order_rng, 0, 0, [], [], 0.0,
                        last_transfer=[(s.target, s.final) for s in net.init_stats])
 
@@ -225,7 +310,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                 bar.n = state.epoch * len(y_tr)
                 bar.set_postfix(acc=f"{correct / len(y_tr):.3f}", test=f"{test_acc:.4f}")
                 bar.refresh()
-            atomic_write_bytes(out / CHECKPOINT, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+            save_checkpoint(out / CHECKPOINT, state, bundle)
             write_metrics("running" if state.epoch < cfg.training.epochs else "finished")
     except KeyboardInterrupt:
         write_metrics("interrupted")

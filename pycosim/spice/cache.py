@@ -2,12 +2,14 @@
 
 Key: SHA-256 over (expanded netlist text with parameters and seed applied, parameters,
 ngspice library identity, seed, kept vectors). One file per entry, ``<key>.res``, written
-atomically: a magic line, the key itself, the SHA-256 of (key + payload), and the payload (the
-result's arrays and metadata, pickled with protocol 5 — several times faster to read than a
-compressed ``.npz``, which matters when a characterisation reads thousands of entries).
-An entry whose checksum does not match (truncated, bit-flipped) or that carries another key
-(a valid entry copied or renamed under a foreign name) is deleted and treated as a miss: such
-an entry is never returned, and nothing is unpickled before its checksum and key are verified.
+atomically: a magic line (``pycosim-result-v7``), the key itself, the SHA-256 of (key + payload),
+and the payload: an uncompressed ``.npz`` of :meth:`Result.to_arrays` (the vectors as ``vec/<plot>/<name>``
+arrays, the metadata and ``.meas`` values as the JSON text array ``__meta__``), read with
+``np.load(..., allow_pickle=False)`` — nothing in an entry is ever executed or unpickled (uncompressed,
+so reading thousands of entries in a characterisation stays fast).
+An entry whose checksum does not match (truncated, bit-flipped), that carries another key (a valid
+entry copied or renamed under a foreign name) or whose payload is not such an ``.npz`` (an old pickled
+entry, a crafted file) is deleted and treated as a miss: such an entry is never returned.
 
 Size limit: ``$PYCOSIM_CACHE_MAX`` bytes (suffixes k, M, G, T: ``500M``, ``2G``; ``0`` stores
 nothing; default :data:`DEFAULT_MAX` = 2 GB). A hit refreshes the entry's modification time;
@@ -24,21 +26,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
+import io
 import re
 import tempfile
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from pycosim.errors import ConfigError
 from pycosim.spice.result import Result
 
 #: Bumped when what a cached Result holds changes (old entries then simply miss).
-FORMAT = 6
+FORMAT = 7
 #: File name suffix of a cache entry.
 SUFFIX = ".res"
 #: Default size limit in bytes (``$PYCOSIM_CACHE_MAX`` overrides).
 DEFAULT_MAX = 2 * 1024**3
-_MAGIC = b"pycosim-result-v6\n"
+_MAGIC = b"pycosim-result-v7\n"
 _KEY_LEN = 64  # hex SHA-256
 _LEDGER = ".usage"  # approximate total size of the entries, see _account
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -94,9 +99,9 @@ def get(k: str) -> Result | None:
             raise ValueError("checksum mismatch")
         if stored_key != k.encode():
             raise ValueError("entry of another key")
-        result = Result.from_arrays(pickle.loads(payload))
-    except (ValueError, KeyError, EOFError, TypeError, AttributeError, pickle.UnpicklingError,
-            json.JSONDecodeError):
+        result = _decode(payload)
+    except (ValueError, KeyError, EOFError, TypeError, AttributeError, OSError, zipfile.BadZipFile,
+            zipfile.LargeZipFile, json.JSONDecodeError):
         path.unlink(missing_ok=True)
         return None
     try:
@@ -107,13 +112,38 @@ def get(k: str) -> Result | None:
     return result
 
 
+def _encode(result: Result) -> bytes:
+    """The payload of an entry: an uncompressed ``.npz`` of ``result.to_arrays()`` (no pickled objects)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in result.to_arrays().items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as m:
+                np.lib.format.write_array(m, np.asanyarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _decode(payload: bytes) -> Result:
+    """Inverse of :func:`_encode`; ValueError (or a zipfile error) for anything that is not such an ``.npz``
+    — a pickle is refused by ``allow_pickle=False`` before any of it is interpreted."""
+    if payload[:4] != b"PK\x03\x04":
+        raise ValueError("payload is not an .npz archive")
+    with np.load(io.BytesIO(payload), allow_pickle=False) as z:
+        data = {name: z[name] for name in z.files}
+    if any(a.dtype.hasobject for a in data.values()):
+        raise ValueError("object array in a cache entry")
+    return Result.from_arrays(data)
+
+
 def put(k: str, result: Result) -> None:
     """Store *result* under key *k* (atomic; failures to write are ignored — the cache is optional),
     then evict least-recently-used entries if the cache is over its size limit."""
     limit = max_bytes()
     if limit <= 0:
         return
-    payload = pickle.dumps(result.to_arrays(), protocol=5)
+    try:
+        payload = _encode(result)
+    except (ValueError, TypeError):   # an object array (cannot be stored without pickle): not cached
+        return
     kb = k.encode()
     data = _MAGIC + kb + hashlib.sha256(kb + payload).digest() + payload
     path = _path(k)

@@ -1,7 +1,9 @@
 """Worker process for :mod:`pycosim.spice.pool`: runs jobs sent over a pipe.
 
 Started as ``python -m pycosim.spice.worker``. Protocol on stdin/stdout: 8-byte big-endian
-length + pickle. Request ``(netlist, params, seed, keep)``; reply ``("ok", Result)`` or
+length + one :mod:`pycosim.statefile` (kind ``pycosim.worker``: an uncompressed ``.npz`` with a JSON
+skeleton, read with ``allow_pickle=False`` — nothing received is executed, no pickle). Python side
+(:func:`send`/:func:`receive`): request ``(netlist, params, seed, keep)``; reply ``("ok", Result)`` or
 ``("err", message)``. The worker's real stdout/stderr are sent to /dev/null so that nothing
 ngspice prints can corrupt the protocol. A fresh interpreter (not ``fork``) is used because
 forking a process that holds a loaded ngspice library can deadlock inside the library.
@@ -10,21 +12,79 @@ forking a process that holds a loaded ngspice library can deadlock inside the li
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import struct
 import sys
 
+#: Statefile kind and schema version of the messages.
+KIND = "pycosim.worker"
+VERSION = 1
+
+
+def _to_tree(obj) -> dict:
+    from pycosim.spice.netlist import Netlist
+    from pycosim.spice.result import Result
+
+    if isinstance(obj, tuple) and len(obj) == 4 and isinstance(obj[0], Netlist):
+        net, params, seed, keep = obj
+        return {"type": "request", "netlist": {"text": net.text, "source": net.source,
+                                               "files": [str(f) for f in net.files], "params": dict(net.params)},
+                "params": params, "seed": seed, "keep": None if keep is None else list(keep)}
+    if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == "ok" and isinstance(obj[1], Result):
+        r = obj[1]
+        return {"type": "ok", "analysis": r.analysis, "meas": r.meas, "meta": r.meta, "analyses": r.analyses,
+                "last_plot": r._last_plot()}
+    if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == "err":
+        return {"type": "err", "message": str(obj[1])}
+    raise TypeError(f"worker message: cannot send a {type(obj).__name__}")
+
+
+def _from_tree(tree):
+    from pathlib import Path
+
+    from pycosim.spice.netlist import Netlist
+    from pycosim.spice.result import Result
+
+    kind = tree.get("type") if isinstance(tree, dict) else None
+    if kind == "request":
+        n = tree["netlist"]
+        net = Netlist(text=n["text"], source=n["source"], files=tuple(Path(f) for f in n["files"]),
+                      params=n["params"])
+        keep = tree["keep"]
+        return net, tree["params"], tree["seed"], None if keep is None else tuple(keep)
+    if kind == "ok":
+        analyses = tree["analyses"]
+        return "ok", Result(analysis=tree["analysis"], vectors=analyses.get(tree["last_plot"], {}),
+                            meas=tree["meas"], meta=tree["meta"], analyses=analyses)
+    if kind == "err":
+        return "err", tree["message"]
+    raise ValueError(f"worker message of unknown type {kind!r}")
+
 
 def send(stream, obj) -> None:
-    """Write one length-prefixed pickle to a binary stream."""
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    """Write one length-prefixed message (a request, ``("ok", Result)`` or ``("err", text)``) to a binary
+    stream. SpiceError if a request's parameters are not plain values (numbers, text, arrays)."""
+    from pycosim import statefile
+
+    try:
+        data = statefile.dumps(_to_tree(obj), KIND, version=VERSION)
+    except TypeError as exc:
+        if isinstance(obj, tuple) and obj and obj[0] not in ("ok", "err"):
+            from pycosim.errors import SpiceError
+
+            raise SpiceError(f"{getattr(obj[0], 'source', '<netlist>')}: cannot send the job to a worker "
+                             f"process ({exc})") from None
+        raise
     stream.write(struct.pack(">Q", len(data)) + data)
     stream.flush()
 
 
 def receive(stream):
-    """Read one length-prefixed pickle; raises EOFError when the stream is closed."""
+    """Read one length-prefixed message (the inverse of :func:`send`); EOFError when the stream is closed,
+    ValueError for a message that is not a valid state file of kind :data:`KIND` (never executed)."""
+    from pycosim import statefile
+    from pycosim.errors import ConfigError
+
     head = stream.read(8)
     if len(head) < 8:
         raise EOFError
@@ -32,7 +92,13 @@ def receive(stream):
     data = stream.read(n)
     if len(data) < n:
         raise EOFError
-    return pickle.loads(data)
+    try:
+        tree = statefile.loads(data, KIND, version=VERSION, name="worker message")
+        return _from_tree(tree)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"worker message: {type(exc).__name__}: {exc}") from None
 
 
 def main() -> None:
@@ -52,6 +118,9 @@ def main() -> None:
             net, params, seed, keep = receive(inp)
         except EOFError:
             return
+        except ValueError as exc:   # an undecodable request: answer it, keep serving
+            send(out, ("err", f"{type(exc).__name__}: {exc}"))
+            continue
         try:
             send(out, ("ok", execute(net, params, seed, keep)))
         except PycosimError as exc:

@@ -17,7 +17,7 @@ A run that raises is a failed outcome, never an exception of the sweep; a worker
 Local (:func:`run_local`): a pool of ``jobs`` spawned processes; each run writes its run directory
 ``DIR/runs/NAME`` itself (resuming from its checkpoint if a killed sweep left one).
 Dask (:func:`run_dask`): each run trains in a temporary directory on its worker, which returns the run
-directory's files (all but ``checkpoint.pkl``); this process writes them to ``DIR/runs/NAME``, so the
+directory's files (all but ``checkpoint.npz``); this process writes them to ``DIR/runs/NAME``, so the
 workers need no shared file system — only pycosim installed and the data set (``mnist`` is shipped).
 Calibration bundles other than the shipped one are sent to the workers from here.
 """
@@ -39,7 +39,7 @@ from pycosim.errors import ConfigError
 
 _DATASETS: dict = {}    # per worker process: data-set specification → Dataset
 _BUNDLES: dict = {}     # per worker process: bundle directory → Bundle
-SKIP_FILES = ("checkpoint.pkl",)   # not shipped back from Dask workers (large; only for resuming there)
+SKIP_FILES = ("checkpoint.npz", "checkpoint.pkl")   # not shipped back from Dask workers (large; only for resuming there)
 
 
 def _dataset(spec: str):
@@ -85,14 +85,16 @@ def hardware(metrics: dict, run_dir: Path, scalars: dict) -> dict:
     phases (forward, backward, update, transfer — not the initial weight programming, not the test-set
     evaluations), with the initial-programming counts from the run's checkpoint. {'energy_per_example_J',
     'pcm_pulses_per_example'} (None values and 'hardware_error' if it cannot be computed)."""
-    import pickle
+    from types import SimpleNamespace
 
-    from pycosim.nn.train import CHECKPOINT
+    from pycosim.array.transfer import TransferStats
+    from pycosim.nn.train import CHECKPOINT, read_checkpoint
 
     try:
         from pycosim.evaluate import energy as ev
 
-        net = pickle.loads((run_dir / CHECKPOINT).read_bytes()).net
+        tree = read_checkpoint(run_dir / CHECKPOINT)   # a statefile; a pickle is refused unread
+        net = SimpleNamespace(init_stats=[TransferStats(**s) for s in tree["net"]["init_stats"]])
         rep = ev.energy(metrics, scalars, ev.init_counts(net))
         n = max(int(metrics["examples_seen"]), 1)
         pulses = sum(ops.get("pcm_set", 0) + ops.get("pcm_reset", 0) for ph, ops in rep["counts"].items()

@@ -265,7 +265,7 @@ def _sha(p):
 
 def test_evaluate_and_report_commands_write_their_files(runs, capsys):
     run = runs["ambrogio2018"]
-    before = _sha(run / "checkpoint.pkl")
+    before = _sha(run / "checkpoint.npz")
     assert main(["evaluate", str(run), "--times", "0s,1h", "--repeats", "1", "--noise-model", "both",
                  "--compensation", "global", "--test-subset", "40", "--quiet"]) == 0
     ev = json.loads((run / "evaluate.json").read_text())
@@ -275,7 +275,7 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
                  "--test-subset", "40", "--quiet"]) == 0
     assert len(json.loads((run / "evaluate.json").read_text())["entries"]) == 3   # merged, not replaced
     assert (run / "plots" / "accuracy_vs_time.png").is_file()
-    assert _sha(run / "checkpoint.pkl") == before                                # never modified
+    assert _sha(run / "checkpoint.npz") == before                                # never modified
     out = run.parent / "cmp"
     assert main(["report", *map(str, runs.values()), "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -286,7 +286,7 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["evaluate", "{empty}"], ["no checkpoint.pkl"]),
+    (["evaluate", "{empty}"], ["no checkpoint.npz"]),
     (["evaluate", "{missing}"], ["no such run directory"]),
     (["report", "{empty}"], ["no metrics.json"]),
     (["evaluate", "{run}", "--times", "1s,soon"], ["cannot read 'soon'"]),

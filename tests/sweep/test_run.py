@@ -83,4 +83,4 @@ def test_dask_local_cluster(tmp_path, write_sweep):
     for name in rows:   # the run directories came back from the workers (no checkpoint)
         run = tmp_path / "out" / "runs" / name
         assert json.loads((run / "metrics.json").read_text())["status"] == "finished"
-        assert (run / "config.toml").is_file() and (run / "plots").is_dir() and not (run / "checkpoint.pkl").exists()
+        assert (run / "config.toml").is_file() and (run / "plots").is_dir() and not (run / "checkpoint.npz").exists()
