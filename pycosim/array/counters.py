@@ -48,12 +48,6 @@ class Counters:
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
 
-    def __setstate__(self, state: dict) -> None:
-        """Unpickle; counters added since the pickle was written start at zero."""
-        self.__dict__.update(state)
-        if "pcm_sets_per_device" not in state:
-            self.pcm_sets_per_device = np.zeros(self.pcm_resets_per_device.shape, np.uint32)
-
     def as_dict(self) -> dict:
         """Plain dict (the per-device array summarised by its max and total)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_per_device")}

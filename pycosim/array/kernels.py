@@ -112,17 +112,28 @@ def lsp_update(flat, n, V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
     return up_tot, dn_tot
 
 
+@njit(cache=True, inline="always")
+def _popcount(v):
+    """Set bits of a uint64 (SWAR)."""
+    v = v - ((v >> uint64(1)) & uint64(0x5555555555555555))
+    v = (v & uint64(0x3333333333333333)) + ((v >> uint64(2)) & uint64(0x3333333333333333))
+    v = (v + (v >> uint64(4))) & uint64(0x0F0F0F0F0F0F0F0F)
+    return (v * uint64(0x0101010101010101)) >> uint64(56)
+
+
 @njit(cache=True)
 def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
-    """Coincidences of stochastic pulse trains (the 'trains' update, :meth:`Crossbar.pulse_counts`).
+    """Coincidences of stochastic pulse trains (the 'trains' update, :meth:`AnalogCrossbar._counts`).
 
     rows, cols: ascending indices with x_i ≠ 0 and δ_j ≠ 0; k = lr/(Δw_pulse·BL). Probabilities
     p_i = min(1, |x_i|·s_x), q_j = min(1, |δ_j|·s_δ) with s_x·s_δ = k and s_x/s_δ = max|δ|/max|x|
     (balanced). In slot b column j fires if u_c[b, j] < q_j and row i if u_r[i, b] < p_i (u ~ U[0, 1),
     drawn by the caller's Generator); every coincidence adds −sign(x_i)·sign(δ_j) to the count of synapse
-    rows[i]·n_out + cols[j]. ws: int32 work array of n_in·n_out zeros (left zeroed on return). Writes the
-    touched synapses and their signed counts to out_flat/out_n in ascending synapse index (a scan of the
-    fired rows × fired columns, so that the update pass walks memory in order); returns how many."""
+    rows[i]·n_out + cols[j], so n_ij = −sign(x_i)·sign(δ_j)·popcount(r_i ∧ c_j) with r_i, c_j the BL-bit
+    firing masks of row i and column j. Writes the touched synapses and their signed counts to
+    out_flat/out_n in ascending synapse index (so that the update pass walks memory in order); returns how
+    many. BL ≤ 64 uses the masks (one AND and popcount per row × column pair); longer trains accumulate
+    the coincidences slot by slot in ws, an int32 work array of n_in·n_out zeros (left zeroed)."""
     bl = u_r.shape[1]
     nr = rows.shape[0]
     nc = cols.shape[0]
@@ -134,6 +145,42 @@ def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
         md = max(md, abs(d[cols[j]]))
     sx = np.float32(np.sqrt(k * md / mx))
     sd = np.float32(np.sqrt(k * mx / md))
+    if bl <= 64:
+        cmask = np.empty(nc, np.uint64)
+        ccol = np.empty(nc, np.int64)
+        csgn = np.empty(nc, np.int32)
+        na = 0
+        for j in range(nc):
+            v = d[cols[j]]
+            p = abs(v) * sd
+            mk = uint64(0)
+            for b in range(bl):
+                if u_c[b, j] < p:
+                    mk |= uint64(1) << uint64(b)
+            if mk != uint64(0):
+                cmask[na] = mk
+                ccol[na] = cols[j]
+                csgn[na] = -1 if v > 0 else 1
+                na += 1
+        m = 0
+        for i in range(nr):
+            v = x[rows[i]]
+            p = abs(v) * sx
+            rk = uint64(0)
+            for b in range(bl):
+                if u_r[i, b] < p:
+                    rk |= uint64(1) << uint64(b)
+            if rk == uint64(0):
+                continue
+            si = 1 if v > 0 else -1
+            base = rows[i] * n_out
+            for q in range(na):
+                c = _popcount(rk & cmask[q])
+                if c != uint64(0):
+                    out_flat[m] = base + ccol[q]
+                    out_n[m] = np.int32(c) * (si * csgn[q])
+                    m += 1
+        return m
     p_r = np.empty(nr, np.float32)
     s_r = np.empty(nr, np.int32)
     for i in range(nr):
