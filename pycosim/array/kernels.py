@@ -401,3 +401,106 @@ def pcm_set_pulses(g, n, k, cnt, gmax, gmin, coef, g_lo, g_hi, slope_hi, c2c_tab
         g[i] = gi
         cnt[i] = c
     return pos
+
+
+# ---------------------------------------------------------------------------------------------- normal deviates
+def _ziggurat_tables(n: int = 128, m: float = 2.0 ** 24) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Layer tables (k, w, f) of the 128-layer ziggurat for N(0, 1) (Marsaglia & Tsang, J. Stat. Softw. 5(8),
+    2000, 'RNOR'), scaled to 25-bit signed draws (|h| < 2^24): a draw h in layer i is accepted at once when
+    |h| < k_i, giving x = h·w_i; f_i = exp(−x_i²/2) at the layer edges x_i. r = 3.442619855899 is the
+    base-strip edge, v = 9.91256303526217e-3 the common layer area."""
+    dn = 3.442619855899
+    tn, vn = dn, 9.91256303526217e-3
+    k, w, f = np.zeros(n), np.zeros(n), np.zeros(n)
+    q = vn / np.exp(-0.5 * dn * dn)
+    k[0], k[1] = dn / q * m, 0.0
+    w[0], w[n - 1] = q / m, dn / m
+    f[0], f[n - 1] = 1.0, np.exp(-0.5 * dn * dn)
+    for i in range(n - 2, 0, -1):
+        dn = np.sqrt(-2.0 * np.log(vn / dn + np.exp(-0.5 * dn * dn)))
+        k[i + 1] = dn / tn * m
+        tn = dn
+        f[i] = np.exp(-0.5 * dn * dn)
+        w[i] = dn / m
+    return k, w, f
+
+
+ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables()
+# integer thresholds ⌊k_i⌋: a draw at |h| = ⌊k_i⌋ takes the slow path, whose wedge test accepts it (exact)
+ZIG_K = np.floor(ZIG_K).astype(np.int64)
+ZIG_R = 3.442619855899
+
+
+@njit(cache=True, inline="always")
+def _unit(u):
+    """A 32-bit word → U(0, 1), never 0 or 1: (u + ½)·2⁻³²."""
+    return (np.float64(u) + 0.5) * 2.3283064365386963e-10
+
+
+@njit(cache=True)
+def fill_normals(words, out, zk, zw, zf):
+    """Fill out (float32) with N(0, 1) deviates from 32-bit random words (uint32, from the run's Generator:
+    ``rng.bit_generator.random_raw(n).view(np.uint32)``) by the ziggurat of :func:`_ziggurat_tables`
+    (Marsaglia & Tsang 2000): a word gives layer i = its 7 low bits and h = its 25 high bits − 2^24; accepted at
+    once (≈ 98.8 %) when |h| < k_i, x = h·w_i; otherwise the wedge test f_i + U·(f_{i−1} − f_i) < exp(−x²/2)
+    with a fresh word, or, in the base strip, Marsaglia's tail x = r + (−ln U₁)/r accepted when −2·ln U₂ ≥ x'²
+    (x' = x − r). Layer and value come from disjoint bits (Doornik, 'An improved ziggurat method', 2005).
+    Returns (deviates written, words used): fewer than out.size only if the words ran out (the caller then
+    supplies more and continues; a deviate whose words ran out is not written)."""
+    nw = words.shape[0]
+    n = out.shape[0]
+    p = 0
+    i = 0
+    while i < n:
+        if p >= nw:
+            return i, p
+        u = words[p]
+        p += 1
+        iz = np.int64(u & np.uint32(127))
+        hz = np.int64(u >> np.uint32(7)) - 16777216
+        if abs(hz) < zk[iz]:
+            out[i] = hz * zw[iz]
+            i += 1
+            continue
+        while True:
+            x = hz * zw[iz]
+            if iz == 0:
+                while True:
+                    if p + 2 > nw:
+                        return i, nw
+                    xt = -np.log(_unit(words[p])) / ZIG_R
+                    yt = -np.log(_unit(words[p + 1]))
+                    p += 2
+                    if yt + yt >= xt * xt:
+                        break
+                x = ZIG_R + xt if hz > 0 else -ZIG_R - xt
+                break
+            if p + 2 > nw:
+                return i, nw
+            if zf[iz] + _unit(words[p]) * (zf[iz - 1] - zf[iz]) < np.exp(-0.5 * x * x):
+                p += 1
+                break
+            u = words[p + 1]
+            p += 2
+            iz = np.int64(u & np.uint32(127))
+            hz = np.int64(u >> np.uint32(7)) - 16777216
+            if abs(hz) < zk[iz]:
+                x = hz * zw[iz]
+                break
+        out[i] = x
+        i += 1
+    return i, p
+
+
+def standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n N(0, 1) deviates (float32) drawn with :func:`fill_normals` from rng's bit generator: the same
+    distribution as ``rng.standard_normal(n, dtype=np.float32)``, about 3× faster (the training hot path draws
+    one per pulsed 3T1C cell and one per read line). Reproducible from rng's state."""
+    out = np.empty(n, np.float32)
+    done = 0
+    while done < n:
+        need = n - done
+        words = rng.bit_generator.random_raw((need + need // 16 + 66) // 2).view(np.uint32)
+        k, _ = fill_normals(words, out[done:], ZIG_K, ZIG_W, ZIG_F)
+        done += k
+    return out

@@ -19,11 +19,18 @@ population of 200 cells reproduces the bench's 200 cells without resampling nois
 array holds n device types in equal proportions, never the mean device.
 
 Randomness only through a passed :class:`numpy.random.Generator`.
+
+Each law is written once, as a numba-compiled per-device function (:func:`lerp_row` here,
+:func:`pycosim.devices.lsp.step_cell`, :func:`pycosim.devices.pcm.log_dg_cell`); the NumPy-facing
+functions of the modules and the array's fused kernels (:mod:`pycosim.array.kernels`) both call it.
+(numba caches each compiled function by its own file: after editing a law here, remove the package's
+``__pycache__`` so that kernels in other files that inline it are rebuilt.)
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from pycosim.errors import CalibrationError
 
@@ -62,23 +69,41 @@ def assign_instances(shape, n_instances: int, rng: np.random.Generator) -> np.nd
     return rng.permutation(base).astype(np.int32).reshape(shape)
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def lerp_row(x, tab, base, x0, inv, top):
+    """Linear interpolation of one row of a flattened per-instance table on a uniform grid, end values
+    held: pos = clip((x − x₀)·inv, 0, top), i = ⌊pos⌋, value = t[base + i] + (t[base + i + 1] − t[base + i])·(pos − i),
+    with base = row·n_grid and top = (n_grid − 1)·(1 − 10⁻⁶) (float32). The one interpolation law of every
+    per-cell table (3T1C g(V_C), step ΔV(V_C), read-noise variance)."""
+    pos = min(max((x - x0) * inv, np.float32(0)), top)
+    i = np.int64(pos)
+    a = tab[base + i]
+    return a + (tab[base + i + 1] - a) * (pos - np.float32(i))
+
+
+@njit(cache=True)
+def _interp_rows(x, rows, tab, n_g, x0, inv, top, out):
+    for t in range(x.shape[0]):
+        out[t] = lerp_row(x[t], tab, np.int64(rows[t]) * n_g, x0, inv, top)
+    return out
+
+
+def grid_args(grid: np.ndarray) -> tuple:
+    """(n_g, x₀, 1/h, top) of a uniform grid, as :func:`lerp_row` takes them (float32 scalars)."""
+    n_g = grid.shape[0]
+    return n_g, np.float32(grid[0]), np.float32(1.0 / (grid[1] - grid[0])), np.float32(n_g - 1) * np.float32(1 - 1e-6)
+
+
 def interp_rows(x: np.ndarray, grid: np.ndarray, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per-row linear interpolation on a shared *uniform* grid: ``table[rows, :]`` evaluated at *x*.
+    """Per-row linear interpolation on a shared *uniform* grid: ``table[rows, :]`` evaluated at *x*
+    (:func:`lerp_row` per element).
 
     x: any shape, float; grid: (n_g,) uniform; table: (n_rows, n_g); rows: int, same shape as x.
-    Outside the grid the end values are held. One gather of two neighbours, no Python loop. Float32.
+    Outside the grid the end values are held. Float32, shape of x.
     """
-    n_g = grid.shape[0]
-    pos = (np.asarray(x, dtype=np.float32) - np.float32(grid[0])) * np.float32(1.0 / (grid[1] - grid[0]))
-    np.clip(pos, 0.0, np.float32(n_g - 1) * np.float32(1 - 1e-6), out=pos)
-    i0 = pos.astype(np.int32)
-    pos -= i0
-    i0 += rows.astype(np.int32, copy=False) * np.int32(n_g)
-    tf = table.reshape(-1)
-    a = tf.take(i0)
-    i0 += 1
-    b = tf.take(i0)
-    b -= a
-    b *= pos
-    b += a
-    return b
+    x = np.asarray(x, dtype=np.float32)
+    n_g, x0, inv, top = grid_args(grid)
+    xf = np.ascontiguousarray(x).reshape(-1)
+    rf = np.ascontiguousarray(np.broadcast_to(rows, x.shape)).reshape(-1)
+    tf = np.ascontiguousarray(table, dtype=np.float32).reshape(-1)
+    return _interp_rows(xf, rf, tf, n_g, x0, inv, top, np.empty(xf.shape, np.float32)).reshape(x.shape)

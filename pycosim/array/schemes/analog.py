@@ -281,13 +281,13 @@ class AnalogCrossbar(Crossbar):
         return out
 
     def _normals(self, n: int, ch: ReadChannel) -> tuple[np.ndarray, np.ndarray]:
-        """The N(0, 1) a read of n lines needs, in one draw: (device read noise: n or none, integrator output
-        noise: n or none)."""
+        """The N(0, 1) a read of n lines needs, from the layer's buffered stream (:meth:`_gauss`): (device
+        read noise: n or none, integrator output noise: n or none)."""
         k_dev = n if self.S is not None else 0
         k = k_dev + (n if ch.noise_V else 0)
         if k == 0:
             return _EMPTY_F32, _EMPTY_F32
-        z = self.rng.standard_normal(k, dtype=np.float32)
+        z = self._gauss(k)
         return z[:k_dev], z[k_dev:]
 
     def _set_exact(self, W: np.ndarray) -> None:
@@ -322,10 +322,12 @@ class AnalogCrossbar(Crossbar):
         self._upos += k
         return out
 
-    def _normals_c2c(self, k: int, room: int = 0) -> np.ndarray:
-        """The next k N(0, 1) float32 for 3T1C cycle-to-cycle noise (buffered like :meth:`_uniforms`)."""
+    def _gauss(self, k: int, room: int = 0) -> np.ndarray:
+        """The next k N(0, 1) float32 of the layer's buffered normal stream (read noise, 3T1C cycle-to-cycle
+        noise), topped up like :meth:`_uniforms` by :func:`pycosim.array.kernels.standard_normal` (a ziggurat
+        over the layer generator's raw bits)."""
         self._zbuf, self._zpos = self._top_up(self._zbuf, self._zpos, max(k, room), self._ZBUF,
-                                              self.rng.standard_normal)
+                                              lambda n, dtype: kernels.standard_normal(self.rng, n))
         out = self._zbuf[self._zpos:self._zpos + k]
         self._zpos += k
         return out

@@ -126,7 +126,7 @@ class Pcm3T1C(AnalogCrossbar):
             self._trains_work()
             self._uniforms(0, room=bl * (self.n_in + self.n_out))
             if self._c2c:
-                self._normals_c2c(0, room=self.W.size)
+                self._gauss(0, room=self.W.size)
             zbuf = self._zbuf if self._c2c else _EMPTY_F32
             up, dn, self._upos, self._zpos = kernels.lsp_trains_update(
                 x, d, np.float32(c / bl), bl, self._ubuf, self._upos, self._ws, self._out_flat, self._out_n,
@@ -135,7 +135,7 @@ class Pcm3T1C(AnalogCrossbar):
             flat, n = self._counts(x, d, lr)
             if flat.size == 0:
                 return
-            z = self._normals_c2c(flat.size, room=self.W.size) if self._c2c else _EMPTY_F32
+            z = self._gauss(flat.size, room=self.W.size) if self._c2c else _EMPTY_F32
             up, dn = kernels.lsp_update(flat, n, *state, *self._lsp_kargs, z, *tail)
         self.counters.lsp_up_pulses += int(up)
         self.counters.lsp_down_pulses += int(dn)
