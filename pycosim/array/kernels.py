@@ -4,9 +4,9 @@ Why numba: an update of a 784×250 '2pcm+3t1c' layer touches ~10³–10⁴ cells
 in NumPy each of the ~90 array operations of the per-cell chain (pulse closed form, two table
 interpolations, g(V_C), weight and noise-density updates, counters) costs a few µs of call overhead on
 arrays of that size, ≈ 0.5 ms per update in total, which alone exceeds the 2× budget against a float32
-SGD step (benchmarks/array_ops.py). The kernel runs the same equations as
-:func:`pycosim.devices.lsp.step_signed` and :func:`pycosim.devices.lsp.g_of_vc` (checked equal in
-tests/array/test_kernels.py) in one pass over the touched cells. Random numbers are drawn by the
+SGD step (benchmarks/array_ops.py). The kernels call the device laws themselves
+(:func:`pycosim.devices.lsp.step_cell`, :func:`pycosim.devices.lerp_row`), so each law is written once; the
+kernels only fuse them with the array's bookkeeping (W, Wf, S, counters) in one pass over the touched cells. Random numbers are drawn by the
 caller's numpy Generator and passed in (drawing them inside numba from the Generator measured slower:
 ≈ 14 µs of dispatch per call plus a slower per-draw path), so runs stay reproducible from the seed.
 """
@@ -16,23 +16,40 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
+from pycosim.devices import lerp_row
+from pycosim.devices.lsp import step_cell
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _set_cell(f, col, vn, V, g, W, Wf, kg, S, V_inst, pol, g_tab, g_n, g_x0, g_inv, g_top, scale, var_tab,
+              use_f, use_s):
+    """Cell f (column col) to V_C = vn: g' = g_k(vn) (:func:`pycosim.devices.lerp_row` on row k of the g
+    table), W += scale·pol_j·(g' − g), Wf += that·κ_j (use_f), S += var_k(vn) − var_k(V) (use_s)."""
+    gb = np.int64(V_inst[f]) * g_n
+    gn = lerp_row(vn, g_tab, gb, g_x0, g_inv, g_top)
+    dw = scale * pol[col] * (gn - g[f])
+    W[f] += dw
+    if use_f:
+        Wf[f] += dw * kg[col]
+    if use_s:
+        S[f] += lerp_row(vn, var_tab, gb, g_x0, g_inv, g_top) - lerp_row(V[f], var_tab, gb, g_x0, g_inv, g_top)
+    V[f] = vn
+    g[f] = gn
+
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def lsp_update(flat, n, V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
                step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                sig_up, sig_dn, z, scale, var_tab, leak_seg):
     """Apply signed pulse counts n (weight direction; × pol_j gives up/down) to the 3T1C cells at flat
-    indices with the closed form of :func:`pycosim.devices.lsp.step_signed` (midpoint rule on the per-instance
-    step table ΔV(V_C): V' = V + n·ΔV(V + (n − 1)·ΔV(V)/2) + σ·√n·z, clipped to [v_min, v_max]); update V,
-    g = g_k(V') (:func:`pycosim.devices.lsp.g_of_vc`), W += scale·pol_j·(g' − g) in place, and S when var_tab
-    is non-empty (S += var_k(V') − var_k(V), var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² tabulated on the g
-    grid), and the forward-read matrix Wf += scale·pol_j·κ_j·(g' − g) when Wf is non-empty (κ_j = kg[j], the
-    integrator-lag gain of the line the cell sits on, PeripheryConfig.integrator_lag). z: one N(0, 1) per cell for the c2c term (empty: no c2c). Marks the cells' leakage segment
-    stale (leak_seg = −1) when leak_seg is non-empty. Returns (up pulses, down pulses).
+    indices (ascending): V' = clip(:func:`pycosim.devices.lsp.step_cell`(V, |n|) + σ·√|n|·z, v_min, v_max) (the
+    law of :func:`pycosim.devices.lsp.step_signed`), then :func:`_set_cell` (g, W, Wf when non-empty, S when
+    var_tab is non-empty, var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² tabulated on the g grid). z: one N(0, 1)
+    per cell for the c2c term (empty: no c2c). Marks the cells' leakage segment stale (leak_seg = −1) when
+    leak_seg is non-empty. Returns (up pulses, down pulses).
 
     Two passes (new V_C of every cell, then g, W, S): each pass keeps a short dependency chain per cell, so
-    the CPU overlaps more cells; with unsigned indices (no wrap-around checks) this measured 1.8× faster
-    than one fused pass (benchmarks/array_ops.py)."""
+    the CPU overlaps more cells (measured 1.8× faster than one fused pass, benchmarks/array_ops.py)."""
     up_tot = 0
     dn_tot = 0
     m = flat.shape[0]
@@ -42,7 +59,6 @@ def lsp_update(flat, n, V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
     use_f = Wf.shape[0] > 0
     s_top = np.float32(step_n - 1) * np.float32(1 - 1e-6)
     g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
-    one = np.float32(1); half = np.float32(0.5); zero = np.float32(0)
     vnew = np.empty(m, np.float32)
     rb = np.int64(0)      # first synapse of the current row: columns without a division for ascending flat
     cols = np.empty(m, np.int64)
@@ -51,65 +67,80 @@ def lsp_update(flat, n, V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
         if fi < rb or fi >= rb + n_out:
             rb = (fi // n_out) * n_out
         cols[t] = fi - rb
-        f = uint64(fi)
         s = n[t]
-        if pol[uint64(cols[t])] < 0:
+        if pol[cols[t]] < 0:
             s = -s
-        k = uint64(V_inst[f])
+        k = np.int64(V_inst[fi])
         if s > 0:
             row = k
-            nf = np.float32(s)
             sig = sig_up
             up_tot += s
         else:
-            row = k + uint64(n_inst)
-            nf = np.float32(-s)
+            row = k + n_inst
+            s = -s
             sig = sig_dn
-            dn_tot -= s
-        base = row * uint64(step_n)
-        v = V[f]
-        pos = min(max((v - step_x0) * step_inv, zero), s_top)
-        i0 = uint64(pos)
-        fr = pos - np.float32(i0)
-        a = step_tab[base + i0]
-        d1 = a + (step_tab[base + i0 + uint64(1)] - a) * fr
-        vm = v + half * (nf - one) * d1
-        pos = min(max((vm - step_x0) * step_inv, zero), s_top)
-        i0 = uint64(pos)
-        fr = pos - np.float32(i0)
-        a = step_tab[base + i0]
-        vn = v + nf * (a + (step_tab[base + i0 + uint64(1)] - a) * fr)
+            dn_tot += s
+        nf = np.float32(s)
+        vn = step_cell(V[fi], nf, step_tab, row * step_n, step_x0, step_inv, s_top)
         if use_z:
             vn += sig * np.sqrt(nf) * z[t]
         vnew[t] = min(max(vn, v_min), v_max)
     for t in range(m):
-        f = uint64(flat[t])
-        p = pol[uint64(cols[t])]
-        k = uint64(V_inst[f])
-        vn = vnew[t]
-        gb = k * uint64(g_n)
-        pos = min(max((vn - g_x0) * g_inv, zero), g_top)
-        i0 = uint64(pos)
-        fr = pos - np.float32(i0)
-        a = g_tab[gb + i0]
-        gn = a + (g_tab[gb + i0 + uint64(1)] - a) * fr
-        dw = scale * p * (gn - g[f])
-        W[f] += dw
-        if use_f:
-            Wf[f] += dw * kg[uint64(cols[t])]
-        if use_s:
-            a = var_tab[gb + i0]
-            vv = a + (var_tab[gb + i0 + uint64(1)] - a) * fr
-            pos = min(max((V[f] - g_x0) * g_inv, zero), g_top)
-            i0 = uint64(pos)
-            fr = pos - np.float32(i0)
-            a = var_tab[gb + i0]
-            S[f] += vv - (a + (var_tab[gb + i0 + uint64(1)] - a) * fr)
-        V[f] = vn
-        g[f] = gn
+        fi = flat[t]
+        _set_cell(fi, cols[t], vnew[t], V, g, W, Wf, kg, S, V_inst, pol, g_tab, g_n, g_x0, g_inv, g_top, scale,
+                  var_tab, use_f, use_s)
         if use_seg:
-            leak_seg[f] = -1
+            leak_seg[fi] = -1
     return up_tot, dn_tot
+
+
+@njit(cache=True, error_model="numpy")
+def lsp_leak(V, g, W, Wf, kg, S, V_inst, pol, n_out, seg, e, a, E, A, lv, g_tab, g_n, g_x0, g_inv, scale,
+             var_tab, v_min, v_max, moved):
+    """One leakage step of every 3T1C cell (the closed form of :func:`pycosim.devices.lsp.leak` for a cell
+    that stays in its rate segment j): V' = e·V + a, e = E_kj, a = A_kj (:func:`pycosim.devices.lsp.leak_tables`
+    for this dt), then :func:`_set_cell`. seg: each cell's cached segment (int16; −1 = stale: found again,
+    lv[j] ≤ V < lv[j+1] with the end segments open, and its e, a taken from E, A (flattened (n_inst, n_seg)
+    float64)). A cell whose V' leaves its segment is left unchanged and listed in moved (the caller applies
+    the exact crossing solution); returns how many. All arrays flattened (n_in·n_out,)."""
+    n_seg = lv.shape[0] - 1
+    g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
+    use_f = Wf.shape[0] > 0
+    use_s = var_tab.shape[0] > 0
+    m = 0
+    col = 0
+    for f in range(V.shape[0]):
+        j = np.int64(seg[f])
+        if j < 0:
+            v0 = V[f]
+            j = 0
+            while j < n_seg - 1 and v0 >= lv[j + 1]:
+                j += 1
+            seg[f] = j
+            idx = np.int64(V_inst[f]) * n_seg + j
+            e[f] = np.float32(E[idx])
+            a[f] = np.float32(A[idx])
+        vn = V[f] * e[f] + a[f]
+        if (j > 0 and vn < lv[j]) or (j < n_seg - 1 and vn >= lv[j + 1]):
+            moved[m] = f
+            m += 1
+        else:
+            _set_cell(f, col, min(max(vn, v_min), v_max), V, g, W, Wf, kg, S, V_inst, pol, g_tab, g_n, g_x0,
+                      g_inv, g_top, scale, var_tab, use_f, use_s)
+        col += 1
+        if col == n_out:
+            col = 0
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def lsp_set_cells(flat, vnew, V, g, W, Wf, kg, S, V_inst, pol, n_out, g_tab, g_n, g_x0, g_inv, scale, var_tab):
+    """:func:`_set_cell` of the cells at flat indices to V_C = vnew (float32)."""
+    g_top = np.float32(g_n - 1) * np.float32(1 - 1e-6)
+    for t in range(flat.shape[0]):
+        f = flat[t]
+        _set_cell(f, f % n_out, vnew[t], V, g, W, Wf, kg, S, V_inst, pol, g_tab, g_n, g_x0, g_inv, g_top, scale,
+                  var_tab, Wf.shape[0] > 0, var_tab.shape[0] > 0)
 
 
 @njit(cache=True, inline="always")
@@ -362,45 +393,6 @@ def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, 
                         step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
                         sig_up, sig_dn, z, scale, var_tab, leak_seg)
     return up, dn, upos, zpos
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def pcm_set_pulses(g, n, k, cnt, gmax, gmin, coef, g_lo, g_hi, slope_hi, c2c_tab, u_col, c2c_scale):
-    """n_i partial-SET pulses on each device i, in place (the loop of :func:`pycosim.devices.pcm.set_pulses`):
-    pulse j of device i: ΔG = m_k(G) + c2c_scale·e, m_k(G) = exp(c0 + c1·G̃ + c2·G̃²)·1 µS with G̃ = G/µS
-    clipped to the device's fitted range [g_lo, g_hi] and ln m continued with slope_hi above it
-    (:func:`pycosim.devices.pcm.mean_log_dg`), e = c2c_tab[min(cnt, J − 1), u_col[next]] (the residual of
-    that pulse of a random staircase, :func:`pycosim.devices.pcm.c2c_draw`), then G ← clip(G + ΔG, gmin_i,
-    gmax_i), cnt += 1. g: float32 S; n, cnt: int32; k: instance rows; coef (n_inst, 3) float32;
-    u_col: one random staircase column per pulse (Σ n entries, consumed in device order)."""
-    us = np.float32(1e6)
-    ius = np.float32(1e-6)
-    J = c2c_tab.shape[0]
-    pos = 0
-    for i in range(g.shape[0]):
-        gi = g[i]
-        ki = k[i]
-        lo = g_lo[ki] * us
-        hi = g_hi[ki] * us
-        c0 = coef[ki, 0]
-        c1 = coef[ki, 1]
-        c2 = coef[ki, 2]
-        sh = slope_hi[ki]
-        c = cnt[i]
-        for _ in range(n[i]):
-            x = gi * us
-            xc = min(max(x, lo), hi)
-            y = c0 + xc * (c1 + xc * c2)
-            if x > hi:
-                y += (x - hi) * sh
-            j = c if c < J - 1 else J - 1
-            dg = np.exp(y) * ius + c2c_scale * c2c_tab[j, u_col[pos]]
-            pos += 1
-            gi = min(max(gi + dg, gmin[i]), gmax[i])
-            c += 1
-        g[i] = gi
-        cnt[i] = c
-    return pos
 
 
 # ---------------------------------------------------------------------------------------------- normal deviates

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from pycosim.devices import interp_rows, require_scalar, require_table
+from pycosim.devices import grid_args, interp_rows, lerp_row, require_scalar, require_table
 from pycosim.errors import CalibrationError, ConfigError
 
 
@@ -67,21 +68,6 @@ class LSPPopulation:
         return np.concatenate([self.dv_up_V * np.float32(up_scale), self.dv_down_V * np.float32(down_scale)])
 
 
-def _fill_edges(table: np.ndarray) -> np.ndarray:
-    """Hold each row's first/last finite value outside its finite range (schema-1 step tables are
-    NaN outside the V_C range each instance visited). Rows with no finite value → CalibrationError."""
-    t = np.array(table, dtype=np.float64, copy=True)
-    fin = np.isfinite(t)
-    if not fin.any(axis=1).all():
-        raise CalibrationError("lsp step table has an instance with no finite ΔV_C")
-    idx = np.where(fin, np.arange(t.shape[1]), -1)
-    last = np.maximum.accumulate(idx, axis=1)                       # last finite index to the left
-    first = np.argmax(fin, axis=1)
-    last = np.where(last < 0, first[:, None], last)
-    t = np.take_along_axis(t, last, axis=1)                          # forward fill (and back fill at the start)
-    return t
-
-
 def _uniform(grid: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return (grid, table) on a uniform grid (resampled at the smallest spacing if not uniform)."""
     d = np.diff(grid)
@@ -96,8 +82,7 @@ def population(bundle, *, c2c: bool = True, reset: bool = True, read_noise: bool
                d2d_scale: float = 1.0) -> LSPPopulation:
     """3T1C population from *bundle*.
 
-    Tables consumed: lsp/vc_grid_V, lsp/g_of_vc_S, lsp/dv_up_V, lsp/dv_down_V (on lsp/step_vc_V if
-    present — schema 2 —, else on lsp/vc_grid_V with NaN held at the edge value), lsp/leak_vc_V,
+    Tables consumed: lsp/vc_grid_V, lsp/g_of_vc_S, lsp/dv_up_V, lsp/dv_down_V (on lsp/step_vc_V), lsp/leak_vc_V,
     lsp/leak_dvdt_V_per_s; with c2c: scalars lsp.dv_up_c2c_sigma_V, lsp.dv_down_c2c_sigma_V; with
     reset: lsp/reset_vstart_V, lsp/reset_vfinal_V; with read noise: lsp/read_noise_vc_V,
     lsp/read_noise_rel_sigma, lsp.read_noise_t_int_s. A missing one raises CalibrationError.
@@ -115,10 +100,10 @@ def population(bundle, *, c2c: bool = True, reset: bool = True, read_noise: bool
     grid, g = _uniform(grid, g)
     up = require_table(bundle, "lsp/dv_up_V", "3T1C pulses")
     dn = require_table(bundle, "lsp/dv_down_V", "3T1C pulses")
-    sgrid = np.asarray(bundle.tables["lsp/step_vc_V"], np.float64) if "lsp/step_vc_V" in bundle.tables else grid
-    if up.shape != (g.shape[0], sgrid.shape[0]) and "lsp/step_vc_V" not in bundle.tables:
-        sgrid = require_table(bundle, "lsp/vc_grid_V", "3T1C pulses")
-    up, dn = _fill_edges(up), _fill_edges(dn)
+    sgrid = require_table(bundle, "lsp/step_vc_V", "3T1C pulses")
+    for name, t in (("lsp/dv_up_V", up), ("lsp/dv_down_V", dn)):
+        if t.shape != (g.shape[0], sgrid.shape[0]) or not np.isfinite(t).all():
+            raise CalibrationError(f"{name} must be finite with shape ({g.shape[0]}, {sgrid.shape[0]}), got {t.shape}")
     sgrid_u, up = _uniform(sgrid, up)
     _, dn = _uniform(sgrid, dn)
     lv = require_table(bundle, "lsp/leak_vc_V", "3T1C leakage")
@@ -155,12 +140,33 @@ def g_of_vc(v: np.ndarray, inst: np.ndarray, pop: LSPPopulation) -> np.ndarray:
     return interp_rows(v, pop.vc_grid_V, pop.g_of_vc_S, inst)
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def step_cell(v, nf, tab, base, x0, inv, top):
+    """V_C after nf identical pulses of a cell whose step table row starts at *base* (flattened
+    :meth:`LSPPopulation.step_table`, uniform grid x0, inv, top as :func:`pycosim.devices.lerp_row` takes
+    them), by the midpoint closed form of :func:`step_signed` without the c2c term:
+    V + nf·ΔV(V + (nf − 1)/2·ΔV(V)). Float32."""
+    d1 = lerp_row(v, tab, base, x0, inv, top)
+    return v + nf * lerp_row(v + np.float32(0.5) * (nf - np.float32(1)) * d1, tab, base, x0, inv, top)
+
+
+@njit(cache=True)
+def _step_cells(v, rows, nf, sig, z, tab, n_g, x0, inv, top, v_min, v_max, out):
+    use_z = z.shape[0] > 0
+    for t in range(v.shape[0]):
+        x = step_cell(v[t], nf[t], tab, np.int64(rows[t]) * n_g, x0, inv, top)
+        if use_z:
+            x += sig[t] * np.sqrt(nf[t]) * z[t]
+        out[t] = min(max(x, v_min), v_max)
+    return out
+
+
 def step_signed(v: np.ndarray, n: np.ndarray, inst: np.ndarray, pop: LSPPopulation,
                 rng: np.random.Generator | None, *, c2c_scale: float = 1.0, up_scale: float = 1.0,
                 down_scale: float = 1.0, table: np.ndarray | None = None) -> np.ndarray:
     """|n| pulses per cell, up where n > 0, down where n < 0 (v, n, inst: same shape). Float32 V.
 
-    Closed form for n identical pulses (midpoint rule, no loop over pulses):
+    Closed form for n identical pulses (midpoint rule, no loop over pulses; :func:`step_cell`):
         ΔV₁ = s·ΔV_k(V),  V_n = V + n·s·ΔV_k(V + (n − 1)/2·ΔV₁) + σ_c2c·c2c_scale·√n·z,  z ~ N(0, 1)
     with ΔV_k the up or down table of instance k (row k of lsp/dv_up_V or lsp/dv_down_V), s = up_scale
     or down_scale. For a step table linear in V (ΔV = α + βV) the exact result is
@@ -170,20 +176,20 @@ def step_signed(v: np.ndarray, n: np.ndarray, inst: np.ndarray, pop: LSPPopulati
     :meth:`LSPPopulation.step_table` (with the same scales) to skip rebuilding it.
     """
     v = np.asarray(v, np.float32)
-    n = np.asarray(n)
+    shape = np.broadcast_shapes(v.shape, np.shape(n), np.shape(inst))
+    n = np.broadcast_to(np.asarray(n), shape).reshape(-1)
     tab = pop.step_table(up_scale, down_scale) if table is None else table
-    rows = np.where(n < 0, inst + pop.n, inst)
+    rows = np.where(n < 0, np.broadcast_to(inst, shape).reshape(-1) + pop.n, np.broadcast_to(inst, shape).reshape(-1))
     nf = np.abs(n).astype(np.float32)
-    d1 = interp_rows(v, pop.step_grid_V, tab, rows)
-    d1 *= np.float32(0.5) * (nf - 1)
-    d1 += v
-    out = interp_rows(d1, pop.step_grid_V, tab, rows)
-    out *= nf
-    out += v
+    z = sig = np.zeros(0, np.float32)
     if rng is not None and (pop.dv_up_c2c_V > 0 or pop.dv_down_c2c_V > 0) and c2c_scale > 0:
-        sig = np.where(n > 0, np.float32(pop.dv_up_c2c_V * c2c_scale), np.float32(pop.dv_down_c2c_V * c2c_scale))
-        out += sig * np.sqrt(nf) * rng.standard_normal(out.shape, dtype=np.float32)
-    return np.clip(out, np.float32(pop.v_min_V), np.float32(pop.v_max_V), out=out)
+        sig = np.where(n > 0, np.float32(pop.dv_up_c2c_V * c2c_scale),
+                       np.float32(pop.dv_down_c2c_V * c2c_scale)).astype(np.float32)
+        z = rng.standard_normal(nf.shape, dtype=np.float32)
+    out = _step_cells(np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1), rows, nf, sig, z,
+                      np.ascontiguousarray(tab, np.float32).reshape(-1), *grid_args(pop.step_grid_V),
+                      np.float32(pop.v_min_V), np.float32(pop.v_max_V), np.empty(nf.shape, np.float32))
+    return out.reshape(shape)
 
 
 def apply_pulses(v: np.ndarray, n_up, n_down, inst: np.ndarray, pop: LSPPopulation,
@@ -235,7 +241,7 @@ def leak(v: np.ndarray, dt_s: float, inst: np.ndarray, pop: LSPPopulation) -> np
     vectorised over the cells that cross). The result is therefore exact for the interpolated rate
     table; the only error is the interpolation of the rate between the table's V_C points
     (|error of the rate| ≤ h²/8·max|d²r/dV²| ≈ |Δ²r|/8: ≈ 0.015 V/s at the worst 1 % of the cells of
-    the schema-2 bundle, rates up to 0.09 V/s; ≈ 2 V/s against 10–600 V/s on schema 1; checked
+    the shipped bundle, rates up to 0.09 V/s; checked
     against RK4 integration of the same table: ≤ 6·10⁻⁸ V after 3 ms, tests/devices). V_C is then kept inside the g table's range.
     """
     if not dt_s >= 0:

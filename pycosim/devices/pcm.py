@@ -23,7 +23,7 @@ pulse draws
 
     ΔG = m_k(G) + s_c2c·e,   m_k(G) = exp(fit_k(G))·1 µS,   e resampled from the residuals of pulse j,
     (the G_max of ``pcm_reset`` — G before its RESET pulse — is below the staircase's own maximum for a
-    quarter of the schema-2 devices; the ceiling is the larger of the two, as the device demonstrably
+    quarter of the shipped bundle's devices; the ceiling is the larger of the two, as the device demonstrably
     reaches it)
     G ← clip(G + ΔG, floor, G_max,k)      G_max,k = max(pcm/g_max_S[k], max of staircase row k)
 
@@ -50,6 +50,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from pycosim.devices import interp_rows, require_scalar, require_table
 from pycosim.errors import CalibrationError, ConfigError
@@ -213,15 +214,64 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         dg_fit=dict(require_scalar(bundle, "pcm", "dg_fit", "PCM open-loop tuning")), **kw)
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def log_dg_cell(g_us, lo_us, hi_us, c0, c1, c2, slope_hi):
+    """ln(ΔG/µS) of the fitted mean SET response at G (µS) of one device: c0 + c1·G̃ + c2·G̃² with
+    G̃ = clip(G, lo, hi), plus (G − hi)·slope_hi above the fitted range (module docstring). Float32."""
+    gc = min(max(g_us, lo_us), hi_us)
+    y = c0 + gc * (c1 + gc * c2)
+    if g_us > hi_us:
+        y += (g_us - hi_us) * slope_hi
+    return y
+
+
+@njit(cache=True)
+def _mean_log_dg(g, k, lo, hi, coef, slope_hi, out):
+    us = np.float32(_US)
+    for t in range(g.shape[0]):
+        i = k[t]
+        out[t] = log_dg_cell(g[t] * us, lo[i] * us, hi[i] * us, coef[i, 0], coef[i, 1], coef[i, 2], slope_hi[i])
+    return out
+
+
 def mean_log_dg(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
     """ln(ΔG/µS) of device *inst*'s fitted response at G (S): the quadratic inside its fitted range
-    [g_lo, g_hi], continued linearly outside (see module docstring). Float32, shape of G."""
-    g = np.asarray(G, np.float32) * np.float32(_US)
-    lo, hi = pop.g_lo_S[inst] * np.float32(_US), pop.g_hi_S[inst] * np.float32(_US)
-    gc = np.clip(g, lo, hi)
-    c = pop.coef[inst]
-    y = c[..., 0] + gc * (c[..., 1] + gc * c[..., 2])
-    return y + np.where(g > hi, (g - hi) * pop.slope_hi[inst], np.float32(0))
+    [g_lo, g_hi], continued linearly outside (:func:`log_dg_cell`; module docstring). Float32, shape of G."""
+    g = np.asarray(G, np.float32)
+    shape = np.broadcast_shapes(g.shape, np.shape(inst))
+    gf = np.ascontiguousarray(np.broadcast_to(g, shape)).reshape(-1)
+    kf = np.ascontiguousarray(np.broadcast_to(inst, shape), dtype=np.int64).reshape(-1)
+    return _mean_log_dg(gf, kf, pop.g_lo_S, pop.g_hi_S, pop.coef, pop.slope_hi,
+                        np.empty(gf.shape, np.float32)).reshape(shape)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _set_pulses_kernel(g, n, k, cnt, gmax, gmin, coef, g_lo, g_hi, slope_hi, c2c_tab, u_col, c2c_scale):
+    """n_i partial-SET pulses on each device i, in place (the loop of :func:`set_pulses`): pulse j of device
+    i: ΔG = exp(:func:`log_dg_cell`(G))·1 µS + c2c_scale·e, e = c2c_tab[min(cnt, J − 1), u_col[next]] (the
+    residual of that pulse of a random staircase, :func:`c2c_draw`), then G ← clip(G + ΔG, gmin_i, gmax_i),
+    cnt += 1. g: float32 S; n, cnt: int32; k: instance rows; coef (n_inst, 3) float32; u_col: one random
+    staircase column per pulse (Σ n entries, consumed in device order). Returns the columns used."""
+    us = np.float32(_US)
+    ius = np.float32(1.0 / _US)
+    J = c2c_tab.shape[0]
+    pos = 0
+    for i in range(g.shape[0]):
+        gi = g[i]
+        ki = k[i]
+        lo = g_lo[ki] * us
+        hi = g_hi[ki] * us
+        c = cnt[i]
+        for _ in range(n[i]):
+            y = log_dg_cell(gi * us, lo, hi, coef[ki, 0], coef[ki, 1], coef[ki, 2], slope_hi[ki])
+            j = c if c < J - 1 else J - 1
+            dg = np.exp(y) * ius + c2c_scale * c2c_tab[j, u_col[pos]]
+            pos += 1
+            gi = min(max(gi + dg, gmin[i]), gmax[i])
+            c += 1
+        g[i] = gi
+        cnt[i] = c
+    return pos
 
 
 def c2c_draw(since: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
@@ -241,8 +291,7 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     ΔG = m_k(G) + c2c_scale·e with e the residual of pulse min(j, J − 1) of a random staircase (module
     docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, min(G, G_reset,k),
     G_max,k). Pulses are sequential per device (the response depends on G): one numba pass over the
-    devices (:func:`pycosim.array.kernels.pcm_set_pulses`), with one random staircase column per pulse
-    drawn up front.
+    devices (:func:`_set_pulses_kernel`), with one random staircase column per pulse drawn up front.
     """
     G = np.array(G, dtype=np.float32, copy=True)
     n = np.broadcast_to(np.asarray(n), G.shape)
@@ -255,15 +304,13 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     idx = np.flatnonzero(active)
     if idx.size == 0:
         return G, cnt
-    from pycosim.array import kernels
-
     gf, cf = G.reshape(-1), cnt.reshape(-1)
     nf = np.ascontiguousarray(n.reshape(-1)[idx], dtype=np.int32)
     kf = np.ascontiguousarray(inst.reshape(-1)[idx], dtype=np.int64)
     g, c = gf[idx].copy(), cf[idx].copy()
     gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
     u_col = rng.integers(0, pop.c2c_by_pulse_S.shape[1], size=int(nf.sum()))
-    kernels.pcm_set_pulses(g, nf, kf, c, gmax, gmin, pop.coef, pop.g_lo_S, pop.g_hi_S, pop.slope_hi,
+    _set_pulses_kernel(g, nf, kf, c, gmax, gmin, pop.coef, pop.g_lo_S, pop.g_hi_S, pop.slope_hi,
                            pop.c2c_by_pulse_S, u_col, np.float32(c2c_scale))
     gf[idx] = g
     cf[idx] = c

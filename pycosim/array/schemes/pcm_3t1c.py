@@ -168,47 +168,37 @@ class Pcm3T1C(AnalogCrossbar):
         return max(0.01 * step / p99, ulp16 / p50 if p50 > 0 else 0.0)
 
     def _apply_leak(self, dt: float) -> None:
-        """V ← E·V + A with per-cell factors of the cell's current leakage segment, cached for this dt;
-        cells that leave their segment (or were pulsed since) are recomputed exactly by lsp.leak."""
+        """V ← E·V + A with per-cell factors of the cell's current leakage segment, cached for this dt
+        (:func:`pycosim.array.kernels.lsp_leak`, one pass updating V, g, W, Wf, S); the cells that leave their
+        segment get the exact crossing solution of :func:`pycosim.devices.lsp.leak`."""
         lp = self.lsp_pop
         cache = self._leak_cache
         if cache is None or cache["dt"] != dt:
             E, A = lsp.leak_tables(dt, lp)
-            seg = lsp.leak_segment(self.V, lp).astype(np.int16)
-            k = self.V_inst.astype(np.int64) * E.shape[1] + seg
-            cache = self._leak_cache = {"dt": dt, "E": E.reshape(-1), "A": A.reshape(-1), "seg": seg,
-                                        "e": E.reshape(-1)[k].astype(np.float32),
-                                        "a": A.reshape(-1)[k].astype(np.float32)}
-        segf = cache["seg"].reshape(-1)
-        var_old = self._lsp_var(None) if self.S is not None and self.cfg.lsp.read_noise else None
-        stale = np.flatnonzero(segf < 0)
-        if stale.size:
-            self._leak_resegment(stale, dt)
-        v_new = self.V * cache["e"] + cache["a"]
-        seg_new = lsp.leak_segment(v_new, lp)
-        moved = np.flatnonzero(seg_new.reshape(-1) != segf)
-        if moved.size:
-            v_new.reshape(-1)[moved] = lsp.leak(self.V.reshape(-1)[moved], dt, self.V_inst.reshape(-1)[moved], lp)
-        np.clip(v_new, lp.v_min_V, lp.v_max_V, out=v_new)
-        self.V = v_new
-        if moved.size:
-            self._leak_resegment(moved, dt)
-        g_old = self.g
-        self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
-        dw = np.float32(self.scale) * self.pol * (self.g - g_old)
-        self.W += dw
-        if self._lag:
-            self.Wf += dw * self._kg
-        if var_old is not None:
-            self.S += (self._lsp_var(None) - var_old).reshape(self.shape)
+            cache = self._leak_cache = {"dt": dt, "E": np.ascontiguousarray(E).reshape(-1),
+                                        "A": np.ascontiguousarray(A).reshape(-1),
+                                        "seg": np.full(self.shape, -1, np.int16),
+                                        "e": np.empty(self.W.size, np.float32), "a": np.empty(self.W.size, np.float32),
+                                        "moved": np.empty(self.W.size, np.int64)}
+        noise = self.S is not None and self.cfg.lsp.read_noise
+        cells = self._cell_args(noise)
+        m = kernels.lsp_leak(*cells[:9], cache["seg"].reshape(-1), cache["e"], cache["a"], cache["E"], cache["A"],
+                             lp.leak_vc_V, *cells[9:], np.float32(lp.v_min_V), np.float32(lp.v_max_V), cache["moved"])
+        if m:
+            mv = cache["moved"][:m].copy()
+            v_exact = lsp.leak(self.V.reshape(-1)[mv], dt, self.V_inst.reshape(-1)[mv], lp)
+            kernels.lsp_set_cells(mv, v_exact, *cells)
+            cache["seg"].reshape(-1)[mv] = -1          # found again (from the new V_C) at the next step
 
-    def _leak_resegment(self, flat: np.ndarray, dt: float) -> None:
-        cache, lp = self._leak_cache, self.lsp_pop
-        seg = lsp.leak_segment(self.V.reshape(-1)[flat], lp)
-        k = self.V_inst.reshape(-1)[flat].astype(np.int64) * (lp.leak_vc_V.shape[0] - 1) + seg
-        cache["seg"].reshape(-1)[flat] = seg
-        cache["e"].reshape(-1)[flat] = cache["E"][k]
-        cache["a"].reshape(-1)[flat] = cache["A"][k]
+    def _cell_args(self, noise: bool) -> tuple:
+        """The per-cell arrays and g-table arguments of :func:`kernels.lsp_set_cells` (flattened views)."""
+        lp = self.lsp_pop
+        return (self.V.reshape(-1), self.g.reshape(-1), self.W.reshape(-1),
+                self.Wf.reshape(-1) if self._lag else _EMPTY_F32, self._kg if self._lag else _EMPTY_F32,
+                self.S.reshape(-1) if noise else _EMPTY_F32, self.V_inst.reshape(-1), self.pol, self.n_out,
+                lp.g_of_vc_S.reshape(-1), lp.vc_grid_V.shape[0], np.float32(lp.vc_grid_V[0]),
+                np.float32(1.0 / (lp.vc_grid_V[1] - lp.vc_grid_V[0])), np.float32(self.scale),
+                self._lsp_var_tab.reshape(-1) if noise else _EMPTY_F32)
 
     # ------------------------------------------------------------------ transfer
     def _reset_lsp(self, flat, moved, cols, opt):
