@@ -30,7 +30,7 @@ functions of the modules and the array's fused kernels (:mod:`pycosim.array.kern
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from pycosim.errors import CalibrationError
 
@@ -76,9 +76,10 @@ def lerp_row(x, tab, base, x0, inv, top):
     with base = row·n_grid and top = (n_grid − 1)·(1 − 10⁻⁶) (float32). The one interpolation law of every
     per-cell table (3T1C g(V_C), step ΔV(V_C), read-noise variance)."""
     pos = min(max((x - x0) * inv, np.float32(0)), top)
-    i = np.int64(pos)
-    a = tab[base + i]
-    return a + (tab[base + i + 1] - a) * (pos - np.float32(i))
+    i = uint64(pos)                       # unsigned indices: no wrap-around checks in the compiled loop
+    j = uint64(base) + i
+    a = tab[j]
+    return a + (tab[j + uint64(1)] - a) * (pos - np.float32(i))
 
 
 @njit(cache=True)
