@@ -384,6 +384,58 @@ def read_cols(d, levels, W, S, square, kappa, z, y):
     return y
 
 
+@njit(cache=True, fastmath=True, error_model="numpy")
+def read_forward(x, levels, W, S, square, kappa, z, ks, comp, y, var, a, off, noise_V, bits, v_lo, v_hi, inv_lsb,
+                 adc_levels, lsb_over_a, y0, off_nom, inv_a_nom):
+    """A whole forward read in one call: :func:`read_rows` (device read noise from z[:n_out] when S is
+    non-empty, line gains ks when non-empty), :func:`adc_convert` (integrator output noise from the next
+    n_out of z when noise_V > 0; a … inv_a_nom: :attr:`pycosim.array.periphery.ReadChannel.kernel_args`), then
+    the digital lag compensation y_j ×= comp_j when comp is non-empty. Returns y (n_out,) float32."""
+    n = y.shape[0]
+    kd = n if S.shape[0] > 0 else 0
+    read_rows(x, levels, W, S, square, kappa, z[:kd], y, var, ks)
+    adc_convert(y, a, off, noise_V, z[kd:kd + n] if noise_V > 0 else z[:0], bits, v_lo, v_hi, inv_lsb, adc_levels,
+                lsb_over_a, y0, off_nom, inv_a_nom)
+    if comp.shape[0] > 0:
+        for j in range(n):
+            y[j] *= comp[j]
+    return y
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def read_backward(d, normalize, levels, W, S, square, kappa, z, kr, comp, y, a, off, noise_V, bits, v_lo, v_hi,
+                  inv_lsb, adc_levels, lsb_over_a, y0, off_nom, inv_a_nom):
+    """A whole transposed read in one call: m = max|δ| (normalize; else 1; 1 when δ = 0), :func:`read_cols`
+    of δ/m (device read noise from z[:n_in] when S is non-empty), the row gains y_i ×= kr_i when kr is
+    non-empty, :func:`adc_convert` (output noise from the next n_in of z), y_i ×= comp_i when comp is
+    non-empty, then y ×= m. Returns y (n_in,) float32."""
+    n = y.shape[0]
+    m = np.float32(1)
+    if normalize:
+        m = np.float32(0)
+        for j in range(d.shape[0]):
+            m = max(m, abs(d[j]))
+        if m == 0:
+            m = np.float32(1)
+    dn = np.empty(d.shape[0], np.float32)
+    inv_m = np.float32(1) / m
+    for j in range(d.shape[0]):
+        dn[j] = d[j] * inv_m
+    kd = n if S.shape[0] > 0 else 0
+    read_cols(dn, levels, W, S, square, kappa, z[:kd], y)
+    if kr.shape[0] > 0:
+        for i in range(n):
+            y[i] *= kr[i]
+    adc_convert(y, a, off, noise_V, z[kd:kd + n] if noise_V > 0 else z[:0], bits, v_lo, v_hi, inv_lsb, adc_levels,
+                lsb_over_a, y0, off_nom, inv_a_nom)
+    if comp.shape[0] > 0:
+        for i in range(n):
+            y[i] *= comp[i]
+    for i in range(n):
+        y[i] *= m
+    return y
+
+
 @njit(cache=True)
 def _nonzero(a):
     """Ascending indices i with a[i] ≠ 0 (int64), as np.flatnonzero."""

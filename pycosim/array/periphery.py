@@ -33,6 +33,8 @@ class ReadChannel:
     a: (n,) float64, gain_j·V_read·t_x1/scale (V per network unit) of each line; off: (n,) offsets (V);
     a_nom, off_nom: nominal values used in the reconstruction; t_x1_s: read-pulse length for |x| = 1;
     noise_V: integrator output σ (0 = off); bits: ADC bits; v_lo_V, v_hi_V: rails (= ADC range).
+    kernel_args: the constants of :func:`pycosim.array.kernels.adc_convert` after y (a, off, noise_V) and
+    after z (bits … 1/a_nom), float32, built once.
     """
 
     a: np.ndarray
@@ -71,11 +73,7 @@ class ReadChannel:
                 z = rng.standard_normal(y.shape[0], dtype=np.float32)
         else:
             z = _NO_Z
-        b = self.bits or 0
-        return kernels.adc_convert(y, self._a32, self._off32, np.float32(self.noise_V), z, b,
-                                   np.float32(self.v_lo_V), np.float32(self.v_hi_V), self._inv_lsb, self._levels,
-                                   self._lsb_over_a, self._y0, np.float32(self.off_nom),
-                                   np.float32(1.0 / self.a_nom))
+        return kernels.adc_convert(y, *self.kernel_args[:3], z, *self.kernel_args[3:])
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -92,3 +90,6 @@ class ReadChannel:
             set_(self, "_inv_lsb", np.float32(1.0 / lsb))
             set_(self, "_lsb_over_a", np.float32(lsb / self.a_nom))
             set_(self, "_y0", np.float32((self.v_lo_V - self.off_nom) / self.a_nom))
+        set_(self, "kernel_args", (self._a32, self._off32, np.float32(self.noise_V), self.bits or 0,
+                                   np.float32(self.v_lo_V), np.float32(self.v_hi_V), self._inv_lsb, self._levels,
+                                   self._lsb_over_a, self._y0, np.float32(self.off_nom), np.float32(1.0 / self.a_nom)))

@@ -94,6 +94,7 @@ class AnalogCrossbar(Crossbar):
         self.bwd = ReadChannel.build(self.n_in, self.integ, full_scale=pe.backward_full_scale, **kw)
         bits = pe.input_bits
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
+        self._var_work = np.empty(self.n_out, np.float32)
         self._lag = bool(pe.integrator_lag and self.integ.cint_F > 0 and self.integ.gbw_Hz > 0)
         self._noise = pc.read_noise or self._lsp_noise()
         self.S = np.zeros(shape, np.float32) if self._noise else None
@@ -249,46 +250,31 @@ class AnalogCrossbar(Crossbar):
         return self.W.copy()
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        y, var = np.empty(self.n_out, np.float32), np.empty(self.n_out, np.float32)
-        z_dev, z_int = self._normals(self.n_out, self.fwd)
-        kernels.read_rows(x, self._levels, self.Wf, self.S if self.S is not None else _EMPTY_2D,
-                          self.cfg.pcm.read_noise, self._kfwd, z_dev, y, var,
-                          self._kns if self._lag else _EMPTY_F32)
+        y = np.empty(self.n_out, np.float32)
+        kernels.read_forward(x, self._levels, self.Wf, self.S if self.S is not None else _EMPTY_2D,
+                             self.cfg.pcm.read_noise, self._kfwd, self._read_z(self.n_out, self.fwd),
+                             self._kns if self._lag else _EMPTY_F32,
+                             self._cf if self._cf is not None else _EMPTY_F32, y, self._var_work,
+                             *self.fwd.kernel_args)
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
-        out = self.fwd.convert(y, None, z_int)
-        if self._cf is not None:
-            out *= self._cf
-        return out
+        return y
 
     def _backward(self, d: np.ndarray) -> np.ndarray:
-        m = np.float32(np.abs(d).max()) if self.cfg.periphery.normalize_backward else np.float32(1)
-        if m == 0:
-            m = np.float32(1)
         y = np.empty(self.n_in, np.float32)
-        z_dev, z_int = self._normals(self.n_in, self.bwd)
-        kernels.read_cols(d * (np.float32(1) / m), self._levels, self.W,
-                          self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
-                          z_dev, y)
+        kernels.read_backward(d, self.cfg.periphery.normalize_backward, self._levels, self.W,
+                              self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
+                              self._read_z(self.n_in, self.bwd), self.kappa_r if self._lag else _EMPTY_F32,
+                              self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args)
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
-        if self._lag:
-            y *= self.kappa_r
-        out = self.bwd.convert(y, None, z_int)
-        if self._cb is not None:
-            out *= self._cb
-        out *= m
-        return out
+        return y
 
-    def _normals(self, n: int, ch: ReadChannel) -> tuple[np.ndarray, np.ndarray]:
-        """The N(0, 1) a read of n lines needs, from the layer's buffered stream (:meth:`_gauss`): (device
-        read noise: n or none, integrator output noise: n or none)."""
-        k_dev = n if self.S is not None else 0
-        k = k_dev + (n if ch.noise_V else 0)
-        if k == 0:
-            return _EMPTY_F32, _EMPTY_F32
-        z = self._gauss(k)
-        return z[:k_dev], z[k_dev:]
+    def _read_z(self, n: int, ch: ReadChannel) -> np.ndarray:
+        """The N(0, 1) a read of n lines needs, from the layer's buffered stream (:meth:`_gauss`): n for the
+        device read noise (when on), then n for the integrator output noise (when on)."""
+        k = (n if self.S is not None else 0) + (n if ch.noise_V else 0)
+        return self._gauss(k) if k else _EMPTY_F32
 
     def _set_exact(self, W: np.ndarray) -> None:
         self.W = W
