@@ -372,47 +372,19 @@ def drift_params(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> tuple[n
             drift_nu(G, inst, pop).astype(np.float32))
 
 
-@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
-def drift_cell(g, t, ln_r, nu, tp, t0, inv_ln_t0_tp):
-    """G(t) of one device programmed to g (the law of :func:`drift`): g for t ≤ t_p;
-    g·exp(ln r·ln(t/t_p)/ln(t0/t_p)) = g·(t/t_p)^(−ν_e) for t_p < t ≤ t0; g·exp(ln r − ν·ln(t/t0)) after
-    (inv_ln_t0_tp = 1/ln(t0/t_p)). Float32."""
-    if t <= t0:
-        return g * np.exp(ln_r * (np.log(max(t, tp) / tp) * inv_ln_t0_tp))
-    return g * np.exp(ln_r - nu * np.log(t / t0))
-
-
-@njit(cache=True)
-def _drift_cells(g, t_now, t_prog, ln_r, nu, tp, t0, inv, out):
-    for i in range(g.shape[0]):
-        out[i] = drift_cell(g[i], np.float32(t_now - t_prog[i]), ln_r[i], nu[i], tp, t0, inv)
-    return out
-
-
-def _drift_consts(pop: PCMPopulation) -> tuple:
-    tp, t0 = np.float32(pop.drift_t_prog_s), np.float32(pop.drift_t0_s)
-    return tp, t0, np.float32(1 / np.log(t0 / tp))
-
-
 def drift_with(G: np.ndarray, t_since_prog_s, ln_r: np.ndarray, nu: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """:func:`drift` with the per-device constants (ln r, ν) of :func:`drift_params` given
-    (:func:`drift_cell` per device; t_since_prog_s broadcast to G's shape). Float32."""
-    g = np.asarray(G, np.float32)
-    shape = np.broadcast_shapes(g.shape, np.shape(t_since_prog_s), np.shape(ln_r), np.shape(nu))
-    flat = lambda a, dt: np.ascontiguousarray(np.broadcast_to(np.asarray(a, dt), shape)).reshape(-1)  # noqa: E731
-    t = flat(t_since_prog_s, np.float64)
-    out = _drift_cells(flat(g, np.float32), 0.0, -t, flat(ln_r, np.float32), flat(nu, np.float32),
-                       *_drift_consts(pop), np.empty(t.shape, np.float32))
-    return out.reshape(shape)
-
-
-def drift_since(G: np.ndarray, t_now_s: float, t_prog_s: np.ndarray, ln_r: np.ndarray, nu: np.ndarray,
-                pop: PCMPopulation, out: np.ndarray) -> np.ndarray:
-    """:func:`drift_with` at time t_now_s of devices programmed at t_prog_s (float64 array, s), written into
-    out (float32, G's shape, contiguous; no temporaries: the array's drift refresh)."""
-    _drift_cells(G.reshape(-1), float(t_now_s), t_prog_s.reshape(-1), ln_r.reshape(-1), nu.reshape(-1),
-                 *_drift_consts(pop), out.reshape(-1))
-    return out
+    """:func:`drift` with the per-device constants (ln r, ν) of :func:`drift_params` given. Float32."""
+    t = np.asarray(t_since_prog_s, np.float32)
+    tp, t0 = np.float32(pop.drift_t_prog_s), np.float32(pop.drift_t0_s)
+    ln_r = np.asarray(ln_r, np.float32)
+    if np.all(t <= t0):   # the common case in training (t < 1 s): only the early branch
+        ln_f = ln_r * (np.log(np.maximum(t, tp) / tp) * np.float32(1 / np.log(t0 / tp)))  # = −ν_e·ln(t/t_p)
+    else:
+        nu_e = -ln_r / np.float32(np.log(t0 / tp))
+        early = -nu_e * np.log(np.maximum(t, tp) / tp)                 # 0 for t ≤ t_p
+        late = ln_r - np.asarray(nu, np.float32) * np.log(np.maximum(t, t0) / t0)
+        ln_f = np.where(t <= t0, early, late)
+    return (np.asarray(G, np.float32) * np.exp(ln_f)).astype(np.float32, copy=False)
 
 
 def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) -> np.ndarray:

@@ -475,9 +475,7 @@ class AnalogCrossbar(Crossbar):
             self.P_drift[0].reshape(-1)[dirty] = ln_r
             self.P_drift[1].reshape(-1)[dirty] = nu
             self._drift_dirty.reshape(-1)[dirty] = False
-        if self.Pe is self.P or self.Pe.shape != self.P.shape:
-            self.Pe = np.empty_like(self.P)
-        pcm.drift_since(self.P, self.t_s, self.P_tprog, self.P_drift[0], self.P_drift[1], self.pcm_pop, self.Pe)
+        self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, self.P_drift[0], self.P_drift[1], self.pcm_pop)
         self._t_drift = self.t_s
         self._refresh_all()
 
