@@ -1,79 +1,98 @@
-"""Energy per training example (by phase) and per inference, and operations per second per watt.
+"""Energy per training example (by phase), per inference and per transfer, and operations per second per watt.
 
 Every number is a hardware counter of the run (``metrics.json`` → ``counters``, one dict per layer,
-:meth:`pycosim.array.counters.Counters.as_dict`) times a per-operation energy of the calibration bundle:
+:meth:`pycosim.array.counters.Counters.as_dict`) times a per-operation energy, which is either a scalar of
+the calibration bundle (measured on a bench) or computed from an **assumed** constant of
+:mod:`pycosim.assumptions` (named, with source and unit; the timing uses the same module):
 
-    E_phase = Σ_layers Σ_op count_phase,op · e_op
+    E_phase = Σ_layers Σ_op count_phase,op,layer · e_op,layer
 
-| operation | bundle scalar | measured by |
+| operation (unit counted) | energy of one | from |
 |---|---|---|
-| integration: one integrator read of one line (forward, backward, or one verify read of one synapse) | ``integrator.e_read_J`` | C_int·swing·V_DD (behavioural op-amp), ``circuits/integrator_*.cir`` |
-| PCM partial-SET pulse on one device | ``pcm.e_set_J`` | Σ∫−V·I dt of the bit/word-line sources, ``circuits/pcm_set_staircase.cir`` |
-| PCM RESET pulse on one device | ``pcm.e_reset_J`` | same, ``circuits/pcm_reset.cir`` |
-| 3T1C up / down pulse | ``lsp.e_up_J`` / ``lsp.e_down_J`` | programming sources over the up/down sequence, ``circuits/lsp_up_down.cir`` |
-| 3T1C transmission-gate reset of one cell | ``lsp.e_reset_J`` | supply, reset-line and gate-driver sources over one reset, mean over the bench's start states, ``circuits/lsp_reset.cir`` (bundles made before it: missing, counted, not priced) |
-| ADC conversion of one line | ``adc.e_conversion_J`` | **not in the bundle** (no ADC circuit) |
+| ``integration`` (one line read) | ``integrator.e_read_J`` = C_int·swing·V_DD | bench, ``circuits/integrator_*.cir`` |
+| ``integrator_bias`` (one line read) | P_opamp·(t_rst + t_int), P_opamp = 2·g_m/(g_m/I_D)·V_DD | assumption (OPAMP_GM_OVER_ID), t_int the layer's derived window |
+| ``adc_conversion`` (one line read) | FoM_W·2^ENOB | assumption (ADC_FOM_WALDEN_J; Walden 1999, Murmann survey) |
+| ``digital_neuron`` (one line result) | E_NEURON_J | assumption (Horowitz, ISSCC 2014) |
+| ``line_charging`` (one cell length of a driven read line) | C_cell·V_read² | assumption (C_WIRE_PER_M·CELL_PITCH_M) |
+| ``row_drivers`` (same events) | C_cell·V_read·(V_DD − V_read) | same; the driver's loss charging from V_DD |
+| ``update_drivers`` (one cell length of a pulsed update line) | C_cell·ΔV_gate·V_gate-supply | same, levels of ``circuits/lsp_up_down.cir`` |
+| ``programming_lines`` (bit line per SET/RESET pulse, word line per row slot) | n_rows·C_cell·V_pulse², n_out·C_cell·V_gate² | same, levels of the PCM benches |
+| ``pcm_set`` / ``pcm_reset`` (one pulse on one device) | ``pcm.e_set_J`` / ``pcm.e_reset_J`` | bench |
+| ``lsp_up`` / ``lsp_down`` (one coincidence) | ``lsp.e_up_J`` / ``lsp.e_down_J`` | bench |
+| ``lsp_reset`` (one cell) | ``lsp.e_reset_J`` | bench ``circuits/lsp_reset.cir`` |
 
-Phases (counts per layer; "train share" of the forward reads = examples_seen/reads_forward, the rest
-are the test-set evaluations after each epoch):
+Counting (per layer of n_rows = n_in + 1 rows and n_out outputs; upper bounds where a counter is missing):
 
-    forward    integrations_forward · examples_seen/reads_forward                   (integration)
-    backward   integrations_backward                                               (integration)
-    update     lsp_up_pulses, lsp_down_pulses, pcm_update_set_pulses + pcm_update_reprogram_set_pulses
-               (pcm_set), pcm_update_resets (pcm_reset)
-    transfer   transfer_set_pulses, transfer_resets, transfer_verify_reads (every closed-loop iteration's
-               SET/RESET pulses and verify reads) minus those of the initial weight programming, lsp_resets
-    initial programming  (one-time) the counts of the first programming of the weights, from the
-                         checkpoint's ``net.init_stats`` (:func:`init_counts`)
-    test inference       the remaining forward integrations (test set after each epoch)
-
-Per training example: (forward + backward + update + transfer)/examples_seen. Per inference: the
-integrations of one forward pass, Σ_l n_out,l · e_integration.
-
-An operation whose scalar the bundle lacks (e.g. ``lsp.e_reset_J`` in a bundle older than its measurement) is
-counted, left out of every total and listed under ``missing``.
+* forward read: 2·n_out line reads (p and n column lines, LINES_PER_OUTPUT_FORWARD), n_out neuron results,
+  n_rows·n_out cell charges (every row line driven: inputs of zero are not counted by the arrays' counters,
+  so this is an upper bound); the train share is one read per example, the rest are test inference.
+* transposed read: n_rows line reads (row lines), n_rows neuron results, n_rows·n_out cell charges.
+* update (one per layer and example): every row and column line pulsed in every one of the max_pulses
+  slots, 2·n_rows·n_out cell charges per slot (upper bound), plus the counted 3T1C coincidences and PCM pulses.
+* transfer: per verify read of a synapse 2 line reads and one digital compare; per row-parallel verify read
+  n_out cell charges, (iterations + 1)·n_rows row reads per transfer (the target read included); the word
+  line of every row slot of every iteration; the bit line of every SET/RESET pulse; the 3T1C resets.
 
 Operations (MAC = 2 operations; the bias row is a physical row, so a layer has (n_in + 1)·n_out MACs):
 inference 2·Σ_l (n_in,l + 1)·n_out,l; training example: that, plus the same for the backward reads of
-layers 2…L and for the outer-product update of every layer. Efficiency = operations/energy (GOP/s/W =
-GOP/J, independent of time); throughput and power need the time of one example, from
-:func:`pycosim.timing.example_breakdown_s` with the run's PWM bits and pulse budget (its stated
-assumptions; transfers and their time are not in it). Reference: Ambrogio et al., Nature 558, 60 (2018)
-project 28,065 GOP/s/W for their analog-memory training chip.
+layers 2…L and for the outer-product update of every layer (the convention of Ambrogio et al., Nature 558,
+60 (2018): forward, backward and update each counted as multiply-accumulates over the array). Efficiency
+= operations/energy (GOP/s/W = GOP/J, independent of time). Two figures: **full** (every term above) and
+**analog core** (the bundle's integrator charge and device-programming energies only: the scope of
+pycosim's earlier headline, for comparison with Ambrogio et al.'s projected 28,065 GOP/s/W; whether their
+projection left out exactly these periphery terms is not verified here). Time per example (for power and
+throughput) from :func:`pycosim.timing.hardware` (the run's ``metrics.json`` → ``hardware_timing``) plus the
+transfers' own duration spread over the examples (``metrics.json`` → ``transfers.total_duration_s``).
+
+Array conduction (V_read·I in the devices) is the only energy not in the totals: an upper bound from the
+checkpoint's conductances is printed beside them (:func:`read_conduction_bound_J`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: operation → (bundle section, scalar name, meaning)
+from pycosim import assumptions as A
+
+#: Bundle-priced operations: operation → (bundle section, scalar name, meaning)
 OPERATIONS = {
-    "integration": ("integrator", "e_read_J", "integrator read of one line (forward/backward read of a line, "
-                                              "or one verify read of one synapse)"),
+    "integration": ("integrator", "e_read_J", "integrator charge of one line read (C_int·swing·V_DD)"),
     "pcm_set": ("pcm", "e_set_J", "partial-SET pulse on one PCM device"),
     "pcm_reset": ("pcm", "e_reset_J", "RESET pulse on one PCM device"),
     "lsp_up": ("lsp", "e_up_J", "3T1C up pulse"),
     "lsp_down": ("lsp", "e_down_J", "3T1C down pulse"),
     "lsp_reset": ("lsp", "e_reset_J", "3T1C transmission-gate reset of one cell"),
-    "adc_conversion": ("adc", "e_conversion_J", "ADC conversion of one line read"),
 }
+#: Operations priced from the assumed constants of pycosim.assumptions: operation → meaning
+ASSUMED_OPERATIONS = {
+    "integrator_bias": "op-amp bias of one line read, P_opamp·(t_rst + t_int) (OPAMP_GM_S, OPAMP_GM_OVER_ID)",
+    "adc_conversion": "ADC conversion of one line read, FoM_W·2^ENOB (ADC_FOM_WALDEN_J)",
+    "digital_neuron": "digital neuron operation on one line result (E_NEURON_J)",
+    "line_charging": "one cell length of a driven read line, C_cell·V_read² (C_WIRE_PER_M, CELL_PITCH_M)",
+    "row_drivers": "read-driver loss for the same, C_cell·V_read·(V_DD − V_read) (V_DD_DRIVER_V)",
+    "update_drivers": "one cell length of a pulsed update line, C_cell·ΔV_gate·V_supply (V_UPDATE_*)",
+    "programming_lines": "bit line of one SET/RESET pulse (n_rows·C_cell·V²) and word line of one row slot "
+                         "(n_out·C_cell·V_gate²)",
+}
+ALL_OPERATIONS = tuple(OPERATIONS) + tuple(ASSUMED_OPERATIONS)
+#: The analog-core scope (the earlier headline): the bundle's own operations.
+CORE_OPERATIONS = tuple(OPERATIONS)
 PHASES = ("forward", "backward", "update", "transfer")
 ONE_TIME = ("initial programming", "test inference")
 #: Ambrogio et al., Nature 558, 60 (2018): projected energy efficiency of their chip (GOP/s/W).
 AMBROGIO_GOPS_PER_W = 28065.0
 
-#: Energies that no counter and no bundle scalar covers: never in the totals.
+#: Energies that no counter and no energy of this module covers: never in the totals.
 NOT_MODELLED = (
     "array conduction during reads (V_read·I in the PCM and 3T1C devices; an upper bound from the checkpoint's "
     "conductances is printed separately when available)",
-    "row/column line charging and the pulse drivers of reads, updates and transfers",
-    "digital periphery: activation functions, error computation, pulse-train generation, control",
-    "static/leakage power of the periphery and SRAM/DRAM traffic of inputs, labels and activations",
+    "static/leakage power of the periphery outside the reads, control logic, and SRAM/DRAM traffic of inputs, "
+    "labels and activations",
 )
 
 
 def per_op_energies(scalars: dict) -> dict:
-    """{operation: e (J) or None when the bundle lacks it} from ``bundle.scalars``."""
+    """{operation: e (J) or None when the bundle lacks it} of the bundle-priced operations (``bundle.scalars``)."""
     out = {}
     for op, (sec, key, _) in OPERATIONS.items():
         v = (scalars.get(sec) or {}).get(key)
@@ -82,48 +101,134 @@ def per_op_energies(scalars: dict) -> dict:
 
 
 def init_counts(net) -> list[dict]:
-    """Per layer the SET/RESET/verify-read counts of the initial weight programming, from the checkpoint's
-    ``net.init_stats`` (the TransferStats of :meth:`Crossbar.program`; program() has no other reads or
-    resets). The per-transfer statistics in metrics.json cannot give them: a transfer also counts its
+    """Per layer the SET/RESET/verify-read/iteration counts of the initial weight programming, from the
+    checkpoint's ``net.init_stats`` (the TransferStats of :meth:`Crossbar.program`; program() has no other
+    reads or resets). The per-transfer statistics in metrics.json cannot give them: a transfer also counts its
     target read and, in '4pcm', the RESETs of the moved LSP pairs outside its TransferStats."""
-    return [{"set_pulses": int(s.set_pulses), "resets": int(s.resets), "verify_reads": int(s.verify_reads)}
-            for s in net.init_stats]
+    return [{"set_pulses": int(s.set_pulses), "resets": int(s.resets), "verify_reads": int(s.verify_reads),
+             "iterations": int(s.iterations)} for s in net.init_stats]
 
 
-def event_counts(metrics: dict, init: list[dict]) -> dict:
+def _hw_layers(metrics: dict, hw: dict | None) -> list[dict]:
+    """Per layer {n_rows, n_out, read_v_V, t_int_forward_s, t_int_backward_s, t_verify_s} from the run's
+    hardware timing; the PWM fallback window where a run predates it."""
+    from pycosim import timing
+
+    layers = [int(x) for x in metrics["layers"]]
+    got = ((hw or metrics.get("hardware_timing") or {}).get("layers")) or []
+    out = []
+    for l in range(len(layers) - 1):
+        d = dict(got[l]) if l < len(got) else {}
+        d.setdefault("n_rows", layers[l] + 1)
+        d.setdefault("n_out", layers[l + 1])
+        d.setdefault("read_v_V", 0.1)
+        for k in ("t_int_forward_s", "t_int_backward_s", "t_verify_s"):
+            d.setdefault(k, timing.T_INT_S)
+        out.append(d)
+    return out
+
+
+def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dict:
+    """Energy (J) of one counted event of every operation for one layer (*hwl*: a :func:`_hw_layers` entry).
+    Bundle-priced operations may be None (bundle lacks the scalar); integrator_bias has one value per read
+    direction (keys ``integrator_bias_forward``, ``_backward``, ``_verify``)."""
+    e = per_op_energies(scalars)
+    integ, pcm = scalars.get("integrator") or {}, scalars.get("pcm") or {}
+    v_dd = float(integ.get("v_sat_hi_V") or A.V_DD_DRIVER_V.value)
+    p_bias = A.opamp_power_W(v_dd)
+    t_rst = A.T_INT_RESET_S.value
+    c = A.c_cell_F()
+    vr = float(hwl["read_v_V"])
+    v_set, v_reset = float(pcm.get("set_v_V", 1.6)), float(pcm.get("reset_v_V", 2.5))
+    e.update({
+        "integrator_bias_forward": p_bias * (t_rst + hwl["t_int_forward_s"]),
+        "integrator_bias_backward": p_bias * (t_rst + hwl["t_int_backward_s"]),
+        "integrator_bias_verify": p_bias * (t_rst + hwl["t_verify_s"]),
+        "adc_conversion": A.adc_energy_J(adc_bits),
+        "digital_neuron": A.E_NEURON_J.value,
+        "line_charging": c * vr * vr,
+        "row_drivers": c * vr * max(v_dd - vr, 0.0),
+        "update_drivers": c * A.V_UPDATE_GATE_SWING_V.value * A.V_UPDATE_SUPPLY_V.value,
+        "set_bit_line": hwl["n_rows"] * c * v_set ** 2,
+        "reset_bit_line": hwl["n_rows"] * c * v_reset ** 2,
+        "word_line_slot": hwl["n_out"] * c * A.V_PROGRAM_GATE_V.value ** 2,
+    })
+    e["integrator_bias"] = e["integrator_bias_forward"]
+    return e
+
+
+def _layer_events(c: dict, ini: dict, hwl: dict, ex: int, n_pulse_max: int, lines_fwd: int) -> dict:
+    """{phase: {event: count}} of one layer (module docstring, "Counting")."""
+    R, N = int(hwl["n_rows"]), int(hwl["n_out"])
+    g = lambda k: int(c.get(k, 0) or 0)  # noqa: E731
+    reads = g("reads_forward")
+    tr_reads = reads and min(ex, reads)
+    out = {}
+    for ph, nr in (("forward", tr_reads), ("test inference", reads - tr_reads)):
+        out[ph] = {"line_reads_forward": lines_fwd * N * nr, "digital_neuron": N * nr, "cells_read": R * N * nr}
+    rb = g("reads_backward")
+    out["backward"] = {"line_reads_backward": R * rb, "digital_neuron": R * rb, "cells_read": R * N * rb}
+    out["update"] = {"lsp_up": g("lsp_up_pulses"), "lsp_down": g("lsp_down_pulses"),
+                     "pcm_set": g("pcm_update_set_pulses") + g("pcm_update_reprogram_set_pulses"),
+                     "pcm_reset": g("pcm_update_resets"),
+                     "update_cells": 2 * R * N * n_pulse_max * ex}
+    ver = g("transfer_verify_reads") - ini["verify_reads"]
+    it = g("transfer_iterations") - ini.get("iterations", 0)
+    out["transfer"] = {"pcm_set": g("transfer_set_pulses") - ini["set_pulses"],
+                       "pcm_reset": g("transfer_resets") - ini["resets"],
+                       "line_reads_verify": lines_fwd * ver, "digital_neuron": ver,
+                       "cells_read": N * R * (it + g("transfers")), "word_line_slots": R * it,
+                       "lsp_reset": g("lsp_resets")}
+    iti = ini.get("iterations", 0)
+    out["initial programming"] = {"pcm_set": ini["set_pulses"], "pcm_reset": ini["resets"],
+                                  "line_reads_verify": lines_fwd * ini["verify_reads"],
+                                  "digital_neuron": ini["verify_reads"], "cells_read": N * R * iti,
+                                  "word_line_slots": R * iti}
+    return out
+
+
+def _price(ev: dict, e: dict) -> dict:
+    """{operation: J} of one layer-phase's events *ev* with the layer energies *e* (None: bundle lacks it)."""
+    lr = {d: ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify")}
+    n_lines = sum(lr.values())
+    J = {"integration": None if e["integration"] is None else n_lines * e["integration"],
+         "integrator_bias": sum(n * e[f"integrator_bias_{d}"] for d, n in lr.items()),
+         "adc_conversion": n_lines * e["adc_conversion"],
+         "digital_neuron": ev.get("digital_neuron", 0) * e["digital_neuron"],
+         "line_charging": ev.get("cells_read", 0) * e["line_charging"],
+         "row_drivers": ev.get("cells_read", 0) * e["row_drivers"],
+         "update_drivers": ev.get("update_cells", 0) * e["update_drivers"],
+         "programming_lines": ev.get("pcm_set", 0) * e["set_bit_line"] + ev.get("pcm_reset", 0) * e["reset_bit_line"]
+                              + ev.get("word_line_slots", 0) * e["word_line_slot"]}
+    for op in ("pcm_set", "pcm_reset", "lsp_up", "lsp_down", "lsp_reset"):
+        J[op] = None if e[op] is None else ev.get(op, 0) * e[op]
+    return J
+
+
+def event_counts(metrics: dict, init: list[dict], hw: dict | None = None, n_pulse_max: int | None = None) -> dict:
     """{phase: {operation: count}} summed over the layers (phases: forward, backward, update, transfer,
-    initial programming, test inference; module docstring); *init*: :func:`init_counts` of the run's
-    checkpoint. ADC conversions = integrations."""
-    ex = int(metrics["examples_seen"])
-    phases = {p: {} for p in PHASES + ONE_TIME}
-
-    def add(phase, op, n):
-        phases[phase][op] = phases[phase].get(op, 0) + n
-
+    initial programming, test inference; module docstring "Counting"). Line reads count for integration,
+    integrator_bias and adc_conversion; cell charges for line_charging and row_drivers."""
+    layers = _hw_layers(metrics, hw)
     if len(init) != len(metrics["counters"]):
         raise ValueError(f"init counts of {len(init)} layers for {len(metrics['counters'])} counter sets")
-    for c, ini in zip(metrics["counters"], init):
-        reads = int(c.get("reads_forward", 0))
-        fwd = int(c.get("integrations_forward", 0))
-        fwd_train = round(fwd * ex / reads) if reads else 0
-        add("forward", "integration", fwd_train)
-        add("test inference", "integration", fwd - fwd_train)
-        add("backward", "integration", int(c.get("integrations_backward", 0)))
-        add("update", "lsp_up", int(c.get("lsp_up_pulses", 0)))
-        add("update", "lsp_down", int(c.get("lsp_down_pulses", 0)))
-        add("update", "pcm_set", int(c.get("pcm_update_set_pulses", 0)) + int(c.get("pcm_update_reprogram_set_pulses", 0)))
-        add("update", "pcm_reset", int(c.get("pcm_update_resets", 0)))
-        add("transfer", "pcm_set", int(c.get("transfer_set_pulses", 0)) - ini["set_pulses"])
-        add("transfer", "pcm_reset", int(c.get("transfer_resets", 0)) - ini["resets"])
-        add("transfer", "integration", int(c.get("transfer_verify_reads", 0)) - ini["verify_reads"])
-        add("transfer", "lsp_reset", int(c.get("lsp_resets", 0)))
-        add("initial programming", "pcm_set", ini["set_pulses"])
-        add("initial programming", "pcm_reset", ini["resets"])
-        add("initial programming", "integration", ini["verify_reads"])
-    for ph in phases.values():
-        if ph.get("integration"):
-            ph["adc_conversion"] = ph["integration"]
-    return phases
+    npm = int(n_pulse_max or (hw or metrics.get("hardware_timing") or {}).get("n_pulse_max") or 8)
+    lines = int(A.LINES_PER_OUTPUT_FORWARD.value)
+    phases = {p: {} for p in PHASES + ONE_TIME}
+    for c, ini, hwl in zip(metrics["counters"], init, layers):
+        for ph, ev in _layer_events(c, ini, hwl, int(metrics["examples_seen"]), npm, lines).items():
+            d = phases[ph]
+            n_lines = sum(ev.get(f"line_reads_{x}", 0) for x in ("forward", "backward", "verify"))
+            for op, n in (("integration", n_lines), ("integrator_bias", n_lines), ("adc_conversion", n_lines),
+                          ("line_charging", ev.get("cells_read", 0)), ("row_drivers", ev.get("cells_read", 0)),
+                          ("update_drivers", ev.get("update_cells", 0)),
+                          ("programming_lines", ev.get("pcm_set", 0) + ev.get("pcm_reset", 0)
+                           + ev.get("word_line_slots", 0))):
+                d[op] = d.get(op, 0) + n
+            for op in ("digital_neuron", "pcm_set", "pcm_reset", "lsp_up", "lsp_down", "lsp_reset"):
+                if op in ev:
+                    d[op] = d.get(op, 0) + ev[op]
+    return {p: {op: n for op, n in ops.items() if n} for p, ops in phases.items()}
 
 
 def operations(layers) -> dict:
@@ -134,41 +239,85 @@ def operations(layers) -> dict:
     return {"inference": inf, "training_example": inf + 2 * sum(macs[1:]) + 2 * sum(macs)}
 
 
-def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | None = None) -> dict:
+def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | None = None, hw: dict | None = None,
+           adc_bits: int | None = 8) -> dict:
     """Energy and efficiency of the run of *metrics* with the bundle *scalars* (module docstring); *init*:
-    the initial-programming counts of the run (:func:`init_counts` of its checkpoint's network).
+    the initial-programming counts of the run (:func:`init_counts` of its checkpoint's network); *hw*: the
+    run's :func:`pycosim.timing.hardware` (default ``metrics["hardware_timing"]``); *timing_kw*: only for
+    runs without it (PWM fallback timing).
 
-    Returns {"per_op_J", "counts" {phase: {op: n}}, "phase_J" {phase: J}, "total_J" (every counted event of
-    the run with a known energy), "per_example_J" {phase: J, "total": J}, "per_inference_J",
-    "operations", "gops_per_W" {training, inference}, "time_s" {training_example, inference},
-    "power_W", "throughput_ops_per_s", "missing" [{operation, scalar, count, meaning}]}."""
+    Returns {"per_op_J" (layer 1, forward where it matters), "per_op_J_by_layer", "counts" {phase: {op: n}},
+    "phase_J" {phase: J}, "phase_op_J" {phase: {op: J}}, "total_J", "per_example_J" {phase: J, "total"},
+    "per_example_op_J" {op: J}, "per_inference_J", "operations", "gops_per_W" {training, inference,
+    training_core, inference_core}, "time_s" {training_example, inference, breakdown (with a transfer
+    term)}, "power_W", "throughput_ops_per_s", "missing", "not_modelled", "assumptions"}."""
     from pycosim import timing
 
-    e = per_op_energies(scalars)
-    counts = event_counts(metrics, init)
-    phase_J = {p: float(sum(n * e[op] for op, n in ops.items() if e[op] is not None)) for p, ops in counts.items()}
+    hw = hw or metrics.get("hardware_timing")
+    layers_hw = _hw_layers(metrics, hw)
+    npm = int((hw or {}).get("n_pulse_max") or (timing_kw or {}).get("n_pulse_max") or 8)
+    lines = int(A.LINES_PER_OUTPUT_FORWARD.value)
     ex = max(int(metrics["examples_seen"]), 1)
+    if len(init) != len(metrics["counters"]):
+        raise ValueError(f"init counts of {len(init)} layers for {len(metrics['counters'])} counter sets")
+    per_layer_e = [layer_energies(scalars, h, adc_bits=adc_bits) for h in layers_hw]
+    phase_op = {p: {op: 0.0 for op in ALL_OPERATIONS} for p in PHASES + ONE_TIME}
+    missing_n: dict[str, int] = {}
+    for c, ini, h, e in zip(metrics["counters"], init, layers_hw, per_layer_e):
+        for ph, ev in _layer_events(c, ini, h, int(metrics["examples_seen"]), npm, lines).items():
+            for op, J in _price(ev, e).items():
+                if J is None:
+                    n = (sum(ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify"))
+                         if op == "integration" else ev.get(op, 0))
+                    missing_n[op] = missing_n.get(op, 0) + int(n)
+                else:
+                    phase_op[ph][op] += float(J)
+    phase_J = {p: float(sum(v.values())) for p, v in phase_op.items()}
     per_ex = {p: phase_J[p] / ex for p in PHASES}
     per_ex["total"] = sum(per_ex[p] for p in PHASES)
+    per_ex_op = {op: sum(phase_op[p][op] for p in PHASES) / ex for op in ALL_OPERATIONS}
+    core_ex = sum(per_ex_op[op] for op in CORE_OPERATIONS)
+    # one inference: one forward read of every layer
+    per_inf_op = {op: 0.0 for op in ALL_OPERATIONS}
+    for h, e in zip(layers_hw, per_layer_e):
+        ev = {"line_reads_forward": lines * h["n_out"], "digital_neuron": h["n_out"],
+              "cells_read": h["n_rows"] * h["n_out"]}
+        for op, J in _price(ev, e).items():
+            per_inf_op[op] += J or 0.0
+    per_inf = float(sum(per_inf_op.values()))
+    core_inf = sum(per_inf_op[op] for op in CORE_OPERATIONS)
     layers = metrics["layers"]
-    e_int = e["integration"] or 0.0
-    per_inf = float(sum(layers[1:]) * e_int)
     ops = operations(layers)
-    tb = timing.example_breakdown_s(tuple(layers), **(timing_kw or {}))
-    t_train, t_inf = tb["example"], tb["forward"]
+    if hw:
+        tb = dict(hw["example_breakdown_s"])
+    else:
+        tb = timing.example_breakdown_s(tuple(layers), **(timing_kw or {}))
+    t_tr = float((metrics.get("transfers") or {}).get("total_duration_s") or 0.0)
+    tb["transfer"] = t_tr / ex
+    tb["example_with_transfers"] = tb["example"] + tb["transfer"]
+    t_train, t_inf = tb["example_with_transfers"], tb["forward"]
     gops = {"training": ops["training_example"] / per_ex["total"] / 1e9 if per_ex["total"] > 0 else None,
-            "inference": ops["inference"] / per_inf / 1e9 if per_inf > 0 else None}
-    missing = []
-    for op, (sec, key, meaning) in OPERATIONS.items():
-        n = sum(ph.get(op, 0) for ph in counts.values())
-        if e[op] is None and n:
-            missing.append({"operation": op, "scalar": f"{sec}.{key}", "count": int(n), "meaning": meaning})
-    return {"per_op_J": e, "counts": counts, "phase_J": phase_J, "total_J": float(sum(phase_J.values())),
-            "per_example_J": per_ex, "per_inference_J": per_inf, "operations": ops, "gops_per_W": gops,
+            "inference": ops["inference"] / per_inf / 1e9 if per_inf > 0 else None,
+            "training_core": ops["training_example"] / core_ex / 1e9 if core_ex > 0 else None,
+            "inference_core": ops["inference"] / core_inf / 1e9 if core_inf > 0 else None}
+    e0 = per_layer_e[0]
+    per_op = {op: (e0[op] if op in e0 else None) for op in ALL_OPERATIONS}
+    per_op["programming_lines"] = e0["set_bit_line"]
+    missing = [{"operation": op, "scalar": f"{OPERATIONS[op][0]}.{OPERATIONS[op][1]}", "count": n,
+                "meaning": OPERATIONS[op][2]} for op, n in missing_n.items() if n]
+    by_layer = [{k: v for k, v in e.items()} for e in per_layer_e]
+    return {"per_op_J": per_op, "per_op_J_by_layer": by_layer, "counts": event_counts(metrics, init, hw, npm),
+            "phase_J": phase_J, "phase_op_J": phase_op, "total_J": float(sum(phase_J.values())),
+            "per_example_J": per_ex, "per_example_op_J": per_ex_op, "per_example_core_J": core_ex,
+            "per_inference_J": per_inf, "per_inference_op_J": per_inf_op, "per_inference_core_J": core_inf,
+            "operations": ops, "gops_per_W": gops,
+            "operation_convention": "2 operations per MAC, bias row included; a training example counts the "
+                                    "forward, backward (layers 2..L) and update MACs (Ambrogio et al. 2018)",
             "time_s": {"training_example": t_train, "inference": t_inf, "breakdown": tb},
             "power_W": {"training": per_ex["total"] / t_train, "inference": per_inf / t_inf},
-            "throughput_ops_per_s": {"training": ops["training_example"] / t_train, "inference": ops["inference"] / t_inf},
-            "missing": missing, "not_modelled": list(NOT_MODELLED)}
+            "throughput_ops_per_s": {"training": ops["training_example"] / t_train,
+                                     "inference": ops["inference"] / t_inf},
+            "missing": missing, "not_modelled": list(NOT_MODELLED), "assumptions": A.all_assumptions()}
 
 
 def read_pulse(xb, bundle=None) -> tuple[float, float]:

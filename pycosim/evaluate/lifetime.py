@@ -13,7 +13,7 @@ training examples, i.e. after the calendar time
     t* = N*·t_example/D
 
 at a training duty cycle D (fraction of the time the chip trains; t_example from
-:func:`pycosim.timing.example_time_s`, the run's ``t_example_hardware_s``; transfer time not included).
+:func:`pycosim.timing.hardware` and the transfers' own duration spread over the examples, the report's ``time_s.training_example``).
 If R_(k) = 0 the run is too short to resolve the wear of that quantile: then N* > E·N_ex (a lower bound,
 reported as such). The RESET counts include those of the initial weight programming (a one-time cost,
 conservative for the projection); SET pulses also stress the cell but are not counted per device (the

@@ -49,36 +49,55 @@ def plot_accuracy(result: dict, path) -> Path:
 
 
 def plot_energy(reports: list[dict], path) -> Path:
-    """Left: energy per training example by phase (one bar per run, log scale). Right: operations per
-    second per watt of training and inference per run, with Ambrogio et al. (2018)'s 28,065 GOP/s/W."""
-    from pycosim.evaluate.energy import AMBROGIO_GOPS_PER_W, PHASES
+    """Left: energy per training example as a stacked bar per run and phase, one colour per term (every
+    priced term: bundle and assumed, :data:`pycosim.evaluate.energy.ALL_OPERATIONS`). Right: operations per
+    second per watt of training and inference per run, full and analog core, with Ambrogio et al. (2018)'s
+    28,065 GOP/s/W."""
+    from pycosim.evaluate.energy import ALL_OPERATIONS, AMBROGIO_GOPS_PER_W, PHASES
 
     plt = pyplot()
     runs = [r for r in reports if r.get("energy")]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.0))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.6, 1]})
+    cmap = plt.get_cmap("tab20")
+    colours = {op: cmap(k % 20) for k, op in enumerate(ALL_OPERATIONS)}
     w = 0.8 / max(len(runs), 1)
-    x = np.arange(len(PHASES) + 1)
+    x = np.arange(len(PHASES))
     for i, r in enumerate(runs):
-        pe = r["energy"]["per_example_J"]
-        vals = [pe[p] for p in PHASES] + [pe["total"]]
-        a1.bar(x + (i - (len(runs) - 1) / 2) * w, vals, w, label=r["label"])
+        en = r["energy"]
+        ex = max(int(r.get("examples_seen") or 1), 1)
+        bottom = np.zeros(len(PHASES))
+        for op in ALL_OPERATIONS:
+            vals = np.array([(en["phase_op_J"][p].get(op) or 0.0) / ex for p in PHASES])
+            a1.bar(x + (i - (len(runs) - 1) / 2) * w, vals, w, bottom=bottom, color=colours[op],
+                   edgecolor="k" if len(runs) > 1 else None, linewidth=0.3,
+                   label=op if i == 0 else None)
+            bottom += vals
+        if len(runs) > 1:
+            for k in range(len(PHASES)):
+                a1.text(x[k] + (i - (len(runs) - 1) / 2) * w, bottom[k], str(i + 1), ha="center", va="bottom",
+                        fontsize=6)
     a1.set_xticks(x)
-    a1.set_xticklabels(list(PHASES) + ["total"])
-    a1.set_yscale("log")
+    a1.set_xticklabels(list(PHASES))
     a1.set_ylabel("energy per training example (J)")
-    a1.set_title("counted operations × bundle energies", fontsize=9)
+    title = "stacked by term" + ("" if len(runs) < 2 else ": " + ", ".join(
+        f"{i + 1} = {r['label']}" for i, r in enumerate(runs)))
+    a1.set_title(title, fontsize=8)
     a1.grid(alpha=0.3, axis="y")
-    a1.legend(fontsize=7)
-    xs = np.arange(2)
+    a1.legend(fontsize=6, ncol=2, loc="upper left")
+    xs = np.arange(4)
     for i, r in enumerate(runs):
         g = r["energy"]["gops_per_W"]
-        a2.bar(xs + (i - (len(runs) - 1) / 2) * w, [g["training"] or 0, g["inference"] or 0], w, label=r["label"])
+        a2.bar(xs + (i - (len(runs) - 1) / 2) * w,
+               [g.get(k) or 0 for k in ("training", "training_core", "inference", "inference_core")], w,
+               label=r["label"])
     a2.axhline(AMBROGIO_GOPS_PER_W, color="k", ls="--", lw=1, label="Ambrogio et al. 2018: 28,065 GOP/s/W")
     a2.set_xticks(xs)
-    a2.set_xticklabels(["training", "inference"])
+    a2.set_xticklabels(["training\nfull", "training\nanalog core", "inference\nfull", "inference\nanalog core"],
+                       fontsize=8)
     a2.set_yscale("log")
     a2.set_ylabel("GOP/s/W")
-    a2.set_title("excludes ADC, array conduction, drivers, digital (see report)", fontsize=9)
+    a2.set_title("full: every term; analog core: bundle operations only", fontsize=8)
     a2.grid(alpha=0.3, axis="y")
     a2.legend(fontsize=7, loc="best")
+    fig.tight_layout()
     return save_figure(fig, path, dpi=120)

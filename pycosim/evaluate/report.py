@@ -5,8 +5,9 @@ per-operation energies (:mod:`pycosim.evaluate.energy`), operations per second p
 timing assumptions, the PCM endurance projection (:mod:`pycosim.evaluate.lifetime`), and — if
 ``evaluate.json`` exists — the accuracies over time. Writes ``RUNDIR/report.json`` and
 ``RUNDIR/plots/energy_breakdown.png`` (atomic; nothing else in the run directory is touched), and with
-``out_dir`` a comparison ``report.json`` + ``energy_comparison.png`` there. Energies the bundle lacks are
-listed loudly and never priced.
+``out_dir`` a comparison ``report.json`` + ``energy_comparison.png`` there. Every energy term is priced
+(bundle scalars and the named assumptions of :mod:`pycosim.assumptions`); a bundle scalar that is missing
+(an old bundle) is listed loudly and never priced.
 """
 
 from __future__ import annotations
@@ -35,12 +36,19 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
            "energy": None, "lifetime": None, "bundle": None}
     if cfg.synapse.scheme.analog:
         bundle, note = rundir.load_bundle(metrics, calibration_dir)
-        timing_kw = {"pwm_bits": cfg.periphery.input_bits or 8, "n_pulse_max": cfg.update.max_pulses}
+        from pycosim import timing
+
+        hw = metrics.get("hardware_timing") or timing.hardware(state.net, n_pulse_max=cfg.update.max_pulses,
+                                                                interval=cfg.transfer.interval)
         rep["bundle"] = note
-        rep["energy"] = _energy.energy(metrics, bundle.scalars, _energy.init_counts(state.net), timing_kw=timing_kw)
-        rep["energy"]["timing_assumptions"] = timing_kw | {"other": "pycosim.timing defaults"}
+        rep["energy"] = _energy.energy(metrics, bundle.scalars, _energy.init_counts(state.net), hw=hw,
+                                       adc_bits=cfg.periphery.adc_bits)
+        rep["energy"]["hardware_timing"] = hw
+        tr = metrics.get("transfers") or {}
+        rep["energy"]["transfers"] = {k: tr.get(k) for k in ("count", "duration_s", "total_duration_s",
+                                                             "max_duration_s", "interval_s", "overruns")}
         rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net, bundle)
-        t_ex = float(metrics.get("t_example_hardware_s") or rep["energy"]["time_s"]["training_example"])
+        t_ex = float(rep["energy"]["time_s"]["training_example"])   # transfers' own time included
         rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
                                              duty_cycle=duty_cycle, fraction=fraction)
     ev = p / rundir.EVALUATE_JSON
@@ -126,8 +134,19 @@ def format_report(reps: list[dict]) -> str:
     row("  array conduction bound (not in totals)", lambda r: si(en(r).get("read_conduction_bound_J"), "J"))
     row("time per training example / inference", lambda r: " / ".join(si(en(r).get("time_s", {}).get(k), "s")
                                                                      for k in ("training_example", "inference")) if r["energy"] else "—")
-    row("GOP/s/W training (Ambrogio 2018: 28,065)", lambda r: _g(en(r).get("gops_per_W", {}).get("training")))
-    row("GOP/s/W inference", lambda r: _g(en(r).get("gops_per_W", {}).get("inference")))
+    rows.append(("energy per training example by term", []))
+    for op in _energy.ALL_OPERATIONS:
+        row(f"  {op}", lambda r, op=op: si(en(r).get("per_example_op_J", {}).get(op), "J"))
+    row("transfer duration: mean / max / interval", lambda r: "—" if not r["energy"] else " / ".join(
+        si(v, "s") for v in (_mean(en(r)["transfers"].get("duration_s")), en(r)["transfers"].get("max_duration_s"),
+                             en(r)["transfers"].get("interval_s"))))
+    row("transfers longer than their interval", lambda r: "—" if not r["energy"] else
+        f"{en(r)['transfers'].get('overruns') or 0} of {en(r)['transfers'].get('count') or 0}")
+    row("GOP/s/W training, full", lambda r: _g(en(r).get("gops_per_W", {}).get("training")))
+    row("GOP/s/W training, analog core (Ambrogio 2018: 28,065)",
+        lambda r: _g(en(r).get("gops_per_W", {}).get("training_core")))
+    row("GOP/s/W inference, full / analog core", lambda r: " / ".join(
+        _g(en(r).get("gops_per_W", {}).get(k)) for k in ("inference", "inference_core")) if r["energy"] else "—")
     row("power training / inference", lambda r: " / ".join(si(en(r).get("power_W", {}).get(k), "W")
                                                           for k in ("training", "inference")) if r["energy"] else "—")
     lt0 = next((r["lifetime"] for r in reps if r["lifetime"]), None)
@@ -160,6 +179,10 @@ def format_report(reps: list[dict]) -> str:
     return "\n".join(l.rstrip() for l in lines)
 
 
+def _mean(v):
+    return sum(v) / len(v) if v else None
+
+
 def _g(v) -> str:
     return "—" if v is None else f"{v:,.0f}"
 
@@ -188,6 +211,9 @@ def _energy_notes(reps) -> list[str]:
     for op, (sec, key, meaning) in _energy.OPERATIONS.items():
         if e0["per_op_J"][op] is not None:
             out.append(f"  {sec}.{key:<16} {si(e0['per_op_J'][op], 'J'):>10}  {meaning}")
+    out.append("Included (counted operations × energy from the assumptions of pycosim.assumptions; layer 1):")
+    for op, meaning in _energy.ASSUMED_OPERATIONS.items():
+        out.append(f"  {op:<24} {si(e0['per_op_J'][op], 'J'):>10}  {meaning}")
     miss = {}
     for e in ens:
         for m in e["missing"]:
@@ -198,9 +224,12 @@ def _energy_notes(reps) -> list[str]:
             out.append(f"!!   {scalar:<24} {n:>14,} operations   ({meaning})")
     out.append("Not modelled (no counter and no bundle energy; NOT in the totals):")
     out += [f"  - {s}" for s in _energy.NOT_MODELLED]
-    out.append("So the GOP/s/W figures are upper bounds of the efficiency (lower bounds of the energy).")
-    out.append("Timing (pycosim.timing, batch 1, no pipelining): t_read = t_rst + 2^bits·t_lsb + t_adc + t_digital "
-               "per layer read, update = max_pulses × 20 ns; transfer time not included.")
+    out.append("'analog core' = the bundle's operations only (integrator charge, PCM and 3T1C programming): the "
+               "scope of the earlier headline; 'full' = every term. Operations: " + e0["operation_convention"] + ".")
+    out.append("Timing (pycosim.timing, batch 1, no pipelining): t_read = t_rst + t_int + t_adc + t_digital per "
+               "layer read, t_int the layer's derived window; update = max_pulses × the 3T1C pulse slot; "
+               "transfers: training pauses, their own duration (rows serial, columns parallel) spread over the "
+               "examples in the time per example.")
     out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly "
                "(relative uncertainty ≈ 1/√(RESETs of the device at that fraction); initial programming included); "
                "'>' = no RESET in the run at that quantile (lower bound).")

@@ -3,9 +3,13 @@
 Per example (Ambrogio et al., Nature 558, 60 (2018), Fig. 1 and Methods):
     forward (analog reads of every layer) → backward (transposed reads) → update (coincident pulses on
     the LSP) → the 3T1C cells leak for the hardware time of one example, t_example from
-    :func:`pycosim.timing.example_time_s` (with the array's PWM bits and update pulse budget);
+    :func:`pycosim.timing.hardware` (read windows derived from the network's periphery and the bundle);
 every ``transfer.interval`` examples every layer's LSP is moved into its PCM pair (closed- or open-loop
-tuning) and the capacitors are reset (polarity inverted). After each epoch the test set is classified
+tuning) and the capacitors are reset (polarity inverted). Training pauses during a transfer: its duration,
+:func:`pycosim.timing.network_transfer_time_s` of the transfer's own counts, is recorded
+(``metrics.json`` → ``transfers.duration_s``) and the hardware clocks (3T1C leakage, PCM drift age) advance
+by it; a transfer that takes longer than its interval of examples is reported (``transfers.overruns`` and a
+warning line). After each epoch the test set is classified
 through the same analog forward pass, a checkpoint of the whole state (devices, counters, random
 generators) is written atomically, and ``metrics.json`` is rewritten, so an interrupted run leaves valid
 files and ``resume`` continues it to the same result an uninterrupted run gives.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +48,10 @@ CHECKPOINT_KIND = "pycosim.checkpoint"
 CHECKPOINT_VERSION = 2
 METRICS = "metrics.json"
 CONFIG = "config.toml"
+
+
+class TransferOverrun(UserWarning):
+    """A transfer took longer in hardware time than the interval of examples it ends."""
 
 
 @dataclass
@@ -196,14 +205,38 @@ def evaluate(net: Network, x: np.ndarray, y: np.ndarray) -> float:
     return correct / len(y)
 
 
-def _example_time_s(cfg: ncfg.TrainConfig, sizes) -> float:
+def _hardware_timing(cfg: ncfg.TrainConfig, net: Network) -> dict:
+    """:func:`pycosim.timing.hardware` of *net* with the run's pulse budget and transfer interval (layers
+    without an analog periphery fall back to the PWM window of the run's input bits)."""
     from pycosim import timing
 
-    bits = cfg.periphery.input_bits or 8
-    return float(timing.example_time_s(tuple(sizes), pwm_bits=bits, n_pulse_max=cfg.update.max_pulses))
+    hw = timing.hardware(net, n_pulse_max=cfg.update.max_pulses, interval=cfg.transfer.interval)
+    if not cfg.synapse.scheme.analog:
+        bits = cfg.periphery.input_bits or 8
+        tb = timing.example_breakdown_s(tuple(net.sizes), pwm_bits=bits, n_pulse_max=cfg.update.max_pulses)
+        hw.update(example_breakdown_s=tb, t_example_s=tb["example"])
+    return hw
 
 
-def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes) -> dict:
+def _transfer_duration(cfg: ncfg.TrainConfig, hw: dict, stats) -> dict:
+    """Duration (s) of one network transfer from its TransferStats per layer (pycosim.timing)."""
+    from pycosim import timing
+
+    return timing.network_transfer_time_s(hw, stats, closed=cfg.transfer.mode == "closed",
+                                          lsp_cells=cfg.synapse.kind == "2pcm+3t1c")
+
+
+def _transfer_summary(state: _State, hw: dict) -> dict:
+    durs = [float(t.get("duration_s", 0.0)) for t in state.transfers]
+    t_int = hw.get("t_interval_s")
+    over = [t["example"] for t in state.transfers if t.get("exceeds_interval")]
+    return {"count": len(state.transfers), "duration_s": durs, "total_duration_s": float(sum(durs)),
+            "max_duration_s": max(durs, default=0.0), "interval_s": t_int, "overruns": len(over),
+            "overrun_examples": over, "schedule": "training pauses; layers in parallel; rows serial, columns "
+            "parallel (pycosim.timing.transfer_time_s)", "per_transfer": state.transfers}
+
+
+def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes, hw: dict | None = None) -> dict:
     from pycosim import __version__
 
     hist = state.history
@@ -221,7 +254,9 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes)
         "train_seconds": state.train_seconds,
         "examples_per_second": state.examples / state.train_seconds if state.train_seconds > 0 else None,
         "t_example_hardware_s": t_example_s,
-        "transfers": {"count": len(state.transfers), "per_transfer": state.transfers},
+        "hardware_timing": hw,
+        "hardware_time_s": float(sum(xb.counters.sim_time_s for xb in xbs[:1])),
+        "transfers": _transfer_summary(state, hw or {}),
         "counters": [xb.counters.as_dict() for xb in xbs],
         "calibration": None if bundle is None else {"path": str(bundle.path), "provenance": bundle.provenance},
         "pycosim_version": __version__,
@@ -251,7 +286,6 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         from pycosim import calibration
 
         bundle = calibration.load()
-    t_ex = _example_time_s(cfg, sizes)
     if resume:
         tree = read_checkpoint(out / CHECKPOINT)
         if checkpoint_sizes(tree) != sizes:
@@ -263,9 +297,11 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
         net, order_rng = build_network(cfg, sizes, bundle)
         state = _State(net, order_rng, 0, 0, [], [], 0.0,
                        last_transfer=[(s.target, s.final) for s in net.init_stats])
+    hw = _hardware_timing(cfg, state.net)
+    t_ex = float(hw["t_example_s"])
 
     def write_metrics(status: str) -> dict:
-        m = _metrics(cfg, state, status, bundle, t_ex, sizes)
+        m = _metrics(cfg, state, status, bundle, t_ex, sizes, hw)
         atomic_write_bytes(out / METRICS, (json.dumps(m, indent=2, default=_json_default) + "\n").encode())
         return m
 
@@ -294,8 +330,17 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
                     stats = net.transfer()
+                    dur = _transfer_duration(cfg, hw, stats)
+                    if cfg.training.leak:
+                        net.advance(dur["total"])     # training pauses while the transfer runs
+                    over = dur["total"] > hw["t_interval_s"]
+                    if over:
+                        warnings.warn(f"transfer at example {state.examples} takes {dur['total']:.3g} s, longer "
+                                      f"than its interval of {interval} examples ({hw['t_interval_s']:.3g} s)",
+                                      TransferOverrun, stacklevel=2)
                     state.last_transfer = [(s.target, s.final) for s in stats]
-                    state.transfers.append({"example": state.examples,
+                    state.transfers.append({"example": state.examples, "duration_s": dur["total"],
+                                            "duration_per_layer_s": dur["per_layer_s"], "exceeds_interval": over,
                                             "layers": [s.as_dict() for s in stats]})
                 if bar is not None and (k & 255) == 255:
                     bar.update(256)

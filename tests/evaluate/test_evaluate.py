@@ -163,11 +163,22 @@ def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
 
 
 # ------------------------------------------------------------------ energy
+def _line_reads(c):
+    """Integrator line reads of a layer: p and n line of every forward output and verified synapse, one row
+    line per transposed-read input."""
+    return 2 * c["integrations_forward"] + c["integrations_backward"] + 2 * c["transfer_verify_reads"]
+
+
+def _core(e):
+    """Energy (J) of the bundle-priced operations of an energy() result."""
+    return sum(J[op] for J in e["phase_op_J"].values() for op in energy.CORE_OPERATIONS)
+
+
 def _by_hand(metrics, sc):
     e_int, e_set, e_reset = sc["integrator"]["e_read_J"], sc["pcm"]["e_set_J"], sc["pcm"]["e_reset_J"]
     tot = 0.0
     for c in metrics["counters"]:
-        tot += (c["integrations_forward"] + c["integrations_backward"] + c["transfer_verify_reads"]) * e_int
+        tot += _line_reads(c) * e_int
         tot += c["lsp_up_pulses"] * sc["lsp"]["e_up_J"] + c["lsp_down_pulses"] * sc["lsp"]["e_down_J"]
         tot += (c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"] + c["transfer_set_pulses"]) * e_set
         tot += (c["pcm_update_resets"] + c["transfer_resets"]) * e_reset
@@ -181,15 +192,28 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         m = json.loads((path / "metrics.json").read_text())
         init = energy.init_counts(rundir.load_state(path).net)
         e = energy.energy(m, sc, init)
-        assert e["total_J"] == pytest.approx(_by_hand(m, sc), rel=1e-12), name
+        assert _core(e) == pytest.approx(_by_hand(m, sc), rel=1e-12), name
         assert sum(e["phase_J"].values()) == pytest.approx(e["total_J"], rel=1e-12)
+        assert e["total_J"] > _core(e)
+        # every term priced: no None, every assumed term present with a positive energy per operation
+        assert all(v is not None and v > 0 for v in e["per_op_J"].values()), e["per_op_J"]
+        assert set(e["per_op_J"]) == set(energy.ALL_OPERATIONS) and not e["missing"]
+        # an assumed term by hand: ADC conversions = line reads × FoM_W·2^8
+        n_lines = sum(_line_reads(c) for c in m["counters"])
+        adc = sum(J["adc_conversion"] for J in e["phase_op_J"].values())
+        assert adc == pytest.approx(n_lines * 5e-15 * 256, rel=1e-12)
         per = e["per_example_J"]
         assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
             e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9)
-        assert e["per_inference_J"] == pytest.approx(sum(m["layers"][1:]) * sc["integrator"]["e_read_J"])
+        assert e["per_inference_core_J"] == pytest.approx(2 * sum(m["layers"][1:]) * sc["integrator"]["e_read_J"])
+        assert e["per_inference_J"] > e["per_inference_core_J"]
+        # the transfer's own time is a term of the time per example
+        tb = e["time_s"]["breakdown"]
+        assert tb["transfer"] == pytest.approx(m["transfers"]["total_duration_s"] / m["examples_seen"])
+        assert e["time_s"]["training_example"] == pytest.approx(tb["example"] + tb["transfer"])
         ini, tr = e["counts"]["initial programming"], e["counts"]["transfer"]
-        assert ini["pcm_reset"] == sum(i["resets"] for i in init) and min(tr.values(), default=0) >= 0
-        assert ini["pcm_set"] + tr["pcm_set"] == sum(c["transfer_set_pulses"] for c in m["counters"])
+        assert ini.get("pcm_reset", 0) == sum(i["resets"] for i in init) and min(tr.values(), default=0) >= 0
+        assert ini.get("pcm_set", 0) + tr.get("pcm_set", 0) == sum(c["transfer_set_pulses"] for c in m["counters"])
         assert e["gops_per_W"]["training"] == pytest.approx(
             energy.operations(m["layers"])["training_example"] / per["total"] / 1e9)
         print(name, {k: f"{v:.3g}" for k, v in per.items()}, f"{e['gops_per_W']['training']:.0f} GOP/s/W")
@@ -210,6 +234,7 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
                 for c in m["counters"])
     assert {x["scalar"]: x["count"] for x in e2["missing"]}["pcm.e_set_J"] == n_set
     assert e["total_J"] - e2["total_J"] == pytest.approx(n_set * sc["pcm"]["e_set_J"], rel=1e-9)
+    assert e2["per_op_J"]["pcm_set"] is None
 
 
 def test_lsp_reset_energy_is_priced_when_the_bundle_has_it(runs, shipped):
@@ -231,8 +256,8 @@ def test_lsp_reset_energy_is_priced_when_the_bundle_has_it(runs, shipped):
     assert {x["scalar"]: x["count"] for x in b["missing"]}["lsp.e_reset_J"] == n
     assert a["phase_J"]["transfer"] - b["phase_J"]["transfer"] == pytest.approx(n * e_rst, rel=1e-9)
     assert a["total_J"] - b["total_J"] == pytest.approx(n * e_rst, rel=1e-9)
-    assert a["total_J"] == pytest.approx(_by_hand(m, with_e), rel=1e-12)
-    assert b["total_J"] == pytest.approx(_by_hand(m, without), rel=1e-12)
+    assert _core(a) == pytest.approx(_by_hand(m, with_e), rel=1e-12)
+    assert _core(b) == pytest.approx(_by_hand(m, without), rel=1e-12)
     ex = m["examples_seen"]
     assert a["per_example_J"]["transfer"] - b["per_example_J"]["transfer"] == pytest.approx(n * e_rst / ex, rel=1e-9)
 
@@ -279,7 +304,8 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
     out = run.parent / "cmp"
     assert main(["report", *map(str, runs.values()), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "28,065" in text and "MISSING" in text and "lsp.e_reset_J" in text and "g+ only" in text
+    assert "28,065" in text and "lsp.e_reset_J" in text and "g+ only" in text
+    assert "MISSING" not in text and "adc_conversion" in text and "transfer duration" in text   # every term priced
     for path in runs.values():
         assert (path / "report.json").is_file() and (path / "plots" / "energy_breakdown.png").is_file()
     assert (out / "energy_comparison.png").is_file() and len(json.loads((out / "report.json").read_text())) == 3

@@ -1,0 +1,142 @@
+"""Every assumed hardware constant of the timing and energy models, in one place.
+
+The circuits of ``circuits/`` measure the devices, the integrator and the 3T1C programming; what they do not
+contain (ADC, digital neurons, wires, drivers, the op-amp's bias current, the schedule's guard times) is an
+**assumption**. Each one is a named :class:`Assumption` here with its value, its SI unit, its source and
+whether it is an assumption (a value chosen from a published figure or rule of thumb) or a bench value
+(a parameter of one of this project's own netlists, repeated here because no bundle scalar carries it).
+:mod:`pycosim.timing` and :mod:`pycosim.evaluate.energy` read them only from here (``A.<NAME>.value``), so
+the energy report and the timing use the same numbers, and a reader finds every one of them in this file
+and in ``docs/evaluation.md`` (table "Assumed constants").
+
+None of these constants is tuned to reach an energy or accuracy figure; each is the value of the cited
+source (or the bench) as stated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """value (SI, unit in ``unit``), source (citation or bench), kind: 'assumption' | 'bench'."""
+
+    value: float
+    unit: str
+    source: str
+    kind: str = "assumption"
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "source": self.source, "kind": self.kind}
+
+
+# ------------------------------------------------------------------ ADC
+ADC_FOM_WALDEN_J = Assumption(
+    5e-15, "J/conversion-step",
+    "Walden figure of merit FoM_W = P/(f_s·2^ENOB) (R. H. Walden, IEEE J. Sel. Areas Commun. 17, 539 (1999)); "
+    "5 fJ/conv-step is an assumption for a SAR ADC at 8 bit and tens of MS/s, inside the envelope of the SAR "
+    "designs of B. Murmann, 'ADC Performance Survey 1997-2023' (ISSCC & VLSI Symposium data, Stanford, online), "
+    "whose best designs reach ~1 fJ/conv-step at low rates; energy per conversion E = FoM_W·2^ENOB")
+ADC_SAMPLE_RATE_HZ = Assumption(
+    20e6, "Hz",
+    "conversion rate of one column ADC (8-bit SAR at 20 MS/s, one conversion = 50 ns); an assumption well "
+    "inside the sampling rates of 8-bit SARs in Murmann's ADC Performance Survey 1997-2023")
+ADC_ENOB_LOSS_BITS = Assumption(
+    0.0, "bit",
+    "ENOB = periphery.adc_bits − this; 0 prices an ideal-resolution conversion (optimistic for energy by 2^loss)")
+COLUMNS_PER_ADC = Assumption(
+    1.0, "-", "one ADC per integrator line, conversions of all lines in parallel (assumption)")
+
+# ------------------------------------------------------------------ integrator (op-amp bias, reset)
+OPAMP_GM_S = Assumption(
+    1e-3, "S", "transconductance of the behavioural op-amp, netlists/integrator.lib (gm = 1 mS)", kind="bench")
+OPAMP_GM_OVER_ID = Assumption(
+    15.0, "1/V",
+    "g_m/I_D of the op-amp input pair in moderate inversion (P. Jespers, B. Murmann, 'Systematic Design of "
+    "Analog CMOS Circuits', Cambridge Univ. Press (2017), the g_m/I_D method: 5-25 1/V from strong to weak "
+    "inversion); bias current of the two-branch stage I = 2·g_m/(g_m/I_D), power P = I·V_DD, drawn only while a "
+    "line is reset or integrated (power-gated between reads: an assumption in favour of the design)")
+T_INT_RESET_S = Assumption(
+    10e-9, "s", "integrator reset before each read: t_rst = 10 ns of circuits/integrator_noise.cir "
+    "(ron·C_int = 1 ns at 1 pF)", kind="bench")
+T_DIGITAL_S = Assumption(
+    10e-9, "s", "digital periphery per layer read (activation function or derivative, error scaling): 10 ns, "
+    "an assumption (a few clock cycles at ~500 MHz)")
+
+# ------------------------------------------------------------------ digital neuron
+E_NEURON_J = Assumption(
+    1.5e-12, "J",
+    "one digital neuron operation per line result (scale, activation by table, or the δ·a·(1−a) product): one "
+    "16-bit floating-point multiply (1.1 pJ) plus one add (0.4 pJ) at 45 nm, M. Horowitz, 'Computing's energy "
+    "problem (and what we can do about it)', ISSCC 2014, pp. 10-14, Fig. 1.1.9; an assumption")
+
+# ------------------------------------------------------------------ wires and drivers
+C_WIRE_PER_M = Assumption(
+    0.2e-15 / 1e-6, "F/m",
+    "wire capacitance ≈ 0.2 fF/µm of a minimum-pitch metal line (N. Weste, D. Harris, 'CMOS VLSI Design', "
+    "4th ed., Addison-Wesley (2010), ch. 6, the rule of thumb for on-chip wires); an assumption")
+CELL_PITCH_M = Assumption(
+    2e-6, "m",
+    "pitch of one synapse cell along a row or column line: 2 µm, an assumption sized for a 2PCM+3T1C cell "
+    "whose 30 fF storage capacitor (circuits/lsp_up_down.cir cs) as a MOS capacitor at C_ox = 16.8 fF/µm² "
+    "(netlists/cmos.lib, t_ox = 2.05 nm) takes 1.8 µm² besides 3 FETs and 2 PCM access devices")
+LINES_PER_OUTPUT_FORWARD = Assumption(
+    2.0, "-",
+    "a synapse puts its conductances on a p and an n column line, each read by its own single-ended "
+    "integrator (docs/array.md, integrator lag; netlists/integrator.lib); transposed reads integrate one row "
+    "line per input", kind="bench")
+V_DD_DRIVER_V = Assumption(
+    1.2, "V",
+    "supply of the read row drivers = the integrator rails (bundle integrator.v_sat_hi_V ≈ 1.2 V); a line "
+    "charged by ΔV from V_DD draws C·ΔV·V_DD: C·ΔV² counted as line charging, C·ΔV·(V_DD − ΔV) as driver loss",
+    kind="bench")
+V_UPDATE_GATE_SWING_V = Assumption(
+    0.69, "V", "3T1C up-pulse gate swing vup_off − vup_on = 1.5 − 0.81 V (circuits/lsp_up_down.cir)", kind="bench")
+V_UPDATE_SUPPLY_V = Assumption(
+    1.5, "V", "3T1C gate driver supply = boosted gate-off level vup_off (circuits/lsp_up_down.cir)", kind="bench")
+V_PROGRAM_GATE_V = Assumption(
+    1.3, "V", "PCM word-line level during SET (vg_set, circuits/pcm_set_staircase.cir)", kind="bench")
+
+# ------------------------------------------------------------------ schedule guard times
+PULSE_EDGE_S = Assumption(
+    5e-9, "s", "rise/fall time of a PCM programming pulse (tr of circuits/pcm_set_staircase.cir)", kind="bench")
+PULSE_GAP_S = Assumption(
+    10e-9, "s", "guard time between two programming slots of one row (line settling); an assumption")
+UPDATE_DUTY = Assumption(
+    0.5, "-", "3T1C update pulse slot = pulse width / duty (50 %: 10 ns pulse in a 20 ns slot); an assumption "
+    "(the bench circuits/lsp_up_down.cir uses a 100 ns period only to separate pulses in its records)")
+T_LSP_RESET_S = Assumption(
+    150e-9, "s", "3T1C transmission-gate reset of one row: lines switched, gates on 100 ns, off, lines back "
+    "(circuits/lsp_reset.cir sequence)", kind="bench")
+T_VERIFY_AFTER_PULSE_S = Assumption(
+    7e-6, "s", "a verify read comes at least t_p = 7 µs after its pulse (every pulse has ended; .param tp of "
+    "circuits/pcm_drift.cir, pcm.drift_t_prog_s); rows are interleaved so that the wait is hidden when one "
+    "iteration over the rows takes longer", kind="bench")
+
+
+def all_assumptions() -> dict[str, dict]:
+    """{NAME: {value, unit, source, kind}} of every constant here (written into report.json)."""
+    return {k: v.as_dict() for k, v in globals().items() if isinstance(v, Assumption)}
+
+
+def c_cell_F() -> float:
+    """Wire capacitance of one cell's length of a row or column line (F): C_wire·pitch = 0.4 fF."""
+    return C_WIRE_PER_M.value * CELL_PITCH_M.value
+
+
+def adc_energy_J(bits: int | None) -> float:
+    """Energy (J) of one conversion: FoM_W·2^ENOB, ENOB = bits − ADC_ENOB_LOSS_BITS (bits None → 8)."""
+    enob = (bits or 8) - ADC_ENOB_LOSS_BITS.value
+    return ADC_FOM_WALDEN_J.value * 2.0 ** enob
+
+
+def t_adc_s() -> float:
+    """Time (s) of one conversion: 1/f_s."""
+    return 1.0 / ADC_SAMPLE_RATE_HZ.value
+
+
+def opamp_power_W(v_dd: float | None = None) -> float:
+    """Bias power (W) of one integrator op-amp while active: 2·g_m/(g_m/I_D)·V_DD."""
+    v = V_DD_DRIVER_V.value if v_dd is None else v_dd
+    return 2.0 * OPAMP_GM_S.value / OPAMP_GM_OVER_ID.value * v
