@@ -18,7 +18,7 @@ to an hour.
 mutmut 3 does not mutate decorated functions (it cannot wrap them in its trampolines), so every
 ``@njit`` kernel of ``pycosim/array/kernels.py`` is left alone: the kernels are guarded by the
 kernel-versus-NumPy-reference tests (tests/array/test_kernels.py) and, for the c2c term, by the
-statistical test of tests/array/test_crossbar_physics.py — mutate them by hand (docs/testing.md).
+statistical test test_lsp_update_kernel_c2c_spread_grows_as_sqrt_n in the same file — mutate them by hand (docs/testing.md).
 """
 
 from __future__ import annotations
