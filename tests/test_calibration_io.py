@@ -136,3 +136,29 @@ def test_device_models_read_only_the_declared_scalars(shipped):
     declared = {f"{sec}.{k}" for sec, keys in cal.MODEL_SCALARS.items() for k in keys}
     assert seen and seen <= declared, sorted(seen - declared)
     assert set(integrator.SCALARS) <= set(cal.REQUIRED_SCALARS["integrator"])
+
+
+@pytest.mark.parametrize("name", ["pcm/staircase_g_S", "lsp/dv_up_V", "pcm/g_max_S"])
+def test_table_of_the_wrong_dimension_is_rejected_on_save_and_load(tmp_path, name):
+    """A table with the right name but the wrong number of dimensions (a flattened staircase, a 2-D vector)
+    is refused in one line naming it and both dimension counts — on save, and on load of a bundle whose
+    tables.npz was rewritten (checksum updated, so only the dimension check can catch it)."""
+    want = cal.REQUIRED_TABLES[name]
+    b = synthetic_bundle()
+    bad = b.tables[name].reshape(-1) if want > 1 else b.tables[name].reshape(1, -1)
+    b.tables[name] = bad
+    msg = rf"table '{name}' has {bad.ndim} dimensions, expected {want}$"
+    with pytest.raises(CalibrationError, match=msg):
+        cal.save(b, tmp_path / "cal")
+    d = tmp_path / "ok"
+    cal.save(synthetic_bundle(), d)
+    with np.load(d / cal.TABLES_NAME) as z:
+        tables = {k: z[k] for k in z.files}
+    tables[name] = bad
+    np.savez(d / cal.TABLES_NAME, **tables)
+    doc = json.loads((d / cal.JSON_NAME).read_text())
+    doc["provenance"]["tables_sha256"] = cal._sha256(d / cal.TABLES_NAME)
+    (d / cal.JSON_NAME).write_text(json.dumps(doc))
+    with pytest.raises(CalibrationError, match=msg) as exc:
+        cal.load(d)
+    assert "\n" not in str(exc.value)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.plots import pyplot, save_figure
-from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, rows
+from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, equivalent, rows
 
 MAX_LINES = 6
 
@@ -160,10 +160,10 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     im = ax.imshow(acc, origin="lower", aspect="auto", cmap="viridis")
     fig.colorbar(im, ax=ax, label="test accuracy (%), mean over seeds")
     for (i, j) in cells:
-        star = " ★" if gap[i, j] >= -EQUIVALENCE_PP else ""
+        star = " ★" if equivalent(gap[i, j]) else ""
         ax.text(j, i, f"{acc[i, j]:.1f}{star}", ha="center", va="center", fontsize=7,
                 color="w" if acc[i, j] < np.nanmean(acc) else "k")
-    for x0, y0, x1, y1 in equivalence_edges(gap >= -EQUIVALENCE_PP):
+    for x0, y0, x1, y1 in equivalence_edges(equivalent(gap)):
         ax.plot([x0, x1], [y0, y1], color="r", lw=2.5, solid_capstyle="round")
     ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)")
     ax.set_xticks(range(len(xv)), [_label(v) for v in xv], rotation=30 if len(xv) > 6 else 0)
@@ -191,7 +191,7 @@ def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 5.0))
     sc = ax.scatter(x, y, c=acc, cmap="viridis", s=60, edgecolors="k", linewidths=0.5)
     fig.colorbar(sc, ax=ax, label="test accuracy (%), mean over seeds")
-    eq = gap >= -EQUIVALENCE_PP
+    eq = equivalent(gap)
     ax.scatter(x[eq], y[eq], marker="*", s=120, color="r", label=f"software-equivalent (gap ≥ −{EQUIVALENCE_PP} pp)")
     ok = np.isfinite(gap)
     if ok.sum() >= 3 and np.nanmin(gap) < -EQUIVALENCE_PP <= np.nanmax(gap):

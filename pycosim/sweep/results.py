@@ -38,6 +38,14 @@ CSV = "results.csv"
 EQUIVALENCE_PP = 0.5   # software equivalence: within this many percentage points of the float baseline
 
 
+def equivalent(gap_pp):
+    """The software-equivalence verdict of a mean gap to the float baseline (percentage points; a number or
+    an array): gap_pp ≥ −EQUIVALENCE_PP — at most 0.5 pp below the baseline, any amount above it. The gap is
+    rounded to 10⁻⁹ pp first, so that a gap of exactly 0.5 pp between two accuracies (0.895 against 0.9:
+    100·(0.895 − 0.9) = −0.5000000000000004 in floating point) counts as equivalent."""
+    return np.round(gap_pp, 9) >= -EQUIVALENCE_PP
+
+
 def read_journal(path) -> dict:
     """key → latest record of the journal at *path* ({} if absent; a torn last line is ignored)."""
     out = {}
@@ -166,7 +174,7 @@ def summary(sweep, records: dict) -> list[dict]:
         gap = float(np.mean(gaps)) if gaps else None
         out.append({"point": i, "values": values, "n": len(ok), "failed": len(rs) - len(ok),
                     "mean": float(accs.mean()) if ok else None, "std": float(accs.std()) if ok else None,
-                    "gap_pp": gap, "equivalent": None if gap is None else gap >= -EQUIVALENCE_PP,
+                    "gap_pp": gap, "equivalent": None if gap is None else bool(equivalent(gap)),
                     "energy_per_example_J": mean("energy_per_example_J"),
                     "pcm_pulses_per_example": mean("pcm_pulses_per_example")})
     return out

@@ -37,6 +37,32 @@ def test_lsp_update_kernel_matches_device_functions(bundle2):
     assert xb.counters.lsp_down_pulses - dn0 == -s[s < 0].sum()
 
 
+def test_lsp_update_kernel_c2c_spread_grows_as_sqrt_n(bundle2):
+    """The update kernel's cycle-to-cycle term: n pulses in one update scatter V_C around the noise-free
+    closed form (:func:`lsp.step_signed` without rng) by σ_c2c·c2c_scale·√n — 3,000 cells with ±9 pulses,
+    so σ·n (3× too wide) or no c2c (0) fails the 8 % tolerance (the sample σ is known to 2 %)."""
+    for scale in (1.0, 0.5):
+        xb = Crossbar(60, 50, ArrayConfig.from_dict({"lsp": {"c2c_scale": scale}, "pcm": {"drift": False},
+                                                    "update": {"rounding": "deterministic"}}), bundle=bundle2, rng=4)
+        pop = xb.lsp_pop
+        assert pop.dv_up_c2c_V > 0 and pop.dv_down_c2c_V > 0
+        xb.V[...] = np.float32(0.6)
+        xb.g[...] = lsp.g_of_vc(xb.V, xb.V_inst, pop)
+        xb._refresh_all()
+        flat = np.arange(xb.W.size, dtype=np.int64)
+        n = np.where(flat % 2 == 0, 9, -9).astype(np.int32)
+        s = n * xb.pol[flat % xb.n_out].astype(np.int32)
+        inst = xb.V_inst.reshape(-1)
+        v_ref = lsp.step_signed(xb.V.reshape(-1).copy(), s, inst, pop, None, table=xb._step_tab).astype(np.float64)
+        xb._counts = lambda x, d, lr: (flat, n)
+        xb.update(np.ones(xb.n_in), np.ones(xb.n_out), 0.1)
+        sig = np.where(s > 0, pop.dv_up_c2c_V, pop.dv_down_c2c_V) * scale * np.sqrt(np.abs(s))
+        r = (xb.V.reshape(-1) - v_ref) / sig
+        print(f"c2c_scale {scale}: kernel spread / (σ·√n) = {r[s > 0].std():.3f} up, {r[s < 0].std():.3f} down")
+        for part in (r[s > 0], r[s < 0]):
+            assert abs(part.std() - 1) < 0.08 and abs(part.mean()) < 0.08
+
+
 def test_trains_counts_matches_numpy():
     rng = np.random.default_rng(1)
     x = np.zeros(10, np.float32)

@@ -82,7 +82,14 @@ def test_lsp_reset_and_noise_scalars(lsp_cal):
 
 def test_lsp_energy_positive(lsp_cal):
     s, _ = lsp_cal
-    assert 0 < s["e_up_J"] < 1e-12 and 0 < s["e_down_J"] < 1e-12
+    # per pulse the programming sources move the capacitor's charge cs·ΔV_C (≈ 30 fF × 5 mV = 0.15 fC); the
+    # up pulse draws it from the supply side (energy/charge ≈ 1.5 V on the shipped bundle: 0.23 fJ), the
+    # down pulse dumps it to ground (≈ 0.24 V: 0.04 fJ) — bounds a factor ~2 around those, not "< 1 pJ"
+    q_up, q_dn = s["cs_F"] * s["dv_up_mean_V"], s["cs_F"] * abs(s["dv_down_mean_V"])
+    print(f"\ne_up {s['e_up_J']:.3e} J = {s['e_up_J'] / q_up:.3f} V × cs·ΔV_up; "
+          f"e_down {s['e_down_J']:.3e} J = {s['e_down_J'] / q_dn:.3f} V × cs·|ΔV_down|")
+    assert 1.0 < s["e_up_J"] / q_up < 2.0
+    assert 0.1 < s["e_down_J"] / q_dn < 0.6
 
 
 def test_lsp_reset_energy(lsp_cal):

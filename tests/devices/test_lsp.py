@@ -35,6 +35,28 @@ def test_updown_closure(shipped, pop):
     assert es.max() < 0.15
 
 
+@pytest.mark.parametrize("n", [4, 9, -9, 1])
+def test_c2c_spread_grows_as_sqrt_n(shipped, n):
+    """n pulses at once carry n independent cycle-to-cycle steps: the spread around the noise-free closed
+    form is σ_c2c·c2c_scale·√n (σ of the up or down step), not σ·n and not 0. 20,000 cells at 0.6 V, so the
+    sample σ is known to 0.5 %; tolerance 4 % (σ·n instead of σ·√n is off by 100 % at n = 4, 200 % at n = 9)."""
+    pop = lsp.population(shipped, c2c=True, reset=False, read_noise=False)
+    sig = pop.dv_up_c2c_V if n > 0 else pop.dv_down_c2c_V
+    assert sig > 1e-5                                   # the shipped bundle: ≈ 0.16 mV per step
+    m = 20000
+    inst = np.arange(m) % pop.n
+    v = np.full(m, 0.6, np.float32)
+    nn = np.full(m, n)
+    det = lsp.step_signed(v, nn, inst, pop, None).astype(np.float64)
+    assert np.all(det > pop.v_min_V + 0.05) and np.all(det < pop.v_max_V - 0.05)     # far from the clip
+    for scale in (1.0, 2.0):
+        noisy = lsp.step_signed(v, nn, inst, pop, np.random.default_rng(5), c2c_scale=scale)
+        r = (noisy - det) / (sig * scale * np.sqrt(abs(n)))
+        print(f"n = {n:+d}, c2c_scale {scale}: spread / (σ·√n) = {r.std():.4f}, mean {r.mean():+.4f}")
+        assert abs(r.std() - 1) < 0.04 and abs(r.mean()) < 0.03
+    assert np.array_equal(lsp.step_signed(v, nn, inst, pop, np.random.default_rng(5), c2c_scale=0.0), det.astype(np.float32))
+
+
 def test_leak_rate_matches_table(shipped, pop):
     """dV_C/dt of the model at the table's V_C points equals the bundle's per-cell rates, and a closed-form
     trajectory matches a fine RK4 integration of the same table."""

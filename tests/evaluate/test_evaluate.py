@@ -112,15 +112,20 @@ def test_drift_with_nu_zero_leaves_accuracy_unchanged(runs, tiny):
     assert acc.min() > 0.2                         # well above chance (0.1) after 300 examples
 
 
-def test_accuracy_non_increasing_over_time_without_compensation(runs, tiny):
+def test_accuracy_falls_over_a_year_without_compensation(runs, tiny):
+    """Without compensation, drift costs accuracy: over a year at least 20 pp on the circuit model (measured
+    ≈ 46 pp: 49 % → 3 %; the tiny network's readout loses its scale within the first second, r ≈ 0.3–0.95
+    from t_p to 1 s) and at least 5 pp on the statistical model (measured ≈ 11 pp: 52 % → 41 %; ν ≈ 0.05–0.1
+    from t₀ = 20 s), and never rises by more than the noise of 120 examples × 3 draws (3 pp) from one time
+    to the next. A model without drift loses nothing."""
     net = rundir.load_state(runs["ambrogio2018"]).net
     times = [0.0, 1.0, 86400.0, 3.15e7]
-    for res in (de.circuit_curve(net, tiny.x_test, tiny.y_test, times, repeats=3),
-                de.statistical_curve(net, tiny.x_test, tiny.y_test, times, repeats=3)):
+    for res, drop in ((de.circuit_curve(net, tiny.x_test, tiny.y_test, times, repeats=3), 0.20),
+                      (de.statistical_curve(net, tiny.x_test, tiny.y_test, times, repeats=3), 0.05)):
         m = np.asarray(res["accuracy"]).mean(axis=0)
         print("mean accuracy at", times, m)
-        assert np.all(np.diff(m) <= 0.03), m       # non-increasing within the noise of 120 examples × 3 draws
-        assert m[-1] <= m[0]
+        assert np.all(np.diff(m) <= 0.03), m
+        assert m[0] - m[-1] >= drop, m
 
 
 def _ideal_periphery(net):
@@ -192,8 +197,8 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         m = json.loads((path / "metrics.json").read_text())
         init = energy.init_counts(rundir.load_state(path).net)
         e = energy.energy(m, sc, init)
-        assert _core(e) == pytest.approx(_by_hand(m, sc), rel=1e-12), name
-        assert sum(e["phase_J"].values()) == pytest.approx(e["total_J"], rel=1e-12)
+        assert _core(e) == pytest.approx(_by_hand(m, sc), rel=1e-12, abs=0), name
+        assert sum(e["phase_J"].values()) == pytest.approx(e["total_J"], rel=1e-12, abs=0)
         assert e["total_J"] > _core(e)
         # every term priced: no None, every assumed term present with a positive energy per operation
         assert all(v is not None and v > 0 for v in e["per_op_J"].values()), e["per_op_J"]
@@ -201,12 +206,16 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         # an assumed term by hand: ADC conversions = line reads × FoM_W·2^8
         n_lines = sum(_line_reads(c) for c in m["counters"])
         adc = sum(J["adc_conversion"] for J in e["phase_op_J"].values())
-        assert adc == pytest.approx(n_lines * 5e-15 * 256, rel=1e-12)
+        assert adc == pytest.approx(n_lines * 5e-15 * 256, rel=1e-12, abs=0)
         per = e["per_example_J"]
         assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
-            e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9)
-        assert e["per_inference_core_J"] == pytest.approx(2 * sum(m["layers"][1:]) * sc["integrator"]["e_read_J"])
+            e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9, abs=0)
+        assert m["layers"] == [784, 16, 10]
+        assert e["per_inference_core_J"] == pytest.approx(26 * sc["integrator"]["e_read_J"], rel=1e-12, abs=0)
         assert e["per_inference_J"] > e["per_inference_core_J"]
+        # the test set (120 examples after the one epoch, 16 + 10 lines each) is test inference, not training
+        assert e["counts"]["test inference"]["integration"] == N_TEST * 26
+        assert e["counts"]["forward"]["integration"] == m["examples_seen"] * 26 == N_TRAIN * 26
         # the transfer's own time is a term of the time per example
         tb = e["time_s"]["breakdown"]
         assert tb["transfer"] == pytest.approx(m["transfers"]["total_duration_s"] / m["examples_seen"])
@@ -214,8 +223,8 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         ini, tr = e["counts"]["initial programming"], e["counts"]["transfer"]
         assert ini.get("pcm_reset", 0) == sum(i["resets"] for i in init) and min(tr.values(), default=0) >= 0
         assert ini.get("pcm_set", 0) + tr.get("pcm_set", 0) == sum(c["transfer_set_pulses"] for c in m["counters"])
-        assert e["gops_per_W"]["training"] == pytest.approx(
-            energy.operations(m["layers"])["training_example"] / per["total"] / 1e9)
+        # 784-16-10: (785·16 + 17·10) MACs forward, 17·10 backward, all 12,730 again in the update; 2 op/MAC
+        assert e["gops_per_W"]["training"] == pytest.approx(51260 / per["total"] / 1e9, rel=1e-12, abs=0)
         print(name, {k: f"{v:.3g}" for k, v in per.items()}, f"{e['gops_per_W']['training']:.0f} GOP/s/W")
     # the 3T1C resets of transfers: priced if the bundle has lsp.e_reset_J, else counted, listed, not priced
     m = json.loads((runs["ambrogio2018"] / "metrics.json").read_text())
@@ -233,7 +242,7 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
     n_set = sum(c["transfer_set_pulses"] + c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"]
                 for c in m["counters"])
     assert {x["scalar"]: x["count"] for x in e2["missing"]}["pcm.e_set_J"] == n_set
-    assert e["total_J"] - e2["total_J"] == pytest.approx(n_set * sc["pcm"]["e_set_J"], rel=1e-9)
+    assert e["total_J"] - e2["total_J"] == pytest.approx(n_set * sc["pcm"]["e_set_J"], rel=1e-9, abs=0)
     assert e2["per_op_J"]["pcm_set"] is None
 
 
@@ -254,12 +263,12 @@ def test_lsp_reset_energy_is_priced_when_the_bundle_has_it(runs, shipped):
     assert a["counts"]["transfer"]["lsp_reset"] == b["counts"]["transfer"]["lsp_reset"] == n
     assert "lsp.e_reset_J" not in {x["scalar"] for x in a["missing"]}
     assert {x["scalar"]: x["count"] for x in b["missing"]}["lsp.e_reset_J"] == n
-    assert a["phase_J"]["transfer"] - b["phase_J"]["transfer"] == pytest.approx(n * e_rst, rel=1e-9)
-    assert a["total_J"] - b["total_J"] == pytest.approx(n * e_rst, rel=1e-9)
-    assert _core(a) == pytest.approx(_by_hand(m, with_e), rel=1e-12)
-    assert _core(b) == pytest.approx(_by_hand(m, without), rel=1e-12)
+    assert a["phase_J"]["transfer"] - b["phase_J"]["transfer"] == pytest.approx(n * e_rst, rel=1e-9, abs=0)
+    assert a["total_J"] - b["total_J"] == pytest.approx(n * e_rst, rel=1e-9, abs=0)
+    assert _core(a) == pytest.approx(_by_hand(m, with_e), rel=1e-12, abs=0)
+    assert _core(b) == pytest.approx(_by_hand(m, without), rel=1e-12, abs=0)
     ex = m["examples_seen"]
-    assert a["per_example_J"]["transfer"] - b["per_example_J"]["transfer"] == pytest.approx(n * e_rst / ex, rel=1e-9)
+    assert a["per_example_J"]["transfer"] - b["per_example_J"]["transfer"] == pytest.approx(n * e_rst / ex, rel=1e-9, abs=0)
 
 
 # ------------------------------------------------------------------ lifetime
@@ -284,6 +293,13 @@ def test_lifetime_scales_inversely_with_the_write_rate(runs):
 
 
 # ------------------------------------------------------------------ the commands
+def rep_scalars(path):
+    """The scalars of the bundle the run at *path* was trained with (the shipped one in these tests)."""
+    from pycosim import calibration
+
+    return calibration.load().scalars
+
+
 def _sha(p):
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
@@ -306,9 +322,31 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
     text = capsys.readouterr().out
     assert "28,065" in text and "lsp.e_reset_J" in text and "g+ only" in text
     assert "MISSING" not in text and "adc_conversion" in text and "transfer duration" in text   # every term priced
-    for path in runs.values():
-        assert (path / "report.json").is_file() and (path / "plots" / "energy_breakdown.png").is_file()
-    assert (out / "energy_comparison.png").is_file() and len(json.loads((out / "report.json").read_text())) == 3
+    # what the files say, not only that they exist: the report's energies are the run's counters priced
+    # by the bundle (the same numbers as energy.energy), its accuracies those of evaluate.json
+    for name, path in runs.items():
+        rep = json.loads((path / "report.json").read_text())
+        m = json.loads((path / "metrics.json").read_text())
+        assert rep["preset"] == name and rep["layers"] == [784, 16, 10] and rep["examples_seen"] == N_TRAIN
+        assert rep["test_accuracy"] == m["test_accuracy"]
+        assert _core(rep["energy"]) == pytest.approx(_by_hand(m, rep_scalars(path)), rel=1e-12, abs=0)
+        assert rep["energy"]["counts"]["test inference"]["integration"] == N_TEST * 26
+        assert rep["energy"]["operations"] == {"inference": 25460, "training_example": 51260}
+        assert rep["lifetime"]["by_role"]
+        png = path / "plots" / "energy_breakdown.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    ev = json.loads((run / "evaluate.json").read_text())          # the merged file: 3 entries
+    ev_rep = json.loads((run / "report.json").read_text())["evaluate"]
+    assert len(ev_rep) == 3
+    assert [(x["noise_model"], x["compensation"], x["lsp_mode"]) for x in ev_rep] == \
+        [(x["noise_model"], x["compensation"], x["lsp_mode"]) for x in ev["entries"]]
+    assert all(len(x["accuracy_mean"]) == 2 and all(0 <= a <= 1 for a in x["accuracy_mean"]) for x in ev_rep)
+    cmp = json.loads((out / "report.json").read_text())
+    assert [r["preset"] for r in cmp] == list(runs) and (out / "energy_comparison.png").stat().st_size > 5000
+    per_ex = {r["preset"]: r["energy"]["per_example_J"]["total"] for r in cmp}
+    for r in cmp:       # the printed table shows the per-example energy of each run (si-formatted J)
+        assert r["label"] in text
+    assert min(per_ex.values()) > 0
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -2,6 +2,8 @@
 PCM model's drift acts on what the network reads (it did not while the model assigned a layer's weight
 cache: the forward read kept the programmed matrix, so accuracy was the same at 1 s and 1 y)."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,36 @@ def test_cli_choices_mirror_the_registries():
     assert tuple(acts["noise_model"]) == (*inference.MODELS, "both")
     assert tuple(acts["compensation"]) == tuple(inference.COMPENSATIONS)
     assert tuple(acts["lsp"]) == inference.LSP_MODES
+
+
+def test_circuit_model_moves_the_lsp_into_the_pcm_before_inference(net, inputs):
+    """'transfer' mode: the chip starts from a final transfer — every layer's 3T1C contribution moved into
+    its PCM pair (the capacitors would leak it away within seconds), the weights kept within the transfer's
+    tolerance; 'leak' mode keeps the 3T1C contribution. The trained network itself is untouched."""
+    trained = copy.deepcopy(net)
+    rng = np.random.default_rng(9)
+    for _ in range(30):                          # updates leave weight in the 3T1C cells
+        for xb in trained.layers:
+            xb.update(rng.random(xb.n_in).astype(np.float32), rng.normal(0, 1, xb.n_out).astype(np.float32), 0.5)
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))
+    lsp_before = [rms(xb.lsp_contribution()) for xb in trained.layers]
+    w_before = [xb.weights() for xb in trained.layers]
+    w_range = [np.abs(w).max() for w in w_before]
+    print("rms 3T1C contribution before:", np.round(lsp_before, 4), "max |W|:", np.round(w_range, 3))
+    assert all(c > 0.05 * r for c, r in zip(lsp_before, w_range))
+    model = inference.model("circuit")
+    chip = model.prepare(trained, np.random.default_rng(0))
+    facts = model.chip_info(chip)["final_transfer"]
+    assert len(facts) == len(trained.layers) and all(f["n_moved"] > 0 for f in facts)
+    for xb, xb0, w0, c0 in zip(chip[0].layers, trained.layers, w_before, lsp_before):
+        after = rms(xb.lsp_contribution())     # what is left: the cells' reset residuals
+        err = rms(xb.weights() - w0)
+        print(f"after the final transfer: rms 3T1C {after:.4f} (was {c0:.4f}); weight error rms {err:.4f}")
+        assert after < 0.25 * c0
+        assert err < 0.1 * np.abs(w0).max()
+        np.testing.assert_array_equal(xb0.weights(), w0)            # the trained network: not transferred
+    leak = inference.model("circuit", lsp_mode="leak")
+    chip_l = leak.prepare(trained, np.random.default_rng(0))
+    assert leak.chip_info(chip_l)["final_transfer"] == []
+    for xb, c0 in zip(chip_l[0].layers, lsp_before):
+        assert rms(xb.lsp_contribution()) == pytest.approx(c0, rel=1e-6)

@@ -4,7 +4,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
 
 def _cli(*args):
@@ -52,11 +51,10 @@ def test_errors(tmp_path, write_sweep):
     notsweep.mkdir()
     (notsweep / "x.txt").write_text("x")
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--out", notsweep), "holds no sweep")
-    # nobody listens on this loopback port: refused within the connect timeout, no directory created
-    t0 = time.time()
+    # nobody listens on this loopback port: refused before the output directory is created
     address = f"tcp://127.0.0.1:{_free_port()}"
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--out", tmp_path / "d", "--scheduler", address),
                     f"--scheduler {address}: cannot reach the Dask scheduler")
-    assert time.time() - t0 < 20 and not (tmp_path / "d").exists()
+    assert not (tmp_path / "d").exists()
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--out", tmp_path / "e", "--jobs", "0"), "--jobs 0")
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--budget", "full", "--dry-run"), "no budget 'full'")

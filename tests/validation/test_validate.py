@@ -226,3 +226,34 @@ def test_netlist_writers_reject_bad_shapes():
         xbar.write_cell_sequence(b, {}, {}, [])
     with pytest.raises(ValueError, match="pcm draws"):
         xbar.write_pcm_program([0.0], 1.0, {}, np.zeros((1, 1), int))
+
+
+def test_a_constructed_disagreement_fails_and_is_named():
+    """The failure path (the 4×2 run above passes everything): a quantity with one element 30 % off at a
+    5 % tolerance fails, names that element with both values, and the table says DISAGREE; at the update's
+    95 % rule, one bad element of 40 still passes, three do not; a median bound fails on its own; a
+    failed check is reported as such."""
+    s = np.linspace(1.0, 2.0, 40)
+    m = s * 1.01
+    m[7] = s[7] * 1.3
+    labels = [f"input {i // 2}, column {i % 2}" for i in range(40)]
+    q = compare.Quantity("read_forward", "forward read (network units)", s, m, labels, tol=0.05)
+    assert not q.passed and q.within == pytest.approx(39 / 40, abs=0)
+    (b,) = q.beyond()
+    assert b["element"] == "input 3, column 1" and b["spice"] == s[7] and b["model"] == m[7]
+    assert b["rel_error"] == pytest.approx(0.3, rel=1e-9, abs=0)
+    summ = q.summary()
+    assert summ["passed"] is False and summ["n_beyond"] == 1 and summ["max_rel_error"] == pytest.approx(0.3, rel=1e-9)
+    assert summ["median_rel_error"] == pytest.approx(0.01, rel=1e-9)
+    row = compare.table([q]).splitlines()[2]
+    assert row.startswith("forward read (network units)") and row.endswith("DISAGREE") and "30.00%" in row
+    lenient = compare.Quantity("update_g", "g after one update", s, m, labels, tol=0.05, need_frac=0.95)
+    assert lenient.passed and compare.table([lenient]).endswith("ok (98% within)")
+    m3 = m.copy()
+    m3[[1, 2]] = s[[1, 2]] * 0.9
+    assert not compare.Quantity("update_g", "g", s, m3, labels, tol=0.05, need_frac=0.95).passed
+    med = compare.Quantity("read_transposed", "t", s, s * 1.04, labels, tol=0.10, median_tol=0.03)
+    assert med.within == 1.0 and not med.passed
+    c = compare.Check("transfer (model): moved synapses within tolerance", n=5, within=4, passed=False)
+    assert c.as_dict() == {"check": "transfer (model): moved synapses within tolerance", "n": 5, "within": 4,
+                           "passed": False}
