@@ -60,7 +60,7 @@ def load_state(run_dir, what: str = "evaluate", bundle=None):
     cfg = load_config(p, what)
     try:
         tree = train.read_checkpoint(f)
-        if bundle is None and cfg.synapse.kind != "ideal":
+        if bundle is None and cfg.synapse.scheme.analog:
             from pycosim import calibration
 
             rec = (tree.get("bundle") or {}).get("path")

@@ -57,7 +57,7 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
                 axes[2].hist(dev["V_C_V"].ravel(), bins=80, histtype="step", label=f"layer {l + 1}")
         axes[0].set_xlabel("G⁺ (µS)")
         axes[1].set_xlabel("G⁻ (µS)")
-        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].scheme.polarity else "(no 3T1C)")
+        axes[2].set_xlabel("3T1C V_C (V)" if layers[0].scheme.has_3t1c else "(no 3T1C)")
         for ax in axes:
             ax.set_ylabel("devices")
             ax.set_yscale("log")

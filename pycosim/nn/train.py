@@ -129,7 +129,7 @@ def restore_checkpoint(tree: dict, cfg: ncfg.TrainConfig, bundle, path="checkpoi
     bundle is not the one the run used (by the SHA-256 of its tables, when both are known)."""
     want = (tree.get("bundle") or {}).get("tables_sha256")
     have = _bundle_id(bundle)["tables_sha256"]
-    if cfg.synapse.kind != "ideal" and want and have and want != have:
+    if cfg.synapse.scheme.analog and want and have and want != have:
         raise ConfigError(f"{path}: the run was trained with the calibration bundle "
                           f"{(tree.get('bundle') or {}).get('path')} (tables {want[:12]}…), not "
                           f"{getattr(bundle, 'path', None)} (tables {have[:12]}…)")
@@ -223,7 +223,7 @@ def _transfer_duration(cfg: ncfg.TrainConfig, hw: dict, stats) -> dict:
     from pycosim import timing
 
     return timing.network_transfer_time_s(hw, stats, closed=cfg.transfer.mode == "closed",
-                                          lsp_cells=cfg.synapse.kind == "2pcm+3t1c")
+                                          lsp_cells=cfg.synapse.scheme.has_3t1c)
 
 
 def _transfer_summary(state: _State, hw: dict) -> dict:

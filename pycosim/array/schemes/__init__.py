@@ -30,6 +30,7 @@ class SchemeInfo:
     analog: it has simulated devices and a periphery, so it needs a calibration bundle ('ideal': False);
     has_lsp: it has a less-significant part that updates write and transfers move into the PCM pair;
     polarity: it has a per-column polarity bit that transfers invert;
+    has_3t1c: its LSP is a 3T1C cell (capacitor voltage, leakage, transmission-gate reset);
     device_roles: one label per PCM device of a synapse, in the order of the layer's device arrays;
     module, cls: where its class lives (imported on first use).
     """
@@ -40,6 +41,7 @@ class SchemeInfo:
     analog: bool
     has_lsp: bool
     polarity: bool
+    has_3t1c: bool
     device_roles: tuple[str, ...]
     module: str
     cls: str
@@ -47,14 +49,15 @@ class SchemeInfo:
 
 _REGISTRY = {s.name: s for s in (
     SchemeInfo("2pcm+3t1c", "W = scale·[F·(G⁺ − G⁻) + pol_j·(g − g_shared,j)]",
-               "Ambrogio et al., Nature 558, 60 (2018)", True, True, True, ("G+", "G-"),
+               "Ambrogio et al., Nature 558, 60 (2018)", True, True, True, True, ("G+", "G-"),
                "pycosim.array.schemes.pcm_3t1c", "Pcm3T1C"),
     SchemeInfo("4pcm", "W = scale·[F·(G⁺ − G⁻) + (g⁺ − g⁻)]",
-               "Cristiano et al., J. Appl. Phys. 124, 151901 (2018)", True, True, False, ("G+", "G-", "g+", "g-"),
+               "Cristiano et al., J. Appl. Phys. 124, 151901 (2018)", True, True, False, False,
+               ("G+", "G-", "g+", "g-"),
                "pycosim.array.schemes.pcm4", "Pcm4"),
-    SchemeInfo("2pcm", "W = scale·F·(G⁺ − G⁻)", "Burr et al., IEEE TED 62, 3498 (2015)", True, False, False,
+    SchemeInfo("2pcm", "W = scale·F·(G⁺ − G⁻)", "Burr et al., IEEE TED 62, 3498 (2015)", True, False, False, False,
                ("G+", "G-"), "pycosim.array.schemes.pcm2", "Pcm2"),
-    SchemeInfo("ideal", "W stored as float32, exact arithmetic (the software reference)", "—", False, False, False,
+    SchemeInfo("ideal", "W stored as float32, exact arithmetic (the software reference)", "—", False, False, False, False,
                (), "pycosim.array.schemes.ideal", "Ideal"),
 )}
 
