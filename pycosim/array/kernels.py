@@ -185,6 +185,16 @@ def _popcount(v):
     return (v * uint64(0x0101010101010101)) >> uint64(56)
 
 
+@njit(cache=True, inline="always")
+def _fire_mask(u, p, bl):
+    """The BL-bit firing mask of one row or column: bit b set when its slot uniform u[b] < p."""
+    mk = uint64(0)
+    for b in range(bl):
+        if u[b] < p:
+            mk |= uint64(1) << uint64(b)
+    return mk
+
+
 @njit(cache=True)
 def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
     """Coincidences of stochastic pulse trains (the 'trains' update, :meth:`AnalogCrossbar._counts`).
@@ -216,11 +226,7 @@ def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
         na = 0
         for j in range(nc):
             v = d[cols[j]]
-            p = abs(v) * sd
-            mk = uint64(0)
-            for b in range(bl):
-                if u_c[b, j] < p:
-                    mk |= uint64(1) << uint64(b)
+            mk = _fire_mask(u_c[:, j], abs(v) * sd, bl)
             if mk != uint64(0):
                 cmask[na] = mk
                 ccol[na] = cols[j]
@@ -229,11 +235,7 @@ def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
         m = 0
         for i in range(nr):
             v = x[rows[i]]
-            p = abs(v) * sx
-            rk = uint64(0)
-            for b in range(bl):
-                if u_r[i, b] < p:
-                    rk |= uint64(1) << uint64(b)
+            rk = _fire_mask(u_r[i], abs(v) * sx, bl)
             if rk == uint64(0):
                 continue
             si = 1 if v > 0 else -1

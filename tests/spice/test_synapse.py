@@ -16,18 +16,6 @@ from pycosim.spice import run_many
 VREAD = 0.1       # V, row read voltage (columns at 0 V) -- the design point of synapse.lib
 F = 3.0
 VREF_GATE = 0.5   # V, gate voltage of the shared reference FET
-HEAD = """{title}
-.options num_threads=1
-.include netlists/cmos.lib
-.include netlists/pcm.lib
-.include netlists/lsp_3t1c.lib
-.include netlists/synapse.lib
-vsup vdd 0 1.2
-vvp vp 0 1.2
-vvn vn 0 0
-vupb upb 0 1.5
-vdn dn 0 -0.3
-"""
 
 # (xcp, xcm, vc0) per synapse: positive, negative and mixed-sign weights
 STATES = np.array([
@@ -38,8 +26,8 @@ STATES = np.array([
 ])
 
 
-def _synapse_deck(states: np.ndarray, pol: int) -> str:
-    lines = [HEAD.format(title=f"synapse DC read, pol={pol}")]
+def _synapse_deck(states: np.ndarray, pol: int, head: str) -> str:
+    lines = [head.format(title=f"synapse DC read, pol={pol}")]
     lines += [
         f"vrow{k} row{k} 0 {VREAD}\nvcp{k} colp{k} 0 0\nvcn{k} coln{k} 0 0\n"
         f"xs{k} row{k} colp{k} coln{k} upb dn vp vn vdd 0 synapse F={F} xcp={xp} xcm={xm} vc0={vc} "
@@ -49,31 +37,12 @@ def _synapse_deck(states: np.ndarray, pol: int) -> str:
     return "\n".join(lines) + "\n.op\n.end\n"
 
 
-def _devices_deck(states: np.ndarray) -> str:
-    """Each device alone: its own row source at V_read and its own 0-V sense source to ground."""
-    lines = [HEAD.format(title="devices read alone")]
-    lines += [
-        f"vrp{k} rp{k} 0 {VREAD}\nxp{k} rp{k} sp{k} pcm_dev xc0={xp} mc=0\nvsp{k} sp{k} 0 0\n"
-        f"vrm{k} rm{k} 0 {VREAD}\nxm{k} rm{k} sm{k} pcm_dev xc0={xm} mc=0\nvsm{k} sm{k} 0 0\n"
-        f"vrg{k} rg{k} 0 {VREAD}\nxg{k} rg{k} sg{k} vc{k} upb dn vp vn vdd 0 lsp_3t1c vc0={vc} mc=0\nvsg{k} sg{k} 0 0"
-        for k, (xp, xm, vc) in enumerate(states)
-    ]
-    lines += [f"vrr rr 0 {VREAD}\nxr rr sr lsp_ref vref={VREF_GATE} mc=0\nvsr sr 0 0"]
-    return "\n".join(lines) + "\n.op\n.end\n"
-
-
-def _device_conductances(res, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(G+, G-, g, g_shared) in S from the device-alone run: I(sense source)/V_read."""
-    cond = lambda name: np.array([res.i(f"{name}{k}")[0] for k in range(n)]) / VREAD  # noqa: E731
-    return cond("vsp"), cond("vsm"), cond("vsg"), float(res.i("vsr")[0]) / VREAD
-
-
-def test_synapse_dc_read_matches_devices_alone():
+def test_synapse_dc_read_matches_devices_alone(synapse_decks):
     n = len(STATES)
-    dev, pos, neg = run_many([dict(netlist=_devices_deck(STATES)),
-                              dict(netlist=_synapse_deck(STATES, +1)),
-                              dict(netlist=_synapse_deck(STATES, -1))], workers=2)
-    gp, gm, g, gsh = _device_conductances(dev, n)
+    dev, pos, neg = run_many([dict(netlist=synapse_decks.devices_deck(STATES)),
+                              dict(netlist=_synapse_deck(STATES, +1, synapse_decks.HEAD)),
+                              dict(netlist=_synapse_deck(STATES, -1, synapse_decks.HEAD))], workers=2)
+    gp, gm, g, gsh = synapse_decks.device_conductances(dev, n)
     print(f"device reads at V_read = {VREAD} V: G+ = {np.round(gp*1e6, 3)} uS, G- = {np.round(gm*1e6, 3)} uS, "
           f"g = {np.round(g*1e6, 3)} uS, g_shared = {gsh*1e6:.3f} uS")
     assert np.all(gp > 0) and np.all(gm > 0) and np.all(g > 0) and gsh > 0

@@ -19,38 +19,6 @@ from pycosim.validation.netlists import levels, write_crossbar, write_pcm_progra
 VREAD = 0.1       # V, row read voltage (columns at 0 V) -- the design point of synapse.lib
 F = 3.0
 VREF_GATE = 0.5   # V, gate voltage of the shared reference FET
-HEAD = """{title}
-.options num_threads=1
-.include netlists/cmos.lib
-.include netlists/pcm.lib
-.include netlists/lsp_3t1c.lib
-.include netlists/synapse.lib
-vsup vdd 0 1.2
-vvp vp 0 1.2
-vvn vn 0 0
-vupb upb 0 1.5
-vdn dn 0 -0.3
-"""
-
-
-def _devices_deck(states: np.ndarray) -> str:
-    """Each device alone: its own row source at V_read and its own 0-V sense source to ground."""
-    lines = [HEAD.format(title="devices read alone")]
-    lines += [
-        f"vrp{k} rp{k} 0 {VREAD}\nxp{k} rp{k} sp{k} pcm_dev xc0={xp} mc=0\nvsp{k} sp{k} 0 0\n"
-        f"vrm{k} rm{k} 0 {VREAD}\nxm{k} rm{k} sm{k} pcm_dev xc0={xm} mc=0\nvsm{k} sm{k} 0 0\n"
-        f"vrg{k} rg{k} 0 {VREAD}\nxg{k} rg{k} sg{k} vc{k} upb dn vp vn vdd 0 lsp_3t1c vc0={vc} mc=0\nvsg{k} sg{k} 0 0"
-        for k, (xp, xm, vc) in enumerate(states)
-    ]
-    lines += [f"vrr rr 0 {VREAD}\nxr rr sr lsp_ref vref={VREF_GATE} mc=0\nvsr sr 0 0"]
-    return "\n".join(lines) + "\n.op\n.end\n"
-
-
-def _device_conductances(res, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(G+, G-, g, g_shared) in S from the device-alone run: I(sense source)/V_read."""
-    cond = lambda name: np.array([res.i(f"{name}{k}")[0] for k in range(n)]) / VREAD  # noqa: E731
-    return cond("vsp"), cond("vsm"), cond("vsg"), float(res.i("vsr")[0]) / VREAD
-
 
 
 # 2x2 crossbar: column 0 holds positive weights, column 1 negative ones (pol mixed)
@@ -62,12 +30,12 @@ T_READ = np.array([60e-9, 30e-9])   # s, row pulse widths (activations)
 CINT = 2e-12
 
 
-def test_crossbar_2x2_column_differences():
+def test_crossbar_2x2_column_differences(synapse_decks):
     text = write_crossbar(XCP, XCM, VC, F=F, pol=POL, t_read_s=T_READ, v_read_V=VREAD, vref_gate_V=VREF_GATE,
                           cint_F=CINT, mc=0)
     states = np.column_stack([XCP.ravel(), XCM.ravel(), VC.ravel()])
-    dev, xbar = run_many([dict(netlist=_devices_deck(states)), dict(netlist=text)], workers=2)
-    gp, gm, g, gsh = _device_conductances(dev, states.shape[0])
+    dev, xbar = run_many([dict(netlist=synapse_decks.devices_deck(states)), dict(netlist=text)], workers=2)
+    gp, gm, g, gsh = synapse_decks.device_conductances(dev, states.shape[0])
     w = (F * (gp - gm) + POL.ravel() * (g - gsh)).reshape(XCP.shape)   # S, per synapse
     dv_exp = -(T_READ @ w) * VREAD / CINT                                # V, per column
     dv = np.array([xbar.meas[f"dv{j}"] for j in range(XCP.shape[1])])
