@@ -1,33 +1,131 @@
 """Energy by phase from hand-made counters of a 784-16-10 network: every expected number is written out
 from the counts below by independent arithmetic (not by the functions under test), compared with
-rel=1e-12 and abs=0 (pytest.approx's default abs=1e-12 would accept 0 for any energy below 1 pJ)."""
+rel=1e-12 and abs=0 (pytest.approx's default abs=1e-12 would accept 0 for any energy below 1 pJ).
+
+The model (pycosim.evaluate.energy, docstring table): every term is priced, the bundle's scalars for the
+integrator charge and the device pulses, the named constants of pycosim.assumptions for the rest. The
+constants are read here by name (their values are the assumption, not energy.py's arithmetic); every count,
+product and sum is written out below."""
 
 import pytest
 
+from pycosim import assumptions as A
 from pycosim import timing
 from pycosim.evaluate import energy
 
-LAYERS = [784, 16, 10]
+LAYERS = [784, 16, 10]          # layer 1: 785 rows (bias row) × 16 outputs; layer 2: 17 rows × 10 outputs
 EX, TEST = 300, 120             # training examples seen; test-set examples read after the one epoch
-SCALARS = {"integrator": {"e_read_J": 2e-13}, "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12},
+SCALARS = {"integrator": {"e_read_J": 2e-13, "v_sat_hi_V": 1.25},
+           "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12, "set_v_V": 1.5, "reset_v_V": 2.4},
            "lsp": {"e_up_J": 2.3e-16, "e_down_J": 2.5e-16, "e_reset_J": 4e-15}}
-#: per layer: forward reads = EX + TEST, one integration per output line and read
+#: per layer: forward reads = EX + TEST (one per training example, then the test set), transposed reads EX
+#: (layer 2 only); transfer counters include the initial programming (INIT), 3 transfers
 COUNTERS = [
-    {"reads_forward": EX + TEST, "integrations_forward": (EX + TEST) * 16, "integrations_backward": 0,
-     "lsp_up_pulses": 1000, "lsp_down_pulses": 800, "pcm_update_set_pulses": 0, "pcm_update_reprogram_set_pulses": 0,
-     "pcm_update_resets": 0, "transfer_set_pulses": 5000, "transfer_resets": 60, "transfer_verify_reads": 9000,
-     "lsp_resets": 700},
-    {"reads_forward": EX + TEST, "integrations_forward": (EX + TEST) * 10, "integrations_backward": EX * 16,
-     "lsp_up_pulses": 200, "lsp_down_pulses": 100, "pcm_update_set_pulses": 7, "pcm_update_reprogram_set_pulses": 3,
-     "pcm_update_resets": 2, "transfer_set_pulses": 400, "transfer_resets": 6, "transfer_verify_reads": 700,
-     "lsp_resets": 50},
+    {"reads_forward": EX + TEST, "reads_backward": 0, "integrations_forward": (EX + TEST) * 16,
+     "integrations_backward": 0, "lsp_up_pulses": 1000, "lsp_down_pulses": 800, "pcm_update_set_pulses": 0,
+     "pcm_update_reprogram_set_pulses": 0, "pcm_update_resets": 0, "transfer_set_pulses": 5000,
+     "transfer_resets": 60, "transfer_verify_reads": 9000, "transfer_iterations": 50, "lsp_resets": 700,
+     "transfers": 3},
+    {"reads_forward": EX + TEST, "reads_backward": EX, "integrations_forward": (EX + TEST) * 10,
+     "integrations_backward": EX * 17, "lsp_up_pulses": 200, "lsp_down_pulses": 100, "pcm_update_set_pulses": 7,
+     "pcm_update_reprogram_set_pulses": 3, "pcm_update_resets": 2, "transfer_set_pulses": 400,
+     "transfer_resets": 6, "transfer_verify_reads": 700, "transfer_iterations": 25, "lsp_resets": 50,
+     "transfers": 3},
 ]
-INIT = [{"set_pulses": 3000, "resets": 40, "verify_reads": 5000}, {"set_pulses": 250, "resets": 4, "verify_reads": 400}]
-METRICS = {"examples_seen": EX, "layers": LAYERS, "counters": COUNTERS}
+INIT = [{"set_pulses": 3000, "resets": 40, "verify_reads": 5000, "iterations": 20},
+        {"set_pulses": 250, "resets": 4, "verify_reads": 400, "iterations": 10}]
+#: the run's derived timing (pycosim.timing.hardware): read voltage and windows per layer and direction
+HW = {"layers": [{"n_rows": 785, "n_out": 16, "read_v_V": 0.1, "t_int_forward_s": 100e-9,
+                  "t_int_backward_s": 200e-9, "t_verify_s": 250e-9},
+                 {"n_rows": 17, "n_out": 10, "read_v_V": 0.2, "t_int_forward_s": 40e-9,
+                  "t_int_backward_s": 80e-9, "t_verify_s": 300e-9}],
+      "n_pulse_max": 8,
+      "example_breakdown_s": {"forward": 0.5e-6, "backward": 0.2e-6, "update": 0.16e-6, "example": 0.86e-6}}
+METRICS = {"examples_seen": EX, "layers": LAYERS, "counters": COUNTERS, "hardware_timing": HW,
+           "transfers": {"total_duration_s": 3e-3}}
+#: a run without hardware timing (older metrics.json): PWM fallback windows (256 ns), V_read 0.1 V
+BARE = {"examples_seen": EX, "layers": LAYERS, "counters": COUNTERS}
+
+# ---- per-operation energies by hand, from the bundle above and the named assumptions
+E_INT, E_SET, E_RESET, E_UP, E_DOWN, E_LRST = 2e-13, 3e-12, 5e-12, 2.3e-16, 2.5e-16, 4e-15
+VDD = 1.25                                                         # the bundle's integrator.v_sat_hi_V
+C = A.C_WIRE_PER_M.value * A.CELL_PITCH_M.value                    # one cell length of wire (0.4 fF)
+P_OPAMP = 2 * A.OPAMP_GM_S.value / A.OPAMP_GM_OVER_ID.value * VDD  # op-amp bias power while a line is read
+T_RST = A.T_INT_RESET_S.value
+ADC = A.ADC_FOM_WALDEN_J.value * 2 ** (8 - A.ADC_ENOB_LOSS_BITS.value)    # FoM_W·2^ENOB, 8-bit default
+NEU = A.E_NEURON_J.value
+UPD = C * A.V_UPDATE_GATE_SWING_V.value * A.V_UPDATE_SUPPLY_V.value      # one cell length of update line
+SET1, RESET1 = 785 * C * 1.5 ** 2, 785 * C * 2.4 ** 2              # bit line of one pulse, layer 1 (785 rows)
+SET2, RESET2 = 17 * C * 1.5 ** 2, 17 * C * 2.4 ** 2                # layer 2 (17 rows)
+WL1, WL2 = 16 * C * A.V_PROGRAM_GATE_V.value ** 2, 10 * C * A.V_PROGRAM_GATE_V.value ** 2   # word line, row slot
+
+
+def bias(t):
+    """op-amp bias energy of one line read with an integration window t."""
+    return P_OPAMP * (T_RST + t)
+
+
+def charge(v):
+    """line charging of one cell length at V_read = v."""
+    return C * v * v
+
+
+def driver(v):
+    """driver loss of the same from V_DD."""
+    return C * v * (VDD - v)
+
+
+# ---- counts by hand (layer 1 + layer 2)
+# forward, training share (one read per example): line reads 2·16·300 = 9,600 + 2·10·300 = 6,000 (p and n
+# lines); neuron results 16·300 = 4,800 + 10·300 = 3,000; cells 785·16·300 = 3,768,000 + 17·10·300 = 51,000
+# test inference (120 reads): 2·16·120 = 3,840 + 2·10·120 = 2,400; 1,920 + 1,200; 1,507,200 + 20,400
+# backward (layer 2 only, 300 transposed reads): 17·300 = 5,100 row-line reads and neurons; 17·10·300 = 51,000
+# update: 2·785·16·8·300 = 60,288,000 + 2·17·10·8·300 = 816,000 cell lengths pulsed; 3T1C 1,200 up, 900 down;
+#   PCM (layer 2) 7 + 3 = 10 SET, 2 RESET
+# transfer (counters − initial programming): layer 1 SET 2,000, RESET 20, verify 4,000 (8,000 line reads),
+#   iterations 30, cells 16·785·(30 + 3) = 414,480, word-line slots 785·30 = 23,550, 3T1C resets 700;
+#   layer 2 SET 150, RESET 2, verify 300 (600 line reads), iterations 15, cells 10·17·(15 + 3) = 3,060,
+#   word-line slots 17·15 = 255, 3T1C resets 50
+# initial programming: layer 1 SET 3,000, RESET 40, verify 5,000 (10,000), cells 16·785·20 = 251,200,
+#   word-line slots 785·20 = 15,700; layer 2 SET 250, RESET 4, verify 400 (800), cells 10·17·10 = 1,700,
+#   word-line slots 17·10 = 170
+PHASE_OP = {
+    "forward": {"integration": 15600 * E_INT, "integrator_bias": 9600 * bias(100e-9) + 6000 * bias(40e-9),
+                "adc_conversion": 15600 * ADC, "digital_neuron": 7800 * NEU,
+                "line_charging": 3768000 * charge(0.1) + 51000 * charge(0.2),
+                "row_drivers": 3768000 * driver(0.1) + 51000 * driver(0.2)},
+    "test inference": {"integration": 6240 * E_INT, "integrator_bias": 3840 * bias(100e-9) + 2400 * bias(40e-9),
+                       "adc_conversion": 6240 * ADC, "digital_neuron": 3120 * NEU,
+                       "line_charging": 1507200 * charge(0.1) + 20400 * charge(0.2),
+                       "row_drivers": 1507200 * driver(0.1) + 20400 * driver(0.2)},
+    "backward": {"integration": 5100 * E_INT, "integrator_bias": 5100 * bias(80e-9), "adc_conversion": 5100 * ADC,
+                 "digital_neuron": 5100 * NEU, "line_charging": 51000 * charge(0.2),
+                 "row_drivers": 51000 * driver(0.2)},
+    "update": {"lsp_up": 1200 * E_UP, "lsp_down": 900 * E_DOWN, "pcm_set": 10 * E_SET, "pcm_reset": 2 * E_RESET,
+               "update_drivers": 61104000 * UPD, "programming_lines": 10 * SET2 + 2 * RESET2},
+    "transfer": {"pcm_set": 2150 * E_SET, "pcm_reset": 22 * E_RESET, "lsp_reset": 750 * E_LRST,
+                 "integration": 8600 * E_INT, "integrator_bias": 8000 * bias(250e-9) + 600 * bias(300e-9),
+                 "adc_conversion": 8600 * ADC, "digital_neuron": 4300 * NEU,
+                 "line_charging": 414480 * charge(0.1) + 3060 * charge(0.2),
+                 "row_drivers": 414480 * driver(0.1) + 3060 * driver(0.2),
+                 "programming_lines": 2000 * SET1 + 20 * RESET1 + 23550 * WL1 + 150 * SET2 + 2 * RESET2 + 255 * WL2},
+    "initial programming": {"pcm_set": 3250 * E_SET, "pcm_reset": 44 * E_RESET, "integration": 10800 * E_INT,
+                            "integrator_bias": 10000 * bias(250e-9) + 800 * bias(300e-9),
+                            "adc_conversion": 10800 * ADC, "digital_neuron": 5400 * NEU,
+                            "line_charging": 251200 * charge(0.1) + 1700 * charge(0.2),
+                            "row_drivers": 251200 * driver(0.1) + 1700 * driver(0.2),
+                            "programming_lines": 3000 * SET1 + 40 * RESET1 + 15700 * WL1 + 250 * SET2
+                                                 + 4 * RESET2 + 170 * WL2},
+}
+TRAINING = ("forward", "backward", "update", "transfer")
 
 
 def approx(x):
     return pytest.approx(x, rel=1e-12, abs=0)
+
+
+def total(ph):
+    return sum(PHASE_OP[ph].values())
 
 
 def test_operations_of_a_small_network_by_hand():
@@ -41,65 +139,141 @@ def test_operations_of_a_small_network_by_hand():
 
 def test_counts_by_phase_test_inference_not_billed_to_training():
     c = energy.event_counts(METRICS, INIT)
-    # forward: EX examples × (16 + 10) lines = 7,800; the TEST reads (120 × 26 = 3,120) are test inference
-    assert c["forward"] == {"integration": 7800, "adc_conversion": 7800}
-    assert c["test inference"] == {"integration": 3120, "adc_conversion": 3120}
-    assert c["backward"] == {"integration": 4800, "adc_conversion": 4800}
-    assert c["update"] == {"lsp_up": 1200, "lsp_down": 900, "pcm_set": 10, "pcm_reset": 2}
-    # transfers: the run's transfer counts minus the initial programming's
-    assert c["transfer"] == {"pcm_set": 2150, "pcm_reset": 22, "integration": 4300, "lsp_reset": 750,
-                             "adc_conversion": 4300}
-    assert c["initial programming"] == {"pcm_set": 3250, "pcm_reset": 44, "integration": 5400,
-                                        "adc_conversion": 5400}
+    # forward: 300 training reads × (2·16 + 2·10) lines = 15,600; the 120 test reads (120 × 52 = 6,240) are
+    # test inference. Line reads count for the integrator charge, its bias and the ADC.
+    assert c["forward"] == {"integration": 15600, "integrator_bias": 15600, "adc_conversion": 15600,
+                            "digital_neuron": 7800, "line_charging": 3819000, "row_drivers": 3819000}
+    assert c["test inference"] == {"integration": 6240, "integrator_bias": 6240, "adc_conversion": 6240,
+                                   "digital_neuron": 3120, "line_charging": 1527600, "row_drivers": 1527600}
+    assert c["backward"] == {"integration": 5100, "integrator_bias": 5100, "adc_conversion": 5100,
+                             "digital_neuron": 5100, "line_charging": 51000, "row_drivers": 51000}
+    # update: programming lines = the 10 SET + 2 RESET bit-line pulses
+    assert c["update"] == {"lsp_up": 1200, "lsp_down": 900, "pcm_set": 10, "pcm_reset": 2,
+                           "update_drivers": 61104000, "programming_lines": 12}
+    # transfers: the run's transfer counts minus the initial programming's; cells 414,480 + 3,060;
+    # programming lines 2,150 SET + 22 RESET + 23,550 + 255 word-line slots
+    assert c["transfer"] == {"pcm_set": 2150, "pcm_reset": 22, "lsp_reset": 750, "integration": 8600,
+                             "integrator_bias": 8600, "adc_conversion": 8600, "digital_neuron": 4300,
+                             "line_charging": 417540, "row_drivers": 417540, "programming_lines": 25977}
+    # initial programming: cells 251,200 + 1,700; lines 3,250 SET + 44 RESET + 15,700 + 170 word-line slots
+    assert c["initial programming"] == {"pcm_set": 3250, "pcm_reset": 44, "integration": 10800,
+                                        "integrator_bias": 10800, "adc_conversion": 10800, "digital_neuron": 5400,
+                                        "line_charging": 252900, "row_drivers": 252900, "programming_lines": 19164}
+    # the same counts when the timing is passed instead of read from metrics.json
+    assert energy.event_counts({k: v for k, v in METRICS.items() if k != "hardware_timing"}, INIT, HW) == c
+    # a training run that read the test set as often as it trained: half the reads are still not training
+    two = energy.event_counts({**METRICS, "counters": [{**COUNTERS[0], "reads_forward": 2 * EX}, COUNTERS[1]]}, INIT)
+    assert two["forward"]["digital_neuron"] == 7800 and two["test inference"]["digital_neuron"] == 16 * 300 + 1200
 
 
 def test_energy_by_phase_and_per_example_by_hand():
     e = energy.energy(METRICS, SCALARS, INIT)
-    ph = e["phase_J"]
-    assert ph["forward"] == approx(7800 * 2e-13)                               # 1.56e-9 J
-    assert ph["test inference"] == approx(3120 * 2e-13)                        # 6.24e-10 J
-    assert ph["backward"] == approx(4800 * 2e-13)
-    assert ph["update"] == approx(1200 * 2.3e-16 + 900 * 2.5e-16 + 10 * 3e-12 + 2 * 5e-12)   # 4.0501e-11 J
-    assert ph["transfer"] == approx(2150 * 3e-12 + 22 * 5e-12 + 4300 * 2e-13 + 750 * 4e-15)  # 7.513e-9 J
-    assert ph["initial programming"] == approx(3250 * 3e-12 + 44 * 5e-12 + 5400 * 2e-13)
-    training = 7800 * 2e-13 + 4800 * 2e-13 + (1200 * 2.3e-16 + 900 * 2.5e-16 + 10 * 3e-12 + 2 * 5e-12) + \
-        (2150 * 3e-12 + 22 * 5e-12 + 4300 * 2e-13 + 750 * 4e-15)
+    # every operation of every phase (none dropped, none added: the others are exactly 0)
+    for ph, ops in PHASE_OP.items():
+        got = e["phase_op_J"][ph]
+        assert set(got) == set(energy.ALL_OPERATIONS), ph
+        for op in energy.ALL_OPERATIONS:
+            assert got[op] == approx(ops.get(op, 0.0)), (ph, op)
+        assert e["phase_J"][ph] == approx(total(ph)), ph
+    assert e["phase_J"]["test inference"] > 0 and e["phase_op_J"]["forward"]["adc_conversion"] > 0
+    training = total("forward") + total("backward") + total("update") + total("transfer")
     assert e["per_example_J"]["total"] == approx(training / EX)
-    assert e["per_example_J"]["update"] == approx((1200 * 2.3e-16 + 900 * 2.5e-16 + 10 * 3e-12 + 2 * 5e-12) / EX)
-    assert e["total_J"] == approx(training + 3120 * 2e-13 + 3250 * 3e-12 + 44 * 5e-12 + 5400 * 2e-13)
-    assert e["per_inference_J"] == approx(26 * 2e-13)                          # 16 + 10 lines read
+    for ph in TRAINING:
+        assert e["per_example_J"][ph] == approx(total(ph) / EX), ph
+    assert e["per_example_op_J"]["adc_conversion"] == approx((15600 + 5100 + 8600) * ADC / EX)
+    assert e["total_J"] == approx(training + total("test inference") + total("initial programming"))
+    # analog core: the bundle's integrator charge and device pulses of the training phases
+    core = ((15600 + 5100 + 8600) * E_INT + (10 + 2150) * E_SET + (2 + 22) * E_RESET + 1200 * E_UP + 900 * E_DOWN
+            + 750 * E_LRST)
+    assert e["per_example_core_J"] == approx(core / EX)
+    # one inference: layer 1 2·16 = 32 line reads (100 ns window), 16 neurons, 785·16 = 12,560 cells;
+    # layer 2 20 line reads (40 ns), 10 neurons, 17·10 = 170 cells
+    inf = (52 * E_INT + 32 * bias(100e-9) + 20 * bias(40e-9) + 52 * ADC + 26 * NEU
+           + 12560 * (charge(0.1) + driver(0.1)) + 170 * (charge(0.2) + driver(0.2)))
+    assert e["per_inference_J"] == approx(inf)
+    assert e["per_inference_core_J"] == approx(52 * E_INT)
+    assert e["per_inference_op_J"]["adc_conversion"] == approx(52 * ADC)
     assert e["gops_per_W"]["training"] == approx(51260 / (training / EX) / 1e9)
-    assert e["gops_per_W"]["inference"] == approx(25460 / (26 * 2e-13) / 1e9)
-    # the ADC has no circuit, so no bundle energy: every conversion (= integration) counted and listed
-    assert e["missing"] == [{"operation": "adc_conversion", "scalar": "adc.e_conversion_J",
-                             "count": 7800 + 3120 + 4800 + 4300 + 5400, "meaning": energy.OPERATIONS["adc_conversion"][2]}]
-    # time and power from the timing model: forward 2 reads of 326 ns, backward 1, update 8 × 20 ns
+    assert e["gops_per_W"]["inference"] == approx(25460 / inf / 1e9)
+    assert e["gops_per_W"]["training_core"] == approx(51260 / (core / EX) / 1e9)
+    assert e["gops_per_W"]["inference_core"] == approx(25460 / (52 * E_INT) / 1e9)
+    # energies of one event, layer 1 (forward window where it matters)
+    per = e["per_op_J"]
+    assert per["integration"] == E_INT and per["adc_conversion"] == approx(ADC)
+    assert per["integrator_bias"] == approx(bias(100e-9)) and per["line_charging"] == approx(charge(0.1))
+    assert per["row_drivers"] == approx(driver(0.1)) and per["programming_lines"] == approx(SET1)
+    assert per["update_drivers"] == approx(UPD) and per["digital_neuron"] == NEU
+    # every term priced: nothing missing
+    assert e["missing"] == [] and all(v is not None and v > 0 for v in per.values())
+    # time: the run's breakdown plus the transfers' 3 ms spread over 300 examples (10 µs each)
+    t_ex = 0.86e-6 + 3e-3 / 300
+    assert e["time_s"]["breakdown"]["transfer"] == approx(3e-3 / 300)
+    assert e["time_s"]["training_example"] == approx(t_ex)
+    assert e["time_s"]["inference"] == 0.5e-6
+    assert e["power_W"]["training"] == approx(training / EX / t_ex)
+    assert e["power_W"]["inference"] == approx(inf / 0.5e-6)
+    assert e["throughput_ops_per_s"]["training"] == approx(51260 / t_ex)
+    assert e["throughput_ops_per_s"]["inference"] == approx(25460 / 0.5e-6)
+
+
+def test_energy_of_a_run_without_hardware_timing_by_hand():
+    """An older metrics.json (no hardware_timing, no transfer durations): PWM fallback windows of 256 ns,
+    V_read 0.1 V, 8 update slots; time from the timing model: reads of 10 + 256 + 50 + 10 = 326 ns."""
+    e = energy.energy(BARE, SCALARS, INIT)
+    inf = (52 * (E_INT + ADC + bias(256e-9)) + 26 * NEU + (12560 + 170) * (charge(0.1) + driver(0.1)))
+    assert e["per_inference_J"] == approx(inf)
+    # backward: 5,100 row-line reads (256 ns) and 51,000 cells at 0.1 V
+    bwd = 5100 * (E_INT + ADC + bias(256e-9) + NEU) + 51000 * (charge(0.1) + driver(0.1))
+    assert e["phase_J"]["backward"] == approx(bwd)
+    assert e["phase_op_J"]["update"]["update_drivers"] == approx(61104000 * UPD)
+    # forward 2 reads of 326 ns, backward 1, update 8 × 20 ns; no transfer time
     t_ex = 3 * 326e-9 + 160e-9
+    assert e["time_s"]["breakdown"]["transfer"] == 0
     assert e["time_s"]["training_example"] == pytest.approx(t_ex, rel=1e-9, abs=0)
     assert e["time_s"]["inference"] == pytest.approx(2 * 326e-9, rel=1e-9, abs=0)
-    assert e["power_W"]["training"] == pytest.approx(training / EX / t_ex, rel=1e-9, abs=0)
-    assert e["power_W"]["inference"] == pytest.approx(26 * 2e-13 / (2 * 326e-9), rel=1e-9, abs=0)
+    assert e["power_W"]["inference"] == pytest.approx(inf / (2 * 326e-9), rel=1e-9, abs=0)
     assert e["throughput_ops_per_s"]["training"] == pytest.approx(51260 / t_ex, rel=1e-9, abs=0)
-    assert e["throughput_ops_per_s"]["inference"] == pytest.approx(25460 / (2 * 326e-9), rel=1e-9, abs=0)
-    slow = energy.energy(METRICS, SCALARS, INIT, timing_kw={"pwm_bits": 4})      # 16 ns windows: t_read 86 ns
+    slow = energy.energy(BARE, SCALARS, INIT, timing_kw={"pwm_bits": 4})      # 16 ns windows: t_read 86 ns
     assert slow["time_s"]["inference"] == pytest.approx(2 * 86e-9, rel=1e-9, abs=0)
 
 
 def test_missing_scalars_are_counted_listed_and_left_out():
-    sc = {"integrator": {"e_read_J": 2e-13}, "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12},
+    sc = {"integrator": {"e_read_J": 2e-13, "v_sat_hi_V": 1.25},
+          "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12, "set_v_V": 1.5, "reset_v_V": 2.4},
           "lsp": {"e_up_J": 2.3e-16, "e_down_J": 2.5e-16, "e_reset_J": True}}     # a bool is not an energy
     e = energy.energy(METRICS, sc, INIT)
-    assert e["per_op_J"]["lsp_reset"] is None and e["per_op_J"]["adc_conversion"] is None
-    assert [(m["operation"], m["scalar"], m["count"]) for m in e["missing"]] == [
-        ("lsp_reset", "lsp.e_reset_J", 750), ("adc_conversion", "adc.e_conversion_J", 25420)]
-    assert e["phase_J"]["transfer"] == approx(2150 * 3e-12 + 22 * 5e-12 + 4300 * 2e-13)
-    adc = energy.energy(METRICS, {**SCALARS, "adc": {"e_conversion_J": 1e-14}}, INIT)
-    assert adc["phase_J"]["forward"] == approx(7800 * (2e-13 + 1e-14))
-    nothing = energy.energy({**METRICS, "counters": [{}, {}]}, {}, [{"set_pulses": 0, "resets": 0,
-                                                                      "verify_reads": 0}] * 2)
-    assert nothing["total_J"] == 0 and nothing["gops_per_W"] == {"training": None, "inference": None}
+    # the ADC is priced from the assumptions, never missing; the 3T1C reset is counted, listed, left out
+    assert e["per_op_J"]["lsp_reset"] is None and e["per_op_J"]["adc_conversion"] == approx(ADC)
+    assert [(m["operation"], m["scalar"], m["count"]) for m in e["missing"]] == [("lsp_reset", "lsp.e_reset_J", 750)]
+    assert e["phase_J"]["transfer"] == approx(total("transfer") - 750 * E_LRST)
+    assert e["phase_op_J"]["transfer"]["lsp_reset"] == 0
+    # no integrator charge in the bundle: every line read (15,600 + 6,240 + 5,100 + 8,600 + 10,800) listed
+    no_int = energy.energy(METRICS, {**SCALARS, "integrator": {"v_sat_hi_V": 1.25}}, INIT)
+    assert [(m["operation"], m["scalar"], m["count"]) for m in no_int["missing"]] == [
+        ("integration", "integrator.e_read_J", 46340)]
+    assert no_int["phase_J"]["forward"] == approx(total("forward") - 15600 * E_INT)
+    assert no_int["per_inference_core_J"] == 0 and no_int["gops_per_W"]["inference_core"] is None
+    # a 6-bit ADC: 2^6 instead of 2^8 per conversion, nothing else changes
+    six = energy.energy(METRICS, SCALARS, INIT, adc_bits=6)
+    adc6 = A.ADC_FOM_WALDEN_J.value * 2 ** (6 - A.ADC_ENOB_LOSS_BITS.value)
+    assert six["phase_J"]["forward"] == approx(total("forward") - 15600 * ADC + 15600 * adc6)
+    # bundle without the integrator rail and PCM pulse levels: V_DD = V_DD_DRIVER_V, SET 1.6 V
+    bare_sc = {"integrator": {"e_read_J": 2e-13}, "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12}, "lsp": {}}
+    d = energy.energy(METRICS, bare_sc, INIT)["per_op_J"]
+    vdd = A.V_DD_DRIVER_V.value
+    assert d["integrator_bias"] == approx(2 * A.OPAMP_GM_S.value / A.OPAMP_GM_OVER_ID.value * vdd * (T_RST + 100e-9))
+    assert d["row_drivers"] == approx(C * 0.1 * (vdd - 0.1)) and d["programming_lines"] == approx(785 * C * 1.6 ** 2)
+    # nothing counted, nothing trained: no energy, no training efficiency, nothing listed missing; one
+    # inference still has its assumed periphery terms but no analog core without the integrator scalar
+    nothing = energy.energy({**METRICS, "examples_seen": 0, "counters": [{}, {}]}, {},
+                            [{"set_pulses": 0, "resets": 0, "verify_reads": 0}] * 2)
+    assert nothing["total_J"] == 0 and nothing["missing"] == []
+    assert nothing["gops_per_W"]["training"] is None and nothing["gops_per_W"]["training_core"] is None
+    assert nothing["gops_per_W"]["inference_core"] is None and nothing["gops_per_W"]["inference"] > 0
     with pytest.raises(ValueError, match="init counts of 1 layers for 2 counter sets"):
         energy.event_counts(METRICS, INIT[:1])
+    with pytest.raises(ValueError, match="init counts of 1 layers for 2 counter sets"):
+        energy.energy(METRICS, SCALARS, INIT[:1])
 
 
 def test_timing_defaults_by_hand():

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from pycosim import assumptions as A
 from pycosim.cli import main
 from pycosim.datasets import sources
 from pycosim.errors import ConfigError
@@ -203,19 +204,24 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         # every term priced: no None, every assumed term present with a positive energy per operation
         assert all(v is not None and v > 0 for v in e["per_op_J"].values()), e["per_op_J"]
         assert set(e["per_op_J"]) == set(energy.ALL_OPERATIONS) and not e["missing"]
+        # ... and in the totals: every assumed (periphery) term adds energy to the run
+        for op in energy.ASSUMED_OPERATIONS:
+            assert sum(J[op] for J in e["phase_op_J"].values()) > 0, (name, op)
         # an assumed term by hand: ADC conversions = line reads × FoM_W·2^8
         n_lines = sum(_line_reads(c) for c in m["counters"])
         adc = sum(J["adc_conversion"] for J in e["phase_op_J"].values())
-        assert adc == pytest.approx(n_lines * 5e-15 * 256, rel=1e-12, abs=0)
+        assert adc == pytest.approx(n_lines * A.ADC_FOM_WALDEN_J.value * 2 ** 8, rel=1e-12, abs=0)
         per = e["per_example_J"]
         assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
             e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9, abs=0)
         assert m["layers"] == [784, 16, 10]
-        assert e["per_inference_core_J"] == pytest.approx(26 * sc["integrator"]["e_read_J"], rel=1e-12, abs=0)
+        # one inference: p and n line of every output, 2·16 + 2·10 = 52 integrator reads
+        assert e["per_inference_core_J"] == pytest.approx(52 * sc["integrator"]["e_read_J"], rel=1e-12, abs=0)
         assert e["per_inference_J"] > e["per_inference_core_J"]
-        # the test set (120 examples after the one epoch, 16 + 10 lines each) is test inference, not training
-        assert e["counts"]["test inference"]["integration"] == N_TEST * 26
-        assert e["counts"]["forward"]["integration"] == m["examples_seen"] * 26 == N_TRAIN * 26
+        # the test set (120 examples after the one epoch, 2·16 + 2·10 = 52 lines each: the p and n line of
+        # every output, LINES_PER_OUTPUT_FORWARD) is test inference, not training
+        assert e["counts"]["test inference"]["integration"] == N_TEST * 52 == 6240
+        assert e["counts"]["forward"]["integration"] == m["examples_seen"] * 52 == N_TRAIN * 52 == 15600
         # the transfer's own time is a term of the time per example
         tb = e["time_s"]["breakdown"]
         assert tb["transfer"] == pytest.approx(m["transfers"]["total_duration_s"] / m["examples_seen"])
@@ -330,7 +336,7 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
         assert rep["preset"] == name and rep["layers"] == [784, 16, 10] and rep["examples_seen"] == N_TRAIN
         assert rep["test_accuracy"] == m["test_accuracy"]
         assert _core(rep["energy"]) == pytest.approx(_by_hand(m, rep_scalars(path)), rel=1e-12, abs=0)
-        assert rep["energy"]["counts"]["test inference"]["integration"] == N_TEST * 26
+        assert rep["energy"]["counts"]["test inference"]["integration"] == N_TEST * 52 == 6240   # 2·(16 + 10) lines
         assert rep["energy"]["operations"] == {"inference": 25460, "training_example": 51260}
         assert rep["lifetime"]["by_role"]
         png = path / "plots" / "energy_breakdown.png"
