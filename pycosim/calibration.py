@@ -32,7 +32,7 @@ import numpy as np
 from pycosim.errors import CalibrationError
 
 SCHEMA = "pycosim.calibration"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 JSON_NAME = "calibration.json"
 TABLES_NAME = "tables.npz"
 
@@ -41,6 +41,8 @@ TABLES_NAME = "tables.npz"
 REQUIRED_TABLES: dict[str, int] = {
     # PCM (most significant pair)
     "pcm/staircase_g_S": 2,        # (n_instances, n_pulses + 1) read conductance after each SET pulse
+    "pcm/fit_coef": 2,             # (n_instances, 3) per-device fit of the mean SET step (characterize.pcm.fit_staircases)
+    "pcm/fit_residual_S": 2,       # (n_instances, n_pulses) its cycle-to-cycle residuals
     "pcm/dg_bins_S": 1,            # (n_bins + 1,) bin edges of G for the jump table
     "pcm/dg_quantiles_S": 2,       # (n_bins, n_quantiles) empirical quantiles of ΔG per SET pulse in each bin
     "pcm/dg_quantile_levels": 1,   # (n_quantiles,) probability levels of those quantiles

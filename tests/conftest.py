@@ -28,7 +28,7 @@ def shipped():
 
 @pytest.fixture(scope="session")
 def bundle2(shipped):
-    """Same bundle (schema 2; the name stays for the tests written against it)."""
+    """Same bundle (the name stays for the tests written against it)."""
     return shipped
 
 

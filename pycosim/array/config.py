@@ -24,7 +24,7 @@ class PCMConfig:
     d2d_scale: multiplier of every device-to-device deviation from the population mean (1 = as
         simulated in SPICE, 0 = all devices the mean device; studies only).
     c2c_scale: multiplier of the cycle-to-cycle log-residual of each SET step (1 = as simulated).
-    drift: apply per-device, per-level drift G(t) = G·(t/t0)^−ν (needs pcm/drift_nu, schema 2).
+    drift: apply per-device, per-level drift G(t) = G·(t/t0)^−ν (needs pcm/drift_nu).
     drift_t0_s: reference time of drift (s); None = the bundle's first drift read time (pcm/drift_t_s[0]).
     drift_t_prog_s: time after programming at which pcm/drift_g_prog_S is read (s), used only if the bundle
         lacks the scalar pcm.drift_t_prog_s: .param tp = 7 µs of circuits/pcm_drift.cir.
@@ -36,7 +36,7 @@ class PCMConfig:
         1 ms (~560 examples of 1.79 µs): drift before t0 has ν_e ≈ 0.03 on the shipped bundle, so a
         device older than 1 ms loses at most ν_e·ln 2 ≈ 2 % of G between two refreshes; a refresh costs one
         pass over the PCM arrays.
-    read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*, schema 2).
+    read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*).
     stuck_reset_frac, stuck_max_frac: yield — fractions of PCM devices stuck at their RESET floor or at
         G_max from the start (default 0: the bundle models no defects).
     endurance_resets: a device that has had more RESETs than this sticks where it is (0 = unlimited;
@@ -80,7 +80,7 @@ class LSPConfig:
     """3T1C cells (LSP of '2pcm+3t1c').
 
     d2d_scale: multiplier of every cell's deviation from the population mean of each table.
-    c2c_scale: multiplier of the pulse-to-pulse σ of ΔV_C (needs lsp.dv_*_c2c_sigma_V, schema 2;
+    c2c_scale: multiplier of the pulse-to-pulse σ of ΔV_C (needs lsp.dv_*_c2c_sigma_V;
         0 disables it and the scalars are not needed).
     leak: integrate leakage dV_C/dt(V_C) over the time passed to ``leak(dt_s)``.
     leak_batch_s: leakage is applied when the accumulated un-applied time reaches this (s); 0 = at
@@ -88,9 +88,9 @@ class LSPConfig:
         None (default) = derived from the bundle: the time in which the 99th-percentile leakage rate
         moves V_C by 1 % of a mean up step, but at least the time in which the median rate moves it by
         16 float32 ulps at the top of the V_C range (so that float32 V_C does not round tiny steps
-        away). Schema-1 bundle: 0.15 µs (every example); schema-2 (rates ~0.02 V/s): ~1 ms. The value
+        away). Shipped bundle (rates ~0.02 V/s): ~1 ms. The value
         used is Crossbar.leak_batch_s.
-    read_noise: add the bundle's 3T1C read noise (needs lsp/read_noise_*, schema 2).
+    read_noise: add the bundle's 3T1C read noise (needs lsp/read_noise_*).
     up_down_ratio: override of the LSP asymmetry |ΔV_up/ΔV_down|: the down steps of every cell are
         scaled so that the population ratio becomes this value (None = as simulated).
     """
@@ -120,7 +120,7 @@ class PeripheryConfig:
         Defaults: 16 covers sigmoid pre-activations (σ(±16) is saturated to 10⁻⁷); 2 covers the
         backward sums W·δ̂ of a 784-250-125-10 network with the errors normalised to max|δ̂| = 1.
     adc_bits: resolution of the ADC spanning the rails (None = no quantisation).
-    integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V, schema 2).
+    integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V).
     mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
     read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
         the voltage of the synapse benches.

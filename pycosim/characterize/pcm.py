@@ -35,6 +35,8 @@ from pycosim.calibration import dg_model
 from pycosim.characterize.common import energy_J
 from pycosim.errors import CalibrationError
 
+_US = 1e6  # µS per S (the fit runs in µS so its coefficients are of order one)
+
 BENCHES = ("pcm_set_staircase", "pcm_reset", "pcm_read_iv", "pcm_drift", "pcm_read_noise")
 N_BINS = 20
 QUANTILE_LEVELS = np.linspace(0.0, 1.0, 21)
@@ -89,6 +91,39 @@ def fit_dg(stair_S: np.ndarray) -> dict:
     resid = dg - f(g, dg0, gs)
     return {"form": "dg0*exp(-G/gs)", "dg0_S": float(dg0) * 1e-6, "gs_S": float(gs) * 1e-6,
             "rms_residual_S": float(np.sqrt(np.mean(resid**2))) * 1e-6}
+
+
+def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Per-device fit of the mean step m_k(G) = exp(c0 + c1·G + c2·G²)·1 µS (G in µS) and the pooled
+    relative c2c residuals r = ΔG/m_k(G) − 1.
+
+    stair_S: (n, J + 1) float64, G before and after each of J SET pulses (``pcm/staircase_g_S``).
+    The fit is least squares on the linear scale (steps may be zero or negative when the cycle-to-cycle
+    noise is large): batched Gauss–Newton from the log-scale fit of the steps clipped to the 5th
+    percentile of the positive ones. Returns coef (n, 3) and the residuals (n·J,) in S, scaled by
+    √(J/(J − 3)) for the three fitted parameters (their mean is zero per device by construction).
+    """
+    g = stair_S[:, :-1] * _US
+    dg = np.diff(stair_S, axis=1) * _US
+    pos = dg[dg > 0]
+    if pos.size < dg.size / 2:
+        raise CalibrationError("pcm/staircase_g_S: most SET steps are not positive; the staircase cannot be fitted")
+    floor = np.percentile(pos, 5)
+    x = np.stack([np.ones_like(g), g, g * g], axis=-1)           # (n, J, 3)
+    y = np.log(np.maximum(dg, floor))
+    coef = np.linalg.solve(np.einsum("nji,njk->nik", x, x), np.einsum("nji,nj->ni", x, y)[..., None])[..., 0]
+    for _ in range(iterations):                                   # Gauss–Newton on ΔG = exp(x·c)
+        m = np.exp(np.einsum("nji,ni->nj", x, coef))
+        jac = x * m[..., None]
+        jtj = np.einsum("nji,njk->nik", jac, jac) + 1e-9 * np.eye(3)
+        step = np.linalg.solve(jtj, np.einsum("nji,nj->ni", jac, dg - m)[..., None])[..., 0]
+        coef = coef + step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    m = np.exp(np.einsum("nji,ni->nj", x, coef))
+    j = y.shape[1]
+    res = (dg - m) * np.sqrt(j / max(j - 3, 1)) / _US
+    return coef, res
 
 
 def fit_drift(t_s: np.ndarray, g_S: np.ndarray, t0_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -290,6 +325,7 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     stair = _finite("staircase_g_S", staircase(st_runs))
     table = jump_table(stair)
     fit = fit_dg(stair)
+    fit_coef, fit_res = fit_staircases(stair)
     steps = np.diff(stair, axis=1)
     e_set = _finite("e_set_J", np.stack([set_pulse_energy_J(r) for r in st_runs]))
     c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))
@@ -358,6 +394,8 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     }
     tables = {
         "staircase_g_S": stair,
+        "fit_coef": fit_coef,
+        "fit_residual_S": fit_res,
         **table,
         "g_reset_S": g_reset,
         "g_max_S": g_max,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycosim import calibration as cal
-from pycosim.errors import CalibrationError, ConfigError, SpiceError
+from pycosim.errors import ConfigError, SpiceError
 from pycosim.characterize import integrator, lsp, pcm
 from pycosim.resources import spice_root
 from pycosim.spice import load, ngspice_version, run_many

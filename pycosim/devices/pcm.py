@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from pycosim.devices import interp_rows, require_scalar, require_table
+from pycosim.devices import require_scalar, require_table
 from pycosim.errors import CalibrationError, ConfigError
 
 _US = 1e6  # µS per S (the fit runs in µS so its coefficients are of order one)
@@ -102,39 +102,6 @@ class PCMPopulation:
         return int(self.coef.shape[0])
 
 
-def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Per-device fit of the mean step m_k(G) = exp(c0 + c1·G + c2·G²)·1 µS (G in µS) and the pooled
-    relative c2c residuals r = ΔG/m_k(G) − 1.
-
-    stair_S: (n, J + 1) float64, G before and after each of J SET pulses (``pcm/staircase_g_S``).
-    The fit is least squares on the linear scale (steps may be zero or negative when the cycle-to-cycle
-    noise is large): batched Gauss–Newton from the log-scale fit of the steps clipped to the 5th
-    percentile of the positive ones. Returns coef (n, 3) and the residuals (n·J,) in S, scaled by
-    √(J/(J − 3)) for the three fitted parameters (their mean is zero per device by construction).
-    """
-    g = stair_S[:, :-1] * _US
-    dg = np.diff(stair_S, axis=1) * _US
-    pos = dg[dg > 0]
-    if pos.size < dg.size / 2:
-        raise CalibrationError("pcm/staircase_g_S: most SET steps are not positive; the staircase cannot be fitted")
-    floor = np.percentile(pos, 5)
-    x = np.stack([np.ones_like(g), g, g * g], axis=-1)           # (n, J, 3)
-    y = np.log(np.maximum(dg, floor))
-    coef = np.linalg.solve(np.einsum("nji,njk->nik", x, x), np.einsum("nji,nj->ni", x, y)[..., None])[..., 0]
-    for _ in range(iterations):                                   # Gauss–Newton on ΔG = exp(x·c)
-        m = np.exp(np.einsum("nji,ni->nj", x, coef))
-        jac = x * m[..., None]
-        jtj = np.einsum("nji,njk->nik", jac, jac) + 1e-9 * np.eye(3)
-        step = np.linalg.solve(jtj, np.einsum("nji,nj->ni", jac, dg - m)[..., None])[..., 0]
-        coef = coef + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    m = np.exp(np.einsum("nji,ni->nj", x, coef))
-    j = y.shape[1]
-    res = (dg - m) * np.sqrt(j / max(j - 3, 1)) / _US
-    return coef, res.ravel()
-
-
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
                drift_t0_s: float | None = None, drift_t_prog_s: float | None = None, drift_scale: float = 1.0,
                drift_d2d_scale: float = 1.0) -> PCMPopulation:
@@ -148,7 +115,9 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     device drifts like the mean device of its level); drift_scale multiplies ν and ln r of every device,
     G(t) = G·(r·(t/t0)^−ν)^s (0.5 = a material drifting half as fast in log G; Nandakumar et al., ICECS 2019,
     give ν ≈ 0.05–0.1 for GST). Both 1 = as simulated.
-    Tables consumed: pcm/staircase_g_S, pcm/g_max_S, pcm/g_reset_S; scalar pcm.dg_fit; with drift:
+    Tables consumed: pcm/staircase_g_S, pcm/fit_coef, pcm/fit_residual_S (the per-device fits of
+    :func:`pycosim.characterize.pcm.fit_staircases`, made once at characterisation), pcm/g_max_S,
+    pcm/g_reset_S; scalar pcm.dg_fit; with drift:
     pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_prog_S, pcm/drift_g0_S (and the read time
     of drift_g_prog_S, drift_t_prog_s: the scalar pcm.drift_t_prog_s if the bundle has it, else the
     argument, which the crossbar takes from PCMConfig.drift_t_prog_s); with read noise: pcm/read_noise_g_S,
@@ -164,8 +133,12 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     if g_max.shape[0] != n or g_reset.shape[0] != n:
         raise CalibrationError(f"pcm/g_max_S, pcm/g_reset_S and pcm/staircase_g_S disagree on the instance count "
                                f"({g_max.shape[0]}, {g_reset.shape[0]}, {n})")
-    coef, res = fit_staircases(stair)
-    by_pulse = res.reshape(n, -1).T                # (J, n): residual of pulse j since RESET, instance k
+    coef = require_table(bundle, "pcm/fit_coef", "PCM SET pulses")
+    res = require_table(bundle, "pcm/fit_residual_S", "PCM cycle-to-cycle noise")
+    if coef.shape != (n, 3) or res.shape != (n, stair.shape[1] - 1):
+        raise CalibrationError(f"pcm/fit_coef {coef.shape} and pcm/fit_residual_S {res.shape} do not fit "
+                               f"pcm/staircase_g_S {stair.shape} (expected ({n}, 3) and ({n}, {stair.shape[1] - 1}))")
+    by_pulse = res.T                               # (J, n): residual of pulse j since RESET, instance k
 
     def shrink(a, axis=0):
         m = a.mean(axis=axis, keepdims=True)

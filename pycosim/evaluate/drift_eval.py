@@ -35,10 +35,6 @@ import numpy as np
 from pycosim import inference
 from pycosim.errors import ConfigError
 from pycosim.evaluate import rundir
-# the readout and the circuit model's steps, under their old names here
-from pycosim.inference import accuracy, logits  # noqa: F401
-from pycosim.inference.circuit import advance, consolidate  # noqa: F401
-from pycosim.inference.compensation import readouts, reference_inputs  # noqa: F401
 
 DEFAULT_TIMES = "1s,1h,1d,1y"
 NOISE_MODELS = tuple(inference.MODELS)

@@ -1,7 +1,6 @@
 """Crossbar: operations, caches, transfer accuracy, polarity, leakage, stuck devices, bad input.
 
-Uses the schema-2 bundle fixture ``bundle2``: the shipped bundle plus, where it still lacks them,
-synthetic schema-2 tables (tests/array/conftest.py) — a unit test of the mechanics, not a closure claim.
+Uses the bundle fixture ``bundle2`` (the shipped bundle) — a unit test of the mechanics, not a closure claim.
 """
 
 import numpy as np

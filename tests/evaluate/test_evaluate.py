@@ -15,7 +15,11 @@ from pycosim.cli import main
 from pycosim.datasets import sources
 from pycosim.errors import ConfigError
 from pycosim.evaluate import drift_eval as de
-from pycosim.evaluate import energy, lifetime, rundir, statistical
+from pycosim.evaluate import energy, lifetime, rundir
+from pycosim.inference import logits
+from pycosim.inference import pcm_statistical as statistical
+from pycosim.inference.circuit import advance
+from pycosim.inference.compensation import readouts, reference_inputs
 from pycosim.nn import train
 
 N_TRAIN, N_TEST = 300, 120
@@ -153,17 +157,17 @@ def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
                                          drift_ln_r=np.full_like(p.drift_ln_r, -0.3))
         xb.P_drift = (np.full_like(xb.P_drift[0], -0.3), np.full_like(xb.P_drift[1], 0.06))
         xb.P_tprog[...] = xb.t_s
-    x_refs = de.reference_inputs(net)
-    de.advance(net, 0.0)
-    r0 = de.readouts(net, x_refs)
-    z0 = np.stack([de.logits(net, x) for x in tiny.x_test[:20]])
+    x_refs = reference_inputs(net)
+    advance(net, 0.0)
+    r0 = readouts(net, x_refs)
+    z0 = np.stack([logits(net, x) for x in tiny.x_test[:20]])
     later = copy.deepcopy(net)
-    de.advance(later, 86400.0)
+    advance(later, 86400.0)
     f = math.exp(-0.3) * 86400.0 ** -0.06          # G(t) = G·r·(t/1 s)^−ν
-    alpha = r0 / de.readouts(later, x_refs)
+    alpha = r0 / readouts(later, x_refs)
     np.testing.assert_allclose(alpha, 1 / f, rtol=1e-4)
-    z_raw = np.stack([de.logits(later, x) for x in tiny.x_test[:20]])
-    z_comp = np.stack([de.logits(later, x, alpha) for x in tiny.x_test[:20]])
+    z_raw = np.stack([logits(later, x) for x in tiny.x_test[:20]])
+    z_comp = np.stack([logits(later, x, alpha) for x in tiny.x_test[:20]])
     np.testing.assert_allclose(z_comp, z0, rtol=1e-4, atol=1e-4)
     assert np.abs(z_raw - z0).max() > 0.1 * np.abs(z0).max()     # the drift itself is not small
 
