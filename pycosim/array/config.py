@@ -159,9 +159,11 @@ class PeripheryConfig:
         of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
         column).
     drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max.
-        Default 0.25: ν depends on the level (ν_e ≈ 0.10 at RESET, 0.034 at 25 %, 0.024 at G_max on the
-        shipped bundle), so the reference sits where the conductance that carries the weights sits — the
-        larger device of a trained pair (measured, ambrogio2018 after 10,000 examples: docs/array.md).
+        Default 0.4: ν depends on the level (ν_e ≈ 0.10 at RESET, 0.034 at 25 %, 0.024 at G_max on the
+        shipped bundle), so the reference sits where the conductance that carries the read signal sits:
+        the conductance-weighted median level of the larger device of a pair, 0.38–0.39 of mean G_max in
+        all three layers (measured, ambrogio2018 after 10,000 examples, seed 0; docs/array.md). A design
+        choice from that measurement, not fitted to accuracy.
     """
 
     input_bits: int | None = 8
@@ -177,7 +179,7 @@ class PeripheryConfig:
     lag_compensation: bool = True
     drift_compensation: Literal["none", "column", "layer"] = "none"
     drift_ref_devices: int = 16
-    drift_ref_level: float = 0.25
+    drift_ref_level: float = 0.4
 
     def __post_init__(self):
         _check(self.drift_compensation in ("none", "column", "layer"),
