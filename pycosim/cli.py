@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
                    help="override a setting by dotted path, e.g. -s transfer.interval=4000 -s synapse.F=4")
     t.add_argument("--calibration", metavar="CAL_DIR", help="calibration bundle (default: the shipped one)")
-    t.add_argument("--dataset", default=None, help="mnist (default), idx:DIR or npz:FILE")
+    t.add_argument("--dataset", default=None, help="mnist (default), mnist-backrand[:SEED], idx:DIR or npz:FILE")
     t.add_argument("--epochs", type=int, default=None, help="epochs (shortcut for -s training.epochs=N)")
     t.add_argument("--train-subset", type=int, default=None, metavar="K",
                    help="train on the first K examples (shortcut for -s training.train_subset=K)")
@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--lsp", default="transfer", choices=("transfer", "leak"),
                     help="3T1C: final transfer into the PCM (default) or let it leak during inference")
     ev.add_argument("--seed", type=int, default=0, help="seed of the evaluation's draws (default 0)")
-    ev.add_argument("--dataset", default=None, help="the run's data: mnist (default), idx:DIR or npz:FILE")
+    ev.add_argument("--dataset", default=None, help="the run's data: mnist (default), mnist-backrand[:SEED], idx:DIR or npz:FILE")
     ev.add_argument("--test-subset", type=int, default=None, metavar="K",
                     help="first K test examples (default: the run's training.test_subset; 0 = all)")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")

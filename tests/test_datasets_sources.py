@@ -47,7 +47,7 @@ def test_bad_npz(tmp_path, arrays, words):
 
 def test_bad_specs(tmp_path):
     for spec in ("csv:x", "idx:", "mnist2"):
-        with pytest.raises(DatasetError, match="expected mnist, idx:DIR or npz:FILE"):
+        with pytest.raises(DatasetError, match="expected mnist, mnist-backrand\[:SEED\], idx:DIR or npz:FILE"):
             sources.load(spec)
     with pytest.raises(DatasetError, match="not found"):
         sources.load(f"npz:{tmp_path / 'none.npz'}")

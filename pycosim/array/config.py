@@ -142,6 +142,28 @@ class PeripheryConfig:
         calibration (one all-rows read per line at each refresh, its energy not counted). What it cannot
         remove stays as error: the κ⁺/κ⁻ mismatch of a column pair, the staleness between refreshes and
         the ADC resolution lost to the smaller swing.
+    drift_compensation: PCM drift compensation in the digital periphery (beyond Ambrogio et al. 2018):
+        'none' (default; the paper's periphery), 'column' or 'layer'. Reference PCM devices of the same
+        population as the array (drift_ref_devices of them per column pair, or per layer) are RESET and
+        programmed open loop to drift_ref_level·mean G_max whenever the column's (layer's) devices are
+        programmed or transferred, and read once right after (Ĝ_prog, the sum of their reads); at every
+        drift refresh (pcm.drift_refresh_s) they are read again (Ĝ(t)) and the column's (layer's) gain
+        ĝ = Ĝ_prog/Ĝ(t) multiplies the forward read results of its column (all columns) and the
+        transposed read's inputs δ_j (reference devices after Ambrogio et al., IEDM 2019; the global drift
+        compensation of Joshi et al., Nat. Commun. 11, 2473 (2020)). A transfer moves every synapse whose
+        effective weight would change by more than transfer.threshold when ĝ returns to 1 (docs/array.md).
+        Their reads, SET pulses and RESETs are counted (Counters.drift_ref_*).
+    drift_ref_devices: reference devices per column pair ('column') or per layer ('layer'). Default 16:
+        the device-to-device spread of the drift (σ of ln(G(t)/G_prog) ≈ 0.11 at 14 ms on the shipped
+        bundle) and the read noise (σ/G ≈ 2–4 %) of one device average down by 1/√16 to ≈ 3 % and ≈ 1 %
+        of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
+        column).
+    drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max.
+        Default 0.4: ν depends on the level (ν_e ≈ 0.10 at RESET, 0.034 at 25 %, 0.024 at G_max on the
+        shipped bundle), so the reference sits where the conductance that carries the read signal sits:
+        the conductance-weighted median level of the larger device of a pair, 0.38–0.39 of mean G_max in
+        all three layers (measured, ambrogio2018 after 10,000 examples, seed 0; docs/array.md). A design
+        choice from that measurement, not fitted to accuracy.
     """
 
     input_bits: int | None = 8
@@ -155,8 +177,16 @@ class PeripheryConfig:
     t_read_s: float | None = None
     integrator_lag: bool = True
     lag_compensation: bool = True
+    drift_compensation: Literal["none", "column", "layer"] = "none"
+    drift_ref_devices: int = 16
+    drift_ref_level: float = 0.4
 
     def __post_init__(self):
+        _check(self.drift_compensation in ("none", "column", "layer"),
+               f"periphery.drift_compensation={self.drift_compensation!r}: allowed values are 'none', 'column', 'layer'")
+        _check(1 <= self.drift_ref_devices <= 4096, f"periphery.drift_ref_devices={self.drift_ref_devices}: must be 1…4096")
+        _check(0 < self.drift_ref_level <= 1, f"periphery.drift_ref_level={self.drift_ref_level}: must be in (0, 1] "
+               f"(a fraction of the mean G_max)")
         _check(self.t_read_s is None or self.t_read_s > 0, f"periphery.t_read_s={self.t_read_s}: must be > 0 (s) or None")
         _check(self.input_bits is None or 1 <= self.input_bits <= 24, f"periphery.input_bits={self.input_bits}: must be 1…24 or None")
         _check(self.adc_bits is None or 1 <= self.adc_bits <= 24, f"periphery.adc_bits={self.adc_bits}: must be 1…24 or None")

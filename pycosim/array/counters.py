@@ -25,6 +25,9 @@ class Counters:
     lsp_resets: 3T1C transmission-gate resets;
     transfers: transfer calls;
     sim_time_s: simulated time passed to ``leak``;
+    drift_ref_reads / drift_ref_set_pulses / drift_ref_resets: reads (one per reference device per read),
+        SET pulses and RESETs of the drift-compensation reference devices (PeripheryConfig.drift_compensation;
+        0 without it);
     pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance);
     pcm_sets_per_device: same shape, SET pulses of each PCM device (updates, transfers, programming).
     """
@@ -45,6 +48,9 @@ class Counters:
     lsp_resets: int = 0
     transfers: int = 0
     sim_time_s: float = 0.0
+    drift_ref_reads: int = 0
+    drift_ref_set_pulses: int = 0
+    drift_ref_resets: int = 0
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
 

@@ -134,7 +134,7 @@ def evaluate(run_dir, times_s=DEFAULT_TIMES, repeats: int = 5, compensation: str
         noise_model: 'circuit', 'pcm-statistical' or 'both'.
         lsp_mode: 'transfer' (default: final transfer, 3T1C held at reset) or 'leak' (circuit model only).
         seed: seed of every draw of the evaluation.
-        dataset: a :class:`pycosim.datasets.sources.Dataset` or a spec ('mnist', 'idx:DIR', 'npz:FILE').
+        dataset: a :class:`pycosim.datasets.sources.Dataset` or a spec ('mnist', 'mnist-backrand[:SEED]', 'idx:DIR', 'npz:FILE').
         test_subset: first K test examples (None = the run's training.test_subset; 0 = all).
         write: write ``RUNDIR/evaluate.json`` (atomic; entries of other models/settings already there are
             kept, the same (model, compensation, lsp mode) replaced) and ``RUNDIR/plots/accuracy_vs_time.png``.

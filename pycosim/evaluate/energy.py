@@ -32,6 +32,9 @@ Counting (per layer of n_rows = n_in + 1 rows and n_out outputs; upper bounds wh
 * transfer: per verify read of a synapse 2 line reads and one digital compare; per row-parallel verify read
   n_out cell charges, (iterations + 1)·n_rows row reads per transfer (the target read included); the word
   line of every row slot of every iteration; the bit line of every SET/RESET pulse; the 3T1C resets.
+  With drift compensation (periphery.drift_compensation) the reference devices' SET and RESET pulses and
+  their reads (each priced as one verify-window line read and one digital operation, an upper bound: a
+  design may sum a column's references on one line) are added to this phase, where they are programmed.
 
 Operations (MAC = 2 operations; the bias row is a physical row, so a layer has (n_in + 1)·n_out MACs):
 inference 2·Σ_l (n_in,l + 1)·n_out,l; training example: that, plus the same for the backward reads of
@@ -174,9 +177,10 @@ def _layer_events(c: dict, ini: dict, hwl: dict, ex: int, n_pulse_max: int, line
                      "update_cells": 2 * R * N * n_pulse_max * ex}
     ver = g("transfer_verify_reads") - ini["verify_reads"]
     it = g("transfer_iterations") - ini.get("iterations", 0)
-    out["transfer"] = {"pcm_set": g("transfer_set_pulses") - ini["set_pulses"],
-                       "pcm_reset": g("transfer_resets") - ini["resets"],
-                       "line_reads_verify": lines_fwd * ver, "digital_neuron": ver,
+    ref = g("drift_ref_reads")         # drift-compensation reference devices (0 without them)
+    out["transfer"] = {"pcm_set": g("transfer_set_pulses") - ini["set_pulses"] + g("drift_ref_set_pulses"),
+                       "pcm_reset": g("transfer_resets") - ini["resets"] + g("drift_ref_resets"),
+                       "line_reads_verify": lines_fwd * ver + ref, "digital_neuron": ver + ref,
                        "cells_read": N * R * (it + g("transfers")), "word_line_slots": R * it,
                        "lsp_reset": g("lsp_resets")}
     iti = ini.get("iterations", 0)

@@ -302,6 +302,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
 
     def write_metrics(status: str) -> dict:
         m = _metrics(cfg, state, status, bundle, t_ex, sizes, hw)
+        m["dataset"] = data.identity          # what the data are (source; recipe of derived sets)
         atomic_write_bytes(out / METRICS, (json.dumps(m, indent=2, default=_json_default) + "\n").encode())
         return m
 

@@ -6,7 +6,7 @@ A sweep file is TOML (paths in it are relative to the file)::
     base = "ambrogio2018"                  # a preset (pycosim.nn.presets) …
     # config = "../runs/a/config.toml"     # … or a full configuration file
     set = ["transfer.interval=500"]        # fixed dotted overrides of every run (or a [set] table)
-    dataset = "mnist"                      # mnist, idx:DIR or npz:FILE (default mnist)
+    dataset = "mnist"                      # mnist, mnist-backrand[:SEED], idx:DIR or npz:FILE (default mnist)
     # calibration = "mycal"                # bundle of every run (default: the shipped one)
     seeds = [0, 1]                         # repeats: every point runs once per seed (training.seed)
     baseline = true                        # also run the float preset, same budget and seeds (default true)
@@ -368,8 +368,10 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
         raise ConfigError(f"{where}: baseline={baseline!r}: expected true or false")
     dataset = raw.get("dataset", "mnist")
     if not isinstance(dataset, str):
-        raise ConfigError(f"{where}: dataset={dataset!r}: expected mnist, idx:DIR or npz:FILE")
-    if ":" in dataset:
+        raise ConfigError(f"{where}: dataset={dataset!r}: expected mnist, mnist-backrand[:SEED], idx:DIR or npz:FILE")
+    from pycosim.datasets import sources
+
+    if ":" in dataset and sources.takes_path(dataset):
         kind, _, loc = dataset.partition(":")
         loc_p = Path(loc).expanduser()
         dataset = f"{kind}:{loc_p if loc_p.is_absolute() else (root / loc_p).resolve()}"

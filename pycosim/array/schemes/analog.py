@@ -18,6 +18,12 @@ Caches, updated incrementally on the cells an operation touches:
     W: (n_in, n_out) effective weights (network units, drifted PCM values at the last drift refresh);
     Wf: forward-read matrix (W, or with the integrator lag κ: PeripheryConfig.integrator_lag);
     S: (n_in, n_out) Σ_devices σ²_read·t_bench (network units²·s), the read-noise variance density.
+Drift compensation (PeripheryConfig.drift_compensation ≠ 'none'; else all None), m = n_out ('column') or 1
+('layer') groups of r = drift_ref_devices reference PCM devices:
+    R: (m, r) programmed conductances (S); R_inst (m, r) their instances; R_tprog (m, r) float64 programming
+    times; R_drift (2, m, r) their drift constants (ln r, ν); R_prog (m,) Σ of their reads right after
+    programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
+    drift refresh.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ class AnalogCrossbar(Crossbar):
 
     N_PCM = 2
     _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
-                     "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf")
+                     "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf",
+                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain")
     _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
 
     # ------------------------------------------------------------------ construction
@@ -101,7 +108,25 @@ class AnalogCrossbar(Crossbar):
         # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
         self._kfwd = np.float32(self.noise_factor(self.fwd.t_x1_s)) if self._noise else np.float32(0)
         self._kbwd = np.float32(self.noise_factor(self.bwd.t_x1_s)) if self._noise else np.float32(0)
+        self._build_drift_refs()
         self._refresh_all()
+
+    def _build_drift_refs(self) -> None:
+        """The drift-compensation reference devices (module docstring), unprogrammed (at RESET, gain 1).
+        Draws their instances from the layer's generator only when the compensation is on."""
+        pe, pp = self.cfg.periphery, self.pcm_pop
+        self._dc = pe.drift_compensation != "none"
+        self._cfd = None
+        self.R = self.R_inst = self.R_tprog = self.R_drift = self.R_prog = self.dc_gain = None
+        if not self._dc:
+            return
+        m = self.n_out if pe.drift_compensation == "column" else 1
+        self.R_inst = assign_instances((m, pe.drift_ref_devices), pp.n, self.rng)
+        self.R = pp.g_reset_S[self.R_inst]
+        self.R_tprog = np.zeros(self.R.shape, np.float64)
+        self.R_drift = np.stack(pcm.drift_params(self.R, self.R_inst, pp)) if self.cfg.pcm.drift else None
+        self.R_prog = np.zeros(m, np.float32)
+        self.dc_gain = np.ones(m, np.float32)
 
     # ------------------------------------------------------------------ the LSP hooks (no LSP here)
     def _build_lsp(self, bundle) -> None:
@@ -184,6 +209,7 @@ class AnalogCrossbar(Crossbar):
             self.Wf = self.W
             self.kappa_p = self.kappa_n = self.kappa_r = None
             self._kg = self._kns = self._cf = self._cb = None
+            self._combine_gain()
             return
         wp, wn = self._lines_of(None)
         wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
@@ -198,6 +224,65 @@ class AnalogCrossbar(Crossbar):
         comp = self.cfg.periphery.lag_compensation
         self._cf = (np.float32(1) / self._kns).astype(np.float32) if comp else None
         self._cb = (np.float32(1) / kr).astype(np.float32) if comp else None
+        self._combine_gain()
+
+    # ------------------------------------------------------------------ drift compensation
+    def _col_gain(self) -> np.ndarray:
+        """The drift-compensation gain ĝ of every column (n_out,) float32 (module docstring)."""
+        g = self.dc_gain
+        return g if g.shape[0] == self.n_out else np.broadcast_to(g[:1], (self.n_out,)).astype(np.float32)
+
+    def _combine_gain(self) -> None:
+        """The forward read's digital factor per column: lag compensation 1/κ̂_j times the drift gain ĝ_j
+        (None without drift compensation: the read uses _cf alone)."""
+        if not getattr(self, "_dc", False) or self.dc_gain is None:
+            self._cfd = None
+            return
+        g = self._col_gain()
+        self._cfd = (g * self._cf).astype(np.float32) if self._cf is not None else g.astype(np.float32).copy()
+
+    def _read_refs(self, groups: np.ndarray) -> np.ndarray:
+        """Σ over each group's reference devices of one read each (S, float32 (len(groups),)): drifted
+        conductance since their programming plus the PCM read noise of a bench-window read (the verify
+        read's window, :func:`pycosim.devices.pcm.read_sigma`). Counted in drift_ref_reads."""
+        R = self.R[groups]
+        if self.R_drift is not None:
+            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups], self.R_drift[0][groups], self.R_drift[1][groups],
+                               self.pcm_pop)
+        if self.cfg.pcm.read_noise:
+            R = R + pcm.read_sigma(R, self.pcm_pop) * self._gauss(R.size).reshape(R.shape)
+        self.counters.drift_ref_reads += int(R.size)
+        return R.sum(axis=1, dtype=np.float64).astype(np.float32)
+
+    def _program_refs(self, groups: np.ndarray) -> None:
+        """RESET the reference devices of *groups* and program them open loop (mean-device pulse count) to
+        drift_ref_level·mean G_max, restart their drift clock, read them (R_prog) and set their gain to 1."""
+        if not self._dc or groups.size == 0:
+            return
+        pp, pe = self.pcm_pop, self.cfg.periphery
+        inst = self.R_inst[groups]
+        G = pcm.reset(self.R[groups], np.ones(inst.shape, bool), inst, pp)
+        target = np.float32(pe.drift_ref_level * float(np.mean(pp.g_max_S)))
+        n = pcm.open_loop_pulses(float(np.mean(pp.g_reset_S)), target, pp.dg_fit, self.cfg.transfer.max_pulses)
+        n = np.full(inst.shape, int(n), np.int32)
+        G, _ = pcm.set_pulses(G, n, inst, pp, self.rng, since=0, c2c_scale=self.cfg.pcm.c2c_scale)
+        self.counters.drift_ref_resets += int(inst.size)
+        self.counters.drift_ref_set_pulses += int(n.sum())
+        self.R[groups] = G
+        self.R_tprog[groups] = self.t_s
+        if self.R_drift is not None:
+            ln_r, nu = pcm.drift_params(G, inst, pp)
+            self.R_drift[0][groups], self.R_drift[1][groups] = ln_r, nu
+        self.R_prog[groups] = self._read_refs(groups)
+        self.dc_gain[groups] = 1.0
+
+    def _update_gain(self) -> None:
+        """Read every group's reference devices and set ĝ = R_prog/Σ reads (1 for never-programmed groups)."""
+        if not self._dc:
+            return
+        now = self._read_refs(np.arange(self.R.shape[0]))
+        prog = self.R_prog > 0
+        self.dc_gain = np.where(prog, self.R_prog / np.maximum(now, np.float32(1e-30)), 1).astype(np.float32)
 
     def _lsp_line_gain(self, kp: np.ndarray, kn: np.ndarray) -> np.ndarray | None:
         """(n_out,) lag gain of the line each column's updated LSP device sits on (None: no LSP update path)."""
@@ -227,6 +312,7 @@ class AnalogCrossbar(Crossbar):
     def _restored(self) -> None:
         if self.Wf is None:
             self.Wf = self.W
+        self._combine_gain()
 
     # ------------------------------------------------------------------ reads
     @property
@@ -245,6 +331,8 @@ class AnalogCrossbar(Crossbar):
         or with forward=True the matrix the forward read applies — the integrator-lag gains κ⁺_j, κ⁻_j on
         the lines and their digital compensation 1/κ̂_j (PeripheryConfig.integrator_lag, lag_compensation),
         scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻)/κ̂_j; = W without the lag."""
+        if self._cfd is not None and forward:
+            return (self.Wf if self._lag else self.W) * self._cfd
         if forward and self._lag:
             return self.Wf * self._cf if self._cf is not None else self.Wf.copy()
         return self.W.copy()
@@ -254,7 +342,8 @@ class AnalogCrossbar(Crossbar):
         kernels.read_forward(x, self._levels, self.Wf, self.S if self.S is not None else _EMPTY_2D,
                              self.cfg.pcm.read_noise, self._kfwd, self._read_z(self.n_out, self.fwd),
                              self._kns if self._lag else _EMPTY_F32,
-                             self._cf if self._cf is not None else _EMPTY_F32, y, self._var_work,
+                             self._cfd if self._cfd is not None else self._cf if self._cf is not None else _EMPTY_F32,
+                             y, self._var_work,
                              *self.fwd.kernel_args)
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
@@ -262,6 +351,8 @@ class AnalogCrossbar(Crossbar):
 
     def _backward(self, d: np.ndarray) -> np.ndarray:
         y = np.empty(self.n_in, np.float32)
+        if self._cfd is not None:          # drift compensation: the column gains scale the inputs δ_j (digital)
+            d = (d * self._col_gain()).astype(np.float32)
         kernels.read_backward(d, self.cfg.periphery.normalize_backward, self._levels, self.W,
                               self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
                               self._read_z(self.n_in, self.bwd), self.kappa_r if self._lag else _EMPTY_F32,
@@ -281,6 +372,8 @@ class AnalogCrossbar(Crossbar):
         self.Wf = self.W
         self._lag = False
         self._kns = self._cf = self._cb = self.kappa_r = None
+        self._dc = False          # the inference model computes the read matrix itself (no reference devices)
+        self._cfd = None
         if self.S is not None:
             self.S = np.zeros_like(self.S)
 
@@ -477,6 +570,7 @@ class AnalogCrossbar(Crossbar):
             self._drift_dirty.reshape(-1)[dirty] = False
         self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, self.P_drift[0], self.P_drift[1], self.pcm_pop)
         self._t_drift = self.t_s
+        self._update_gain()
         self._refresh_all()
 
     # ------------------------------------------------------------------ programming and transfer
@@ -521,6 +615,8 @@ class AnalogCrossbar(Crossbar):
         flat = np.arange(W.size)
         stats.n_synapses = int(flat.size)
         self._program_msp(flat, W.reshape(-1), opt, stats)
+        if self._dc:
+            self._program_refs(np.arange(self.R.shape[0]))
         self._refresh_lines()
         return stats
 
@@ -533,14 +629,21 @@ class AnalogCrossbar(Crossbar):
         flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
         stats.n_synapses = int(flat.size)
         c = self.lsp_contribution().reshape(-1)[flat]
+        if self._dc:      # the effective weight ĝ_j·W changes by (ĝ_j − 1)·W + LSP when the LSP resets and ĝ_j → 1
+            gcol = self._col_gain()[flat % self.n_out]
+            c = (gcol - np.float32(1)) * self.W.reshape(-1)[flat] + c
         moved = np.abs(c) > opt["threshold"]
         fm = flat[moved]
         target, _ = ArrayProgrammer(self, fm, opt["verify_t_read_s"]).read(np.arange(fm.size))
+        if self._dc:      # the target read goes through the compensated periphery
+            target = (target * gcol[moved]).astype(np.float32)
         self.counters.transfer_verify_reads += int(fm.size)
         stats.dropped_abs_sum = float(np.abs(c[~moved]).sum())
         self._reset_lsp(flat, fm, cols, opt)
         self._refresh(flat)
         self._program_msp(fm, target, opt, stats)
+        if self._dc:
+            self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1))
         self._refresh_lines()
         self.counters.transfers += 1
         return stats
