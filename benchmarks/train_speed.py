@@ -24,7 +24,7 @@ from pycosim.datasets import sources
 from pycosim.nn import config as ncfg
 from pycosim.nn import presets
 from pycosim.nn.network import Network
-from pycosim.nn.train import _example_time_s
+from pycosim import timing
 
 
 def plain_numpy_loop(x, y, sizes, lr, rng):
@@ -52,13 +52,19 @@ def plain_numpy_loop(x, y, sizes, lr, rng):
 
 
 def pycosim_loop(name, sizes, rng_seed):
+    """The training loop of ``pycosim.nn.train`` for one preset, without the progress bar, metrics and
+    checkpoints: per example forward, backward and update, the hardware time of one example
+    (:func:`pycosim.timing.hardware`), and every transfer.interval examples a transfer followed by its own
+    duration (:func:`pycosim.timing.network_transfer_time_s`; training pauses during a transfer)."""
     cfg = presets.get(name)
     net = Network(sizes, ncfg.array_configs(cfg, sizes), rng=np.random.default_rng(rng_seed),
                   init_scale=cfg.network.init_scale)
-    t_ex = _example_time_s(cfg, sizes)
     interval = cfg.transfer.interval
     count = [0]
-    transfers = cfg.synapse.kind in ("2pcm+3t1c", "4pcm")
+    transfers = cfg.synapse.scheme.has_lsp
+    hw = timing.hardware(net, n_pulse_max=cfg.update.max_pulses, interval=interval) if cfg.synapse.scheme.analog \
+        else None
+    t_ex = hw["t_example_s"] if hw else 0.0
 
     def run(x, y, idx, lr):
         for i in idx:
@@ -67,7 +73,9 @@ def pycosim_loop(name, sizes, rng_seed):
             net.advance(t_ex)
             count[0] += 1
             if transfers and count[0] % interval == 0:
-                net.transfer()
+                stats = net.transfer()
+                net.advance(timing.network_transfer_time_s(hw, stats, closed=cfg.transfer.mode == "closed",
+                                                           lsp_cells=cfg.synapse.scheme.has_3t1c)["total"])
     return run
 
 
