@@ -141,3 +141,27 @@ def test_read_kernels_match_numpy_reference():
     y = kernels.read_rows(x, np.float32(0), W, np.zeros((0, 1), np.float32), True, k, z_o[:0],
                           np.empty(12, np.float32), np.empty(12, np.float32), e0)
     np.testing.assert_allclose(y, np.clip(x, -1, 1) @ W, rtol=1e-4, atol=1e-5)
+
+
+def test_ziggurat_normals_are_standard_normal():
+    """The read-noise and c2c normals (kernels.standard_normal, a ziggurat over the generator's raw bits):
+    N(0, 1) by moments, a KS test and the tail frequencies; reproducible from the generator's state."""
+    from scipy import stats
+
+    from pycosim.array import kernels
+
+    z = kernels.standard_normal(np.random.default_rng(5), 2_000_000).astype(np.float64)
+    assert z.dtype == np.float64 and np.isfinite(z).all()
+    assert abs(z.mean()) < 5 * np.sqrt(1 / z.size)                     # σ of the mean: 7e-4
+    assert abs(z.var() - 1) < 5 * np.sqrt(2 / z.size)                  # σ of the variance: 1e-3
+    assert abs(stats.skew(z)) < 5 * np.sqrt(6 / z.size) and abs(stats.kurtosis(z)) < 5 * np.sqrt(24 / z.size)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    for t in (1.0, 2.0, 3.0, 3.442619855899, 4.0):                     # 3.44: the base strip's edge (tail)
+        p = 2 * stats.norm.sf(t)
+        assert abs(np.mean(np.abs(z) > t) - p) < 5 * np.sqrt(p * (1 - p) / z.size) + 1e-6, t
+    np.testing.assert_array_equal(kernels.standard_normal(np.random.default_rng(7), 1000),
+                                  kernels.standard_normal(np.random.default_rng(7), 1000))
+    words = np.zeros(3, np.uint32)                                     # words run out: nothing half-written
+    out = np.full(8, np.nan, np.float32)
+    k, used = kernels.fill_normals(words, out, kernels.ZIG_K, kernels.ZIG_W, kernels.ZIG_F)
+    assert k <= 3 and np.isnan(out[k:]).all()
