@@ -478,6 +478,23 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head/less that closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        if _caused_by_interrupt(exc):   # Ctrl-C inside compiled code (numba) surfaces as e.g. SystemError
+            print("pycosim: interrupted", file=sys.stderr)
+            return 130
+        raise
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """True if a KeyboardInterrupt is in the cause/context chain of *exc* (a Ctrl-C that arrived inside
+    compiled code is re-raised by the interpreter as SystemError "returned a result with an exception set")."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,13 +48,16 @@ LSP_MODES = inference.LSP_MODES
 #: Time units of ``--times`` (s). A year is 365.25 days.
 UNITS_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0,
            "d": 86400.0, "w": 604800.0, "y": 365.25 * 86400.0}
+#: Longest time ``--times`` accepts (s): a billion years, far past any retention claim; the drift laws
+#: (t/t₀)^(−ν) and the log-time read-noise term stay finite in float32 well beyond it.
+MAX_TIME_S = 1e9 * UNITS_S["y"]
 _TIME_RE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zµ]*)\s*$")
 
 
 def parse_times(text: str) -> list[tuple[str, float]]:
     """``"1s,1h,1d,1y"`` → [(label, seconds), …] sorted by time, duplicates dropped. A number without unit
     is seconds; units: ns, us, ms, s, min, h, d, w, y (365.25 d). ConfigError (one line) for an empty or
-    unparseable list and for negative or non-finite times."""
+    unparseable list and for negative, non-finite or too long (> 1e9 y, :data:`MAX_TIME_S`) times."""
     items = [s.strip() for s in str(text).split(",")]
     if not any(items):
         raise ConfigError(f"--times {text!r}: empty; give a comma-separated list such as 1s,1h,1d,1y")
@@ -67,6 +70,9 @@ def parse_times(text: str) -> list[tuple[str, float]]:
         t = float(m.group(1)) * UNITS_S.get(m.group(2), 1.0)
         if not math.isfinite(t):
             raise ConfigError(f"--times {text!r}: {item!r} is not a finite time")
+        if t > MAX_TIME_S:
+            raise ConfigError(f"--times {text!r}: {item!r} is past the longest time evaluated, 1e9 y "
+                              f"({MAX_TIME_S:.3g} s)")
         if t < 0:
             raise ConfigError(f"--times {text!r}: {item!r} is negative; times count from the end of training (≥ 0)")
         out.setdefault(t, item)
