@@ -227,9 +227,11 @@ def save_toml(obj, path: str | os.PathLike) -> Path:
 
 def load_toml(cls, path: str | os.PathLike):
     """Read a TOML file into dataclass *cls*; ConfigError for a missing/unparsable file or bad keys."""
+    from pycosim.limits import read_capped
+
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_capped(path, "config file"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -51,6 +51,8 @@ def _checked(x_train, y_train, x_test, y_test, source: str) -> Dataset:
             raise DatasetError(f"{source}: x_{split} has {x.shape[0]} examples but y_{split} has {y.shape[0]}")
         if x.shape[0] == 0:
             raise DatasetError(f"{source}: the {split} split is empty")
+        if int(np.prod(x.shape[1:])) == 0:
+            raise DatasetError(f"{source}: x_{split} has shape {x.shape}: no input features")
         if not np.issubdtype(y.dtype, np.integer):
             if not (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
                 raise DatasetError(f"{source}: y_{split} must hold integer class labels (dtype {y.dtype})")
@@ -109,3 +111,40 @@ def load(spec: str | None = None) -> Dataset:
     except Exception as exc:  # zipfile.BadZipFile, ValueError (pickled objects), OSError
         raise DatasetError(f"{path}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
     return _checked(**arrays, source=f"npz:{path}")
+
+
+def sha256(data: Dataset) -> str:
+    """SHA-256 of a data set's contents (both splits, inputs as the float32 the network reads, labels as
+    int64, with their shapes): what a run records, so that a resumed run or an evaluation on other data is
+    refused. Computed once per Dataset object."""
+    import hashlib
+
+    cached = getattr(data, "_sha256", None)
+    if cached is not None:
+        return cached
+    h = hashlib.sha256()
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        a = np.ascontiguousarray(getattr(data, name), dtype=np.float32 if name[0] == "x" else np.int64)
+        h.update(f"{name}{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    digest = h.hexdigest()
+    object.__setattr__(data, "_sha256", digest)
+    return digest
+
+
+def spec_of(data: Dataset) -> str | None:
+    """The specification that reloads *data* (``mnist``, ``npz:FILE``, ``idx:DIR``), or None for a data set
+    built in memory."""
+    src = str(data.source)
+    if src == "mnist" or src.startswith("mnist ("):
+        return "mnist"
+    if src.startswith(("npz:", "idx:")):
+        return src
+    return None
+
+
+def identity(data: Dataset) -> dict:
+    """What a run records about its data: {'name', 'spec', 'sha256', 'n_train', 'n_test', 'n_inputs',
+    'n_classes'} (:func:`sha256`, :func:`spec_of`)."""
+    return {"name": str(data.source), "spec": spec_of(data), "sha256": sha256(data), "n_train": int(len(data.y_train)),
+            "n_test": int(len(data.y_test)), "n_inputs": data.n_inputs, "n_classes": int(data.n_classes)}
