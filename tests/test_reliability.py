@@ -279,3 +279,210 @@ def test_schema_version_text_is_a_wrong_type(tmp_path, capsys):
     (d / cal.JSON_NAME).write_text(json.dumps(doc))
     with pytest.raises(CalibrationError, match=r"'schema_version' must be a whole number.*text \('2'\)"):
         cal.load(d)
+
+
+# ---------------------------------------------------------------------------------------- training runs
+def _train(out, data, *extra, resume=False):
+    args = ["train", "--resume", out] if resume else ["train", "--out", out, "--preset", "float",
+                                                        "-s", "network.hidden=16", "--epochs", "1"]
+    return _cli(*args, "--dataset", f"npz:{data}", "--quiet", *extra)
+
+
+def _wait_for(pred, timeout=120, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _metrics(run):
+    return json.loads((Path(run) / "metrics.json").read_text())
+
+
+# 1 -------------------------------------------------------------------- two trains into one --out
+def test_two_concurrent_trains_into_one_out(tmp_path, tiny_npz):
+    """Started together: exactly one trains, the other refuses in one line; the directory holds one run's
+    config and metrics (same seed in both)."""
+    for trial in range(2):
+        run = tmp_path / f"run{trial}"
+        procs = [subprocess.Popen([PY, "-m", "pycosim.cli", "train", "--out", str(run), "--preset", "float",
+                                   "-s", "network.hidden=16", "--epochs", "2", "--seed", str(seed), "--dataset",
+                                   f"npz:{tiny_npz}", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for seed in (1, 2)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes == [0, 2], [(p.returncode, e) for p, (o, e) in zip(procs, outs)]
+        loser = next(e for p, (o, e) in zip(procs, outs) if p.returncode == 2).strip()
+        _one_line(loser, str(run))
+        assert "in use by another pycosim process" in loser or "not empty" in loser
+        m = _metrics(run)
+        cfg_seed = int([l for l in (run / "config.toml").read_text().splitlines() if l.startswith("seed")][0]
+                       .split("=")[1])
+        assert m["status"] == "finished" and m["seed"] == cfg_seed
+        assert not (run / ".pycosim.lock").exists()
+
+
+def test_lock_refuses_a_live_holder_and_ignores_a_dead_one(tmp_path, tiny_npz):
+    from pycosim import files
+
+    d = tmp_path / "d"
+    d.mkdir()
+    with files.lock_dir(d):
+        with pytest.raises(ConfigError, match=f"in use by another pycosim process \\(pid {os.getpid()}\\)"):
+            files.lock_dir(d)
+    # a train killed with SIGKILL holds no lock: the run resumes at once
+    run = tmp_path / "run"
+    p = subprocess.Popen([PY, "-m", "pycosim.cli", "train", "--out", str(run), "--preset", "float", "-s",
+                          "network.hidden=16", "--epochs", "400", "--dataset", f"npz:{tiny_npz}", "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: (run / "checkpoint.npz").is_file(), what="the first checkpoint")
+    assert (run / ".pycosim.lock").is_file()
+    p.kill()
+    p.wait(timeout=30)
+    r = _train(run, tiny_npz, "--epochs", "1", resume=True)   # fewer epochs than done: refused, but not as locked
+    assert "in use" not in r.stderr
+    done = _metrics(run)["epochs_done"]
+    r = _train(run, tiny_npz, "--epochs", str(done + 1), resume=True)
+    assert r.returncode == 0, r.stderr
+
+
+# 2 -------------------------------------------------------------------- what --resume may change
+def test_resume_refuses_changes_and_records_more_epochs(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    assert _train(run, tiny_npz).returncode == 0
+    for extra, words in [(["-s", "training.lr=5.0"], ["training.lr 0.1 → 5.0"]),
+                         (["--preset", "ambrogio2018"], ["synapse.kind 'ideal' → '2pcm+3t1c'"]),
+                         (["--seed", "7"], ["training.seed 0 → 7"]),
+                         (["--train-subset", "100"], ["training.train_subset"])]:
+        r = _train(run, tiny_npz, *extra, resume=True)
+        assert r.returncode == 2, (extra, r.stderr)
+        _one_line(r.stderr.strip(), *words, "only --epochs may change")
+    # an edited config.toml is not applied either
+    toml = (run / "config.toml").read_text()
+    (run / "config.toml").write_text(toml.replace("lr = 0.1", "lr = 5.0"))
+    r = _train(run, tiny_npz, resume=True)
+    _one_line(r.stderr.strip(), "training.lr 0.1 → 5.0")
+    (run / "config.toml").write_text(toml)
+    # other data: refused, naming it
+    other = tmp_path / "other.npz"
+    with np.load(tiny_npz) as z:
+        np.savez(other, **{k: (z[k][::-1] if k.startswith(("x_train", "y_train")) else z[k]) for k in z.files})
+    r = _cli("train", "--resume", run, "--dataset", f"npz:{other}", "--epochs", "2", "--quiet")
+    assert r.returncode == 2
+    _one_line(r.stderr.strip(), "trained on the data set", str(tiny_npz))
+    # more epochs: allowed and recorded
+    r = _train(run, tiny_npz, "--epochs", "2", resume=True)
+    assert r.returncode == 0, r.stderr
+    m = _metrics(run)
+    assert m["epochs_done"] == 2 and m["epochs"] == 2
+    assert m["resumes"] == [{"at_epoch": 1, "at_example": 300, "changed": {"training.epochs": [1, 2]}}]
+    assert "epochs = 2" in (run / "config.toml").read_text()
+
+
+def test_resume_refuses_another_calibration_bundle(tmp_path):
+    import shutil
+
+    from pycosim.datasets import sources
+    from pycosim.nn import presets, train
+    from pycosim.nn import config as ncfg
+
+    d = sources.load("mnist")
+    tiny = sources.Dataset(d.x_train[:100], d.y_train[:100], d.x_test[:50], d.y_test[:50], 10, "tiny")
+    cfg = ncfg.override(presets.get("ambrogio2018"), ["network.hidden=4", "training.epochs=1",
+                                                      "transfer.interval=50"])
+    train.train(cfg, tmp_path / "run", dataset=tiny, progress=False)
+    other = _copy_shipped(tmp_path)
+    _edit_scalars(other, "pcm", "e_set_J", 2e-11)      # same tables, other scalars
+    more = ncfg.override(cfg, ["training.epochs=2"])
+    with pytest.raises(ConfigError, match="trained with the calibration bundle .*scalars"):
+        train.train(more, tmp_path / "run", dataset=tiny, bundle=cal.load(other), resume=True, progress=False)
+    m = train.train(more, tmp_path / "run", dataset=tiny, resume=True, progress=False)   # the run's own bundle
+    assert m["epochs_done"] == 2 and m["calibration"]["path"] == str(cal.default_path())
+
+
+# 3 -------------------------------------------------------------------- the run records its data set
+def test_run_records_its_dataset_and_evaluate_uses_it(tmp_path, tiny_npz, capsys):
+    from pycosim.datasets import sources
+
+    run = tmp_path / "run"
+    r = _cli("train", "--out", run, "--preset", "ambrogio2018", "-s", "network.hidden=8", "-s",
+             "transfer.interval=100", "--epochs", "1", "--dataset", f"npz:{tiny_npz}", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rec = _metrics(run)["dataset"]
+    assert rec["spec"] == f"npz:{tiny_npz}" and rec["sha256"] == sources.sha256(sources.load(f"npz:{tiny_npz}"))
+    code, err = _main(capsys, "evaluate", run, "--times", "1s", "--repeats", "1", "--quiet")
+    assert code == 0, err
+    ev = json.loads((run / "evaluate.json").read_text())
+    assert ev["dataset"] == f"npz:{tiny_npz}" and ev["test_examples"] == 100
+    code, err = _main(capsys, "evaluate", run, "--times", "1s", "--repeats", "1", "--dataset", "mnist", "--quiet")
+    assert code == 2
+    _one_line(err, "not the data set the run was trained on")
+
+
+# 7 -------------------------------------------------------------------- SIGINT mid-epoch: metrics of the last finished epoch
+def test_sigint_mid_epoch_reports_the_last_finished_epoch(tmp_path, tiny_npz):
+    from pycosim.nn import train
+
+    run = tmp_path / "run"
+    p = subprocess.Popen([PY, "-m", "pycosim.cli", "train", "--out", str(run), "--preset", "ambrogio2018", "-s",
+                          "network.hidden=16", "-s", "transfer.interval=40", "--epochs", "50", "--dataset",
+                          f"npz:{tiny_npz}", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: (run / "checkpoint.npz").is_file(), what="the first checkpoint")
+    time.sleep(0.4)    # into the next epoch
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err, err
+    m = _metrics(run)
+    tree = train.read_checkpoint(run / "checkpoint.npz")
+    assert m["status"] == "interrupted"
+    assert m["epochs_done"] == tree["epoch"] and m["examples_seen"] == tree["examples"] == 300 * tree["epoch"]
+    assert m["transfers"]["count"] == len(tree["transfers"])
+    assert m["train_seconds"] == pytest.approx(tree["train_seconds"])
+    assert m["unfinished_epoch"]["epoch"] == tree["epoch"] + 1
+
+
+# 9 -------------------------------------------------------------------- interrupted before the first checkpoint
+def test_directory_interrupted_before_its_first_checkpoint_can_be_rerun_or_resumed(tmp_path):
+    from pycosim.datasets import sources
+
+    d = sources.load("mnist")
+    big = tmp_path / "big.npz"          # an epoch long enough to interrupt before its end
+    np.savez(big, x_train=d.x_train[:20000], y_train=d.y_train[:20000], x_test=d.x_test[:100], y_test=d.y_test[:100])
+    for how in ("rerun", "resume"):
+        run = tmp_path / how
+        p = subprocess.Popen([PY, "-m", "pycosim.cli", "train", "--out", str(run), "--preset", "float", "-s",
+                              "network.hidden=16", "--epochs", "1", "--dataset", f"npz:{big}", "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for(lambda: (run / "metrics.json").is_file(), what="metrics.json")
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 130, err
+        assert not (run / "checkpoint.npz").exists() and _metrics(run)["status"] == "interrupted"
+        r = (_cli("train", "--out", run, "--preset", "float", "-s", "network.hidden=16", "--epochs", "1",
+                  "--train-subset", "300", "--dataset", f"npz:{big}", "--quiet") if how == "rerun" else
+             _cli("train", "--resume", run, "--dataset", f"npz:{big}", "--quiet"))
+        assert r.returncode == 0, r.stderr
+        assert _metrics(run)["status"] == "finished" and (run / "checkpoint.npz").is_file()
+    assert _metrics(tmp_path / "resume")["resumes"][0]["note"].startswith("no checkpoint.npz")
+    # a directory with a file of someone else is still refused
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "notes.txt").write_text("mine")
+    r = _cli("train", "--out", tmp_path / "x", "--preset", "float", "--quiet")
+    _one_line(r.stderr.strip(), "not empty")
+
+
+# 12 ------------------------------------------------------------------- stale temporary files
+def test_stale_temporary_files_are_cleaned_on_the_next_start(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    assert _train(run, tiny_npz).returncode == 0
+    stale = [run / ".checkpoint.npz.k3j_x9q2.tmp", run / ".metrics.json.abcdefgh.tmp",
+             run / "plots" / ".learning_curve.png.zz00zz00.tmp"]
+    for f in stale:
+        f.write_bytes(b"\0" * 4096)           # what a SIGKILL during a write leaves
+    keep = run / ".notes.tmp"                 # not of our naming
+    keep.write_text("x")
+    r = _train(run, tiny_npz, "--epochs", "2", resume=True)
+    assert r.returncode == 0, r.stderr
+    assert not any(f.exists() for f in stale) and keep.exists()
