@@ -486,3 +486,202 @@ def test_stale_temporary_files_are_cleaned_on_the_next_start(tmp_path, tiny_npz)
     r = _train(run, tiny_npz, "--epochs", "2", resume=True)
     assert r.returncode == 0, r.stderr
     assert not any(f.exists() for f in stale) and keep.exists()
+
+
+# 10 ------------------------------------------------------------------ sweep workers die with their parent
+def _descendants(pid: int) -> set[int]:
+    """Process ids below *pid* (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sweep_workers_exit_when_the_main_process_is_killed(tmp_path, write_sweep_local):
+    spec = write_sweep_local('"synapse.F" = [2, 3]', baseline="false", epochs=5000)   # runs of minutes
+    out = tmp_path / "out"
+    proc = subprocess.Popen([PY, "-m", "pycosim.cli", "sweep", str(spec), "--out", str(out), "--jobs", "2",
+                             "--quiet", "--no-plots"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        _wait_for(lambda: all((out / "runs" / n / "metrics.json").is_file() for n in ("p000-s0", "p001-s0")),
+                  what="both workers training")
+        below = _descendants(proc.pid)
+        assert len(below) >= 2
+        os.kill(proc.pid, signal.SIGKILL)            # the main process only, as an OOM killer would
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(p) for p in below):
+            time.sleep(0.2)
+        assert not [p for p in below if _alive(p)], "worker processes outlived the sweep's main process"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# 11 ------------------------------------------------------------------ Dask scheduler addresses
+def test_scheduler_address_that_is_not_a_scheduler_fails_in_one_line_within_the_timeout(tmp_path, write_sweep_local):
+    pytest.importorskip("distributed")
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spec = write_sweep_local('"synapse.F" = [3]', baseline="false")
+    try:
+        for address, words in [(f"tcp://127.0.0.1:{server.server_address[1]}", ["no answer from a Dask scheduler"]),
+                               ("nonsense", ["missing port"]), ("tcp://127.0.0.1:1", ["cannot reach"])]:
+            # the documented timeout is 5 s; 60 s is only the safety bound of a hang
+            r = _cli("sweep", spec, "--out", tmp_path / "o", "--scheduler", address, "--quiet", timeout=60)
+            assert r.returncode == 2, (address, r.stderr)
+            _one_line(r.stderr.strip(), address, *words)
+            assert "Exception ignored" not in r.stderr
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "o").exists()
+
+
+# 13 ------------------------------------------------------------------ Ctrl-C during evaluate (real signals)
+def test_ctrl_c_during_evaluate_exits_130_without_traceback(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    r = _cli("train", "--out", run, "--preset", "ambrogio2018", "-s", "network.hidden=8", "-s",
+             "transfer.interval=100", "--epochs", "1", "--dataset", f"npz:{tiny_npz}", "--quiet")
+    assert r.returncode == 0, r.stderr
+    for delay in (0.5, 1.0, 1.5, 2.0, 2.5):
+        p = subprocess.Popen([PY, "-m", "pycosim.cli", "evaluate", str(run), "--repeats", "50", "--times",
+                              "1s,1h,1d,1y", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 130 and "Traceback" not in err, (delay, p.returncode, err[-800:])
+
+
+# 14 ------------------------------------------------------------------ former tracebacks
+def test_resume_with_baseline_and_other_former_tracebacks(tmp_path, tiny_npz, capsys):
+    run = tmp_path / "run"
+    base = ["--dataset", f"npz:{tiny_npz}", "--quiet"]
+    r = _cli("train", "--out", run, "--preset", "ambrogio2018", "-s", "network.hidden=8", "-s",
+             "transfer.interval=100", "--epochs", "1", *base)
+    assert r.returncode == 0, r.stderr
+    r = _cli("train", "--resume", run, "--epochs", "2", "--baseline", *base)
+    assert r.returncode == 0 and "float: test accuracy" in r.stdout, r.stderr
+    assert _metrics(run)["epochs_done"] == 2 and _metrics(run / "float-baseline")["status"] == "finished"
+    code, err = _main(capsys, "evaluate", run, "--seed=-1")
+    assert code == 2
+    _one_line(err, "--seed -1")
+    empty = tmp_path / "nofeat.npz"
+    np.savez(empty, x_train=np.zeros((10, 0)), y_train=np.arange(10) % 2, x_test=np.zeros((5, 0)),
+             y_test=np.arange(5) % 2)
+    code, err = _main(capsys, "train", "--out", tmp_path / "x", "--dataset", f"npz:{empty}")
+    assert code == 2
+    _one_line(err, "no input features")
+    import pickle
+
+    with open(run / "checkpoint.npz", "wb") as fh:        # a valid pickle of a dict where the checkpoint is
+        pickle.dump({"net": {"sizes": [784, 8, 10]}, "order_rng": {}, "epoch": 0}, fh, protocol=0)
+    code, err = _main(capsys, "train", "--resume", run, *base[:2])
+    assert code == 2
+    _one_line(err, "checkpoint.npz")
+
+
+# 15 ------------------------------------------------------------------ sizes that cannot fit
+def test_sizes_that_cannot_fit_are_refused_with_the_estimate(tmp_path, capsys):
+    huge_label = tmp_path / "label.npz"
+    x = np.zeros((10, 4), np.float32)
+    y = np.zeros(10, np.int64)
+    y[0] = 10**9
+    np.savez(huge_label, x_train=x, y_train=y, x_test=x, y_test=y)
+    for args, words in [(["train", "-s", "network.hidden=2000000", "--out", tmp_path / "a"], ["network 784-2000000-10", "GiB"]),
+                        (["train", "--dataset", f"npz:{huge_label}", "--out", tmp_path / "b"], ["1000000001", "GiB"]),
+                        (["train", "--config", "/dev/zero", "--out", tmp_path / "c"], ["/dev/zero", "larger than"]),
+                        (["sweep", "/dev/zero", "--dry-run"], ["/dev/zero", "larger than"]),
+                        (["evaluate", "{run}", "--repeats", "1000000000"], ["--repeats 1,000,000,000", "GiB"])]:
+        if "{run}" in args:
+            run = tmp_path / "run"
+            r = _cli("train", "--out", run, "--preset", "float", "-s", "network.hidden=4", "--epochs", "1",
+                     "--train-subset", "50", "-s", "training.test_subset=20", "--quiet")
+            assert r.returncode == 0, r.stderr
+            args = [run if a == "{run}" else a for a in args]
+        code, err = _main(capsys, *args)
+        assert code == 2, (args, err)
+        _one_line(err, *words)
+        assert "available on this machine" in err or "larger than" in err
+    for vary in ['"synapse.F" = { min = 1, max = 4, num = 100000000 }',
+                 '"synapse.F" = { min = 1, max = 4, num = 100000 }\n"pcm.c2c_scale" = { min = 0, max = 4, num = 100000 }']:
+        (tmp_path / "big.toml").write_text(f'base = "ambrogio2018"\n[vary]\n{vary}\n')
+        code, err = _main(capsys, "sweep", tmp_path / "big.toml", "--dry-run")
+        assert code == 2
+        _one_line(err, "runs: needs about", "GiB")
+    assert not any((tmp_path / n).exists() for n in "abc")
+
+
+# 17 ------------------------------------------------------------------ read-only run directories, metrics.json required
+def _as_unprivileged(cmd):
+    """*cmd* run so that file permissions apply (root: without capabilities, via setpriv)."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return cmd
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: permissions would not apply")
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", *cmd]
+
+
+def test_evaluate_and_report_on_a_read_only_run_fail_up_front(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    r = _cli("train", "--out", run, "--preset", "ambrogio2018", "-s", "network.hidden=8", "-s",
+             "transfer.interval=100", "--epochs", "1", "--dataset", f"npz:{tiny_npz}", "--quiet")
+    assert r.returncode == 0, r.stderr
+    before = sorted(p.name for p in run.rglob("*"))
+    for d in [run, run / "plots"]:
+        d.chmod(0o555)
+    try:
+        for args in (["evaluate", run, "--times", "1s", "--repeats", "1", "--quiet"], ["report", run]):
+            r = subprocess.run(_as_unprivileged([PY, "-m", "pycosim.cli", *map(str, args)]), capture_output=True,
+                               text=True, timeout=300)
+            assert r.returncode == 2, r.stderr
+            _one_line(r.stderr.strip(), str(run), "cannot write")
+            assert "/." not in r.stderr.split("cannot write", 1)[0]     # names the directory, no hidden temp file
+    finally:
+        for d in [run, run / "plots"]:
+            d.chmod(0o755)
+    assert sorted(p.name for p in run.rglob("*")) == before
+
+
+def test_evaluate_refuses_a_missing_or_truncated_metrics_json(tmp_path, tiny_npz, capsys):
+    run = tmp_path / "run"
+    r = _cli("train", "--out", run, "--preset", "ambrogio2018", "-s", "network.hidden=8", "-s",
+             "transfer.interval=100", "--epochs", "1", "--dataset", f"npz:{tiny_npz}", "--quiet")
+    assert r.returncode == 0, r.stderr
+    text = (run / "metrics.json").read_text()
+    (run / "metrics.json").write_text(text[: len(text) // 2])
+    code, err = _main(capsys, "evaluate", run, "--times", "1s", "--repeats", "1", "--quiet")
+    assert code == 2
+    _one_line(err, "metrics.json")
+    (run / "metrics.json").unlink()
+    code, err = _main(capsys, "evaluate", run, "--times", "1s", "--repeats", "1", "--quiet")
+    assert code == 2
+    _one_line(err, "no metrics.json")
+    assert not (run / "evaluate.json").exists()
