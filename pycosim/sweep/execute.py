@@ -277,7 +277,7 @@ def connect(address: str, timeout_s: float = 5.0):
     import asyncio
     import logging
 
-    fail = f"--scheduler {address}: cannot reach a Dask scheduler within {timeout_s:g} s"
+    fail = f"--scheduler {address}: cannot reach the Dask scheduler within {timeout_s:g} s"
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)      # its own log lines would repeat our one-line error
