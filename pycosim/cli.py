@@ -473,8 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pycosim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pycosim: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except OSError as exc:  # an output that could not be written late (disk full …): still one line
         if isinstance(exc, BrokenPipeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -487,9 +486,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:
         if _caused_by_interrupt(exc):   # Ctrl-C inside compiled code (numba) surfaces as e.g. SystemError
-            print("pycosim: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted()
         raise
+
+
+def _interrupted() -> int:
+    """One line and exit status 130 for Ctrl-C. Further SIGINTs are ignored from here on: a signal already
+    noted while compiled code ran must not raise a second KeyboardInterrupt on the way out (the interpreter
+    would then end by the signal instead of with status 130)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread
+        pass
+    try:   # CPython remembers a KeyboardInterrupt that left code run by PyRun_* (as inside numba) and would end
+        import ctypes   # the process by SIGINT at exit, even though it was handled here: forget it
+
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ValueError, AttributeError, OSError):  # pragma: no cover - other interpreters
+        pass
+    print("pycosim: interrupted", file=sys.stderr)
+    return 130
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:
