@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from pycosim import __version__
-from pycosim.errors import ConfigError, PycosimError
+from pycosim.errors import ConfigError, PycosimError, caused_by_interrupt
 
 
 def _parse_value(text: str):
@@ -485,21 +485,14 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
-        if _caused_by_interrupt(exc):   # Ctrl-C inside compiled code (numba) surfaces as e.g. SystemError
+        if caused_by_interrupt(exc):   # Ctrl-C inside compiled code (numba) surfaces as e.g. SystemError
             return _interrupted()
         raise
 
 
 def _interrupted() -> int:
-    """One line and exit status 130 for Ctrl-C. Further SIGINTs are ignored from here on: a signal already
-    noted while compiled code ran must not raise a second KeyboardInterrupt on the way out (the interpreter
-    would then end by the signal instead of with status 130)."""
-    import signal
-
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):  # not the main thread
-        pass
+    """One line and exit status 130 for Ctrl-C (the SIGINT disposition is left as it is: main() may run
+    inside another program, whose child processes inherit it)."""
     try:   # CPython remembers a KeyboardInterrupt that left code run by PyRun_* (as inside numba) and would end
         import ctypes   # the process by SIGINT at exit, even though it was handled here: forget it
 
@@ -508,18 +501,6 @@ def _interrupted() -> int:
         pass
     print("pycosim: interrupted", file=sys.stderr)
     return 130
-
-
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    """True if a KeyboardInterrupt is in the cause/context chain of *exc* (a Ctrl-C that arrived inside
-    compiled code is re-raised by the interpreter as SystemError "returned a result with an exception set")."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

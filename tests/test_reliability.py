@@ -147,7 +147,6 @@ def test_calibration_tables_are_checked_on_load(tmp_path, capsys, name, fn, word
                                         "synapse.F=inf", "synapse.weight_max=nan", "periphery.forward_full_scale=inf",
                                         "network.init_scale=-inf", "lsp.up_down_ratio=NaN"])
 def test_every_float_setting_refuses_inf_and_nan(tmp_path, capsys, assignment):
-    from pycosim import config as _cfg
     from pycosim.nn import config as ncfg
     from pycosim.nn import presets
 
@@ -166,7 +165,6 @@ def test_every_float_setting_refuses_inf_and_nan(tmp_path, capsys, assignment):
 
 
 def test_no_float_field_accepts_infinity():
-    import typing
 
     from pycosim import config as _cfg
     from pycosim.nn import config as ncfg
@@ -382,7 +380,6 @@ def test_resume_refuses_changes_and_records_more_epochs(tmp_path, tiny_npz):
 
 
 def test_resume_refuses_another_calibration_bundle(tmp_path):
-    import shutil
 
     from pycosim.datasets import sources
     from pycosim.nn import presets, train

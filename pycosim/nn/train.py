@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pycosim.errors import ConfigError, DatasetError
+from pycosim.errors import ConfigError, DatasetError, caused_by_interrupt
 from pycosim import files, statefile
 from pycosim.files import atomic_write_bytes
 from pycosim.nn import config as ncfg
@@ -583,7 +583,10 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
         write_stopped("interrupted")
         raise
     except Exception as exc:
-        write_stopped("failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        if caused_by_interrupt(exc):     # Ctrl-C inside compiled code (a SystemError caused by it)
+            write_stopped("interrupted")
+        else:
+            write_stopped("failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
         raise
     finally:
         if bar is not None:
