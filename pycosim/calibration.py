@@ -42,7 +42,7 @@ REQUIRED_TABLES: dict[str, int] = {
     # PCM (most significant pair)
     "pcm/staircase_g_S": 2,        # (n_instances, n_pulses + 1) read conductance after each SET pulse
     "pcm/fit_coef": 2,             # (n_instances, 3) per-device fit of the mean SET step (characterize.pcm.fit_staircases)
-    "pcm/fit_residual_S": 2,       # (n_instances, n_pulses) its cycle-to-cycle residuals
+    "pcm/fit_dg_residual_S": 2,       # (n_instances, n_pulses) its cycle-to-cycle residuals
     "pcm/dg_bins_S": 1,            # (n_bins + 1,) bin edges of G for the jump table
     "pcm/dg_quantiles_S": 2,       # (n_bins, n_quantiles) empirical quantiles of ΔG per SET pulse in each bin
     "pcm/dg_quantile_levels": 1,   # (n_quantiles,) probability levels of those quantiles
@@ -81,6 +81,25 @@ REQUIRED_TABLES: dict[str, int] = {
     "integrator/q_in_C": 1,        # (n_q,) integrated input charge
     "integrator/v_out_V": 1,       # (n_q,) output voltage
 }
+
+#: Sizes of the tables, one symbol per axis; the same symbol must have the same size in every table
+#: ("B+1": one more than B). Checked on load (:meth:`Bundle.check_values`).
+TABLE_DIMS: dict[str, str] = {
+    "pcm/staircase_g_S": "pcm_I,pcm_J+1", "pcm/fit_coef": "pcm_I,pcm_3", "pcm/fit_dg_residual_S": "pcm_I,pcm_J", "pcm/dg_bins_S": "pcm_B+1", "pcm/dg_quantiles_S": "pcm_B,pcm_Q",
+    "pcm/dg_quantile_levels": "pcm_Q", "pcm/dg_count": "pcm_B", "pcm/dg_mean_S": "pcm_B", "pcm/dg_std_S": "pcm_B",
+    "pcm/g_reset_S": "pcm_I", "pcm/g_max_S": "pcm_I", "pcm/read_v_V": "pcm_V", "pcm/read_g_S": "pcm_R,pcm_V",
+    "pcm/drift_levels": "pcm_L", "pcm/drift_t_s": "pcm_T", "pcm/drift_g_S": "pcm_I,pcm_L,pcm_T",
+    "pcm/drift_g_prog_S": "pcm_I,pcm_L", "pcm/drift_g0_S": "pcm_I,pcm_L", "pcm/drift_nu": "pcm_I,pcm_L",
+    "pcm/nu": "pcm_I", "pcm/c2c_dg_S": "pcm_C", "pcm/read_noise_g_S": "pcm_N", "pcm/read_noise_rel_sigma": "pcm_N",
+    "lsp/vc_grid_V": "lsp_V", "lsp/g_of_vc_S": "lsp_I,lsp_V", "lsp/step_vc_V": "lsp_S", "lsp/dv_up_V": "lsp_J,lsp_S",
+    "lsp/dv_down_V": "lsp_J,lsp_S", "lsp/updown_g_S": "lsp_K,lsp_U", "lsp/updown_vc_V": "lsp_K,lsp_U",
+    "lsp/leak_vc_V": "lsp_W", "lsp/leak_dvdt_V_per_s": "lsp_M,lsp_W", "lsp/reset_vstart_V": "lsp_X",
+    "lsp/reset_vfinal_V": "lsp_Y,lsp_X", "lsp/read_noise_vc_V": "lsp_Z", "lsp/read_noise_rel_sigma": "lsp_Z",
+    "integrator/q_in_C": "int_Q", "integrator/v_out_V": "int_Q",
+}
+
+#: Tables that may hold NaN (never infinity): per-bin statistics of bins without observations.
+TABLE_NAN_ALLOWED = frozenset({"pcm/dg_mean_S", "pcm/dg_std_S", "pcm/dg_quantiles_S"})
 
 #: Scalars the array-level device models read, section → keys (:mod:`pycosim.devices`: ``pcm.population``,
 #: ``lsp.population``, ``integrator.params``). Declared here, where the bundle is checked, because the models
@@ -186,6 +205,81 @@ class Bundle:
                 raise CalibrationError(f"{where}: table {name!r} has {self.tables[name].ndim} dimensions, "
                                        f"expected {ndim}")
 
+    def check_values(self, where: str = "bundle") -> None:
+        """Check the *values* (after :meth:`validate`): every number finite, scalars in their physical range
+        (:func:`_scalar_rule`; the integrator's gain non-zero, its rails ordered), tables finite (NaN only
+        where :data:`TABLE_NAN_ALLOWED` says), non-empty, conductances ≥ 0, and their sizes consistent with
+        each other (:data:`TABLE_DIMS`; the Monte Carlo instance axis only when no instance failed: a bundle
+        written with --skip-failed lacks the failed instance in that bench alone, and the device models refuse
+        it by name). CalibrationError naming the scalar or table otherwise."""
+        for section, keys in REQUIRED_SCALARS.items():
+            sec = self.scalars[section]
+            for key in keys:
+                value = sec[key]
+                items = ([(f"{section}.{key}", value)] if _is_number(value) else
+                         [(f"{section}.{key}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else
+                         [(f"{section}.{key}.{k}", v) for k, v in value.items() if k != "form"]
+                         if isinstance(value, dict) else [])
+                for name, v in items:
+                    if _bad_number(v):
+                        raise CalibrationError(f"{where}: {JSON_NAME} scalar {name} is {v} (not a finite number)")
+                    rule = _scalar_rule(name.rsplit(".", 1)[-1].split("[")[0])
+                    if rule is not None:
+                        lo, strict = rule
+                        if v < lo or (strict and v == lo):
+                            raise CalibrationError(f"{where}: {JSON_NAME} scalar {name} = {v} is out of range "
+                                                   f"(must be {'>' if strict else '≥'} {lo:g})")
+        integ = self.scalars["integrator"]
+        if integ["gain_V_per_C"] == 0:
+            raise CalibrationError(f"{where}: {JSON_NAME} scalar integrator.gain_V_per_C is 0")
+        if not integ["v_sat_lo_V"] < integ["v_sat_hi_V"]:
+            raise CalibrationError(f"{where}: {JSON_NAME} scalars integrator.v_sat_lo_V ({integ['v_sat_lo_V']}) "
+                                   f"and v_sat_hi_V ({integ['v_sat_hi_V']}) are not in order")
+        sizes: dict[str, tuple[int, str]] = {}
+        failed = bool((self.provenance or {}).get("failed"))
+        for name in REQUIRED_TABLES:
+            t = self.tables[name]
+            if t.size == 0:
+                raise CalibrationError(f"{where}: table {name!r} is empty (shape {t.shape})")
+            if not np.issubdtype(t.dtype, np.number) or np.issubdtype(t.dtype, np.complexfloating):
+                raise CalibrationError(f"{where}: table {name!r} holds {t.dtype}, not real numbers")
+            finite = np.isfinite(t)
+            if not finite.all() and not (name in TABLE_NAN_ALLOWED and not np.isinf(t).any()):
+                raise CalibrationError(f"{where}: table {name!r} holds {int((~finite).sum())} non-finite value(s)")
+            if name.endswith("_S") and "dg_" not in name and np.nanmin(t) < 0:
+                raise CalibrationError(f"{where}: table {name!r} holds a negative conductance ({np.nanmin(t):.3g} S)")
+            for axis, dim in enumerate(TABLE_DIMS[name].split(",")):
+                n = t.shape[axis] - (1 if dim.endswith("+1") else 0)
+                d = dim.removesuffix("+1")
+                if d.endswith("_I") and failed:
+                    continue    # instances recorded as failed (--skip-failed) are missing from their bench only
+                if d in sizes and sizes[d][0] != n:
+                    other = sizes[d][1]
+                    raise CalibrationError(f"{where}: table {name!r} has shape {t.shape}, inconsistent with table "
+                                           f"{other!r} of shape {self.tables[other].shape}")
+                sizes.setdefault(d, (n, name))
+        n_lev = len(self.tables["pcm/drift_levels"])
+        for key in ("nu_by_level_mean", "nu_by_level_std"):
+            if len(self.scalars["pcm"][key]) != n_lev:
+                raise CalibrationError(f"{where}: {JSON_NAME} scalar pcm.{key} has {len(self.scalars['pcm'][key])} "
+                                       f"values, table 'pcm/drift_levels' {n_lev} levels")
+
+
+def _scalar_rule(key: str):
+    """(lower bound, strict) of a numeric scalar by its name (units are case-sensitive suffixes), or None
+    (any finite value): times (_s), capacitances (_F), frequencies (_Hz), read voltages and the fitted ΔG
+    law > 0; energies (_J), spreads (std, sigma, CV, noise) and conductances (g_…_S) ≥ 0."""
+    if key.endswith(("_s", "_F", "_Hz")) or key in ("read_v_V", "up_down_ratio", "dg0_S", "gs_S", "set_pulses"):
+        return 0.0, True
+    if (key.endswith("_J") or "std" in key or "sigma" in key or key.endswith("_cv") or "noise" in key
+            or (key.startswith("g_") and key.endswith("_S"))):
+        return 0.0, False
+    return None
+
+
+def _bad_number(value) -> bool:
+    return not np.isfinite(float(value))
+
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -269,7 +363,8 @@ def load(directory: str | os.PathLike | None = None, *, check_provenance: bool =
     """Load and validate a bundle (default: the one shipped with pycosim, :func:`default_path`).
 
     Checks: both files present, JSON parses, schema name and version, tables.npz checksum
-    (a truncated or edited file is caught), required scalars and tables. With
+    (a truncated or edited file is caught), required scalars and tables, and their values
+    (:meth:`Bundle.check_values`: finite, in range, table sizes consistent). With
     *check_provenance*, also :func:`check_provenance`.
     """
     directory = Path(directory).expanduser() if directory is not None else default_path()
@@ -287,9 +382,11 @@ def load(directory: str | os.PathLike | None = None, *, check_provenance: bool =
         raise CalibrationError(f"{jpath}: not a pycosim calibration file (schema {doc.get('schema')!r})"
                                if isinstance(doc, dict) else f"{jpath}: not a pycosim calibration file")
     version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CalibrationError(f"{jpath}: 'schema_version' must be a whole number (this pycosim reads version "
+                               f"{SCHEMA_VERSION}), got {_json_type(version)}")
     if version != SCHEMA_VERSION:
-        age = ("an older" if isinstance(version, int) and not isinstance(version, bool) and version < SCHEMA_VERSION
-               else "an incompatible")
+        age = "an older" if version < SCHEMA_VERSION else "an incompatible"
         raise CalibrationError(f"{jpath}: schema version {version} is incompatible with this pycosim (reads version "
                                f"{SCHEMA_VERSION}; {age} bundle); regenerate it with pycosim characterize --out {directory}")
     prov = doc.get("provenance")
@@ -307,6 +404,7 @@ def load(directory: str | os.PathLike | None = None, *, check_provenance: bool =
     scalars = {k: v for k, v in doc.items() if k not in ("schema", "schema_version", "provenance")}
     bundle = Bundle(scalars=scalars, tables=tables, provenance=prov, path=directory)
     bundle.validate(str(directory))
+    bundle.check_values(str(directory))
     if check_provenance:
         check_provenance_of(bundle)
     return bundle

@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from pycosim import __version__
-from pycosim.errors import ConfigError, PycosimError
+from pycosim.errors import ConfigError, PycosimError, caused_by_interrupt
 
 
 def _parse_value(text: str):
@@ -224,15 +224,20 @@ def cmd_calibration_show(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from pycosim.nn.train import check_run_dir, resolve_config, train
+    from pycosim.nn.train import CHECKPOINT, check_run_dir, resolve_config, resume_config, train
 
     resume = args.resume is not None
     out = args.resume if resume else args.out
     if not out:
         raise ConfigError("train: --out RUNDIR is required (or --resume RUNDIR)")
-    cfg = None if resume else resolve_config(args.preset, args.config, args.set, epochs=args.epochs,
-                                             train_subset=args.train_subset, seed=args.seed)
-    if args.baseline and not resume and not cfg.synapse.scheme.analog:
+    if resume:
+        check_run_dir(out, True)            # the run's config.toml is read next
+        cfg = resume_config(out, args.preset, args.config, args.set, epochs=args.epochs,
+                            train_subset=args.train_subset, seed=args.seed)
+    else:
+        cfg = resolve_config(args.preset, args.config, args.set, epochs=args.epochs, train_subset=args.train_subset,
+                             seed=args.seed)
+    if args.baseline and not cfg.synapse.scheme.analog:
         raise ConfigError("train: --baseline compares with the float preset; this run already is float")
     from pycosim import calibration
     from pycosim.datasets import sources
@@ -240,15 +245,17 @@ def cmd_train(args) -> int:
     data = sources.load(args.dataset)
     bundle = calibration.load(args.calibration) if args.calibration else None
     check_run_dir(out, resume)             # checked before any work, so nothing is lost to a late error
-    if args.baseline:
-        check_run_dir(Path(out) / "float-baseline", False)
+    base_dir = Path(out) / "float-baseline"
+    base_resume = resume and (base_dir / CHECKPOINT).is_file()
+    if args.baseline and not base_resume:
+        check_run_dir(base_dir, False)
     m = train(cfg, out, dataset=data, bundle=bundle, resume=resume, progress=not args.quiet)
     print(f"{m['preset']}: test accuracy {m['test_accuracy']:.2%} after {m['epochs_done']} epoch(s) "
-          f"({m['examples_per_second']:.0f} examples/s, {m['transfers']['count']} transfers) -> {out}")
+          f"({m['examples_per_second'] or 0:.0f} examples/s, {m['transfers']['count']} transfers) -> {out}")
     if args.baseline:
         from pycosim.nn.config import float_baseline_of
 
-        fm = train(float_baseline_of(cfg), Path(out) / "float-baseline", dataset=data, progress=not args.quiet)
+        fm = train(float_baseline_of(cfg), base_dir, dataset=data, resume=base_resume, progress=not args.quiet)
         gap = 100 * (m["test_accuracy"] - fm["test_accuracy"])
         print(f"float: test accuracy {fm['test_accuracy']:.2%} (software baseline: same network, data, schedule and "
               f"seed, ideal weights); difference {gap:+.2f} percentage points")
@@ -466,8 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pycosim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pycosim: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except OSError as exc:  # an output that could not be written late (disk full …): still one line
         if isinstance(exc, BrokenPipeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -478,6 +484,23 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head/less that closed early: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        if caused_by_interrupt(exc):   # Ctrl-C inside compiled code (numba) surfaces as e.g. SystemError
+            return _interrupted()
+        raise
+
+
+def _interrupted() -> int:
+    """One line and exit status 130 for Ctrl-C (the SIGINT disposition is left as it is: main() may run
+    inside another program, whose child processes inherit it)."""
+    try:   # CPython remembers a KeyboardInterrupt that left code run by PyRun_* (as inside numba) and would end
+        import ctypes   # the process by SIGINT at exit, even though it was handled here: forget it
+
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ValueError, AttributeError, OSError):  # pragma: no cover - other interpreters
+        pass
+    print("pycosim: interrupted", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

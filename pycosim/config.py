@@ -10,13 +10,15 @@ fields carry their unit in the name or the docstring. This module is the one pla
   CLI's ``-s`` option and the sweep runner share.
 
 Errors are :class:`pycosim.errors.ConfigError` with one line that names the path, the value and
-the allowed names or type. Validation of *ranges* belongs to each dataclass's ``__post_init__``
+the allowed names or type. Every ``float`` field must be a finite number (infinity and NaN are refused
+here, for all fields at once). Validation of *ranges* belongs to each dataclass's ``__post_init__``
 (it raises ConfigError too), so a config object that exists is a valid one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import types
@@ -107,14 +109,19 @@ def _coerce(value, annotation, path: str):
     if annotation is float:
         if isinstance(value, bool):
             raise ConfigError(f"{path}={value!r}: expected a number")
+        number = None
         if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{path}={value!r}: expected a number")
+        if number is None:
+            raise ConfigError(f"{path}={value!r}: expected a number")
+        if not math.isfinite(number):   # every float setting, TOML files and -s alike: inf/nan never mean anything
+            raise ConfigError(f"{path}={value!r}: must be a finite number (not infinity or NaN)")
+        return number
     if annotation is str:
         if isinstance(value, str):
             return value
@@ -220,9 +227,11 @@ def save_toml(obj, path: str | os.PathLike) -> Path:
 
 def load_toml(cls, path: str | os.PathLike):
     """Read a TOML file into dataclass *cls*; ConfigError for a missing/unparsable file or bad keys."""
+    from pycosim.limits import read_capped
+
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_capped(path, "config file"))
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

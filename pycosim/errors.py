@@ -28,3 +28,16 @@ class ConfigError(PycosimError):
 class SpiceWarning(UserWarning):
     """A simulation completed but part of it is missing, e.g. a ``.meas`` ngspice could not
     evaluate (its value is NaN); the message names the netlist and the measure."""
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """True if a KeyboardInterrupt is *exc* or in its cause/context chain: a Ctrl-C that arrived inside
+    compiled code (numba) is re-raised by the interpreter as SystemError "returned a result with an
+    exception set", the KeyboardInterrupt as its cause."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False

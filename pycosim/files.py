@@ -9,6 +9,7 @@ entries, which would hide results from colleagues on a shared machine, so they a
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -96,3 +97,118 @@ def check_out_dir(path: str | os.PathLike, what: str = "--out", *, allow_existin
     except OSError as exc:
         raise error(f"{what} {d}: cannot write in {probe} ({exc.strerror or exc})") from None
     return d
+
+
+# ------------------------------------------------------------------ directories in use, and what a killed process left
+#: Name of the lock file of a directory in use (:func:`lock_dir`).
+LOCK_NAME = ".pycosim.lock"
+#: Temporary entries of our own naming: ``atomic_write``'s ``.NAME.XXXXXXXX.tmp`` and ``check_out_dir``'s
+#: ``.NAME.XXXXXXXX.check`` (mkstemp/mkdtemp: 8 characters of [a-z0-9_]).
+_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.(tmp|check)$")
+
+
+def is_own_temp(name: str) -> bool:
+    """True for the name of a temporary file or directory pycosim itself creates (and a killed pycosim may
+    leave behind): ``.NAME.XXXXXXXX.tmp`` (:func:`atomic_write`) or ``.NAME.XXXXXXXX.check``."""
+    return bool(_TEMP_RE.match(name))
+
+
+def clean_stale_temps(directory: str | os.PathLike) -> list[Path]:
+    """Remove the temporary entries of our own naming (:func:`is_own_temp`) in *directory* and below, left by
+    a process killed while writing (SIGKILL, power loss). Call it only while holding the directory's
+    :func:`lock_dir`, so no live writer's temporary file is touched. Returns what was removed."""
+    removed = []
+    for root, dirs, names in os.walk(directory):
+        for n in list(names) + list(dirs):
+            if is_own_temp(n):
+                p = Path(root) / n
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                    dirs.remove(n)
+                else:
+                    p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DirLock:
+    """An exclusive lock on a directory, held by this process (:func:`lock_dir`); a context manager.
+
+    On POSIX an ``flock`` on ``DIR/.pycosim.lock``: the kernel releases it when the process dies in any way
+    (kill -9 included), so a lock left by a dead process never blocks. Elsewhere the file is created
+    exclusively and holds the owner's pid; a file whose pid is no longer running is a stale lock and is
+    taken over."""
+
+    def __init__(self, directory: Path, what: str):
+        self.directory, self.what, self.path, self.fd = Path(directory), what, Path(directory) / LOCK_NAME, None
+
+    def _busy(self, pid_text: str) -> ConfigError:
+        pid = pid_text.strip() or "?"
+        return ConfigError(f"{self.what} {self.directory}: in use by another pycosim process (pid {pid}); wait for "
+                           f"it to finish or choose another directory")
+
+    def acquire(self) -> "DirLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            fcntl = None
+        for _ in range(50):
+            if fcntl is None:  # pragma: no cover
+                try:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+                except FileExistsError:
+                    text = self.path.read_text(errors="replace") if self.path.exists() else ""
+                    if text.strip().isdigit() and _pid_alive(int(text)):
+                        raise self._busy(text) from None
+                    self.path.unlink(missing_ok=True)          # stale: its process is gone
+                    continue
+            else:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666 & ~umask())
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    text = os.read(fd, 64).decode(errors="replace")
+                    os.close(fd)
+                    raise self._busy(text) from None
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:          # the previous holder removed the file as we opened it: try again
+                    os.close(fd)
+                    continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self.fd = fd
+            return self
+        raise self._busy("")  # pragma: no cover
+
+    def release(self) -> None:
+        if self.fd is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self.fd)
+                self.fd = None
+
+    def __enter__(self):
+        return self if self.fd is not None else self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def lock_dir(directory: str | os.PathLike, what: str = "--out") -> DirLock:
+    """Lock the existing *directory* for this process (:class:`DirLock`; use as ``with lock_dir(d): …``).
+    ConfigError, one line naming the directory and the owner's pid, if another live process holds it."""
+    return DirLock(Path(directory), what).acquire()

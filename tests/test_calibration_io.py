@@ -10,12 +10,15 @@ from pycosim.errors import CalibrationError
 
 
 def synthetic_bundle(files=None):
-    """A schema-complete bundle with arbitrary numbers (for I/O tests only, not physics)."""
+    """A schema-complete bundle with arbitrary numbers (for I/O tests only, not physics): every table of
+    its declared shape (each size 3), values in (0, 1), the integrator's rails in order."""
     rng = np.random.default_rng(0)
-    tables = {name: rng.random((3,) * ndim) for name, ndim in cal.REQUIRED_TABLES.items()}
-    example = {"number": 1.0, "list": [1.0], "text": "test", "object": {"form": "test", "a": 1.0}}
+    tables = {name: rng.random(tuple(4 if d.endswith("+1") else 3 for d in cal.TABLE_DIMS[name].split(",")))
+              for name in cal.REQUIRED_TABLES}
+    example = {"number": 1.0, "list": [1.0] * 3, "text": "test", "object": {"form": "test", "a": 1.0}}
     scalars = {sec: {k: example[cal.SCALAR_KINDS.get(f"{sec}.{k}", "number")] for k in keys}
                for sec, keys in cal.REQUIRED_SCALARS.items()}
+    scalars["integrator"]["v_sat_lo_V"] = 0.0
     return cal.Bundle(scalars=scalars, tables=tables, provenance={"files": files or {}, "mc": 3, "seed": 0})
 
 
@@ -33,9 +36,9 @@ def test_roundtrip(tmp_path):
 def test_replace_existing_bundle_atomically(tmp_path):
     cal.save(synthetic_bundle(), tmp_path / "cal")
     b2 = synthetic_bundle()
-    b2.tables["pcm/nu"] = np.array([0.5, 0.6])
+    b2.tables["pcm/nu"] = np.array([0.5, 0.6, 0.7])
     cal.save(b2, tmp_path / "cal")
-    np.testing.assert_array_equal(cal.load(tmp_path / "cal").tables["pcm/nu"], [0.5, 0.6])
+    np.testing.assert_array_equal(cal.load(tmp_path / "cal").tables["pcm/nu"], [0.5, 0.6, 0.7])
     assert [p.name for p in tmp_path.iterdir()] == ["cal"]  # no temporary leftovers
 
 

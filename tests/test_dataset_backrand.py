@@ -88,5 +88,6 @@ def test_cli_train_on_backrand(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "metrics.json").read_text())
-    assert m["dataset"]["recipe"]["seed"] == 2 and m["dataset"]["source"].startswith("mnist-backrand:2")
+    assert m["dataset"]["recipe"]["seed"] == 2 and m["dataset"]["name"].startswith("mnist-backrand:2")
+    assert m["dataset"]["spec"] == "mnist-backrand:2" and len(m["dataset"]["sha256"]) == 64
     assert m["layers"] == [784, 16, 10] and m["status"] == "finished"

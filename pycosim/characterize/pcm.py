@@ -395,7 +395,7 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     tables = {
         "staircase_g_S": stair,
         "fit_coef": fit_coef,
-        "fit_residual_S": fit_res,
+        "fit_dg_residual_S": fit_res,
         **table,
         "g_reset_S": g_reset,
         "g_max_S": g_max,

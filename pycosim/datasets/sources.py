@@ -45,11 +45,6 @@ class Dataset:
     recipe: dict | None = field(default=None, compare=False)
 
     @property
-    def identity(self) -> dict:
-        """What the data set is, for a run's records (``metrics.json``): {'source': ..., 'recipe': ...}."""
-        return {"source": self.source, "recipe": self.recipe}
-
-    @property
     def n_inputs(self) -> int:
         """Input size (features per example)."""
         return int(self.x_train.shape[1])
@@ -67,6 +62,8 @@ def _checked(x_train, y_train, x_test, y_test, source: str) -> Dataset:
             raise DatasetError(f"{source}: x_{split} has {x.shape[0]} examples but y_{split} has {y.shape[0]}")
         if x.shape[0] == 0:
             raise DatasetError(f"{source}: the {split} split is empty")
+        if int(np.prod(x.shape[1:])) == 0:
+            raise DatasetError(f"{source}: x_{split} has shape {x.shape}: no input features")
         if not np.issubdtype(y.dtype, np.integer):
             if not (np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
                 raise DatasetError(f"{source}: y_{split} must hold integer class labels (dtype {y.dtype})")
@@ -230,3 +227,44 @@ def load(spec: str | None = None) -> Dataset:
         spec = "mnist"
     src, arg = _parse(spec)
     return src.loader(arg)
+
+
+def sha256(data: Dataset) -> str:
+    """SHA-256 of a data set's contents (both splits, inputs as the float32 the network reads, labels as
+    int64, with their shapes): what a run records, so that a resumed run or an evaluation on other data is
+    refused. Computed once per Dataset object."""
+    import hashlib
+
+    cached = getattr(data, "_sha256", None)
+    if cached is not None:
+        return cached
+    h = hashlib.sha256()
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        a = np.ascontiguousarray(getattr(data, name), dtype=np.float32 if name[0] == "x" else np.int64)
+        h.update(f"{name}{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    digest = h.hexdigest()
+    object.__setattr__(data, "_sha256", digest)
+    return digest
+
+
+def spec_of(data: Dataset) -> str | None:
+    """The specification that reloads *data* (``mnist``, ``mnist-backrand:SEED``, ``npz:FILE``, ``idx:DIR``), or
+    None for a data set built in memory."""
+    src = str(data.source)
+    if src == "mnist" or src.startswith("mnist ("):
+        return "mnist"
+    if src.startswith("mnist-backrand:"):
+        return src.split(" ", 1)[0]
+    if src.startswith(("npz:", "idx:")):
+        return src
+    return None
+
+
+def identity(data: Dataset) -> dict:
+    """What a run records about its data: {'name', 'spec', 'sha256', 'n_train', 'n_test', 'n_inputs',
+    'n_classes', 'recipe'} (:func:`sha256`, :func:`spec_of`; 'recipe': how a derived set was generated, e.g.
+    ``mnist-backrand``'s rule, seed and citation, else None)."""
+    return {"name": str(data.source), "spec": spec_of(data), "sha256": sha256(data), "n_train": int(len(data.y_train)),
+            "n_test": int(len(data.y_test)), "n_inputs": data.n_inputs, "n_classes": int(data.n_classes),
+            "recipe": data.recipe}

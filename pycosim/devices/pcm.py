@@ -115,7 +115,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     device drifts like the mean device of its level); drift_scale multiplies ν and ln r of every device,
     G(t) = G·(r·(t/t0)^−ν)^s (0.5 = a material drifting half as fast in log G; Nandakumar et al., ICECS 2019,
     give ν ≈ 0.05–0.1 for GST). Both 1 = as simulated.
-    Tables consumed: pcm/staircase_g_S, pcm/fit_coef, pcm/fit_residual_S (the per-device fits of
+    Tables consumed: pcm/staircase_g_S, pcm/fit_coef, pcm/fit_dg_residual_S (the per-device fits of
     :func:`pycosim.characterize.pcm.fit_staircases`, made once at characterisation), pcm/g_max_S,
     pcm/g_reset_S; scalar pcm.dg_fit; with drift:
     pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_prog_S, pcm/drift_g0_S (and the read time
@@ -134,9 +134,9 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         raise CalibrationError(f"pcm/g_max_S, pcm/g_reset_S and pcm/staircase_g_S disagree on the instance count "
                                f"({g_max.shape[0]}, {g_reset.shape[0]}, {n})")
     coef = require_table(bundle, "pcm/fit_coef", "PCM SET pulses")
-    res = require_table(bundle, "pcm/fit_residual_S", "PCM cycle-to-cycle noise")
+    res = require_table(bundle, "pcm/fit_dg_residual_S", "PCM cycle-to-cycle noise")
     if coef.shape != (n, 3) or res.shape != (n, stair.shape[1] - 1):
-        raise CalibrationError(f"pcm/fit_coef {coef.shape} and pcm/fit_residual_S {res.shape} do not fit "
+        raise CalibrationError(f"pcm/fit_coef {coef.shape} and pcm/fit_dg_residual_S {res.shape} do not fit "
                                f"pcm/staircase_g_S {stair.shape} (expected ({n}, 3) and ({n}, {stair.shape[1] - 1}))")
     by_pulse = res.T                               # (J, n): residual of pulse j since RESET, instance k
 

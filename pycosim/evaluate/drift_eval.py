@@ -44,13 +44,16 @@ LSP_MODES = inference.LSP_MODES
 #: Time units of ``--times`` (s). A year is 365.25 days.
 UNITS_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0,
            "d": 86400.0, "w": 604800.0, "y": 365.25 * 86400.0}
+#: Longest time ``--times`` accepts (s): a billion years, far past any retention claim; the drift laws
+#: (t/t₀)^(−ν) and the log-time read-noise term stay finite in float32 well beyond it.
+MAX_TIME_S = 1e9 * UNITS_S["y"]
 _TIME_RE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zµ]*)\s*$")
 
 
 def parse_times(text: str) -> list[tuple[str, float]]:
     """``"1s,1h,1d,1y"`` → [(label, seconds), …] sorted by time, duplicates dropped. A number without unit
     is seconds; units: ns, us, ms, s, min, h, d, w, y (365.25 d). ConfigError (one line) for an empty or
-    unparseable list and for negative or non-finite times."""
+    unparseable list and for negative, non-finite or too long (> 1e9 y, :data:`MAX_TIME_S`) times."""
     items = [s.strip() for s in str(text).split(",")]
     if not any(items):
         raise ConfigError(f"--times {text!r}: empty; give a comma-separated list such as 1s,1h,1d,1y")
@@ -63,6 +66,9 @@ def parse_times(text: str) -> list[tuple[str, float]]:
         t = float(m.group(1)) * UNITS_S.get(m.group(2), 1.0)
         if not math.isfinite(t):
             raise ConfigError(f"--times {text!r}: {item!r} is not a finite time")
+        if t > MAX_TIME_S:
+            raise ConfigError(f"--times {text!r}: {item!r} is past the longest time evaluated, 1e9 y "
+                              f"({MAX_TIME_S:.3g} s)")
         if t < 0:
             raise ConfigError(f"--times {text!r}: {item!r} is negative; times count from the end of training (≥ 0)")
         out.setdefault(t, item)
@@ -101,7 +107,7 @@ def _run(model, net, x, y, times_s, **kw) -> dict:
 def _test_set(state, dataset, test_subset, cfg):
     from pycosim.datasets import sources
 
-    data = dataset if isinstance(dataset, sources.Dataset) else sources.load(dataset)
+    data = dataset if isinstance(dataset, sources.Dataset) else _load_data(dataset)
     k = cfg.training.test_subset if test_subset is None else int(test_subset)
     if k < 0:
         raise ConfigError(f"--test-subset {k}: must be ≥ 0 (0 = the whole test set)")
@@ -111,6 +117,58 @@ def _test_set(state, dataset, test_subset, cfg):
         raise ConfigError(f"--dataset {data.source}: {data.n_inputs} inputs / labels up to {int(data.y_test.max())}, "
                           f"but the run's network is {'-'.join(map(str, sizes))}")
     return x, y, data.source
+
+
+_LOADED: dict = {}
+
+
+def _load_data(spec):
+    """sources.load(*spec*), kept for the next call with the same spec in this command (the last one only)."""
+    from pycosim.datasets import sources
+
+    if spec not in _LOADED:
+        _LOADED.clear()
+        _LOADED[spec] = sources.load(spec)
+    return _LOADED[spec]
+
+
+def _check_repeats_fit(repeats: int, n_times: int, n_layers: int, noise_model: str) -> None:
+    """ConfigError (with the estimate) if the results of *repeats* draws cannot fit the memory: per draw and
+    time an accuracy and a compensation factor per layer, held as Python numbers and JSON text (≈ 100 bytes
+    each)."""
+    from pycosim.limits import check_fits
+
+    per = n_times * (n_layers + 2) * 100 * (2 if noise_model == "both" else 1)
+    check_fits(repeats * per, f"--repeats {repeats:,}", f"≈ {per:,} bytes of results per draw")
+
+
+def _run_dataset(metrics: dict, dataset, out: Path):
+    """The data set to evaluate on: *dataset* if given, else the one the run recorded in metrics.json
+    (``dataset.spec``); runs from before the record default to mnist."""
+    if dataset is not None:
+        return dataset
+    rec = metrics.get("dataset")
+    if not isinstance(rec, dict):
+        return "mnist"
+    if not rec.get("spec"):
+        raise ConfigError(f"evaluate {out}: the run was trained on {rec.get('name')!r}, a data set built in "
+                          f"memory; give it with --dataset")
+    return rec["spec"]
+
+
+def _check_same_data(metrics: dict, dataset, out: Path) -> None:
+    """ConfigError if the data set's SHA-256 is not the one the run recorded (a run is only evaluated on
+    the test split of the data it was trained on)."""
+    from pycosim.datasets import sources
+
+    rec = metrics.get("dataset")
+    if not isinstance(rec, dict) or not rec.get("sha256"):
+        return
+    data = dataset if isinstance(dataset, sources.Dataset) else _load_data(dataset)
+    have = sources.sha256(data)
+    if have != rec["sha256"]:
+        raise ConfigError(f"--dataset {data.source}: not the data set the run was trained on ({rec.get('name')}, "
+                          f"SHA-256 {rec['sha256'][:12]}…; this one {have[:12]}…)")
 
 
 def _summary(acc: np.ndarray) -> tuple[list, list]:
@@ -151,10 +209,18 @@ def evaluate(run_dir, times_s=DEFAULT_TIMES, repeats: int = 5, compensation: str
     _check_choice("--compensation", compensation, COMPENSATIONS)
     _check_choice("--noise-model", noise_model, NOISE_MODELS + ("both",))
     _check_choice("--lsp", lsp_mode, LSP_MODES)
-    state = rundir.load_state(run_dir, "evaluate")
-    cfg = rundir.load_config(run_dir, "evaluate")
-    out = Path(run_dir).expanduser()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise ConfigError(f"--seed {seed}: must be a whole number in 0…2^63−1")
+    out = rundir.run_path(run_dir, "evaluate")
+    metrics = rundir.load_metrics(out, "evaluate")     # a run without (or with a broken) metrics.json is refused
+    cfg = rundir.load_config(out, "evaluate")
+    _check_repeats_fit(int(repeats), len(times), len(cfg.network.hidden) + 1, noise_model)
+    if write:
+        rundir.check_writable(out, "evaluate")
+    dataset = _run_dataset(metrics, dataset, out)
+    state = rundir.load_state(out, "evaluate")
     x, y, source = _test_set(state, dataset, test_subset, cfg)
+    _check_same_data(metrics, dataset, out)
     labels, ts = [l for l, _ in times], [t for _, t in times]
     net = state.net
     models = NOISE_MODELS if noise_model == "both" else (noise_model,)

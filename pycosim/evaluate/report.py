@@ -68,6 +68,13 @@ def report(run_dirs, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.0, 
     plots/energy_breakdown.png, and with *out_dir* the comparison files there. Returns the reports."""
     if not run_dirs:
         raise ConfigError("report: give at least one RUNDIR")
+    if write:   # before any work: every directory written to can be written
+        for d in run_dirs:
+            rundir.check_writable(rundir.run_path(d, "report"), "report")
+        if out_dir is not None:
+            from pycosim.files import check_out_dir
+
+            check_out_dir(out_dir, "--out", allow_existing=True)
     reps = [run_report(d, endurance_cycles=endurance_cycles, duty_cycle=duty_cycle, fraction=fraction,
                        calibration_dir=calibration_dir) for d in run_dirs]
     if write:

@@ -70,6 +70,17 @@ def load_state(run_dir, what: str = "evaluate", bundle=None):
         raise ConfigError(f"{what} {exc}") from None
 
 
+def check_writable(run_dir, what: str) -> None:
+    """ConfigError, before any work, naming the directory if *what* (a command writing its results into the
+    run directory) cannot write there or in its ``plots/``."""
+    from pycosim.files import check_out_dir
+
+    p = Path(run_dir).expanduser()
+    check_out_dir(p, what, allow_existing=True)
+    if (p / "plots").is_dir():
+        check_out_dir(p / "plots", what, allow_existing=True)
+
+
 def load_metrics(run_dir, what: str = "report") -> dict:
     """``metrics.json`` of the run as a dict (ConfigError if missing, unreadable or without counters)."""
     p, m = _read(run_dir, METRICS, json.loads, what)

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pycosim.errors import ConfigError, DatasetError
-from pycosim import statefile
+from pycosim.errors import ConfigError, DatasetError, caused_by_interrupt
+from pycosim import files, statefile
 from pycosim.files import atomic_write_bytes
 from pycosim.nn import config as ncfg
 from pycosim.nn.network import Network
@@ -85,21 +85,38 @@ def build_network(cfg: ncfg.TrainConfig, sizes, bundle) -> tuple[Network, np.ran
 
 def _bundle_id(bundle) -> dict:
     if bundle is None:
-        return {"path": None, "tables_sha256": None}
+        return {"path": None, "tables_sha256": None, "scalars_sha256": None}
+    import hashlib
+
     prov = bundle.provenance if isinstance(bundle.provenance, dict) else {}
-    return {"path": None if bundle.path is None else str(bundle.path), "tables_sha256": prov.get("tables_sha256")}
+    scalars = json.dumps(bundle.scalars, sort_keys=True, default=_json_default).encode()
+    return {"path": None if bundle.path is None else str(bundle.path), "tables_sha256": prov.get("tables_sha256"),
+            "scalars_sha256": hashlib.sha256(scalars).hexdigest()}
 
 
-def save_checkpoint(path, state: _State, bundle) -> Path:
+def save_checkpoint(path, state: _State, bundle, *, cfg: ncfg.TrainConfig | None = None,
+                    dataset: dict | None = None, resumes: list | None = None) -> Path:
     """Write *state* to *path* atomically as a :mod:`pycosim.statefile` of kind :data:`CHECKPOINT_KIND`,
     schema :data:`CHECKPOINT_VERSION`. Tree: ``{'net': Network.state(), 'order_rng': bit_generator.state,
     'epoch', 'examples', 'history', 'transfers', 'train_seconds', 'last_transfer': [[target, final], …] or
-    None, 'bundle': {'path', 'tables_sha256'} of the calibration bundle the network was built with}``."""
+    None, 'bundle': {'path', 'tables_sha256', 'scalars_sha256'} of the calibration bundle the network was
+    built with, 'config': the resolved configuration (pycosim.config.to_dict), 'dataset':
+    :func:`pycosim.datasets.sources.identity` of the data (name, spec, SHA-256), 'resumes': the resumes so
+    far}``. What a resume may change is checked against 'config', 'dataset' and 'bundle'
+    (:func:`check_resume`)."""
+    from pycosim import config as _cfg
+
     tree = {"net": state.net.state(), "order_rng": state.order_rng.bit_generator.state, "epoch": state.epoch,
             "examples": state.examples, "history": state.history, "transfers": state.transfers,
             "train_seconds": state.train_seconds,
             "last_transfer": None if state.last_transfer is None else [list(p) for p in state.last_transfer],
             "bundle": _bundle_id(bundle)}
+    if cfg is not None:
+        tree["config"] = _cfg.to_dict(cfg)
+    if dataset is not None:
+        tree["dataset"] = {k: v for k, v in dataset.items() if v is not None}
+    if resumes:
+        tree["resumes"] = resumes
     return statefile.save(path, tree, CHECKPOINT_KIND, version=CHECKPOINT_VERSION)
 
 
@@ -127,12 +144,12 @@ def restore_checkpoint(tree: dict, cfg: ncfg.TrainConfig, bundle, path="checkpoi
     (:func:`build_network` with the run's *cfg* and calibration *bundle*), then its saved state restored, so
     training continues bit for bit. ConfigError (naming *path*) if the tree does not fit the config or the
     bundle is not the one the run used (by the SHA-256 of its tables, when both are known)."""
-    want = (tree.get("bundle") or {}).get("tables_sha256")
-    have = _bundle_id(bundle)["tables_sha256"]
-    if cfg.synapse.scheme.analog and want and have and want != have:
-        raise ConfigError(f"{path}: the run was trained with the calibration bundle "
-                          f"{(tree.get('bundle') or {}).get('path')} (tables {want[:12]}…), not "
-                          f"{getattr(bundle, 'path', None)} (tables {have[:12]}…)")
+    rec, cur = tree.get("bundle") or {}, _bundle_id(bundle)
+    for key, what in (("tables_sha256", "tables"), ("scalars_sha256", "scalars")):
+        want, have = rec.get(key), cur[key]
+        if cfg.synapse.scheme.analog and want and have and want != have:
+            raise ConfigError(f"{path}: the run was trained with the calibration bundle {rec.get('path')} "
+                              f"({what} {str(want)[:12]}…), not {getattr(bundle, 'path', None)} ({what} {have[:12]}…)")
     try:
         net, order_rng = build_network(cfg, checkpoint_sizes(tree), bundle)
         net.set_state(tree["net"])
@@ -147,18 +164,47 @@ def restore_checkpoint(tree: dict, cfg: ncfg.TrainConfig, bundle, path="checkpoi
         raise ConfigError(f"{path}: does not fit this run's configuration ({type(exc).__name__}: {exc})") from None
 
 
+#: Entries of a run directory that pycosim itself writes (besides temporary files of its own naming).
+OWN_ENTRIES = (CONFIG, METRICS, CHECKPOINT, "plots", files.LOCK_NAME)
+
+
+def leftovers(out_dir) -> list[Path] | None:
+    """The entries of the run directory *out_dir* if it holds only the files of an unfinished run of its own
+    and no checkpoint — a run that failed or was interrupted before its first epoch ended (config.toml,
+    metrics.json not 'finished', plots/, the lock, temporary files of pycosim's naming) — which a rerun may
+    replace and ``--resume`` may start from scratch; None if it holds a checkpoint, a finished run or any
+    other file."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return None
+    entries = list(out.iterdir())
+    if any(e.name not in OWN_ENTRIES and not files.is_own_temp(e.name) for e in entries):
+        return None
+    if (out / CHECKPOINT).exists():
+        return None
+    try:
+        status = json.loads((out / METRICS).read_text()).get("status") if (out / METRICS).is_file() else None
+    except (OSError, ValueError, AttributeError):
+        status = None
+    return None if status == "finished" else entries
+
+
 def check_run_dir(out_dir, resume: bool) -> Path:
     """Check *out_dir* without creating anything: a new run needs an absent or empty directory in a
-    writable place; a resumed one needs its checkpoint. ConfigError (one line, naming it) otherwise."""
+    writable place, or one holding only an unfinished run's own files without a checkpoint
+    (:func:`leftovers`, replaced); a resumed one needs its checkpoint, or such leftovers with their
+    config.toml (the run then starts from scratch). ConfigError (one line, naming it) otherwise."""
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
+    left = leftovers(out)
     if resume:
         if not (out / CHECKPOINT).is_file():
             if (out / LEGACY_CHECKPOINT).is_file():
                 raise pickled_checkpoint_error(out / LEGACY_CHECKPOINT)
-            raise ConfigError(f"--resume {out}: no {CHECKPOINT} there (nothing to resume)")
-    elif out.is_dir() and any(out.iterdir()):
+            if left is None or not (out / CONFIG).is_file():
+                raise ConfigError(f"--resume {out}: no {CHECKPOINT} there (nothing to resume)")
+    elif out.is_dir() and any(out.iterdir()) and left is None:
         raise ConfigError(f"--out {out}: directory exists and is not empty (use --resume to continue a run, "
                           f"or choose a new directory)")
     probe = out
@@ -177,6 +223,76 @@ def prepare_run_dir(out_dir, resume: bool) -> Path:
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
     return out
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        p = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict):
+            out.update(_flat(v, p))
+        else:
+            out[p] = v
+    return out
+
+
+#: The settings a resume may change (anything else is refused: the run would mix two configurations).
+RESUMABLE_CHANGES = ("training.epochs",)
+
+
+def check_resume(stored: ncfg.TrainConfig, requested: ncfg.TrainConfig, epochs_done: int, where) -> list[str]:
+    """What changes from the run's *stored* configuration to the *requested* one on resume. Only
+    :data:`RESUMABLE_CHANGES` may differ (extending ``--epochs``; not below the *epochs_done*);
+    ConfigError, one line naming every other setting that differs. Returns the changed paths."""
+    from pycosim import config as _cfg
+
+    a, b = _flat(_cfg.to_dict(stored)), _flat(_cfg.to_dict(requested))
+    diff = [p for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+    bad = [p for p in diff if p not in RESUMABLE_CHANGES]
+    if bad:
+        shown = ", ".join(f"{p} {a.get(p)!r} → {b.get(p)!r}" for p in bad[:4]) + (" …" if len(bad) > 4 else "")
+        raise ConfigError(f"--resume {where}: {shown} differs from the run's own configuration; a resumed run "
+                          f"continues as it was configured (only --epochs may change); start a new run instead")
+    if requested.training.epochs < epochs_done:
+        raise ConfigError(f"--resume {where}: training.epochs={requested.training.epochs}, but the run has already "
+                          f"finished {epochs_done} epoch(s)")
+    return diff
+
+
+def resume_config(run_dir, preset: str | None = None, config_file=None, assignments=None, *,
+                  epochs: int | None = None, train_subset: int | None = None, seed: int | None = None):
+    """The configuration a ``--resume`` asks for: the run's config.toml with the dotted overrides and
+    shortcuts applied (or, with *preset* / *config_file*, that configuration resolved afresh); train()
+    then refuses anything but :data:`RESUMABLE_CHANGES` (:func:`check_resume`)."""
+    if preset or config_file:
+        return resolve_config(preset, config_file, assignments, epochs=epochs, train_subset=train_subset, seed=seed)
+    base = ncfg.load(Path(run_dir).expanduser() / CONFIG)
+    extra = [f"training.{k}={v}" for k, v in (("epochs", epochs), ("train_subset", train_subset), ("seed", seed))
+             if v is not None]
+    return ncfg.override(base, list(assignments or []) + extra)
+
+
+def _state_bytes(obj) -> int:
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(_state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_state_bytes(v) for v in obj)
+    return 8
+
+
+def check_network_fits(cfg: ncfg.TrainConfig, sizes, bundle) -> None:
+    """ConfigError (one line, with the estimate) if the network of layer *sizes* cannot fit this machine's
+    memory: the device state per synapse is measured on a 32 × 32 layer of the same configuration, times
+    the network's synapses (bias rows included), twice (the working copies of a read and an update)."""
+    from pycosim.limits import check_fits
+
+    n_syn = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    probe, _ = build_network(cfg, (32, 32), bundle)
+    per = _state_bytes(probe.state()) / (33 * 32)
+    check_fits(2 * per * n_syn, f"network {'-'.join(map(str, sizes))}",
+               f"{n_syn:,} synapses × {per:.0f} bytes of device state, twice")
 
 
 def resolve_config(preset: str | None = None, config_file=None, assignments=None, *, epochs: int | None = None,
@@ -236,7 +352,8 @@ def _transfer_summary(state: _State, hw: dict) -> dict:
             "parallel (pycosim.timing.transfer_time_s)", "per_transfer": state.transfers}
 
 
-def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes, hw: dict | None = None) -> dict:
+def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes, hw: dict | None = None,
+             dataset: dict | None = None, resumes: list | None = None) -> dict:
     from pycosim import __version__
 
     hist = state.history
@@ -246,6 +363,7 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "status": status,
         "seed": cfg.training.seed,
         "layers": list(sizes),
+        "epochs": cfg.training.epochs,
         "epochs_done": state.epoch,
         "examples_seen": state.examples,
         "test_accuracy": hist[-1]["test_accuracy"] if hist else None,
@@ -259,52 +377,151 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "transfers": _transfer_summary(state, hw or {}),
         "counters": [xb.counters.as_dict() for xb in xbs],
         "calibration": None if bundle is None else {"path": str(bundle.path), "provenance": bundle.provenance},
+        "dataset": dataset,
+        "resumes": list(resumes or []),
         "pycosim_version": __version__,
     }
 
 
-def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: bool = False,
+class _DeferInterrupt:
+    """Hold SIGINT (Ctrl-C) while the checkpoint and the metrics of a finished epoch are committed, so the
+    two always describe the same epoch; a Ctrl-C that arrived meanwhile is delivered right after (POSIX;
+    elsewhere a no-op)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.mask = None
+        if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+
+
+def train(cfg: ncfg.TrainConfig | None, out_dir, *, dataset=None, bundle=None, resume: bool = False,
           progress: bool = True, plots: bool = True) -> dict:
     """Train the network of *cfg* on *dataset* (default: shipped MNIST) and write the run directory.
 
     Returns the metrics dict (also written to ``out_dir/metrics.json``). Same config and seed → the same
     accuracy to the last digit. Raises ConfigError / DatasetError / CalibrationError with one-line
-    messages before any training starts; on KeyboardInterrupt the last finished epoch's files stay valid
-    and ``metrics.json`` says ``"status": "interrupted"``, then the interrupt propagates. ``plots=False``
-    skips the plots (sweeps of many small runs).
+    messages before any training starts. The run directory is locked while in use (:func:`pycosim.files.lock_dir`:
+    a second run into it is refused; a lock of a dead process is not). On KeyboardInterrupt ``metrics.json``
+    holds the numbers of the last finished epoch (those of the checkpoint) with ``"status": "interrupted"``
+    and the lost progress of the unfinished epoch under ``"interrupted"``, then the interrupt propagates.
+    ``plots=False`` skips the plots (sweeps of many small runs).
+
+    Resume (*resume* True): *cfg* (None: the run's config.toml) must equal the configuration stored in the
+    checkpoint except for :data:`RESUMABLE_CHANGES` (more epochs), the data set must have the SHA-256 the
+    run recorded, and the calibration bundle (None: the one the run used, if it still exists) the same
+    contents (:func:`check_resume`, :func:`restore_checkpoint`); each resume is listed in ``metrics.json``
+    → ``resumes``. A directory holding only an unfinished run's files without a checkpoint
+    (:func:`leftovers`) is started from scratch (resume) or replaced (a new run).
     """
+    from pycosim import calibration
     from pycosim.datasets import sources
 
-    out = prepare_run_dir(out_dir, resume)
-    if resume:
-        cfg = ncfg.load(out / CONFIG)
     data = dataset if dataset is not None else sources.load("mnist")
+    out = check_run_dir(out_dir, resume)
+    if not resume:
+        sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
+        if cfg.synapse.scheme.analog and bundle is None:
+            bundle = calibration.load()
+        check_network_fits(cfg, sizes, bundle)       # before anything is created
+    out = prepare_run_dir(out, resume)
+    with files.lock_dir(out, "--resume" if resume else "--out"):
+        files.clean_stale_temps(out)                 # left by a process killed while writing
+        check_run_dir(out, resume)                   # again, now that no other process can change it
+        return _train_locked(cfg, out, data, bundle, resume, progress, plots)
+
+
+def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, plots: bool) -> dict:
+    import shutil
+
+    from pycosim import calibration
+    from pycosim.datasets import sources
+
+    ident = sources.identity(data)
+    resumes: list = []
+    tree = None
+    if resume and (out / CHECKPOINT).is_file():
+        tree = read_checkpoint(out / CHECKPOINT)
+        stored = tree.get("config")
+        from pycosim import config as _cfg
+
+        try:
+            stored = _cfg.from_dict(ncfg.TrainConfig, stored) if isinstance(stored, dict) else ncfg.load(out / CONFIG)
+        except ConfigError as exc:
+            raise ConfigError(f"--resume {out}: the checkpoint's configuration is unreadable ({exc})") from None
+        requested = cfg if cfg is not None else ncfg.load(out / CONFIG)
+        changed = check_resume(stored, requested, int(tree["epoch"]), out)
+        cfg = requested
+        rec = tree.get("dataset") or {}
+        if rec.get("sha256") and rec["sha256"] != ident["sha256"]:
+            raise DatasetError(f"--resume {out}: the run was trained on the data set {rec.get('name')} (SHA-256 "
+                               f"{rec['sha256'][:12]}…), not {ident['name']} ({ident['sha256'][:12]}…); give "
+                               f"--dataset {rec.get('spec') or rec.get('name')}")
+        resumes = list(tree.get("resumes") or [])
+        resumes.append({"at_epoch": int(tree["epoch"]), "at_example": int(tree["examples"]),
+                        "changed": {p: [getattr(stored.training, p.split('.')[1]),
+                                        getattr(cfg.training, p.split('.')[1])] for p in changed}})
+    elif resume:                                      # leftovers without a checkpoint: from scratch
+        requested = cfg if cfg is not None else ncfg.load(out / CONFIG)
+        check_resume(ncfg.load(out / CONFIG), requested, 0, out)
+        cfg = requested
+        resumes = [{"at_epoch": 0, "at_example": 0, "changed": {}, "note": f"no {CHECKPOINT}: started from scratch"}]
+    for e in leftovers(out) or []:                    # a new run (or one from scratch) replaces its own leftovers
+        if e.name == files.LOCK_NAME:
+            continue
+        shutil.rmtree(e) if e.is_dir() else e.unlink()
     x_tr, y_tr = _subset(data.x_train, data.y_train, cfg.training.train_subset)
     x_te, y_te = _subset(data.x_test, data.y_test, cfg.training.test_subset)
     sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
     if cfg.synapse.scheme.analog and bundle is None:
-        from pycosim import calibration
-
-        bundle = calibration.load()
-    if resume:
-        tree = read_checkpoint(out / CHECKPOINT)
+        recorded = ((tree or {}).get("bundle") or {}).get("path")
+        bundle = calibration.load(recorded) if recorded and Path(recorded).is_dir() else calibration.load()
+    if tree is not None:
         if checkpoint_sizes(tree) != sizes:
             raise DatasetError(f"--resume {out}: the checkpoint's network is {checkpoint_sizes(tree)}, "
                                f"the data gives {sizes}")
         state = restore_checkpoint(tree, cfg, bundle, out / CHECKPOINT)
     else:
-        ncfg.save(cfg, out / CONFIG)
+        check_network_fits(cfg, sizes, bundle)
         net, order_rng = build_network(cfg, sizes, bundle)
         state = _State(net, order_rng, 0, 0, [], [], 0.0,
                        last_transfer=[(s.target, s.final) for s in net.init_stats])
+    ncfg.save(cfg, out / CONFIG)
     hw = _hardware_timing(cfg, state.net)
     t_ex = float(hw["t_example_s"])
 
-    def write_metrics(status: str) -> dict:
-        m = _metrics(cfg, state, status, bundle, t_ex, sizes, hw)
-        m["dataset"] = data.identity          # what the data are (source; recipe of derived sets)
-        atomic_write_bytes(out / METRICS, (json.dumps(m, indent=2, default=_json_default) + "\n").encode())
-        return m
+    def metrics_text(status: str) -> str:
+        m = _metrics(cfg, state, status, bundle, t_ex, sizes, hw, ident, resumes)
+        return json.dumps(m, indent=2, default=_json_default) + "\n"
+
+    def write(text: str) -> None:
+        atomic_write_bytes(out / METRICS, text.encode())
+
+    # the metrics of the state the checkpoint holds (or of the start): what an interrupted run reports
+    committed = {"text": metrics_text("running"), "examples": state.examples, "transfers": len(state.transfers),
+                 "epoch": state.epoch}
+    write(committed["text"])
+
+    def write_stopped(status: str, error: str | None = None) -> None:
+        m = json.loads(committed["text"])
+        m["status"] = status
+        m["unfinished_epoch"] = {
+            "epoch": committed["epoch"] + 1, "examples_done_in_epoch": state.examples - committed["examples"],
+            "transfers_done_in_epoch": len(state.transfers) - committed["transfers"],
+            "note": "progress of the unfinished epoch: lost, not in the numbers above nor in the checkpoint; "
+                    "--resume repeats that epoch"}
+        if error is not None:
+            m["error"] = error
+        write(json.dumps(m, indent=2, default=_json_default) + "\n")
 
     interval = cfg.transfer.interval
     has_transfer = cfg.synapse.scheme.has_lsp
@@ -338,7 +555,7 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                     if over:
                         warnings.warn(f"transfer at example {state.examples} takes {dur['total']:.3g} s, longer "
                                       f"than its interval of {interval} examples ({hw['t_interval_s']:.3g} s)",
-                                      TransferOverrun, stacklevel=2)
+                                      TransferOverrun, stacklevel=3)
                     state.last_transfer = [(s.target, s.final) for s in stats]
                     state.transfers.append({"example": state.examples, "duration_s": dur["total"],
                                             "duration_per_layer_s": dur["per_layer_s"], "exceeds_interval": over,
@@ -348,23 +565,36 @@ def train(cfg: ncfg.TrainConfig, out_dir, *, dataset=None, bundle=None, resume: 
                     bar.set_postfix(acc=f"{correct / (k + 1):.3f}", refresh=False)
             epoch_s = time.perf_counter() - t0
             test_acc = evaluate(net, x_te, y_te)
-            state.train_seconds += epoch_s
-            state.history.append({"epoch": state.epoch + 1, "train_accuracy": correct / len(y_tr),
-                                  "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s})
-            state.epoch += 1
+            with _DeferInterrupt():         # checkpoint, state and metrics of this epoch committed together
+                state.train_seconds += epoch_s
+                state.history.append({"epoch": state.epoch + 1, "train_accuracy": correct / len(y_tr),
+                                      "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s})
+                state.epoch += 1
+                save_checkpoint(out / CHECKPOINT, state, bundle, cfg=cfg, dataset=ident, resumes=resumes)
+                text = metrics_text("running" if state.epoch < cfg.training.epochs else "finished")
+                committed = {"text": text, "examples": state.examples, "transfers": len(state.transfers),
+                             "epoch": state.epoch}
+                write(text)
             if bar is not None:
                 bar.n = state.epoch * len(y_tr)
                 bar.set_postfix(acc=f"{correct / len(y_tr):.3f}", test=f"{test_acc:.4f}")
                 bar.refresh()
-            save_checkpoint(out / CHECKPOINT, state, bundle)
-            write_metrics("running" if state.epoch < cfg.training.epochs else "finished")
     except KeyboardInterrupt:
-        write_metrics("interrupted")
+        write_stopped("interrupted")
+        raise
+    except Exception as exc:
+        if caused_by_interrupt(exc):     # Ctrl-C inside compiled code (a SystemError caused by it)
+            write_stopped("interrupted")
+        else:
+            write_stopped("failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
         raise
     finally:
         if bar is not None:
             bar.close()
-    metrics = write_metrics("finished")
+    if state.epoch == committed["epoch"] and not json.loads(committed["text"])["status"] == "finished":
+        committed["text"] = metrics_text("finished")   # nothing left to train (a resume of a finished run)
+        write(committed["text"])
+    metrics = json.loads(committed["text"])
     if plots:
         from pycosim.nn.plots import plot_run
 

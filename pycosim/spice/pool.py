@@ -177,6 +177,9 @@ def iter_many(jobs: Iterable[dict], *, workers: int | None = None, cache: bool =
         raise ValueError(f"errors={errors!r}: expected 'raise' or 'return'")
     workers = default_workers() if workers is None else check_workers(workers)
     n_total = _total(jobs, total)
+    requested = workers
+    if n_total is not None:
+        workers = max(1, min(workers, n_total))   # never more workers (threads, processes) than jobs
     source = _Jobs(jobs)
     lib = library_identity() if cache else ""
 
@@ -216,7 +219,7 @@ def iter_many(jobs: Iterable[dict], *, workers: int | None = None, cache: bool =
     # ngspice leaks about 2 kB per run in the process that runs it (seen with ngspice 39, even
     # after destroy/remcirc), so a long serial stream goes to one recycled worker process and
     # this process's memory stays flat; short ones run here (no process start-up).
-    in_process = workers == 1 and n_total is not None and n_total <= recycle_after
+    in_process = requested == 1 and n_total is not None and n_total <= recycle_after
     try:
         if in_process:
             while (item := source.next()) is not None:

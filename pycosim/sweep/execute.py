@@ -174,14 +174,45 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
 
 
+def _die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Initializer of a local worker process: exit when the sweep's process *parent_pid* dies (kill -9 gives
+    it no chance to end its workers). On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``);
+    everywhere a daemon thread also checks every *poll_s* seconds that the parent is still this process's
+    parent, and ends the process if not."""
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover
+            pass
+    if os.getppid() != parent_pid:                      # died before the above took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="pycosim-parent-watch", daemon=True).start()
+
+
 def run_local(tasks, runs_dir, jobs: int, on_done) -> None:
-    """Run *tasks* on *jobs* spawned worker processes, writing ``runs_dir/NAME``; ``on_done(task, outcome)``
-    as each finishes. Ctrl-C (KeyboardInterrupt) ends the workers at once and propagates."""
+    """Run *tasks* on *jobs* spawned worker processes (never more than tasks), writing ``runs_dir/NAME``;
+    ``on_done(task, outcome)`` as each finishes. Ctrl-C (KeyboardInterrupt) ends the workers at once and
+    propagates; if this process dies otherwise (kill -9), the workers end themselves (:func:`_die_with_parent`)."""
     queue = deque(tasks)
     attempts: dict[str, int] = {}
     ctx = multiprocessing.get_context("spawn")   # no fork of a process holding threads (tqdm, numba)
     while queue:
-        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(queue))), mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(queue))), mp_context=ctx,
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
         inflight: dict = {}
         try:
             while queue or inflight:
@@ -212,18 +243,60 @@ def run_local(tasks, runs_dir, jobs: int, on_done) -> None:
             _terminate(pool)
 
 
+def _identify(address: str, timeout_s: float) -> dict:
+    """The identity reply of the Dask scheduler at *address*, the whole exchange (connection, handshake, one
+    request) bounded by *timeout_s* seconds: a port that answers but is not a Dask scheduler (an HTTP
+    server) cannot hold it longer. Raises what the connection raises, or asyncio.TimeoutError."""
+    import asyncio
+
+    from distributed.comm import connect as comm_connect
+
+    async def ask():
+        comm = await comm_connect(address, timeout=timeout_s)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def bounded():
+        return await asyncio.wait_for(ask(), timeout_s)
+
+    return asyncio.run(bounded())
+
+
 def connect(address: str, timeout_s: float = 5.0):
     """A ``distributed.Client`` of the Dask scheduler at *address* (e.g. ``tcp://10.0.0.5:8786``);
-    ConfigError within about *timeout_s* seconds if it cannot be reached, or if dask is not installed."""
+    ConfigError (one line) within about *timeout_s* seconds if it cannot be reached, if what answers there
+    is not a Dask scheduler, or if dask is not installed. The scheduler is asked who it is first (bounded
+    by *timeout_s*), so no Client is made (and left half-open) for an address that is not one."""
     try:
         from distributed import Client
     except ImportError:
         raise ConfigError("--scheduler needs dask.distributed: pip install 'pycosim[sweep]'") from None
+    import asyncio
+    import logging
+
+    fail = f"--scheduler {address}: cannot reach the Dask scheduler within {timeout_s:g} s"
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)      # its own log lines would repeat our one-line error
     try:
-        return Client(address, timeout=f"{timeout_s}s", set_as_default=False)
-    except Exception as exc:
-        raise ConfigError(f"--scheduler {address}: cannot reach the Dask scheduler within {timeout_s:g} s "
-                          f"({_one_line(exc)})") from None
+        try:
+            ident = _identify(address, timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise ConfigError(f"{fail} (no answer from a Dask scheduler)") from None
+        except Exception as exc:
+            raise ConfigError(f"{fail} ({_one_line(exc)})") from None
+        if not isinstance(ident, dict) or ident.get("type") != "Scheduler":
+            what = ident.get("type") if isinstance(ident, dict) else type(ident).__name__
+            raise ConfigError(f"--scheduler {address}: answers, but is not a Dask scheduler ({what})")
+        try:
+            return Client(address, timeout=f"{timeout_s}s", set_as_default=False)
+        except Exception as exc:
+            raise ConfigError(f"{fail} ({_one_line(exc)})") from None
+    finally:
+        quiet.setLevel(level)
 
 
 def run_dask(tasks, runs_dir, client, on_done, bundles: dict | None = None) -> None:

@@ -116,8 +116,10 @@ class Sweep:
 def _read_toml(path: Path) -> dict:
     from pycosim.config import tomllib
 
+    from pycosim.limits import read_capped
+
     try:
-        text = path.read_text()
+        text = read_capped(path, "sweep file")
     except FileNotFoundError:
         raise ConfigError(f"sweep file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -213,10 +215,33 @@ def _range_values(path: str, r: dict, where: str, sampling: str, n: int | None, 
     return [int(round(v)) for v in vals] if is_int else [_round(float(v)) for v in vals]
 
 
-def _expand(vary: dict, where: str, sampling: str, samples: int | None, seed: int) -> list[dict]:
+#: Memory a run of a sweep holds in the sweep's process (its resolved configuration, task, journal record
+#: and table row; measured ≈ 8 kB for the presets, rounded up).
+BYTES_PER_RUN = 20_000
+
+
+def check_size(n_points: int, where: str, seeds: int = 1) -> None:
+    """ConfigError (one line, with the memory estimate) if a sweep of *n_points* points × *seeds* seeds
+    cannot be held in this machine's memory (:data:`BYTES_PER_RUN` per run), before it is expanded."""
+    from pycosim.limits import check_fits
+
+    runs = n_points * max(seeds, 1)
+    check_fits(runs * BYTES_PER_RUN, f"{where}: {n_points:,} point(s) × {seeds} seed(s) = {runs:,} runs",
+               f"≈ {BYTES_PER_RUN // 1000} kB per run")
+
+
+def _expand(vary: dict, where: str, sampling: str, samples: int | None, seed: int, n_seeds: int = 1) -> list[dict]:
     """The points: grid = every combination (in the file's order), random = *samples* independent draws."""
     if not vary:
         return [{}]
+    if sampling == "grid":
+        n_points = 1
+        for path, spec in vary.items():
+            n = spec.get("num") if _is_range(spec) else len(spec) if isinstance(spec, list) else 1
+            n_points *= n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    else:
+        n_points = samples
+    check_size(n_points, where, n_seeds)
     rng = np.random.default_rng(seed)
     columns = {}
     for path, spec in vary.items():
@@ -410,7 +435,7 @@ def load_sweep(spec, budget: str | None = None) -> Sweep:
     except PycosimError as exc:
         raise ConfigError(f"{where}: base configuration: {exc}") from None
 
-    points = _expand(vary, f"{where} [vary]", sampling, samples, sampling_seed)
+    points = _expand(vary, f"{where} [vary]", sampling, samples, sampling_seed, len(seeds))
     if sampling == "random":   # a draw may repeat a point (lists of choices): keep the first
         unique = {json.dumps(p, sort_keys=True, default=str): p for p in reversed(points)}
         points = [p for p in points if unique.get(json.dumps(p, sort_keys=True, default=str)) is p]

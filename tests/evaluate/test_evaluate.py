@@ -27,10 +27,13 @@ PRESETS = ("ambrogio2018", "pcm-only", "cristiano2018-4pcm")
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def tiny(tmp_path_factory):
+    """The first 300/120 MNIST examples as an npz data set (the runs record it; evaluate reloads it)."""
     d = sources.load("mnist")
-    return sources.Dataset(d.x_train[:N_TRAIN], d.y_train[:N_TRAIN], d.x_test[:N_TEST], d.y_test[:N_TEST],
-                           d.n_classes, "mnist subset")
+    p = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(p, x_train=d.x_train[:N_TRAIN], y_train=d.y_train[:N_TRAIN], x_test=d.x_test[:N_TEST],
+             y_test=d.y_test[:N_TEST])
+    return sources.load(f"npz:{p}")
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +363,7 @@ def test_evaluate_and_report_commands_write_their_files(runs, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["evaluate", "{empty}"], ["no checkpoint.npz"]),
+    (["evaluate", "{empty}"], ["no metrics.json"]),
     (["evaluate", "{missing}"], ["no such run directory"]),
     (["report", "{empty}"], ["no metrics.json"]),
     (["evaluate", "{run}", "--times", "1s,soon"], ["cannot read 'soon'"]),
