@@ -76,3 +76,23 @@ def synapse_decks():
     device_conductances(result, n)."""
     return SimpleNamespace(VREAD=SYN_VREAD, F=SYN_F, VREF_GATE=SYN_VREF_GATE, HEAD=SYN_HEAD,
                            devices_deck=_devices_deck, device_conductances=_device_conductances)
+
+
+@pytest.fixture(scope="session")
+def mnist_npz(tmp_path_factory):
+    """mnist_npz(n_train, n_test): the first n_train/n_test MNIST examples saved as an npz data set (path),
+    for runs in subprocesses and ``--dataset npz:PATH``."""
+    from pycosim.datasets import sources
+
+    made = {}
+
+    def make(n_train: int, n_test: int):
+        if (n_train, n_test) not in made:
+            d = sources.load("mnist")
+            p = tmp_path_factory.mktemp("data") / f"mnist_{n_train}_{n_test}.npz"
+            np.savez(p, x_train=d.x_train[:n_train], y_train=d.y_train[:n_train], x_test=d.x_test[:n_test],
+                     y_test=d.y_test[:n_test])
+            made[n_train, n_test] = p
+        return made[n_train, n_test]
+
+    return make

@@ -31,11 +31,8 @@ class _Marker:
 
 
 @pytest.fixture(scope="module")
-def data_file(tmp_path_factory):
-    d = sources.load("mnist")
-    p = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(p, x_train=d.x_train[:100], y_train=d.y_train[:100], x_test=d.x_test[:40], y_test=d.y_test[:40])
-    return p
+def data_file(mnist_npz):
+    return mnist_npz(100, 40)
 
 
 @pytest.fixture(scope="module")

@@ -39,14 +39,9 @@ def _one_line(err: str, *words):
 
 
 @pytest.fixture(scope="module")
-def tiny_npz(tmp_path_factory):
+def tiny_npz(mnist_npz):
     """The first 300/100 MNIST examples as an npz data set (for real CLI runs in subprocesses)."""
-    from pycosim.datasets import sources
-
-    d = sources.load("mnist")
-    p = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(p, x_train=d.x_train[:300], y_train=d.y_train[:300], x_test=d.x_test[:100], y_test=d.y_test[:100])
-    return p
+    return mnist_npz(300, 100)
 
 
 TINY_SWEEP = """
