@@ -183,3 +183,187 @@ def test_no_compensation_and_registry():
     assert n.reference(None, None) is None and n.alpha(None, None) is None
     assert comp.GlobalCompensation.name == "global" and comp.GlobalCompensation.needs_reference is True
     assert comp.COMPENSATIONS == {"none": comp.DriftCompensation, "global": comp.GlobalCompensation}
+
+
+def test_formulas_work_in_float64_whatever_the_input():
+    # float32 inputs are promoted: the formulas are evaluated in float64 (a float32 ĝ would round 0.1)
+    g32 = np.array([2.5, 25.0], np.float32)
+    for f in (ps.prog_sigma_us, ps.drift_nu_mean, ps.drift_nu_std, ps.read_noise_q):
+        assert f(g32).dtype == np.float64
+    assert ps.drift_factor(np.array([0.1], np.float32), 180.0).dtype == np.float64
+    g, _ = ps.to_conductances(np.array([[0.1, -0.3]], np.float32))
+    assert g.dtype == np.float64
+    assert ps.prog_sigma_us(np.float32(2.5)) == approx(0.26348 + 0.19650 - 0.011731)  # ĝ = 0.1 exactly
+
+
+def test_read_noise_rel_uses_t_plus_t_read():
+    # (t + t_r)/(2 t_r), not (t − t_r)/(2 t_r): they differ by 7·10⁻¹⁰ relative at t = 20 s
+    s0 = math.sqrt(math.log((20 + 250e-9) / 500e-9))
+    assert ps.read_noise_rel(25.0, 0.0) == pytest.approx(0.0088 * s0, rel=1e-13, abs=0)
+
+
+def test_to_conductances_clips_at_g_max():
+    # 0.3·(25/0.3) = 25.000000000000004 in floating point: the clip keeps the largest weight at G_max
+    g, _ = ps.to_conductances(np.array([[0.3, -0.3]]))
+    assert g.tolist() == [[[25.0, 0.0]], [[0.0, 25.0]]]
+
+
+def test_program_with_another_g_max():
+    # G_max 50, W = [1, 0.1] → G⁺ = [50, 5], G⁻ = [0, 0] (ĝ = 1, 0.1, 0, 0); w_per_us = 1/50
+    # σ_P = 2·(c₀ + c₁ĝ + c₂ĝ²): 2.11076, 2·0.448249 = 0.896498, 2·0.26348 = 0.52696 (ĝ = 0)
+    # z₁ = 1: G_P⁺ = [52.11076, 5.896498], G_P⁻ = [0.52696, 0.52696]
+    # z₂ = 1: ν = μ + σ: ĝ 1 → 0.049 + 0.008; ĝ 0.1 → 0.0600900690 + 0.02288231366; ĝ 0 → 0.1 + 0.045
+    rng = FixedNormals(np.ones((2, 1, 2)), np.ones((2, 1, 2)), np.zeros((2, 1, 2)))
+    pl = ps.program(np.array([[1.0, 0.1]]), rng, 50.0)
+    assert pl.w_per_us == 0.02
+    assert pl.g_prog_us.ravel().tolist() == approx([52.11076, 5.896498, 0.52696, 0.52696])
+    assert pl.nu.ravel().tolist() == approx([0.057, 0.08297238266, 0.145, 0.145])
+
+
+def test_registry_messages_are_exact():
+    from pycosim import inference
+    from pycosim.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        inference.compensation_strategy("local")
+    assert str(e.value) == "--compensation 'local': allowed values are none, global"
+    with pytest.raises(ConfigError) as e:
+        inference.model("circuit", lsp_mode="hold")
+    assert str(e.value) == "--lsp 'hold': allowed values are transfer, leak"
+    assert isinstance(inference.compensation_strategy("global"), comp.GlobalCompensation)
+
+
+# ---------------------------------------------------------------------------- the readout and the driver
+class LinearLayer:
+    """forward(inp) = inp @ M (inp = [a, 1]); records its inputs and the generators it is reseeded with."""
+
+    def __init__(self, M):
+        self.M = np.asarray(M, np.float32)
+        self.n_in = self.M.shape[0]
+        self.scheme = SimpleNamespace(analog=False)
+        self.full_scale = (1.0, None)
+        self.inputs, self.seeds = [], []
+
+    def forward(self, inp):
+        self.inputs.append(np.array(inp))
+        return (inp @ self.M).astype(np.float32)
+
+    def reseed(self, rng):
+        self.seeds.append(rng.integers(1 << 30))
+
+
+def test_logits_and_accuracy_by_hand():
+    from pycosim.inference.base import accuracy, logits
+
+    # layer 1: z₁ = [0, ln 3/2] for x = [1, 0]; α₁ = 2 → σ(0) = 0.5, σ(ln 3) = 0.75 (sigmoid in hidden layers)
+    # layer 2: identity plus a bias row (1, −1): z₂ = [1.5, −0.25]; α₂ = 0.5 → logits [0.75, −0.125] (no sigmoid)
+    l1 = LinearLayer([[0.0, math.log(3) / 2], [0.0, 0.0], [0.0, 0.0]])
+    l2 = LinearLayer([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    v = SimpleNamespace(layers=[l1, l2])
+    out = logits(v, np.array([1.0, 0.0], np.float32), alpha=[2.0, 0.5])
+    assert out.tolist() == approx([0.75, -0.125], rel=1e-6)
+    assert l2.inputs[0].tolist() == approx([0.5, 0.75, 1.0], rel=1e-6)
+    assert logits(v, np.array([1.0, 0.0], np.float32)).tolist() == approx([1.5, -1 + 1 / (1 + 3 ** -0.5)], rel=1e-6)
+    # accuracy: argmax of the logits against y; α = (1, −1) flips the output's argmax
+    x = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], np.float32)
+    assert accuracy(v, x, np.array([0, 0, 0, 1])) == 0.75
+    assert accuracy(v, x, np.array([0, 0, 0, 1]), alpha=[1.0, -1.0]) == 0.25
+
+
+class FakeModel:
+    """An inference model whose chip records its first draw and whose vehicle's answer depends on t:
+    logits (1, t) → class 1 when t > 1."""
+
+    name, label = "fake", "fake"
+
+    def __init__(self):
+        self.at = []
+
+    def prepare(self, net, rng):
+        return {"draw": int(rng.integers(1 << 30))}
+
+    def chip_info(self, chip):
+        return {"draw": chip["draw"], "two": 2}
+
+    def at_time(self, chip, t):
+        self.at.append(t)
+        layer = LinearLayer([[0.0, 0.0], [1.0, float(t)]])
+        return SimpleNamespace(layers=[layer], t=t)
+
+
+def test_curve_defaults_by_hand():
+    from pycosim.inference.driver import curve
+
+    m = FakeModel()
+    r = curve(m, SimpleNamespace(layers=[None]), np.zeros((2, 1), np.float32), np.array([1, 1]), [0.0, 2.0])
+    # 5 repeats (default), no compensation (no reference read), seed 0: chip r draws from default_rng([0, r, 1])
+    assert r["accuracy"] == [[0.0, 1.0]] * 5
+    assert np.array(r["alpha"]).shape == (5, 2, 1) and np.all(np.array(r["alpha"]) == 1.0)
+    assert m.at == [0.0, 2.0] * 5
+    assert r["chip_info"] == {"draw": [int(np.random.default_rng([0, k, 1]).integers(1 << 30)) for k in range(5)],
+                              "two": [2] * 5}
+
+
+def test_curve_with_a_compensation_instance():
+    from pycosim.inference.driver import curve
+
+    seen = []
+
+    class Flip(comp.DriftCompensation):
+        name, needs_reference = "flip", True
+
+        def reference(self, vehicle0, reseed):
+            reseed(vehicle0)
+            seen.append(("reference", vehicle0.t, vehicle0.layers[0].seeds[0]))
+            return "REF"
+
+        def alpha(self, vehicle, ref):
+            seen.append(("alpha", vehicle.t, ref, vehicle.layers[0].seeds[0]))
+            return np.array([-1.0])
+
+    m = FakeModel()
+    r = curve(m, SimpleNamespace(layers=[None]), np.zeros((1, 1), np.float32), np.array([1]), [0.5, 3.0], repeats=2, compensation=Flip(), seed=7)
+    assert r["accuracy"] == [[1.0, 0.0]] * 2                     # α = −1 flips the answer at both times
+    assert np.array(r["alpha"]).ravel().tolist() == [-1.0] * 4
+    read = [int(np.random.default_rng([7, k, 0, 2]).integers(1 << 30)) for k in range(2)]   # (seed, r, layer, READ)
+    assert seen == [("reference", 0.0, read[0]), ("alpha", 0.5, "REF", read[0]), ("alpha", 3.0, "REF", read[0]),
+                    ("reference", 0.0, read[1]), ("alpha", 0.5, "REF", read[1]), ("alpha", 3.0, "REF", read[1])]
+    assert r["chip_info"]["draw"] == [int(np.random.default_rng([7, k, 1]).integers(1 << 30)) for k in range(2)]
+
+
+def test_curve_progress_bar(monkeypatch, capfd):
+    """Without progress=True nothing is printed; with it, one bar over repeats × times × examples, advanced
+    by the examples of each time, labelled with the model, the time and the accuracy."""
+    import tqdm as tqdm_mod
+
+    from pycosim.inference.driver import curve
+
+    bars = []
+
+    class Bar:
+        def __init__(self, **kw):
+            self.kw, self.n, self.post, self.closed = kw, 0, [], False
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix(self, **kw):
+            self.post.append(kw)
+
+        def close(self):
+            self.closed = True
+
+    net = SimpleNamespace(layers=[None])
+    x, y = np.zeros((3, 1), np.float32), np.array([1, 1, 0])
+    curve(FakeModel(), net, x, y, [0.0, 2.0], repeats=1)
+    assert capfd.readouterr().err == ""
+    monkeypatch.setattr(tqdm_mod, "tqdm", Bar)
+    curve(FakeModel(), net, x, y, [0.0, 2.0], repeats=1)
+    assert bars == []
+    curve(FakeModel(), net, x, y, [0.0, 2.0, 20.0], repeats=2, progress=True)
+    (b,) = bars
+    assert b.kw == {"total": 2 * 3 * 3, "unit": "ex", "desc": "fake", "mininterval": 0.5}
+    assert b.n == 18 and b.closed
+    assert b.post[:3] == [{"t": "0s", "acc": "0.333", "refresh": False}, {"t": "2s", "acc": "0.667", "refresh": False},
+                          {"t": "20s", "acc": "0.667", "refresh": False}]
