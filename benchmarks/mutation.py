@@ -39,7 +39,8 @@ PY = sys.executable
 #: mutant against the tests that reached the mutated function in its first (statistics) pass.
 MODULES = {
     "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp.py"], None),
-    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm.py"], None),
+    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
+                    None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
                            ["tests/devices/test_integrator.py"], None),
     "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_transfer_engine.py", "tests/array/test_crossbar.py",
