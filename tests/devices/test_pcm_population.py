@@ -244,3 +244,39 @@ def test_mean_log_dg_is_the_fitted_quadratic_held_below_and_sloped_above(shipped
     # broadcasting: one G against three devices, a (2, 1) column against them
     assert pcm.mean_log_dg(F32(mid[0] * 1e-6), k, p).shape == (3,)
     assert pcm.mean_log_dg(np.full((2, 1), mid[0] * 1e-6, F32), k, p).shape == (2, 3)
+
+
+def test_drift_ratio_of_a_zero_conductance_stays_finite(shipped):
+    """ln r = ln(G(t0)/G(t_p)) with both clipped at 1e-30 S: a device that read 0 S (a dead instance) gives a
+    finite, if large, ln r instead of ±inf or NaN."""
+    gp, g0 = shipped["pcm/drift_g_prog_S"].copy(), shipped["pcm/drift_g0_S"].copy()
+    gp[0, 0], g0[1, 0] = 0.0, 0.0
+    b = _bundle(shipped, tables={"pcm/drift_g_prog_S": gp, "pcm/drift_g0_S": g0})
+    p = pcm.population(b, drift_t_prog_s=7e-6, d2d_scale=0.0, drift_d2d_scale=1.0)
+    assert np.all(np.isfinite(p.drift_ln_r))
+
+
+def test_reset_spares_only_the_stuck_devices(shipped):
+    p = pcm.population(shipped, drift=False, read_noise=False)
+    G = np.full(4, 9e-6, F32)
+    r = pcm.reset(G, np.ones(4, bool), np.arange(4), p, stuck=np.array([False, True, False, True]))
+    assert r.tolist() == [p.g_reset_S[0], F32(9e-6), p.g_reset_S[2], F32(9e-6)]
+
+
+def test_set_pulses_draws_from_every_staircase_column(shipped):
+    """The c2c residual of a pulse comes from a random staircase among all of them, the first included: with
+    a residual table that is zero except in column 0, some of 3,000 single pulses carry exactly that
+    residual (expected 3,000/n_columns)."""
+    import dataclasses
+
+    p = pcm.population(shipped, drift=False, read_noise=False)
+    tab = np.zeros_like(p.c2c_by_pulse_S)
+    tab[:, 0] = 1e-7
+    q = dataclasses.replace(p, c2c_by_pulse_S=tab)
+    inst = np.arange(3000) % q.n
+    G = q.g_reset_S[inst]
+    with_c2c, _ = pcm.set_pulses(G, 1, inst, q, np.random.default_rng(0), since=0, c2c_scale=1.0)
+    without, _ = pcm.set_pulses(G, 1, inst, q, np.random.default_rng(0), since=0, c2c_scale=0.0)
+    hit = np.abs((with_c2c - without) - 1e-7) < 1e-9
+    assert 3000 / tab.shape[1] / 3 < hit.sum() < 3 * 3000 / tab.shape[1]
+    assert np.all(hit | (with_c2c == without))
