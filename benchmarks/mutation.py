@@ -39,13 +39,16 @@ PY = sys.executable
 #: mutant against the tests that reached the mutated function in its first (statistics) pass.
 MODULES = {
     "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp.py"], None),
-    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm.py"], None),
+    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
+                    None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
                            ["tests/devices/test_integrator.py"], None),
-    "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_crossbar.py", "tests/validation/test_engine.py"], None),
+    "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_transfer_engine.py", "tests/array/test_crossbar.py",
+                                                 "tests/validation/test_engine.py"], None),
     "crossbar": (["pycosim/array/crossbar.py"], ["tests/array"], None),
     "schemes": (["pycosim/array/schemes/*.py"], ["tests/array"], None),
-    "inference": (["pycosim/inference/*.py"], ["tests/evaluate/test_inference.py"], None),
+    "inference": (["pycosim/inference/*.py"], ["tests/evaluate/test_inference_formulas.py",
+                                               "tests/evaluate/test_inference.py"], None),
     "energy": (["pycosim/evaluate/energy.py"], ["tests/evaluate/test_energy.py"],
                # the core: counts by phase, prices, operations (read_pulse/read_conduction_bound_J: report extras)
                ["*x_per_op_energies__*", "*x_init_counts__*", "*x_event_counts__*", "*x_operations__*", "*x_energy__*"]),

@@ -115,6 +115,9 @@ def test_circuit_model_moves_the_lsp_into_the_pcm_before_inference(net, inputs):
     chip = model.prepare(trained, np.random.default_rng(0))
     facts = model.chip_info(chip)["final_transfer"]
     assert len(facts) == len(trained.layers) and all(f["n_moved"] > 0 for f in facts)
+    assert all(f["dropped_abs_sum"] == 0.0 for f in facts)         # threshold 0: every contribution moved
+    for xb, xb0 in zip(chip[0].layers, trained.layers):             # and no polarity flipped
+        np.testing.assert_array_equal(xb.pol, xb0.pol)
     for xb, xb0, w0, c0 in zip(chip[0].layers, trained.layers, w_before, lsp_before):
         after = rms(xb.lsp_contribution())     # what is left: the cells' reset residuals
         err = rms(xb.weights() - w0)
@@ -127,3 +130,51 @@ def test_circuit_model_moves_the_lsp_into_the_pcm_before_inference(net, inputs):
     assert leak.chip_info(chip_l)["final_transfer"] == []
     for xb, c0 in zip(chip_l[0].layers, lsp_before):
         assert rms(xb.lsp_contribution()) == pytest.approx(c0, rel=1e-6)
+
+
+def test_circuit_model_at_time_ages_a_copy_pcm_drifting_3t1c_held_or_leaking(net):
+    """at_time(chip, t): a copy of the chip t later — its clock advanced by t, the PCM part of every layer
+    drifted (re-evaluated now, not on the training schedule), the 3T1C held in 'transfer' mode and leaking
+    in 'leak' mode; the chip itself is unchanged (the next time starts from it again)."""
+    trained = copy.deepcopy(net)
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        for xb in trained.layers:
+            xb.update(rng.random(xb.n_in).astype(np.float32), rng.normal(0, 1, xb.n_out).astype(np.float32), 0.5)
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))
+    for mode in ("transfer", "leak"):
+        m = inference.model("circuit", lsp_mode=mode)
+        chip = m.prepare(trained, np.random.default_rng(0))
+        xb0 = chip[0].layers[0]
+        t0, w0, c0 = xb0.t_s, xb0.weights(), xb0.lsp_contribution()
+        v = m.at_time(chip, 1000.0)
+        xb = v.layers[0]
+        assert xb.t_s == t0 + 1000.0 and xb0.t_s == t0
+        np.testing.assert_array_equal(xb0.weights(), w0)
+        msp0, msp = rms(w0 - c0), rms(xb.weights() - xb.lsp_contribution())
+        print(f"{mode}: rms MSP part {msp0:.4f} → {msp:.4f}; rms 3T1C {rms(c0):.4f} → {rms(xb.lsp_contribution()):.4f}")
+        assert msp < 0.9 * msp0                                        # drift reached the weights
+        # settled at once, even 100 µs later (below the training schedule's 1 ms drift refresh)
+        w_soon = m.at_time(chip, 1e-4).layers[0].weights()
+        assert rms(w_soon - w0) > 1e-3 * rms(w0)
+        if mode == "transfer":
+            np.testing.assert_array_equal(xb.lsp_contribution(), c0)   # held
+        else:
+            assert rms(xb.lsp_contribution() - c0) > 0.1 * rms(c0)     # leaked
+
+
+def test_statistical_model_programs_the_forward_matrix(net):
+    """pcm-statistical programs the matrix the forward read applies (with the integrator-lag line gains
+    and their compensation), not the bare W — they differ on this network — one layer after another from
+    the chip's generator."""
+    from pycosim.inference import pcm_statistical as ps
+
+    assert any(not np.array_equal(xb.weights(forward=True), xb.weights()) for xb in net.layers)
+    vehicle, programmed = inference.model("pcm-statistical").prepare(net, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    for xb, pl in zip(net.layers, programmed):
+        want = ps.program(xb.weights(forward=True), rng)
+        np.testing.assert_array_equal(pl.g_prog_us, want.g_prog_us)
+        np.testing.assert_array_equal(pl.nu, want.nu)
+        assert pl.w_per_us == want.w_per_us
+    assert vehicle is not net and len(vehicle.layers) == len(net.layers)

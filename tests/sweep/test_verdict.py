@@ -89,3 +89,22 @@ def test_rows_and_summary_carry_every_field(write_sweep):
     no_base = {k: v for k, v in recs.items() if k not in {t.key for t in sweep.tasks if t.kind == "baseline"}}
     assert baseline_accuracy(sweep, no_base) == (None, None)
     assert all(x["gap_pp"] is None and x["equivalent"] is None for x in summary(sweep, no_base))
+
+
+def test_summary_of_a_point_without_records_and_of_an_unfinished_run_with_an_accuracy(write_sweep):
+    """A point with no record at all is summarised as empty (n 0, failed 0), not an error; a run that
+    recorded an accuracy but did not finish (status 'failed') counts as failed, not in the mean."""
+    sweep = load_sweep(write_sweep('"synapse.F" = [1, 2, 3]', seeds="[0]"))
+    recs = {}
+    for t in sweep.tasks:
+        f = None if t.kind == "baseline" else t.values["synapse.F"]
+        if f == 3:
+            continue                                                # point 2: no record at all
+        acc = BASE if f is None else {1: 0.897, 2: 0.5}[f]
+        recs[t.key] = {"key": t.key, "status": "failed" if f == 2 else "finished", "test_accuracy": acc}
+    s = summary(sweep, recs)
+    assert s[0]["n"] == 1 and s[0]["mean"] == 0.897
+    assert s[1] == {"point": 1, "values": {"synapse.F": 2}, "n": 0, "failed": 1, "mean": None, "std": None,
+                    "gap_pp": None, "equivalent": None, "energy_per_example_J": None, "pcm_pulses_per_example": None}
+    assert s[2] == {"point": 2, "values": {"synapse.F": 3}, "n": 0, "failed": 0, "mean": None, "std": None,
+                    "gap_pp": None, "equivalent": None, "energy_per_example_J": None, "pcm_pulses_per_example": None}
