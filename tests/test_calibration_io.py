@@ -205,12 +205,15 @@ def test_load_refusals_are_exact_one_line_messages(tmp_path):
     j.write_text(good)
     _rewrite(d, lambda doc: doc.pop("schema"))
     refused(f"{j}: not a pycosim calibration file (schema None)")
-    for version, age in ((2, "an older"), (4, "an incompatible"), (True, "an incompatible"),
-                         ("3", "an incompatible"), (None, "an incompatible")):
+    for version, age in ((2, "an older"), (4, "an incompatible")):
         j.write_text(good)
         _rewrite(d, lambda doc: doc.update(schema_version=version))
         refused(f"{j}: schema version {version} is incompatible with this pycosim (reads version 3; {age} bundle); "
                 f"regenerate it with pycosim characterize --out {d}")
+    for version, kind in ((True, "a boolean (True)"), ("3", "text ('3')"), (None, "null")):
+        j.write_text(good)
+        _rewrite(d, lambda doc: doc.update(schema_version=version))
+        refused(f"{j}: 'schema_version' must be a whole number (this pycosim reads version 3), got {kind}")
     j.write_text(good)
     _rewrite(d, lambda doc: doc.update(provenance=["a"]))
     refused(f"{j}: 'provenance' must be an object (a JSON dict), got a list")
@@ -228,12 +231,12 @@ def test_load_refusals_are_exact_one_line_messages(tmp_path):
 def test_loaded_bundle_fields(tmp_path):
     d = tmp_path / "cal"
     b = synthetic_bundle()
-    b.scalars["pcm"]["c2c_rel_sigma"] = float("nan")                 # NaN scalars survive a round trip
+    b.scalars["pcm"]["c2c_rel_sigma"] = 0.6171234567890123           # a scalar round-trips exactly
     cal.save(b, d)
     back = cal.load(d)
     assert back.path == d
     assert set(back.scalars) == {"pcm", "lsp", "integrator"}         # not schema, version or provenance
-    assert np.isnan(back.scalars["pcm"]["c2c_rel_sigma"])
+    assert back.scalars["pcm"]["c2c_rel_sigma"] == 0.6171234567890123
     assert back.provenance["tables_sha256"] == _sha(d / cal.TABLES_NAME)
     assert back.provenance["mc"] == 3 and back.provenance["seed"] == 0
 

@@ -28,7 +28,7 @@ def _bundle(shipped, drop=(), tables=None, scalars=None):
 
 def test_population_fields_from_the_tables(shipped):
     p = pcm.population(shipped, drift_t_prog_s=7e-6)
-    st, res = shipped["pcm/staircase_g_S"], shipped["pcm/fit_residual_S"]
+    st, res = shipped["pcm/staircase_g_S"], shipped["pcm/fit_dg_residual_S"]
     coef = shipped["pcm/fit_coef"]
     n = st.shape[0]
     assert p.n == n
@@ -78,7 +78,7 @@ def test_population_d2d_scale_zero_is_the_mean_device(shipped):
 
 @pytest.mark.parametrize("table, feature", [
     ("pcm/staircase_g_S", "PCM SET pulses"), ("pcm/fit_coef", "PCM SET pulses"), ("pcm/g_max_S", "PCM G_max"),
-    ("pcm/g_reset_S", "PCM RESET"), ("pcm/fit_residual_S", "PCM cycle-to-cycle noise"),
+    ("pcm/g_reset_S", "PCM RESET"), ("pcm/fit_dg_residual_S", "PCM cycle-to-cycle noise"),
     ("pcm/drift_levels", "PCM drift"), ("pcm/drift_nu", "PCM drift"), ("pcm/drift_t_s", "PCM drift"),
     ("pcm/drift_g_prog_S", "PCM drift"), ("pcm/drift_g0_S", "PCM drift"),
     ("pcm/read_noise_g_S", "PCM read noise"), ("pcm/read_noise_rel_sigma", "PCM read noise")])
@@ -113,10 +113,10 @@ def test_population_refusals_are_exact(shipped):
     assert msg(_bundle(shipped, tables={"pcm/g_reset_S": np.ones(n + 2)}), drift=False) == (
         f"pcm/g_max_S, pcm/g_reset_S and pcm/staircase_g_S disagree on the instance count ({n}, {n + 2}, {n})")
     assert msg(_bundle(shipped, tables={"pcm/fit_coef": np.ones((n, 4))}), drift=False) == (
-        f"pcm/fit_coef ({n}, 4) and pcm/fit_residual_S ({n}, {k - 1}) do not fit pcm/staircase_g_S ({n}, {k}) "
+        f"pcm/fit_coef ({n}, 4) and pcm/fit_dg_residual_S ({n}, {k - 1}) do not fit pcm/staircase_g_S ({n}, {k}) "
         f"(expected ({n}, 3) and ({n}, {k - 1}))")
-    assert msg(_bundle(shipped, tables={"pcm/fit_residual_S": np.ones((n, k))}), drift=False).startswith(
-        f"pcm/fit_coef ({n}, 3) and pcm/fit_residual_S ({n}, {k})")
+    assert msg(_bundle(shipped, tables={"pcm/fit_dg_residual_S": np.ones((n, k))}), drift=False).startswith(
+        f"pcm/fit_coef ({n}, 3) and pcm/fit_dg_residual_S ({n}, {k})")
     L = shipped["pcm/drift_levels"].shape[0]
     assert msg(_bundle(shipped, tables={"pcm/drift_nu": np.ones((n, L + 1))}), drift_t_prog_s=7e-6) == (
         f"pcm/drift_nu has shape ({n}, {L + 1}), expected ({n}, {L})")
