@@ -96,3 +96,35 @@ def mnist_npz(tmp_path_factory):
         return made[n_train, n_test]
 
     return make
+
+
+# ------------------------------------------------------------------ tiny sweep files (sweep and reliability tests)
+TINY_SWEEP = """
+name = "tiny"
+base = "ambrogio2018"
+set = ["network.hidden=4", "transfer.interval=50"]
+seeds = {seeds}
+baseline = {baseline}
+
+[budget]
+epochs = {epochs}
+train_subset = {train}
+test_subset = 50
+
+[vary]
+{vary}
+"""
+
+
+@pytest.fixture
+def write_sweep(tmp_path):
+    """write_sweep(vary_text, seeds="[0]", baseline="true", epochs=1, train=100, name="s.toml") → path of a tiny
+    sweep file (a 4-unit hidden layer)."""
+
+    def write(vary: str, seeds: str = "[0]", baseline: str = "true", epochs: int = 1, train: int = 100,
+              name: str = "s.toml"):
+        p = tmp_path / name
+        p.write_text(TINY_SWEEP.format(vary=vary, seeds=seeds, baseline=baseline, epochs=epochs, train=train))
+        return p
+
+    return write

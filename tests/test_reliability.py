@@ -44,33 +44,6 @@ def tiny_npz(mnist_npz):
     return mnist_npz(300, 100)
 
 
-TINY_SWEEP = """
-name = "tiny"
-base = "ambrogio2018"
-set = ["network.hidden=4", "transfer.interval=50"]
-seeds = {seeds}
-baseline = {baseline}
-
-[budget]
-epochs = {epochs}
-train_subset = {train}
-test_subset = 50
-
-[vary]
-{vary}
-"""
-
-
-@pytest.fixture
-def write_sweep_local(tmp_path):
-    def write(vary, seeds="[0]", baseline="true", epochs=1, train=100, name="s.toml"):
-        p = tmp_path / name
-        p.write_text(TINY_SWEEP.format(vary=vary, seeds=seeds, baseline=baseline, epochs=epochs, train=train))
-        return p
-
-    return write
-
-
 # 4 ------------------------------------------------------------------- calibration values checked on load
 def _copy_shipped(tmp_path):
     import shutil
@@ -240,7 +213,7 @@ def test_never_more_spice_workers_than_jobs(monkeypatch):
     assert len(res) == 2 and len(made) == 2
 
 
-def test_sweep_never_starts_more_processes_than_runs(tmp_path, write_sweep_local):
+def test_sweep_never_starts_more_processes_than_runs(tmp_path, write_sweep):
     from pycosim.sweep import execute
 
     seen = {}
@@ -257,7 +230,7 @@ def test_sweep_never_starts_more_processes_than_runs(tmp_path, write_sweep_local
     try:
         from pycosim.sweep import run_sweep
 
-        r = run_sweep(write_sweep_local('"synapse.F" = [3]', baseline="false"), tmp_path / "o", jobs=64,
+        r = run_sweep(write_sweep('"synapse.F" = [3]', baseline="false"), tmp_path / "o", jobs=64,
                       progress=False, plots=False)
     finally:
         ex.ProcessPoolExecutor = old
@@ -509,8 +482,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-def test_sweep_workers_exit_when_the_main_process_is_killed(tmp_path, write_sweep_local):
-    spec = write_sweep_local('"synapse.F" = [2, 3]', baseline="false", epochs=5000)   # runs of minutes
+def test_sweep_workers_exit_when_the_main_process_is_killed(tmp_path, write_sweep):
+    spec = write_sweep('"synapse.F" = [2, 3]', baseline="false", epochs=5000)   # runs of minutes
     out = tmp_path / "out"
     proc = subprocess.Popen([PY, "-m", "pycosim.cli", "sweep", str(spec), "--out", str(out), "--jobs", "2",
                              "--quiet", "--no-plots"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -534,14 +507,14 @@ def test_sweep_workers_exit_when_the_main_process_is_killed(tmp_path, write_swee
 
 
 # 11 ------------------------------------------------------------------ Dask scheduler addresses
-def test_scheduler_address_that_is_not_a_scheduler_fails_in_one_line_within_the_timeout(tmp_path, write_sweep_local):
+def test_scheduler_address_that_is_not_a_scheduler_fails_in_one_line_within_the_timeout(tmp_path, write_sweep):
     pytest.importorskip("distributed")
     import http.server
     import threading
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    spec = write_sweep_local('"synapse.F" = [3]', baseline="false")
+    spec = write_sweep('"synapse.F" = [3]', baseline="false")
     try:
         for address, words in [(f"tcp://127.0.0.1:{server.server_address[1]}", ["no answer from a Dask scheduler"]),
                                ("nonsense", ["missing port"]), ("tcp://127.0.0.1:1", ["cannot reach"])]:
