@@ -71,6 +71,18 @@ def _edit_table(d, name, fn):
     (d / cal.JSON_NAME).write_text(json.dumps(doc))
 
 
+def _refused_on_load(d, capsys, words):
+    """calibration.load(d) refuses the bundle naming every one of *words*; `calibration show` says the first in
+    one line with exit 2."""
+    with pytest.raises(CalibrationError) as e:
+        cal.load(d)
+    for w in words:
+        assert w in str(e.value)
+    code, err = _main(capsys, "calibration", "show", d)
+    assert code == 2
+    _one_line(err, words[0])
+
+
 @pytest.mark.parametrize("section, key, value, words", [
     ("pcm", "e_set_J", -2.15e-7, ["pcm.e_set_J", "out of range"]),
     ("lsp", "e_up_J", float("nan"), ["lsp.e_up_J", "not a finite number"]),
@@ -82,13 +94,7 @@ def _edit_table(d, name, fn):
 def test_calibration_scalars_are_checked_on_load(tmp_path, capsys, section, key, value, words):
     d = _copy_shipped(tmp_path)
     _edit_scalars(d, section, key, value)
-    with pytest.raises(CalibrationError) as e:
-        cal.load(d)
-    for w in words:
-        assert w in str(e.value)
-    code, err = _main(capsys, "calibration", "show", d)
-    assert code == 2
-    _one_line(err, words[0])
+    _refused_on_load(d, capsys, words)
 
 
 @pytest.mark.parametrize("name, fn, words", [
@@ -101,13 +107,7 @@ def test_calibration_scalars_are_checked_on_load(tmp_path, capsys, section, key,
 def test_calibration_tables_are_checked_on_load(tmp_path, capsys, name, fn, words):
     d = _copy_shipped(tmp_path)
     _edit_table(d, name, fn)
-    with pytest.raises(CalibrationError) as e:
-        cal.load(d)
-    for w in words:
-        assert w in str(e.value)
-    code, err = _main(capsys, "calibration", "show", d)
-    assert code == 2
-    _one_line(err, name)
+    _refused_on_load(d, capsys, words)
 
 
 # 5 ------------------------------------------------------------------- non-finite settings
