@@ -131,7 +131,7 @@ def prepare(rows: int, cols: int, cases: int, seed: int, bundle, workers: int, h
     read_kw = dict(F=float(xb.cfg.F), v_read_V=model_side.read_v_V(xb), cint_F=float(integ.get("cint_F", -1 / gain)),
                    a0=float(integ.get("a0", 1e5)), gbw_Hz=float(integ.get("gbw_Hz", 1e9)), t_step_s=1e-9, t_reset_s=5e-9)
     read_kw["drive_t0_V"] = read_kw["v_read_V"]     # V_C states in the benches' convention (drain at V_read)
-    read_kw["vref_gate_V"] = vc_init                # the reference FET's gate: g_shared = g_k(vc_init)
+    read_kw["vref_gate_V"] = float(xb.devices()["v_ref_gate_V"])   # the reference FET's gate: g_shared = g_k(V_ref)
     # the bias at which the bundle's PCM G is read (pcm_set_staircase's vread): the model's G is that value
     v_pcm = float(bundle.scalars["pcm"].get("read_v_V", pcm_pulses().vread_V))
     t_f, t_b = model_side.read_windows_s(xb)

@@ -89,7 +89,7 @@ def _plan(s: Setup):
         for job, info, sl in spice_side.read_jobs(inst, ph_f[live_e], "forward", 1, **kw):
             add((tag, 0), job, (info, live_e[sl]))
     vr, cell_kw = s.read_kw["v_read_V"], dict(v_read_V=s.read_kw["v_read_V"], rows_t0_V=s.read_kw["v_read_V"],
-                                              vref_gate_V=s.vc_init_V)
+                                              vref_gate_V=s.read_kw["vref_gate_V"])
     job, info = spice_side.cell_job(inst, [{"op": "read"}, *update_schedule(s), {"op": "read"}], **cell_kw)
     add(("cellU", 0), job, info)
     steps_h = [{"op": "read"}, {"op": "hold", "t_s": s.hold_s}, {"op": "reset", "v_line_V": s.v_line_V}, {"op": "read"}]

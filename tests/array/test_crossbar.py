@@ -412,3 +412,29 @@ def test_drift_horizon_precompensates_the_mean_drift(bundle2):
     assert errs[h] < 0.8 * errs[None], errs
     with pytest.raises(ConfigError, match="drift_horizon_s"):
         ArrayConfig.from_dict({"transfer": {"drift_horizon_s": 0}})
+
+
+def test_reset_cells_and_their_reference_agree(bundle2):
+    """A reset 3T1C cell and the column reference g_shared sit at the same V_C on average (≤ 1 mV): the
+    reference gate is the cells' mean post-reset V_C of the bundle's reset table (lsp_reset bench), not the
+    reset line's level — the turn-off charge injection leaves every cell ≈ +12.5 mV above the line, which
+    an ideal reference would turn into a systematic g − g_shared ≈ +0.6 µS on every synapse."""
+    vs = np.asarray(bundle2.tables["lsp/reset_vstart_V"])
+    vf = np.asarray(bundle2.tables["lsp/reset_vfinal_V"])
+    v_line = float(bundle2.scalars["lsp"]["vc_init_V"])
+    v_reset_mean = float(vf[:, int(np.argmin(np.abs(vs - v_line)))].mean())   # by hand: the bench's mean
+    assert v_reset_mean - v_line > 5e-3           # the injection this guards against is there (12.5 mV shipped)
+    xb = make(bundle2, shape=(120, 40), **{"transfer": {"threshold": 0.0}, "lsp": {"leak": False}})
+    d0 = xb.devices()
+    assert d0["v_ref_gate_V"] == pytest.approx(v_reset_mean, abs=2e-5)
+    assert abs(float(d0["V_C_V"].mean()) - d0["v_ref_gate_V"]) <= 1e-3      # power-up reset
+    x, dl = data(xb.shape, scale=0.3)
+    xb.update(x, dl, 0.3)
+    assert np.abs(xb.devices()["V_C_V"] - d0["v_ref_gate_V"]).max() > 20e-3      # the update moved them
+    xb.transfer()
+    d1 = xb.devices()
+    assert abs(float(d1["V_C_V"].mean()) - d1["v_ref_gate_V"]) <= 1e-3
+    # the same in conductance, instance by instance: g_k(V_C) − g_k(V_ref) averages to ≪ the 0.6 µS offset
+    from pycosim.devices import lsp
+    g_ref_own = lsp.g_of_vc(np.full(xb.shape, d1["v_ref_gate_V"], np.float32), d1["lsp_instance"], xb.lsp_pop)
+    assert abs(float((d1["g_S"] - g_ref_own).mean())) < 0.1e-6

@@ -3,7 +3,8 @@
     W = scale·[F·(G⁺ − G⁻) + pol_j·(g − g_shared,j)]
 
 g = g_k(V_C) is the read-FET conductance of the cell's capacitor voltage (:func:`pycosim.devices.lsp.g_of_vc`),
-g_shared,j the column's reference cell (a resampled instance read at vc_init_V), pol_j the column's
+g_shared,j the column's reference FET (a resampled instance whose gate is held at the cells' mean post-reset
+V_C, :func:`pycosim.devices.lsp.reference_gate_V`), pol_j the column's
 polarity bit. On the lines: W⁺ = F·G⁺ + [g if pol_j > 0 else g_shared], W⁻ = F·G⁻ + [g_shared if pol_j > 0
 else g] (Fig. 1 of the paper).
 
@@ -43,10 +44,14 @@ class Pcm3T1C(AnalogCrossbar):
                                            d2d_scale=lc.d2d_scale)
         rng, shape = self.rng, self.shape
         self.V_inst = assign_instances(shape, lp.n, rng)
-        self.V = np.full(shape, lp.vc_init_V, np.float32)
+        # power-up: every capacitor gets the transmission-gate reset (the state a transfer leaves), and the
+        # column references sit at the mean reset level (lsp.reference_gate_V)
+        v0 = np.full(shape, lp.vc_init_V, np.float32)
+        self.V = lsp.tg_reset(v0, self.V_inst, lp) if lp.reset_vfinal_V is not None else v0
         self.g = lsp.g_of_vc(self.V, self.V_inst, lp)
         self.ref_inst = assign_instances((self.n_out,), lp.n, rng)
-        self.g_shared = lsp.g_of_vc(np.full(self.n_out, lp.vc_init_V, np.float32), self.ref_inst, lp)
+        self.v_ref_gate_V = lsp.reference_gate_V(lp)
+        self.g_shared = lsp.g_of_vc(np.full(self.n_out, self.v_ref_gate_V, np.float32), self.ref_inst, lp)
         self.pol = np.ones(self.n_out, np.float32)
         k_all = np.arange(lp.n)
         v0 = np.full(lp.n, lp.vc_init_V, np.float32)
@@ -223,9 +228,11 @@ class Pcm3T1C(AnalogCrossbar):
     def devices(self) -> dict:
         """:meth:`AnalogCrossbar.devices` plus 'V_C_V' (n_in, n_out) capacitor voltages (V), 'g_S' read-FET
         conductances (S), 'lsp_instance' int32 SPICE instance of each cell, 'g_shared_S' (n_out,) and
-        'ref_instance' (n_out,) of the column reference cells, 'pol' (n_out,) ±1."""
+        'ref_instance' (n_out,) of the column reference cells, 'v_ref_gate_V' their gate voltage (V), 'pol'
+        (n_out,) ±1."""
         return super().devices() | {"V_C_V": self.V.copy(), "g_S": self.g.copy(), "lsp_instance": self.V_inst.copy(),
                                     "g_shared_S": self.g_shared.copy(), "ref_instance": self.ref_inst.copy(),
+                                    "v_ref_gate_V": self.v_ref_gate_V,
                                     "pol": self.pol.copy()}
 
     def _set_lsp_devices(self, V, pol) -> None:
