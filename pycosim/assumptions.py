@@ -115,6 +115,24 @@ T_VERIFY_AFTER_PULSE_S = Assumption(
     "iteration over the rows takes longer", kind="bench")
 
 
+# ------------------------------------------------------------------ GPU reference (no GPU measured here)
+GPU_PEAK_FP32_FLOPS = Assumption(
+    15.7e12, "FLOP/s",
+    "peak FP32 rate of an NVIDIA Tesla V100 (SXM2), the data-centre GPU of the time of Ambrogio et al. (2018): "
+    "NVIDIA Tesla V100 GPU Accelerator datasheet (2017/2018), 'single-precision performance 15.7 TFLOPS'. "
+    "A datasheet figure, not a measurement of this network: no GPU is available to the project's machines")
+GPU_BOARD_POWER_W = Assumption(
+    300.0, "W",
+    "board power of the same GPU, its thermal design power (NVIDIA Tesla V100 SXM2 datasheet: 300 W); used as "
+    "the power of both GPU lines (an upper bound at batch size 1, where the board is mostly waiting)")
+GPU_KERNEL_TIME_S = Assumption(
+    5e-6, "s",
+    "minimum wall time of one GPU kernel at batch size 1 (launch overhead plus a tiny grid): the order of "
+    "magnitude of CUDA kernel-launch latency, 'a few microseconds' (NVIDIA CUDA C++ Best Practices Guide, "
+    "section on kernel launch overhead and CUDA Graphs); an assumption to be replaced by a measured torch "
+    "float run of the same network when a GPU machine is available")
+
+
 def all_assumptions() -> dict[str, dict]:
     """{NAME: {value, unit, source, kind}} of every constant here (written into report.json)."""
     return {k: v.as_dict() for k, v in globals().items() if isinstance(v, Assumption)}

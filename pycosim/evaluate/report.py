@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pycosim.errors import ConfigError
 from pycosim.evaluate import energy as _energy
+from pycosim.evaluate import gpu as _gpu
 from pycosim.evaluate import lifetime as _lifetime
 from pycosim.evaluate import rundir
 
@@ -48,6 +49,7 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
         rep["energy"]["transfers"] = {k: tr.get(k) for k in ("count", "duration_s", "total_duration_s",
                                                              "max_duration_s", "interval_s", "overruns")}
         rep["energy"]["read_conduction_bound_J"] = _energy.read_conduction_bound_J(state.net, bundle)
+        rep["energy"]["gpu_reference"] = _gpu.reference(metrics["layers"])
         t_ex = float(rep["energy"]["time_s"]["training_example"])   # transfers' own time included
         rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
                                              duty_cycle=duty_cycle, fraction=fraction)
@@ -156,6 +158,11 @@ def format_report(reps: list[dict]) -> str:
         _g(en(r).get("gops_per_W", {}).get(k)) for k in ("inference", "inference_core")) if r["energy"] else "—")
     row("power training / inference", lambda r: " / ".join(si(en(r).get("power_W", {}).get(k), "W")
                                                           for k in ("training", "inference")) if r["energy"] else "—")
+    row("GPU reference, batch 1 (V100 datasheet; peak bound / launch bound), GOP/s/W training",
+        lambda r: " / ".join(f'{en(r)["gpu_reference"][k]["training_example"]["gops_per_W"]:.3g}' for k in ("peak", "batch1"))
+        if en(r).get("gpu_reference") else "—")
+    row("  accelerator ÷ GPU: time per training example (peak / launch)", lambda r: _gpu_ratio(r, "time_s"))
+    row("  accelerator ÷ GPU: energy per training example (peak / launch)", lambda r: _gpu_ratio(r, "energy_J"))
     lt0 = next((r["lifetime"] for r in reps if r["lifetime"]), None)
     if lt0:
         rows.append((f"PCM lifetime: first {100 * lt0['fraction']:.3g} % of devices past {lt0['endurance_cycles']:.3g} "
@@ -207,6 +214,16 @@ def _life(r, key, fmt, role=None) -> str:
     return ("> " if d["bound"] == "lower" else "") + fmt(v)
 
 
+def _gpu_ratio(r, key: str) -> str:
+    """Accelerator ÷ GPU of the training example's time or energy, against both GPU lines."""
+    e = r["energy"] or {}
+    g = e.get("gpu_reference")
+    if not g:
+        return "—"
+    acc = e["time_s"]["training_example"] if key == "time_s" else e["per_example_J"]["total"]
+    return " / ".join(f"{acc / g[k]['training_example'][key]:.3g}" for k in ("peak", "batch1"))
+
+
 def _energy_notes(reps) -> list[str]:
     """Included / MISSING / not-modelled energy lists and the stated assumptions."""
     out = []
@@ -237,6 +254,10 @@ def _energy_notes(reps) -> list[str]:
                "layer read, t_int the layer's derived window; update = max_pulses × the 3T1C pulse slot; "
                "transfers: training pauses, their own duration (rows serial, columns parallel) spread over the "
                "examples in the time per example.")
+    out.append("GPU reference (pycosim.evaluate.gpu; no GPU measured): the same network and operation count at batch "
+               "1 on an NVIDIA V100 from its datasheet — 'peak': every operation at 15.7 TFLOP/s FP32 and 300 W (the "
+               "GPU's best case); 'launch': 6L − 1 dependent kernels of ≥ 5 µs each per training example at 300 W. "
+               "A real batch-1 GPU lies between the two; ratios < 1 mean the accelerator is faster / uses less.")
     out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly "
                "(relative uncertainty ≈ 1/√(RESETs of the device at that fraction); initial programming included); "
                "'>' = no RESET in the run at that quantile (lower bound).")
