@@ -6,6 +6,8 @@ reused, interrupted ones resumed. Runs go to ``--workers`` processes (this machi
 
     python benchmarks/train_equivalence.py [--epochs 5] [--seeds 0,1] [--presets all] [--workers 2]
     python benchmarks/train_equivalence.py --ablations [--epochs 2] [--seeds 0]
+    python benchmarks/train_equivalence.py --presets float,ambrogio2018,pcm-only --dataset mnist-backrand:0
+    python benchmarks/train_equivalence.py --presets ambrogio2018 --set pcm.drift=false   # overrides on every run
 
 The table (``benchmarks/results/train_equivalence.txt``, or ``train_ablations.txt``) gives the final test
 accuracy per seed, the mean, the difference to ``float`` (mean over the same seeds), the accuracy per
@@ -61,7 +63,8 @@ def _slug(text: str) -> str:
 
 def run_one(job: dict) -> dict:
     """Train (or resume, or reuse) one run; returns its metrics.json content."""
-    from pycosim.nn.train import resolve_config, train
+    from pycosim.datasets import sources
+    from pycosim.nn.train import CHECKPOINT, resolve_config, train
 
     out = Path(job["out"])
     m = out / "metrics.json"
@@ -69,10 +72,11 @@ def run_one(job: dict) -> dict:
         done = json.loads(m.read_text())
         if done.get("status") == "finished":
             return done
-    resume = (out / "checkpoint.pkl").is_file()
+    resume = (out / CHECKPOINT).is_file()
     cfg = resolve_config(job["preset"], None, job["overrides"], epochs=job["epochs"], seed=job["seed"],
                          train_subset=job.get("train_subset"))
-    return train(cfg, out, resume=resume, progress=False)
+    ds = sources.load(job["dataset"]) if job.get("dataset") else None
+    return train(cfg, out, resume=resume, progress=False, dataset=ds)
 
 
 def main() -> None:
@@ -86,6 +90,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", default="runs/equivalence", help="directory of the run directories")
     ap.add_argument("--results", default=None, help="table file (default benchmarks/results/…)")
+    ap.add_argument("--dataset", default=None, help="data set of every run (pycosim --dataset syntax; default mnist)")
+    ap.add_argument("--set", dest="sets", action="append", default=[],
+                    help="dotted override applied to every run except float (repeatable)")
     args = ap.parse_args()
     from pycosim.nn import presets
 
@@ -100,15 +107,17 @@ def main() -> None:
                 continue
             preset = "float" if ov is None else "ambrogio2018"
             for s in seeds:
-                jobs.append({"row": name, "preset": preset, "overrides": ov or [], "seed": s, "epochs": epochs,
-                             "train_subset": args.train_subset,
+                jobs.append({"row": name, "preset": preset, "overrides": (ov or []) + (args.sets if ov is not None
+                                                                                   else []),
+                             "seed": s, "epochs": epochs, "train_subset": args.train_subset, "dataset": args.dataset,
                              "out": str(root / f"ablation-{_slug(name)}-e{epochs}-s{s}")})
     else:
         names = presets.NAMES if args.presets == "all" else args.presets.split(",")
         for name in names:
             for s in seeds:
-                jobs.append({"row": name, "preset": name, "overrides": [], "seed": s, "epochs": epochs,
-                             "train_subset": args.train_subset, "out": str(root / f"{name}-e{epochs}-s{s}")})
+                jobs.append({"row": name, "preset": name, "overrides": [] if name == "float" else list(args.sets),
+                             "seed": s, "epochs": epochs, "train_subset": args.train_subset, "dataset": args.dataset,
+                             "out": str(root / f"{name}-e{epochs}-s{s}")})
     # slowest first, so the two workers finish together
     jobs.sort(key=lambda j: j["preset"] == "float")
     t0 = time.time()
@@ -127,9 +136,10 @@ def main() -> None:
     lines = [f"# python benchmarks/train_equivalence.py {'--ablations ' if args.ablations else ''}--epochs {epochs} "
              f"--seeds {','.join(map(str, seeds))}"
              + (f" --train-subset {args.train_subset}" if args.train_subset else "")
+             + (f" --dataset {args.dataset}" if args.dataset else "") + "".join(f" --set {x}" for x in args.sets)
              + f"  ({time.strftime('%Y-%m-%d')}, {platform.machine()}, {args.workers} workers, "
              f"wall {time.time() - t0:.0f} s)",
-             f"# full MNIST test set (10,000) after each epoch; runs in {root}/ (metrics.json per run)",
+             f"# {args.dataset or 'mnist'}: full test set after each epoch; runs in {root}/ (metrics.json per run)",
              f"{'run':<44}{'seeds':>14}{'mean %':>9}{'Δ float pp':>12}{'ex/s':>7}   test % per epoch (seed {seeds[0]})"]
     for r in rows:
         accs = [100 * results[(r, s)]["test_accuracy"] for s in seeds]
