@@ -115,6 +115,22 @@ T_VERIFY_AFTER_PULSE_S = Assumption(
     "iteration over the rows takes longer", kind="bench")
 
 
+# ------------------------------------------------------------------ the paper's demonstration (tester schedule)
+TESTER_EXAMPLE_S = Assumption(
+    10e-3, "s",
+    "wall time of one training example in the mixed hardware-software experiment of Ambrogio et al., Nature 558, "
+    "60 (2018) (PCM on a test chip, 3T1C cells, neurons and arithmetic in software): the software step of a "
+    "784-250-125-10 network with a 3T1C circuit model on a 2018 workstation, order of magnitude 1-10 ms; the "
+    "paper does not state it. It sets the PCM drift clock of schedule.kind='tester' (pycosim.nn.schedule): with "
+    "8,000 examples per interval, 80 s of PCM time between transfers")
+TESTER_TRANSFER_S = Assumption(
+    300.0, "s",
+    "wall time of one transfer in the same experiment: closed-loop program-and-verify of up to 2 x 204,900 PCM "
+    "devices by a tester, one pulse-and-read operation taking of order 1 ms through source-measure units, most "
+    "synapses needing one to a few operations: 100-1,000 s; 300 s assumed (the paper does not state it). The "
+    "PCM devices are therefore read minutes after programming, where their drift within an interval is a "
+    "(380 s/300 s)^-nu change")
+
 # ------------------------------------------------------------------ GPU reference (no GPU measured here)
 GPU_PEAK_FP32_FLOPS = Assumption(
     15.7e12, "FLOP/s",

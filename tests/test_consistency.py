@@ -38,7 +38,7 @@ def run(tmp_path_factory, shipped):
     d = sources.load("mnist")
     ds = sources.Dataset(d.x_train[:N_TRAIN], d.y_train[:N_TRAIN], d.x_test[:N_TEST], d.y_test[:N_TEST],
                          d.n_classes, "mnist subset")
-    cfg = train.resolve_config("ambrogio2018", None, ["network.hidden=16", "transfer.interval=100"], epochs=1,
+    cfg = train.resolve_config("ambrogio2018-accel", None, ["network.hidden=16", "transfer.interval=100"], epochs=1,
                                train_subset=N_TRAIN)
     out = tmp_path_factory.mktemp("cons") / "run"
     with pytest.warns(train.TransferOverrun):        # a 785-row transfer does not fit 100 examples: reported

@@ -8,6 +8,7 @@ The tree (every field documented with its unit)::
       training  TrainingConfig     epochs, learning rate and schedule, subset, seed, evaluation
       synapse   SynapseConfig      synapse scheme (2pcm+3t1c, 4pcm, 2pcm, ideal), F, weight range
       pcm, lsp, periphery, update, transfer     the crossbar's sections (pycosim.array.config)
+      schedule  ScheduleConfig     how hardware time passes: the accelerator's, or the paper's tester
 
 so that ``-s transfer.interval=4000 -s synapse.F=4 -s lsp.up_down_ratio=0.9`` address the same names a
 researcher reads in the papers. :func:`array_config` assembles the per-layer
@@ -17,11 +18,14 @@ researcher reads in the papers. :func:`array_config` assembles the per-layer
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace, dataclass, field
+
 import numpy as np
 
-from dataclasses import replace, dataclass, field
 from typing import Literal
 
+from pycosim import assumptions as A
 from pycosim import config as _cfg
 from pycosim.array import schemes
 from pycosim.array.config import (SYNAPSES, ArrayConfig, LSPConfig, PCMConfig, PeripheryConfig,
@@ -119,6 +123,33 @@ class SynapseConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """How hardware time passes during training: the clocks of 3T1C leakage and PCM drift
+    (:mod:`pycosim.nn.schedule`).
+
+    kind: 'accelerator' — the projected accelerator (pycosim.timing: t_example and each transfer's duration
+        derived from the bundle, the periphery and the transfer's own counts); 'tester' — the mixed
+        hardware–software demonstration of Ambrogio et al., Nature 558, 60 (2018): the PCM on the tester's
+        wall clock (example_s, transfer_s), the 3T1C cells on the accelerator's.
+    example_s: 'tester' only: wall time of one training example (s); default pycosim.assumptions
+        TESTER_EXAMPLE_S (an assumption, with its reasoning).
+    transfer_s: 'tester' only: wall time of one transfer (s); default TESTER_TRANSFER_S.
+    """
+
+    kind: Literal["accelerator", "tester"] = "accelerator"
+    example_s: float = A.TESTER_EXAMPLE_S.value
+    transfer_s: float = A.TESTER_TRANSFER_S.value
+
+    def __post_init__(self):
+        _check(self.kind in ("accelerator", "tester"),
+               f"schedule.kind={self.kind!r}: allowed values are 'accelerator', 'tester'")
+        _check(math.isfinite(self.example_s) and self.example_s > 0,
+               f"schedule.example_s={self.example_s}: must be a finite time > 0 (s)")
+        _check(math.isfinite(self.transfer_s) and self.transfer_s >= 0,
+               f"schedule.transfer_s={self.transfer_s}: must be a finite time ≥ 0 (s)")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """A complete training run (see the module docstring for the tree)."""
 
@@ -131,6 +162,7 @@ class TrainConfig:
     periphery: PeripheryConfig = field(default_factory=PeripheryConfig)
     update: UpdateConfig = field(default_factory=UpdateConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
 
 def float_baseline_of(cfg: TrainConfig) -> TrainConfig:

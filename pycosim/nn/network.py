@@ -92,10 +92,11 @@ class Network:
         """Predicted class of one input through the analog forward pass."""
         return int(np.argmax(self.forward(x)))
 
-    def advance(self, dt_s: float) -> None:
-        """Let dt_s of hardware time pass on every layer (3T1C leakage, PCM drift)."""
+    def advance(self, dt_s: float, *, hold_lsp: bool = False) -> None:
+        """Let dt_s of hardware time pass on every layer (3T1C leakage, PCM drift); hold_lsp: only the PCM
+        clock advances (:meth:`pycosim.array.Crossbar.advance`)."""
         for xb in self.layers:
-            xb.advance(dt_s)
+            xb.advance(dt_s, hold_lsp=hold_lsp)
 
     def transfer(self) -> list:
         """Transfer every layer's LSP into its MSP pair; returns one TransferStats per layer

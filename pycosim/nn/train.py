@@ -38,6 +38,7 @@ from pycosim.errors import ConfigError, DatasetError, caused_by_interrupt
 from pycosim import files, statefile
 from pycosim.files import atomic_write_bytes
 from pycosim.nn import config as ncfg
+from pycosim.nn import schedule
 from pycosim.nn.network import Network
 
 CHECKPOINT = "checkpoint.npz"
@@ -374,6 +375,7 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "t_example_hardware_s": t_example_s,
         "hardware_timing": hw,
         "hardware_time_s": float(sum(xb.counters.sim_time_s for xb in xbs[:1])),
+        "schedule": schedule.of(cfg.schedule).summary(t_example_s),
         "transfers": _transfer_summary(state, hw or {}),
         "counters": [xb.counters.as_dict() for xb in xbs],
         "calibration": None if bundle is None else {"path": str(bundle.path), "provenance": bundle.provenance},
@@ -498,6 +500,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
     ncfg.save(cfg, out / CONFIG)
     hw = _hardware_timing(cfg, state.net)
     t_ex = float(hw["t_example_s"])
+    clock = schedule.of(cfg.schedule)
+    ex_both, ex_pcm = clock.example(t_ex)
 
     def metrics_text(status: str) -> str:
         m = _metrics(cfg, state, status, bundle, t_ex, sizes, hw, ident, resumes)
@@ -544,20 +548,26 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
                 correct += int(np.argmax(probs) == label)
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
-                    net.advance(t_ex)
+                    net.advance(ex_both)
+                    if ex_pcm:
+                        net.advance(ex_pcm, hold_lsp=True)
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
                     stats = net.transfer()
                     dur = _transfer_duration(cfg, hw, stats)
+                    tr_both, tr_pcm = clock.transfer(dur["total"])
                     if cfg.training.leak:
-                        net.advance(dur["total"])     # training pauses while the transfer runs
-                    over = dur["total"] > hw["t_interval_s"]
+                        net.advance(tr_both)          # training pauses while the transfer runs
+                        if tr_pcm:
+                            net.advance(tr_pcm, hold_lsp=True)
+                    over = clock.reports_overruns() and dur["total"] > hw["t_interval_s"]
                     if over:
                         warnings.warn(f"transfer at example {state.examples} takes {dur['total']:.3g} s, longer "
                                       f"than its interval of {interval} examples ({hw['t_interval_s']:.3g} s)",
                                       TransferOverrun, stacklevel=3)
                     state.last_transfer = [(s.target, s.final) for s in stats]
                     state.transfers.append({"example": state.examples, "duration_s": dur["total"],
+                                            "pcm_clock_s": tr_both + tr_pcm,
                                             "duration_per_layer_s": dur["per_layer_s"], "exceeds_interval": over,
                                             "layers": [s.as_dict() for s in stats]})
                 if bar is not None and (k & 255) == 255:

@@ -36,7 +36,7 @@ def test_every_preset_learns_well_above_chance(tmp_path, tiny, name):
     assert acc > 0.5  # chance is 0.1
     assert json.loads((tmp_path / name / "metrics.json").read_text())["status"] == "finished"
     assert (tmp_path / name / "plots" / "learning_curve.png").is_file()
-    if name in ("ambrogio2018", "ambrogio2018-olt", "cristiano2018-4pcm"):
+    if name in ("ambrogio2018", "ambrogio2018-accel", "ambrogio2018-olt", "cristiano2018-4pcm"):
         assert m["transfers"]["count"] == 2 * N_TRAIN // 200
 
 
@@ -76,7 +76,7 @@ def test_bad_settings(assignment, words):
 
 
 def test_unknown_preset_and_occupied_out(tmp_path, tiny):
-    with pytest.raises(ConfigError, match="ambrogio2018, ambrogio2018-olt"):
+    with pytest.raises(ConfigError, match="ambrogio2018, ambrogio2018-accel, ambrogio2018-olt"):
         presets.get("ambrogio2019")
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "f").write_text("keep me")
