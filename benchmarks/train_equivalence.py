@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--presets", default="all", help="comma-separated presets (equivalence study)")
     ap.add_argument("--ablations", action="store_true", help="run the single-factor ablations of ambrogio2018")
     ap.add_argument("--only", default=None, help="ablations: comma-separated start of the row names to run")
+    ap.add_argument("--base", default="ambrogio2018",
+                    help="ablations: the preset each row changes (ambrogio2018: tester timing; ambrogio2018-accel)")
     ap.add_argument("--train-subset", type=int, default=None, help="first K training examples (smoke tests)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", default="runs/equivalence", help="directory of the run directories")
@@ -105,12 +107,13 @@ def main() -> None:
         for name, ov in ABLATIONS.items():
             if only and not any(name.lower().startswith(o) for o in only):
                 continue
-            preset = "float" if ov is None else "ambrogio2018"
+            preset = "float" if ov is None else args.base
             for s in seeds:
                 jobs.append({"row": name, "preset": preset, "overrides": (ov or []) + (args.sets if ov is not None
                                                                                    else []),
                              "seed": s, "epochs": epochs, "train_subset": args.train_subset, "dataset": args.dataset,
-                             "out": str(root / f"ablation-{_slug(name)}-e{epochs}-s{s}")})
+                             "out": str(root / f"ablation-{'' if args.base == 'ambrogio2018' else args.base + '-'}"
+                                               f"{_slug(name)}-e{epochs}-s{s}")})
     else:
         names = presets.NAMES if args.presets == "all" else args.presets.split(",")
         for name in names:
