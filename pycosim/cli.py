@@ -262,6 +262,24 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_config(args) -> int:
+    from pycosim import config_reference as ref
+
+    if args.docs:
+        if args.explain or args.preset or args.config or args.set:
+            raise ConfigError("config: --docs writes the whole reference; give it alone")
+        problems = ref.problems()
+        if problems:
+            raise ConfigError(f"config: {len(problems)} setting(s) not documented: {problems[0]}")
+        print(f"wrote {ref.write_markdown(args.docs)}")
+        return 0
+    if args.explain:
+        print(ref.explain(args.explain))
+        return 0
+    sys.stdout.write(ref.resolved_toml(args.preset, args.config, args.set))
+    return 0
+
+
 def cmd_validate(args) -> int:
     from pycosim.validation import validate
 
@@ -367,6 +385,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train the float preset with the same settings and print both accuracies")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    cf = sub.add_parser("config", help="print the resolved configuration (TOML) or one setting's documentation")
+    cf.add_argument("--preset", default=None, help="start from this preset (default ambrogio2018)")
+    cf.add_argument("--config", metavar="FILE.toml", help="start from a configuration file instead")
+    cf.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
+                    help="override a setting, as for train (lists: -s network.hidden=[500,250])")
+    cf.add_argument("--explain", metavar="KEY", help="print the documentation of one setting, e.g. transfer.interval")
+    cf.add_argument("--docs", metavar="FILE.md", help="write the reference of every setting (docs/config.md)")
+    cf.set_defaults(func=cmd_config)
 
     sw = sub.add_parser("sweep", help="run a sweep of training runs (settings x seeds) locally or on a Dask cluster")
     sw.add_argument("sweep", metavar="SWEEP.toml", help="sweep file (docs/sweeps.md; examples/sweeps/)")

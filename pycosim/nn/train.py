@@ -15,8 +15,9 @@ generators) is written atomically, and ``metrics.json`` is rewritten, so an inte
 files and ``resume`` continues it to the same result an uninterrupted run gives.
 
 Run directory:
-    config.toml      the full resolved configuration
-    metrics.json     preset, accuracies, timing, transfers, counters, calibration provenance, versions
+    config.toml      the full resolved configuration (every setting; "auto" for those the code derives)
+    metrics.json     preset, accuracies, timing, transfers, counters, calibration provenance, versions, and
+                     ``resolved_settings``: the values the "auto" settings resolved to, per layer
     checkpoint.npz   state at the end of the last finished epoch (for ``--resume``): a
                      :mod:`pycosim.statefile` of kind ``pycosim.checkpoint`` (no pickle; see
                      :func:`save_checkpoint`)
@@ -53,6 +54,30 @@ CONFIG = "config.toml"
 
 class TransferOverrun(UserWarning):
     """A transfer took longer in hardware time than the interval of examples it ends."""
+
+
+class NoTransfers(UserWarning):
+    """A run of a scheme with transfers sees fewer training examples than transfer.interval: its LSP is
+    never moved into the PCM."""
+
+
+def expected_transfers(cfg: ncfg.TrainConfig, n_train: int) -> int:
+    """Transfers a run of *cfg* does over *n_train* training examples per epoch: every ``transfer.interval``
+    examples, counted over all epochs (0 for schemes without an LSP)."""
+    if not cfg.synapse.scheme.has_lsp:
+        return 0
+    return cfg.training.epochs * int(n_train) // cfg.transfer.interval
+
+
+def check_transfers(cfg: ncfg.TrainConfig, n_train: int) -> None:
+    """Warn (:class:`NoTransfers`, one line) if a run of a scheme with transfers would do none: its
+    training examples over all epochs are fewer than ``transfer.interval``."""
+    if cfg.synapse.scheme.has_lsp and expected_transfers(cfg, n_train) == 0:
+        total = cfg.training.epochs * int(n_train)
+        warnings.warn(f"{cfg.preset}: {total} training example(s) ({cfg.training.epochs} epoch(s) of {n_train}) are "
+                      f"fewer than transfer.interval={cfg.transfer.interval}: no transfer happens, the LSP is never "
+                      f"moved into the PCM (lower it, e.g. -s transfer.interval={max(1, total // 2)})",
+                      NoTransfers, stacklevel=3)
 
 
 @dataclass
@@ -310,6 +335,11 @@ def resolve_config(preset: str | None = None, config_file=None, assignments=None
     return ncfg.override(cfg, list(assignments or []) + extra)
 
 
+def state_epoch_of(tree: dict | None) -> int:
+    """Epochs a checkpoint tree has finished (0 without one)."""
+    return int(tree["epoch"]) if tree else 0
+
+
 def _subset(x, y, k: int):
     return (x[:k], y[:k]) if k and k < len(y) else (x, y)
 
@@ -353,6 +383,15 @@ def _transfer_summary(state: _State, hw: dict) -> dict:
             "parallel (pycosim.timing.transfer_time_s)", "per_transfer": state.transfers}
 
 
+def resolved_settings(net: Network) -> dict:
+    """``{dotted path: [value of layer 1, layer 2, …]}`` of the settings the configuration leaves "auto"
+    (None) and the layers resolved (:meth:`pycosim.array.crossbar.Crossbar.resolved_settings`); a layer
+    that does not use a setting has None in its place."""
+    per = [xb.resolved_settings() for xb in net.layers]
+    keys = list(dict.fromkeys(k for d in per for k in d))
+    return {k: [d.get(k) for d in per] for k in keys}
+
+
 def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes, hw: dict | None = None,
              dataset: dict | None = None, resumes: list | None = None) -> dict:
     from pycosim import __version__
@@ -376,6 +415,7 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "hardware_timing": hw,
         "hardware_time_s": float(sum(xb.counters.sim_time_s for xb in xbs[:1])),
         "schedule": schedule.of(cfg.schedule).summary(t_example_s),
+        "resolved_settings": resolved_settings(state.net),
         "transfers": _transfer_summary(state, hw or {}),
         "counters": [xb.counters.as_dict() for xb in xbs],
         "calibration": None if bundle is None else {"path": str(bundle.path), "provenance": bundle.provenance},
@@ -483,6 +523,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
         shutil.rmtree(e) if e.is_dir() else e.unlink()
     x_tr, y_tr = _subset(data.x_train, data.y_train, cfg.training.train_subset)
     x_te, y_te = _subset(data.x_test, data.y_test, cfg.training.test_subset)
+    if state_epoch_of(tree) < cfg.training.epochs:
+        check_transfers(cfg, len(y_tr))
     sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
     if cfg.synapse.scheme.analog and bundle is None:
         recorded = ((tree or {}).get("bundle") or {}).get("path")
