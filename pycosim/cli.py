@@ -255,10 +255,12 @@ def cmd_train(args) -> int:
     if args.baseline:
         from pycosim.nn.config import float_baseline_of
 
+        from pycosim.nn.baseline import attach_baseline, format_comparison
+
         fm = train(float_baseline_of(cfg), base_dir, dataset=data, resume=base_resume, progress=not args.quiet)
-        gap = 100 * (m["test_accuracy"] - fm["test_accuracy"])
-        print(f"float: test accuracy {fm['test_accuracy']:.2%} (software baseline: same network, data, schedule and "
-              f"seed, ideal weights); difference {gap:+.2f} percentage points")
+        m = attach_baseline(out, fm, base_dir)
+        print(format_comparison(m))
+        print(f"learning curves of both runs: {Path(out) / 'plots' / 'learning_curve.png'}")
     return 0
 
 

@@ -335,6 +335,13 @@ def resolve_config(preset: str | None = None, config_file=None, assignments=None
     return ncfg.override(cfg, list(assignments or []) + extra)
 
 
+def running_every(n_train: int) -> int:
+    """Training examples per point of the running training accuracy (``metrics.json`` →
+    ``running_accuracy``): a twentieth of an epoch, at least 50 and at most 1,000 examples (the last window
+    of an epoch may be shorter)."""
+    return int(max(50, min(1000, int(n_train) // 20)))
+
+
 def state_epoch_of(tree: dict | None) -> int:
     """Epochs a checkpoint tree has finished (0 without one)."""
     return int(tree["epoch"]) if tree else 0
@@ -409,6 +416,10 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "test_accuracy": hist[-1]["test_accuracy"] if hist else None,
         "test_accuracy_per_epoch": [h["test_accuracy"] for h in hist],
         "train_accuracy_per_epoch": [h["train_accuracy"] for h in hist],
+        "examples_per_epoch": state.examples // state.epoch if state.epoch else None,
+        "running_accuracy": [p for h in hist for p in h.get("running_accuracy", [])],
+        "running_accuracy_note": "[examples seen, fraction of the last window of training examples classified "
+                                 "correctly before their update]; windows of pycosim.nn.train.running_every examples",
         "train_seconds": state.train_seconds,
         "examples_per_second": state.examples / state.train_seconds if state.train_seconds > 0 else None,
         "t_example_hardware_s": t_example_s,
@@ -571,6 +582,7 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
 
     interval = cfg.transfer.interval
     has_transfer = cfg.synapse.scheme.has_lsp
+    every = running_every(len(y_tr))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -584,10 +596,16 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
             net = state.net
             t0 = time.perf_counter()
             correct = 0
+            running, win_start, win_correct = [], 0, 0
             for k, i in enumerate(order):
                 probs = net.forward(x_tr[i])
                 label = int(y_tr[i])
-                correct += int(np.argmax(probs) == label)
+                hit = int(np.argmax(probs) == label)
+                correct += hit
+                win_correct += hit
+                if k + 1 - win_start == every or k + 1 == len(order):
+                    running.append([state.examples + 1, win_correct / (k + 1 - win_start)])
+                    win_start, win_correct = k + 1, 0
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
                     net.advance(ex_both)
@@ -620,7 +638,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
             with _DeferInterrupt():         # checkpoint, state and metrics of this epoch committed together
                 state.train_seconds += epoch_s
                 state.history.append({"epoch": state.epoch + 1, "train_accuracy": correct / len(y_tr),
-                                      "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s})
+                                      "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s,
+                                      "running_accuracy": running})
                 state.epoch += 1
                 save_checkpoint(out / CHECKPOINT, state, bundle, cfg=cfg, dataset=ident, resumes=resumes)
                 text = metrics_text("running" if state.epoch < cfg.training.epochs else "finished")
