@@ -324,6 +324,8 @@ def cmd_sweep(args) -> int:
     res = run_sweep(sweep, args.out, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
                     plots=not args.no_plots)
     print(format_summary(res.sweep, res.records))
+    for w in res.warnings:
+        warnings.warn(w, stacklevel=1)
     print(f"sweep {res.sweep.name}: {res.ran} run(s) finished now, {res.skipped} already done, {res.failed} failed "
           f"in {res.elapsed_s:.1f} s -> {res.csv}")
     for f in res.plots:
