@@ -297,8 +297,7 @@ def cmd_validate(args) -> int:
     doc = validate(args.rows, args.cols, args.cases, args.seed, args.calibration, args.out, args.workers,
                    progress=not args.quiet)
     print(doc["table"])
-    verdict = "agree within tolerance" if doc["passed"] else "DISAGREE beyond tolerance (named above)"
-    print(f"array model vs SPICE, {args.rows}x{args.cols}, {args.cases} inputs: {verdict}; "
+    print(f"array model vs SPICE, {args.rows}x{args.cols}, {args.cases} inputs: {doc['verdict']}; "
           f"{doc['wall_time_s']:.1f} s -> {args.out}")
     return 0
 
