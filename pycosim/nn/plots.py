@@ -58,9 +58,36 @@ def plot_learning_curves(path, runs: list[dict], title: str | None = None) -> Pa
     return save_figure(fig, path, dpi=120)
 
 
+def plot_weight_drift(path, metrics: dict) -> Path:
+    """Per layer, the rms change of the PCM-pair part of the weights since the last transfer (network
+    units; ``metrics.json`` → ``msp_change_rms``) against training examples seen, with the transfers as
+    vertical lines: the drift between transfers, which the next transfer resets. Returns *path*."""
+    from pycosim.plots import pyplot, save_figure
+
+    plt = pyplot()
+    data = np.asarray(metrics["msp_change_rms"], float)
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for l in range(data.shape[1] - 1):
+        ax.plot(data[:, 0], data[:, l + 1], "-", lw=1.2, color=_RUN_COLORS[l % len(_RUN_COLORS)],
+                label=f"layer {l + 1}")
+    tr = [t["example"] for t in (metrics.get("transfers") or {}).get("per_transfer", [])]
+    for k, e in enumerate(tr):
+        ax.axvline(e, color="0.6", ls=":", lw=0.8, label="transfer" if k == 0 else None)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("training examples seen")
+    ax.set_ylabel("rms change of F·(G⁺ − G⁻) part (network units)")
+    ax.set_title(f"{metrics.get('preset')}: PCM-pair weights against their value when programmed\n"
+                 f"at the last transfer (drift, including during the transfer itself)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
+    return save_figure(fig, path, dpi=120)
+
+
 def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
-    """Write ``learning_curve.png``, ``transfer_correlation.png`` and ``conductances.png`` into
-    *plots_dir*; returns their paths.
+    """Write ``learning_curve.png``, ``weight_drift.png`` (schemes with an LSP,
+    :func:`plot_weight_drift`), ``transfer_correlation.png`` and ``conductances.png`` into *plots_dir*;
+    returns their paths.
 
     The correlation map shows target versus programmed weight of the latest transfer of every layer
     (or of the initial programming), as Ambrogio et al., Nature 558, 60 (2018), Extended Data.
@@ -72,6 +99,8 @@ def plot_run(plots_dir, state, metrics: dict) -> list[Path]:
     paths = []
 
     paths.append(plot_learning_curves(d / "learning_curve.png", [metrics]))
+    if metrics.get("msp_change_rms"):
+        paths.append(plot_weight_drift(d / "weight_drift.png", metrics))
 
     pairs = state.last_transfer or []
     if any(len(t) for t, _ in pairs):

@@ -342,6 +342,18 @@ def running_every(n_train: int) -> int:
     return int(max(50, min(1000, int(n_train) // 20)))
 
 
+def msp_weights(net: Network) -> list[np.ndarray]:
+    """Per layer the MSP (PCM pair) part of the noise-free weights, W − LSP contribution (network units),
+    from the crossbars' public reads."""
+    return [xb.weights() - xb.lsp_contribution() for xb in net.layers]
+
+
+def msp_change_rms(net: Network, reference: list[np.ndarray]) -> list[float]:
+    """Per layer the rms change (network units) of the MSP part of the weights since *reference*
+    (:func:`msp_weights` right after the last transfer): between transfers only drift moves it."""
+    return [float(np.sqrt(np.mean(np.square(w - r, dtype=np.float64)))) for w, r in zip(msp_weights(net), reference)]
+
+
 def state_epoch_of(tree: dict | None) -> int:
     """Epochs a checkpoint tree has finished (0 without one)."""
     return int(tree["epoch"]) if tree else 0
@@ -420,6 +432,11 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "running_accuracy": [p for h in hist for p in h.get("running_accuracy", [])],
         "running_accuracy_note": "[examples seen, fraction of the last window of training examples classified "
                                  "correctly before their update]; windows of pycosim.nn.train.running_every examples",
+        "msp_change_rms": [p for h in hist for p in h.get("msp_change_rms", [])],
+        "msp_change_rms_note": "[examples seen, per layer the rms change (network units) of the PCM-pair part of "
+                               "the weights since the last transfer (or the start of the run / of a resume)]: "
+                               "drift between transfers; at each running-accuracy window and just before each "
+                               "transfer (schemes with an LSP)",
         "train_seconds": state.train_seconds,
         "examples_per_second": state.examples / state.train_seconds if state.train_seconds > 0 else None,
         "t_example_hardware_s": t_example_s,
@@ -583,6 +600,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
     interval = cfg.transfer.interval
     has_transfer = cfg.synapse.scheme.has_lsp
     every = running_every(len(y_tr))
+    track_msp = has_transfer and cfg.synapse.scheme.analog     # schemes whose PCM pair moves only at transfers
+    msp_ref = msp_weights(state.net) if track_msp else None
     bar = None
     if progress:
         from tqdm import tqdm
@@ -596,7 +615,7 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
             net = state.net
             t0 = time.perf_counter()
             correct = 0
-            running, win_start, win_correct = [], 0, 0
+            running, win_start, win_correct, msp = [], 0, 0, []
             for k, i in enumerate(order):
                 probs = net.forward(x_tr[i])
                 label = int(y_tr[i])
@@ -606,6 +625,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
                 if k + 1 - win_start == every or k + 1 == len(order):
                     running.append([state.examples + 1, win_correct / (k + 1 - win_start)])
                     win_start, win_correct = k + 1, 0
+                    if track_msp:
+                        msp.append([state.examples + 1, *msp_change_rms(net, msp_ref)])
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
                     net.advance(ex_both)
@@ -613,7 +634,11 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
                         net.advance(ex_pcm, hold_lsp=True)
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
+                    if track_msp:    # the drift accumulated over the interval, then the new reference
+                        msp.append([state.examples, *msp_change_rms(net, msp_ref)])
                     stats = net.transfer()
+                    if track_msp:
+                        msp_ref = msp_weights(net)
                     dur = _transfer_duration(cfg, hw, stats)
                     tr_both, tr_pcm = clock.transfer(dur["total"])
                     if cfg.training.leak:
@@ -639,7 +664,7 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
                 state.train_seconds += epoch_s
                 state.history.append({"epoch": state.epoch + 1, "train_accuracy": correct / len(y_tr),
                                       "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s,
-                                      "running_accuracy": running})
+                                      "running_accuracy": running, "msp_change_rms": msp})
                 state.epoch += 1
                 save_checkpoint(out / CHECKPOINT, state, bundle, cfg=cfg, dataset=ident, resumes=resumes)
                 text = metrics_text("running" if state.epoch < cfg.training.epochs else "finished")

@@ -72,6 +72,13 @@ def test_train_baseline_writes_the_block_and_one_figure_with_both_runs(tmp_path,
     w = np.diff([0, 50, 100, 150, 200, 230])
     assert np.dot(ra[:5, 1], w) / 230 == pytest.approx(m["train_accuracy_per_epoch"][0], abs=1e-12)
     assert m["examples_per_epoch"] == 230 and len(fm["running_accuracy"]) == 10
+    # the PCM pair's drift between transfers: a sample per window and one just before each of the 4 transfers
+    msp = np.array(m["msp_change_rms"])
+    assert msp.shape == (10 + 4, 3) and (msp[:, 1:] >= 0).all()
+    assert sorted(set(msp[:, 0].astype(int)) - set(ra[:, 0].astype(int))) == [300, 400]   # 100, 200: window ends too
+    assert msp[msp[:, 0] > 100, 1:].max() > 0          # the devices programmed at a transfer drift afterwards
+    assert (run / "plots" / "weight_drift.png").stat().st_size > 0
+    assert "msp_change_rms" not in fm or fm["msp_change_rms"] == []        # float: no PCM
     # the last figure written into the run is the one with both runs
     last = [c for c in calls if c[0] == str(run / "plots" / "learning_curve.png")][-1]
     assert last[1] == ["ambrogio2018-accel", "float"] and "gap" in last[2]
