@@ -239,6 +239,8 @@ def cmd_train(args) -> int:
                              seed=args.seed)
     if args.baseline and not cfg.synapse.scheme.analog:
         raise ConfigError("train: --baseline compares with the float preset; this run already is float")
+    if args.seeds is not None:
+        return _train_seeds(args, cfg, out, resume)
     from pycosim import calibration
     from pycosim.datasets import sources
 
@@ -279,6 +281,31 @@ def cmd_config(args) -> int:
         print(ref.explain(args.explain))
         return 0
     sys.stdout.write(ref.resolved_toml(args.preset, args.config, args.set))
+    return 0
+
+
+def _train_seeds(args, cfg, out, resume: bool) -> int:
+    from pycosim.nn.seeds import format_seeds, parse_seeds, train_seeds
+    from pycosim.nn.train import check_transfers
+
+    if resume:
+        raise ConfigError("train: --seeds starts new runs; resume each seed's run with --resume OUT/seed-S")
+    if args.seed is not None:
+        raise ConfigError("train: give either --seed or --seeds")
+    seeds = parse_seeds(args.seeds)
+    from pycosim.datasets import sources
+
+    data = sources.load(args.dataset)          # one-line errors here, before any worker starts
+    if args.calibration:
+        from pycosim import calibration
+
+        calibration.load(args.calibration)
+    n = cfg.training.train_subset or len(data.y_train)
+    check_transfers(cfg, min(n, len(data.y_train)))
+    doc = train_seeds(cfg, out, seeds, dataset=args.dataset, calibration=args.calibration, baseline=args.baseline,
+                      jobs=args.jobs)
+    print(format_seeds(doc))
+    print(f"wrote {Path(out) / 'seeds.json'}")
     return 0
 
 
@@ -386,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run from its last checkpoint")
     t.add_argument("--baseline", action="store_true",
                    help="also train the float preset with the same settings and print both accuracies")
+    t.add_argument("--seeds", metavar="S,S,…", help="train each seed into OUT/seed-S (in parallel; with "
+                   "--baseline each its float baseline) and write their mean ± sd to OUT/seeds.json")
+    t.add_argument("--jobs", type=int, default=None, help="--seeds: worker processes (default: CPU cores)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
