@@ -467,12 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     rp = sub.add_parser("report", help="energy per example, GOP/s/W and PCM lifetime of runs, side by side")
-    rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories")
+    rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories (with --html "
+                    "also sweep and validation directories)")
     rp.add_argument("--endurance", type=float, default=1e8, help="PCM endurance in RESET cycles (default 1e8)")
     rp.add_argument("--duty-cycle", type=float, default=1.0, help="fraction of the time spent training (default 1)")
     rp.add_argument("--fraction", type=float, default=1e-3, help="device fraction whose wear-out ends life (default 0.001)")
     rp.add_argument("--calibration", metavar="CAL_DIR", help="bundle of the energies (default: the run's, else shipped)")
     rp.add_argument("--out", metavar="DIR", help="also write the comparison report.json and energy_comparison.png here")
+    rp.add_argument("--html", metavar="OUT.html", help="write one self-contained HTML page of the runs, sweep "
+                    "directories and validation directories given (figures embedded)")
     rp.set_defaults(func=cmd_report)
 
     cal = sub.add_parser("calibration", help="inspect calibration bundles")
@@ -506,11 +509,32 @@ def cmd_evaluate(args) -> int:
 def cmd_report(args) -> int:
     from pycosim.evaluate import format_report, report
 
+    if args.html:
+        return _report_html(args)
+
     reps = report(args.rundirs, endurance_cycles=args.endurance, duty_cycle=args.duty_cycle, fraction=args.fraction,
                   calibration_dir=args.calibration, out_dir=args.out)
     print(format_report(reps))
     where = f"; comparison in {args.out}" if args.out else ""
     print(f"wrote report.json and plots/energy_breakdown.png in each run directory{where}")
+    return 0
+
+
+def _report_html(args) -> int:
+    """``report PATH… --html OUT.html``: an analog run gets its energy report first (if it has a checkpoint
+    and none yet), then one self-contained page of everything (:func:`pycosim.html_report.write_html`)."""
+    from pycosim.evaluate import report
+    from pycosim.html_report import _kind, write_html
+    from pycosim.nn import config as ncfg
+
+    dirs = [Path(p).expanduser() for p in args.rundirs]
+    kinds = [_kind(d) for d in dirs]          # one-line errors before anything is written
+    for d, k in zip(dirs, kinds):
+        if k == "run" and (d / "checkpoint.npz").is_file() and not (d / "plots" / "energy_breakdown.png").is_file() \
+                and ncfg.load(d / "config.toml").synapse.scheme.analog:
+            report([d], endurance_cycles=args.endurance, duty_cycle=args.duty_cycle, fraction=args.fraction,
+                   calibration_dir=args.calibration)
+    print(f"wrote {write_html(dirs, args.html)}")
     return 0
 
 
