@@ -171,7 +171,7 @@ def _validation_section(p: Path) -> str:
     out = [f"<h2>Validation {_e(p.name)}: array model against SPICE</h2>",
            f'<p class="{cls}">{_e(doc.get("verdict") or ("passed" if doc.get("passed") else "DISAGREE"))}</p>',
            "<pre>" + _e(doc.get("table", "")) + "</pre>"]
-    figs = sorted(p.glob("parity_*.png"))
+    figs = sorted(f for f in p.glob("parity_*.png") if f.name != "parity_summary.png")   # the same plots again
     if figs:
         out.append("<h3>Every quantity: model against SPICE</h3><div class=grid>"
                    + "".join(_img(f, f.stem.replace("parity_", "").replace("_", " ")) for f in figs) + "</div>")

@@ -279,3 +279,21 @@ def test_an_informational_quantity_is_not_counted_as_agreeing_and_says_why():
     assert compare.verdict_line([ok, info, bad]).startswith("DISAGREE: 1 of 2 checked quantities agree")
     assert compare.verdict_line([ok], checks_failed=1).startswith("DISAGREE:")
     assert info.summary()["agrees"] is False and info.summary()["why_not_checked"].startswith("each side")
+
+
+def test_every_parity_plot_on_one_summary_page(tmp_path):
+    """validate's output holds one parity plot per quantity and all of them on parity_summary.png."""
+    from matplotlib.image import imread
+
+    from pycosim.validation import report
+
+    s = np.linspace(1.0, 2.0, 10)
+    labels = [f"row {i}" for i in range(10)]
+    qs = [compare.Quantity(f"q{k}", f"quantity {k}", s, s * (1 + 0.01 * k), labels, tol=0.05 if k < 4 else np.inf,
+                           why="informational") for k in range(5)]
+    report.write(tmp_path / "v", {"passed": True}, compare.table(qs), qs)
+    assert sorted(p.name for p in (tmp_path / "v").glob("parity_*.png")) == \
+        [f"parity_q{k}.png" for k in range(5)] + ["parity_summary.png"]
+    one = imread(tmp_path / "v" / "parity_q0.png")
+    page = imread(tmp_path / "v" / report.SUMMARY_NAME)
+    assert page.shape[1] > 3 * one.shape[1] * 0.8 and page.shape[0] > 1.5 * one.shape[0] * 0.8   # 4 per row, 2 rows
