@@ -109,11 +109,15 @@ def _run_section(p: Path) -> str:
     if b and not b.get("converged"):
         out.append('<p class="warn">The float baseline has not converged at this budget: the gap is not a '
                    "verdict on the devices.</p>")
+    from pycosim.evaluate.report import si
+
     tr = m.get("transfers") or {}
-    timing = [("hardware time per example", f"{m.get('t_example_hardware_s')} s"),
-              ("simulated hardware time", f"{m.get('hardware_time_s')} s"),
-              ("transfers", f"{tr.get('count')} (total {tr.get('total_duration_s')} s, overruns {tr.get('overruns')})"),
-              ("schedule", json.dumps(m.get("schedule"))),
+    sched = m.get("schedule") or {}
+    timing = [("hardware time per example", si(m.get("t_example_hardware_s"), "s")),
+              ("simulated hardware time", si(m.get("hardware_time_s"), "s")),
+              ("transfers", f"{tr.get('count')} (total {si(tr.get('total_duration_s'), 's')}, "
+                            f"overruns {tr.get('overruns')})"),
+              ("schedule", ", ".join(f"{k} {si(v, 's') if isinstance(v, float) else v}" for k, v in sched.items())),
               ("wall time of training", f"{m.get('train_seconds', 0):.1f} s "
                                         f"({m.get('examples_per_second') or 0:.0f} examples/s)")]
     out.append("<h3>Timing</h3>" + _table(timing))
