@@ -524,11 +524,11 @@ def _report_html(args) -> int:
     """``report PATH… --html OUT.html``: an analog run gets its energy report first (if it has a checkpoint
     and none yet), then one self-contained page of everything (:func:`pycosim.html_report.write_html`)."""
     from pycosim.evaluate import report
-    from pycosim.html_report import _kind, write_html
+    from pycosim.html_report import kind_of, write_html
     from pycosim.nn import config as ncfg
 
     dirs = [Path(p).expanduser() for p in args.rundirs]
-    kinds = [_kind(d) for d in dirs]          # one-line errors before anything is written
+    kinds = [kind_of(d) for d in dirs]          # one-line errors before anything is written
     for d, k in zip(dirs, kinds):
         if k == "run" and (d / "checkpoint.npz").is_file() and not (d / "plots" / "energy_breakdown.png").is_file() \
                 and ncfg.load(d / "config.toml").synapse.scheme.analog:

@@ -73,7 +73,8 @@ def _pct(x) -> str:
     return "—" if x is None else f"{100 * x:.2f} %"
 
 
-def _kind(p: Path) -> str:
+def kind_of(p: Path) -> str:
+    """'run', 'sweep' or 'validation': what the directory *p* holds (ConfigError, one line, otherwise)."""
     if (p / "metrics.json").is_file() and (p / "config.toml").is_file():
         return "run"
     if (p / "sweep.json").is_file():
@@ -190,7 +191,7 @@ def render(paths) -> str:
     ps = [Path(x).expanduser() for x in paths]
     if not ps:
         raise ConfigError("report: give at least one directory")
-    kinds = [_kind(p) for p in ps]
+    kinds = [kind_of(p) for p in ps]
     sections = {"run": _run_section, "sweep": _sweep_section, "validation": _validation_section}
     body = "".join(sections[k](p) for k, p in zip(kinds, ps))
     title = "pycosim report: " + ", ".join(p.name for p in ps)
