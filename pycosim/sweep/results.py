@@ -262,7 +262,8 @@ def convergence_warning(sweep, records: dict) -> str | None:
     why = (f"its last epoch still gained up to {max(gains):+.2f} pp (converged: < {CONVERGED_GAIN_PP} pp)" if gains
            else "one epoch cannot show convergence")
     return (f"sweep {sweep.name}: the float baseline has not converged at {_budget_text(sweep)} in {len(bad)} of its "
-            f"run(s) ({why}): equivalence verdicts are 'undetermined'; use a larger budget (e.g. --budget full)")
+            f"run(s) ({why}): equivalence verdicts are 'undetermined'; give it more epochs ([budget] epochs, or a "
+            f"[budget.NAME] chosen with --budget)")
 
 
 def no_transfer_warning(sweep, records: dict) -> str | None:
