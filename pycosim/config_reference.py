@@ -223,7 +223,11 @@ def _find(key: str) -> Entry:
         return tail[0]
     if tail:
         raise ConfigError(f"--explain {key!r}: ambiguous; one of {', '.join(e.path for e in tail)}")
-    raise ConfigError(f"--explain {key!r}: no such setting; settings: {', '.join(by_path)}")
+    import difflib
+
+    close = difflib.get_close_matches(key, list(by_path) + [e.key for e in es], n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise ConfigError(f"--explain {key!r}: no such setting; {hint}settings: {', '.join(by_path)}")
 
 
 def explain(key: str) -> str:
