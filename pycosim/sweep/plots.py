@@ -173,7 +173,8 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
                 color="w" if acc[i, j] < np.nanmean(acc) else "k")
     for x0, y0, x1, y1 in equivalence_edges(eq):
         ax.plot([x0, x1], [y0, y1], color="r", lw=2.5, solid_capstyle="round")
-    ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)")
+    ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)"
+            if eq.any() else "no cell software-equivalent against a converged float baseline (no contour)")
     ax.set_xticks(range(len(xv)), [_label(v) for v in xv], rotation=30 if len(xv) > 6 else 0)
     ax.set_yticks(range(len(yv)), [_label(v) for v in yv])
     ax.set_xlabel(p1)
