@@ -85,7 +85,7 @@ def main(out: Path, mc: int) -> None:
     ax1.plot(cs_ff, ktc * 1e3, "s--", color="tab:gray", label="reset kT/C noise √(kT/C_tot) (mV)")
     ax1.plot(cs_ff, energy * 1e15, "^-", color="tab:green", label="energy per up pulse (fJ)")
     ax1.set(xscale="log", yscale="log", xlabel="storage capacitor cs (fF)", ylabel="mV  /  fJ",
-            title="capacitor: step, energy, kT/C (nominal cell)")
+            title="capacitor: step, energy, kT/C\n(nominal cell)")
     ax1.axvline(30, color="k", lw=0.6, ls=":")
     ax1.text(31, 1.0, "default 30 fF", fontsize=8)
     axr = ax1.twinx()
@@ -93,7 +93,8 @@ def main(out: Path, mc: int) -> None:
     axr.set_ylabel("update steps in the V_C window", color="tab:blue")
     h1, l1 = ax1.get_legend_handles_labels()
     h2, l2 = axr.get_legend_handles_labels()
-    ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
+    ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+               frameon=False)   # below the axes: it covers no curve
     for l_m, color in zip(LENGTHS, ("tab:orange", "tab:purple")):
         ax2.plot(BOOST_V, [p99[(l_m, b)] for b in BOOST_V]  # V/s = mV/ms
                 , "o-", color=color,
@@ -101,13 +102,13 @@ def main(out: Path, mc: int) -> None:
     ax2.axhline(budget, color="k", ls="--", lw=1,
                 label=f"budget: 2 steps (10 mV) / {T_HOLD_S*1e3:.1f} ms")
     ax2.set(yscale="log", xlabel="gate-off level beyond the rails (V)", ylabel="p99 |dV_C/dt| (mV/ms)",
-            title=f"leakage: {mc} Monte Carlo cells × V_C 0.1–1.1 V (cs = 30 fF)")
-    ax2.legend(fontsize=8)
-    fig.suptitle("3T1C trade-off (netlists/lsp_3t1c.lib, ngspice): capacitor vs step vs energy; gate-off vs leakage",
+            title=f"leakage: {mc} Monte Carlo cells\n× V_C 0.1–1.1 V (cs = 30 fF)")
+    ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    fig.suptitle("3T1C trade-off (netlists/lsp_3t1c.lib, ngspice):\ncapacitor vs step vs energy; gate-off vs leakage",
                  fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")   # the canvas holds every title and legend
     print(f"wrote {out}")
 
 

@@ -239,6 +239,8 @@ def cmd_train(args) -> int:
                              seed=args.seed)
     if args.baseline and not cfg.synapse.scheme.analog:
         raise ConfigError("train: --baseline compares with the float preset; this run already is float")
+    if args.seeds is not None:
+        return _train_seeds(args, cfg, out, resume)
     from pycosim import calibration
     from pycosim.datasets import sources
 
@@ -255,10 +257,55 @@ def cmd_train(args) -> int:
     if args.baseline:
         from pycosim.nn.config import float_baseline_of
 
+        from pycosim.nn.baseline import attach_baseline, format_comparison
+
         fm = train(float_baseline_of(cfg), base_dir, dataset=data, resume=base_resume, progress=not args.quiet)
-        gap = 100 * (m["test_accuracy"] - fm["test_accuracy"])
-        print(f"float: test accuracy {fm['test_accuracy']:.2%} (software baseline: same network, data, schedule and "
-              f"seed, ideal weights); difference {gap:+.2f} percentage points")
+        m = attach_baseline(out, fm, base_dir)
+        print(format_comparison(m))
+        print(f"learning curves of both runs: {Path(out) / 'plots' / 'learning_curve.png'}")
+    return 0
+
+
+def cmd_config(args) -> int:
+    from pycosim import config_reference as ref
+
+    if args.docs:
+        if args.explain or args.preset or args.config or args.set:
+            raise ConfigError("config: --docs writes the whole reference; give it alone")
+        problems = ref.problems()
+        if problems:
+            raise ConfigError(f"config: {len(problems)} setting(s) not documented: {problems[0]}")
+        print(f"wrote {ref.write_markdown(args.docs)}")
+        return 0
+    if args.explain:
+        print(ref.explain(args.explain))
+        return 0
+    sys.stdout.write(ref.resolved_toml(args.preset, args.config, args.set))
+    return 0
+
+
+def _train_seeds(args, cfg, out, resume: bool) -> int:
+    from pycosim.nn.seeds import format_seeds, parse_seeds, train_seeds
+    from pycosim.nn.train import check_transfers
+
+    if resume:
+        raise ConfigError("train: --seeds starts new runs; resume each seed's run with --resume OUT/seed-S")
+    if args.seed is not None:
+        raise ConfigError("train: give either --seed or --seeds")
+    seeds = parse_seeds(args.seeds)
+    from pycosim.datasets import sources
+
+    data = sources.load(args.dataset)          # one-line errors here, before any worker starts
+    if args.calibration:
+        from pycosim import calibration
+
+        calibration.load(args.calibration)
+    n = cfg.training.train_subset or len(data.y_train)
+    check_transfers(cfg, min(n, len(data.y_train)))
+    doc = train_seeds(cfg, out, seeds, dataset=args.dataset, calibration=args.calibration, baseline=args.baseline,
+                      jobs=args.jobs)
+    print(format_seeds(doc))
+    print(f"wrote {Path(out) / 'seeds.json'}")
     return 0
 
 
@@ -277,8 +324,7 @@ def cmd_validate(args) -> int:
     doc = validate(args.rows, args.cols, args.cases, args.seed, args.calibration, args.out, args.workers,
                    progress=not args.quiet)
     print(doc["table"])
-    verdict = "agree within tolerance" if doc["passed"] else "DISAGREE beyond tolerance (named above)"
-    print(f"array model vs SPICE, {args.rows}x{args.cols}, {args.cases} inputs: {verdict}; "
+    print(f"array model vs SPICE, {args.rows}x{args.cols}, {args.cases} inputs: {doc['verdict']}; "
           f"{doc['wall_time_s']:.1f} s -> {args.out}")
     return 0
 
@@ -304,6 +350,8 @@ def cmd_sweep(args) -> int:
     res = run_sweep(sweep, args.out, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
                     plots=not args.no_plots)
     print(format_summary(res.sweep, res.records))
+    for w in res.warnings:
+        warnings.warn(w, stacklevel=1)
     print(f"sweep {res.sweep.name}: {res.ran} run(s) finished now, {res.skipped} already done, {res.failed} failed "
           f"in {res.elapsed_s:.1f} s -> {res.csv}")
     for f in res.plots:
@@ -365,8 +413,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run from its last checkpoint")
     t.add_argument("--baseline", action="store_true",
                    help="also train the float preset with the same settings and print both accuracies")
+    t.add_argument("--seeds", metavar="S,S,…", help="train each seed into OUT/seed-S (in parallel; with "
+                   "--baseline each its float baseline) and write their mean ± sd to OUT/seeds.json")
+    t.add_argument("--jobs", type=int, default=None, help="--seeds: worker processes (default: CPU cores)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    cf = sub.add_parser("config", help="print the resolved configuration (TOML) or one setting's documentation")
+    cf.add_argument("--preset", default=None, help="start from this preset (default ambrogio2018)")
+    cf.add_argument("--config", metavar="FILE.toml", help="start from a configuration file instead")
+    cf.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
+                    help="override a setting, as for train (lists: -s network.hidden=[500,250])")
+    cf.add_argument("--explain", metavar="KEY", help="print the documentation of one setting, e.g. transfer.interval")
+    cf.add_argument("--docs", metavar="FILE.md", help="write the reference of every setting (docs/config.md)")
+    cf.set_defaults(func=cmd_config)
 
     sw = sub.add_parser("sweep", help="run a sweep of training runs (settings x seeds) locally or on a Dask cluster")
     sw.add_argument("sweep", metavar="SWEEP.toml", help="sweep file (docs/sweeps.md; examples/sweeps/)")
@@ -407,12 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     rp = sub.add_parser("report", help="energy per example, GOP/s/W and PCM lifetime of runs, side by side")
-    rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories")
+    rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories (with --html "
+                    "also sweep and validation directories)")
     rp.add_argument("--endurance", type=float, default=1e8, help="PCM endurance in RESET cycles (default 1e8)")
     rp.add_argument("--duty-cycle", type=float, default=1.0, help="fraction of the time spent training (default 1)")
     rp.add_argument("--fraction", type=float, default=1e-3, help="device fraction whose wear-out ends life (default 0.001)")
     rp.add_argument("--calibration", metavar="CAL_DIR", help="bundle of the energies (default: the run's, else shipped)")
     rp.add_argument("--out", metavar="DIR", help="also write the comparison report.json and energy_comparison.png here")
+    rp.add_argument("--html", metavar="OUT.html", help="write one self-contained HTML page of the runs, sweep "
+                    "directories and validation directories given (figures embedded)")
     rp.set_defaults(func=cmd_report)
 
     cal = sub.add_parser("calibration", help="inspect calibration bundles")
@@ -446,11 +509,32 @@ def cmd_evaluate(args) -> int:
 def cmd_report(args) -> int:
     from pycosim.evaluate import format_report, report
 
+    if args.html:
+        return _report_html(args)
+
     reps = report(args.rundirs, endurance_cycles=args.endurance, duty_cycle=args.duty_cycle, fraction=args.fraction,
                   calibration_dir=args.calibration, out_dir=args.out)
     print(format_report(reps))
     where = f"; comparison in {args.out}" if args.out else ""
     print(f"wrote report.json and plots/energy_breakdown.png in each run directory{where}")
+    return 0
+
+
+def _report_html(args) -> int:
+    """``report PATH… --html OUT.html``: an analog run gets its energy report first (if it has a checkpoint
+    and none yet), then one self-contained page of everything (:func:`pycosim.html_report.write_html`)."""
+    from pycosim.evaluate import report
+    from pycosim.html_report import kind_of, write_html
+    from pycosim.nn import config as ncfg
+
+    dirs = [Path(p).expanduser() for p in args.rundirs]
+    kinds = [kind_of(d) for d in dirs]          # one-line errors before anything is written
+    for d, k in zip(dirs, kinds):
+        if k == "run" and (d / "checkpoint.npz").is_file() and not (d / "plots" / "energy_breakdown.png").is_file() \
+                and ncfg.load(d / "config.toml").synapse.scheme.analog:
+            report([d], endurance_cycles=args.endurance, duty_cycle=args.duty_cycle, fraction=args.fraction,
+                   calibration_dir=args.calibration)
+    print(f"wrote {write_html(dirs, args.html)}")
     return 0
 
 

@@ -7,7 +7,13 @@ fields carry their unit in the name or the docstring. This module is the one pla
   type of every value against the field's annotation;
 * turns it back into a dict / TOML text (:func:`to_dict`, :func:`dumps_toml`, :func:`save_toml`);
 * applies overrides by dotted path, ``"transfer.interval=4000"`` (:func:`override`), which the
-  CLI's ``-s`` option and the sweep runner share.
+  CLI's ``-s`` option and the sweep runner share. A list setting takes ``[500,250]`` (or ``500,250``;
+  ``[64]`` for one element, ``[]`` for none); a setting whose default is None ("auto": derived from the
+  calibration bundle or the rest of the configuration) takes the text ``"auto"`` for that default.
+
+The TOML text (:func:`dumps_toml`) records every field: a None value is written as the string
+:data:`AUTO` and read back as None, so a run's ``config.toml`` lists every setting it used (the values
+the "auto" settings resolved to are in the run's ``metrics.json``, ``resolved_settings``).
 
 Errors are :class:`pycosim.errors.ConfigError` with one line that names the path, the value and
 the allowed names or type. Every ``float`` field must be a finite number (infinity and NaN are refused
@@ -33,6 +39,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+#: The TOML / ``-s`` spelling of a None ("auto") setting: resolved by the code that uses it.
+AUTO = "auto"
+
+
 def check(cond: bool, msg: str) -> None:
     """Raise :class:`ConfigError` with the one-line *msg* unless *cond* holds (the range checks of the
     config dataclasses' ``__post_init__``)."""
@@ -54,7 +64,7 @@ def _coerce(value, annotation, path: str):
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+        if type(None) in args and (value is None or (isinstance(value, str) and value.strip().lower() == AUTO)):
             return None
         errors = []
         for a in args:
@@ -77,7 +87,12 @@ def _coerce(value, annotation, path: str):
         return from_dict(annotation, value, prefix=path)
     if origin in (tuple, list):
         if isinstance(value, str):
-            value = [v for v in value.replace(",", " ").split() if v]
+            text = value.strip()
+            if text.startswith("[") != text.endswith("]"):
+                raise ConfigError(f"{path}={value!r}: expected a list such as [500,250] (unbalanced brackets)")
+            if text.startswith("["):
+                text = text[1:-1]
+            value = [v for v in text.replace(",", " ").split() if v]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: expected a list, got {value!r}")
         item = args[0] if args else typing.Any
@@ -146,17 +161,21 @@ def from_dict(cls, data: dict, prefix: str = ""):
     return cls(**kwargs)
 
 
-def to_dict(obj) -> dict:
-    """Nested plain dict of a config dataclass (tuples become lists, None values are dropped)."""
+def to_dict(obj, auto: bool = False) -> dict:
+    """Nested plain dict of a config dataclass (tuples become lists). None values are dropped, or with
+    *auto* written as :data:`AUTO` (what :func:`from_dict` reads back as None): the complete record of
+    :func:`dumps_toml`. The dropping form is the one checkpoints and sweep keys are computed from."""
     out = {}
     for f in dataclasses.fields(obj):
         v = getattr(obj, f.name)
         if dataclasses.is_dataclass(v):
-            out[f.name] = to_dict(v)
+            out[f.name] = to_dict(v, auto)
         elif isinstance(v, tuple):
             out[f.name] = list(v)
         elif v is not None:
             out[f.name] = v
+        elif auto:
+            out[f.name] = AUTO
     return out
 
 
@@ -212,10 +231,10 @@ def _split(assignment: str) -> tuple[str, str]:
 
 
 def dumps_toml(obj) -> str:
-    """TOML text of a config dataclass (sections for nested dataclasses)."""
+    """TOML text of a config dataclass (sections for nested dataclasses; every field, None as ``"auto"``)."""
     import tomli_w
 
-    return tomli_w.dumps(to_dict(obj))
+    return tomli_w.dumps(to_dict(obj, auto=True))
 
 
 def save_toml(obj, path: str | os.PathLike) -> Path:

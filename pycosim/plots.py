@@ -34,12 +34,13 @@ def pyplot():
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Lay out *fig*, write it as PNG to *path* atomically (parent directories created; an interrupted write
-    leaves no file) and close it; returns the path."""
+    leaves no file; the canvas grows to hold every title, label and legend, even one placed outside the
+    axes) and close it; returns the path."""
     path = Path(path)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi))
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"))
     finally:
         pyplot().close(fig)
     return path

@@ -91,7 +91,7 @@ class LSPConfig:
         away). Shipped bundle (rates ~0.02 V/s): ~1 ms. The value
         used is Crossbar.leak_batch_s.
     read_noise: add the bundle's 3T1C read noise (needs lsp/read_noise_*).
-    up_down_ratio: override of the LSP asymmetry |ΔV_up/ΔV_down|: the down steps of every cell are
+    up_down_ratio: override of the LSP asymmetry |ΔV_up/ΔV_down| (dimensionless): the down steps of every cell are
         scaled so that the population ratio becomes this value (None = as simulated).
     """
 
@@ -114,7 +114,7 @@ class PeripheryConfig:
     """Read path: PWM inputs, integrators, ADCs (Ambrogio et al. 2018, Methods).
 
     input_bits: resolution of the pulse-width encoding of |x| ≤ 1 (None = exact durations).
-    forward_full_scale, backward_full_scale: network-unit output that reaches the integrator's linear
+    forward_full_scale, backward_full_scale: output (network units) that reaches the integrator's linear
         range q_linear_max_C; this sets the read-pulse length for x = 1:
         t_x1 = q_linear_max_C·scale/(V_read·full_scale). Outputs beyond it clip at the rails.
         Defaults: 16 covers sigmoid pre-activations (σ(±16) is saturated to 10⁻⁷); 2 covers the
@@ -158,7 +158,8 @@ class PeripheryConfig:
         bundle) and the read noise (σ/G ≈ 2–4 %) of one device average down by 1/√16 to ≈ 3 % and ≈ 1 %
         of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
         column).
-    drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max.
+    drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max
+        (dimensionless).
         Default 0.4: ν depends on the level (ν_e ≈ 0.10 at RESET, 0.034 at 25 %, 0.024 at G_max on the
         shipped bundle), so the reference sits where the conductance that carries the read signal sits:
         the conductance-weighted median level of the larger device of a pair, 0.38–0.39 of mean G_max in
@@ -244,7 +245,7 @@ class TransferConfig:
         min(G⁺, G⁻) = 45 % of G_max in layers 2–3, and test accuracy falling from 94.9 % after epoch 2 to
         92.7 % after epoch 4). 1 = RESET only when a device saturates (Ambrogio et al. 2018, Methods).
     invert_polarity: flip the LSP polarity bit of each transferred column after its reset.
-    interval: training examples between two transfers (Ambrogio et al. 2018: 8,000 for MNIST); used by
+    interval: training examples between two transfers (examples; Ambrogio et al. 2018: 8,000 for MNIST); used by
         the training loop, which calls :meth:`Crossbar.transfer` every *interval* examples.
     drift_horizon_s: closed loop only: tune each synapse to the weight the calibration's MEAN drift law
         predicts this long after now (s), w_pred = w_read + scale·F·Σ± G·(r̄(a + h)/r̄(a) − 1) with a the

@@ -156,6 +156,13 @@ class Crossbar:
         self.counters.sim_time_s += dt_s
         self._advance(dt_s, hold_lsp, settle)
 
+    def resolved_settings(self) -> dict:
+        """The values this layer uses for its "auto" settings (the configuration fields left None, see
+        docs/config.md): ``{dotted path: value}`` in the field's unit, only for fields that are None in
+        ``cfg`` and that the scheme uses; {} for 'ideal'. A run records them in ``metrics.json`` →
+        ``resolved_settings``."""
+        return {}
+
     def weights(self, forward: bool = False) -> np.ndarray:
         """Copy of the noise-free weights (network units, float32, (n_in, n_out)); forward=True: the matrix
         the forward read applies (analog schemes: with the periphery's line gains)."""

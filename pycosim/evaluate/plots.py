@@ -83,7 +83,7 @@ def plot_energy(reports: list[dict], path) -> Path:
         f"{i + 1} = {r['label']}" for i, r in enumerate(runs)))
     a1.set_title(title, fontsize=8)
     a1.grid(alpha=0.3, axis="y")
-    a1.legend(fontsize=6, ncol=2, loc="upper left")
+    a1.legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)  # below: covers no bar
     xs = np.arange(4)
     for i, r in enumerate(runs):
         g = r["energy"]["gops_per_W"]
@@ -98,6 +98,6 @@ def plot_energy(reports: list[dict], path) -> Path:
     a2.set_ylabel("GOP/s/W")
     a2.set_title("full: every term; analog core: bundle operations only", fontsize=8)
     a2.grid(alpha=0.3, axis="y")
-    a2.legend(fontsize=7, loc="best")
+    a2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)   # below: covers no bar
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)

@@ -37,7 +37,7 @@ from pycosim.config import check as _check
 class NetworkConfig:
     """Fully connected network; input size and classes come from the data set.
 
-    hidden: sizes of the hidden layers (default 250, 125: MNIST 784-250-125-10, Ambrogio et al. 2018).
+    hidden: sizes of the hidden layers (neurons; default 250, 125: MNIST 784-250-125-10, Ambrogio et al. 2018).
     activation: hidden-layer activation; 'sigmoid' f(z) = 1/(1 + e^−z), computed in the digital
         periphery, as in the paper (the output layer is a softmax).
     init_scale: initial weights are uniform in ±init_scale/√n_in (network units; default √3: standard
@@ -59,14 +59,14 @@ class NetworkConfig:
 class TrainingConfig:
     """SGD at batch size 1, the hardware's own schedule.
 
-    epochs: passes over the training set (or the subset).
+    epochs: passes over the training set (or the subset) (epochs).
     lr: learning rate η of ΔW = −η·x⊗δ (network units).
-    lr_decay: η of epoch e (from 0) is lr·lr_decay^e (1 = constant). Default 0.5: plain float32 SGD of
+    lr_decay: η of epoch e (from 0) is lr·lr_decay^e (dimensionless; 1 = constant). Default 0.5: plain float32 SGD of
         784-250-125-10 on MNIST reaches 96.5 / 97.1 / 97.6 / 97.8 % test accuracy after epochs 1–4 with it,
         while a constant η = 0.1 wanders between 96.1 and 97.3 % over five epochs (measured here).
-    train_subset: use only the first K training examples (0 = all).
-    test_subset: evaluate on the first K test examples (0 = all).
-    seed: seed of every random draw (device instances, noise, pulse rounding, example order).
+    train_subset: use only the first K training examples (examples; 0 = all).
+    test_subset: evaluate on the first K test examples (examples; 0 = all).
+    seed: (dimensionless integer) seed of every random draw (device instances, noise, pulse rounding, example order).
     leak: let the 3T1C cells leak for the hardware time of each example (pycosim.timing.example_time_s).
     """
 
@@ -96,7 +96,7 @@ class SynapseConfig:
         '2pcm' W = F·(G⁺ − G⁻), updates as SET pulses (Burr et al., IEEE TED 62, 3498 (2015));
         'ideal' float32 weights (the software baseline through the same loop).
     F: significance factor of the MSP pair (dimensionless).
-    weight_max: network weight of the full MSP range F·(G_max − G_reset) in the first layer; fixes network
+    weight_max: network weight (network units) of the full MSP range F·(G_max − G_reset) in the first layer; fixes network
         units per siemens (the read gain of the layer's periphery).
     weight_scaling: 'fan_in' (default): layer l's range is weight_max·√(n_in,1/n_in,l) (fan-ins without the
         bias row), the 1/√fan-in law of the initial and of trained weights (a float-trained 784-250-125-10
@@ -151,7 +151,11 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A complete training run (see the module docstring for the tree)."""
+    """A complete training run (see the module docstring for the tree).
+
+    preset: name of the preset the configuration started from (informational: changing it changes nothing
+        else; :mod:`pycosim.nn.presets`).
+    """
 
     preset: str = "custom"
     network: NetworkConfig = field(default_factory=NetworkConfig)

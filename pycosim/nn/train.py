@@ -15,8 +15,9 @@ generators) is written atomically, and ``metrics.json`` is rewritten, so an inte
 files and ``resume`` continues it to the same result an uninterrupted run gives.
 
 Run directory:
-    config.toml      the full resolved configuration
-    metrics.json     preset, accuracies, timing, transfers, counters, calibration provenance, versions
+    config.toml      the full resolved configuration (every setting; "auto" for those the code derives)
+    metrics.json     preset, accuracies, timing, transfers, counters, calibration provenance, versions, and
+                     ``resolved_settings``: the values the "auto" settings resolved to, per layer
     checkpoint.npz   state at the end of the last finished epoch (for ``--resume``): a
                      :mod:`pycosim.statefile` of kind ``pycosim.checkpoint`` (no pickle; see
                      :func:`save_checkpoint`)
@@ -53,6 +54,30 @@ CONFIG = "config.toml"
 
 class TransferOverrun(UserWarning):
     """A transfer took longer in hardware time than the interval of examples it ends."""
+
+
+class NoTransfers(UserWarning):
+    """A run of a scheme with transfers sees fewer training examples than transfer.interval: its LSP is
+    never moved into the PCM."""
+
+
+def expected_transfers(cfg: ncfg.TrainConfig, n_train: int) -> int:
+    """Transfers a run of *cfg* does over *n_train* training examples per epoch: every ``transfer.interval``
+    examples, counted over all epochs (0 for schemes without an LSP)."""
+    if not cfg.synapse.scheme.has_lsp:
+        return 0
+    return cfg.training.epochs * int(n_train) // cfg.transfer.interval
+
+
+def check_transfers(cfg: ncfg.TrainConfig, n_train: int) -> None:
+    """Warn (:class:`NoTransfers`, one line) if a run of a scheme with transfers would do none: its
+    training examples over all epochs are fewer than ``transfer.interval``."""
+    if cfg.synapse.scheme.has_lsp and expected_transfers(cfg, n_train) == 0:
+        total = cfg.training.epochs * int(n_train)
+        warnings.warn(f"{cfg.preset}: {total} training example(s) ({cfg.training.epochs} epoch(s) of {n_train}) are "
+                      f"fewer than transfer.interval={cfg.transfer.interval}: no transfer happens, the LSP is never "
+                      f"moved into the PCM (lower it, e.g. -s transfer.interval={max(1, total // 2)})",
+                      NoTransfers, stacklevel=3)
 
 
 @dataclass
@@ -310,6 +335,30 @@ def resolve_config(preset: str | None = None, config_file=None, assignments=None
     return ncfg.override(cfg, list(assignments or []) + extra)
 
 
+def running_every(n_train: int) -> int:
+    """Training examples per point of the running training accuracy (``metrics.json`` →
+    ``running_accuracy``): a twentieth of an epoch, at least 50 and at most 1,000 examples (the last window
+    of an epoch may be shorter)."""
+    return int(max(50, min(1000, int(n_train) // 20)))
+
+
+def msp_weights(net: Network) -> list[np.ndarray]:
+    """Per layer the MSP (PCM pair) part of the noise-free weights, W − LSP contribution (network units),
+    from the crossbars' public reads."""
+    return [xb.weights() - xb.lsp_contribution() for xb in net.layers]
+
+
+def msp_change_rms(net: Network, reference: list[np.ndarray]) -> list[float]:
+    """Per layer the rms change (network units) of the MSP part of the weights since *reference*
+    (:func:`msp_weights` right after the last transfer): between transfers only drift moves it."""
+    return [float(np.sqrt(np.mean(np.square(w - r, dtype=np.float64)))) for w, r in zip(msp_weights(net), reference)]
+
+
+def state_epoch_of(tree: dict | None) -> int:
+    """Epochs a checkpoint tree has finished (0 without one)."""
+    return int(tree["epoch"]) if tree else 0
+
+
 def _subset(x, y, k: int):
     return (x[:k], y[:k]) if k and k < len(y) else (x, y)
 
@@ -353,6 +402,15 @@ def _transfer_summary(state: _State, hw: dict) -> dict:
             "parallel (pycosim.timing.transfer_time_s)", "per_transfer": state.transfers}
 
 
+def resolved_settings(net: Network) -> dict:
+    """``{dotted path: [value of layer 1, layer 2, …]}`` of the settings the configuration leaves "auto"
+    (None) and the layers resolved (:meth:`pycosim.array.crossbar.Crossbar.resolved_settings`); a layer
+    that does not use a setting has None in its place."""
+    per = [xb.resolved_settings() for xb in net.layers]
+    keys = list(dict.fromkeys(k for d in per for k in d))
+    return {k: [d.get(k) for d in per] for k in keys}
+
+
 def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes, hw: dict | None = None,
              dataset: dict | None = None, resumes: list | None = None) -> dict:
     from pycosim import __version__
@@ -370,12 +428,22 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "test_accuracy": hist[-1]["test_accuracy"] if hist else None,
         "test_accuracy_per_epoch": [h["test_accuracy"] for h in hist],
         "train_accuracy_per_epoch": [h["train_accuracy"] for h in hist],
+        "examples_per_epoch": state.examples // state.epoch if state.epoch else None,
+        "running_accuracy": [p for h in hist for p in h.get("running_accuracy", [])],
+        "running_accuracy_note": "[examples seen, fraction of the last window of training examples classified "
+                                 "correctly before their update]; windows of pycosim.nn.train.running_every examples",
+        "msp_change_rms": [p for h in hist for p in h.get("msp_change_rms", [])],
+        "msp_change_rms_note": "[examples seen, per layer the rms change (network units) of the PCM-pair part of "
+                               "the weights since the last transfer (or the start of the run / of a resume)]: "
+                               "drift between transfers; at each running-accuracy window and just before each "
+                               "transfer (schemes with an LSP)",
         "train_seconds": state.train_seconds,
         "examples_per_second": state.examples / state.train_seconds if state.train_seconds > 0 else None,
         "t_example_hardware_s": t_example_s,
         "hardware_timing": hw,
         "hardware_time_s": float(sum(xb.counters.sim_time_s for xb in xbs[:1])),
         "schedule": schedule.of(cfg.schedule).summary(t_example_s),
+        "resolved_settings": resolved_settings(state.net),
         "transfers": _transfer_summary(state, hw or {}),
         "counters": [xb.counters.as_dict() for xb in xbs],
         "calibration": None if bundle is None else {"path": str(bundle.path), "provenance": bundle.provenance},
@@ -483,6 +551,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
         shutil.rmtree(e) if e.is_dir() else e.unlink()
     x_tr, y_tr = _subset(data.x_train, data.y_train, cfg.training.train_subset)
     x_te, y_te = _subset(data.x_test, data.y_test, cfg.training.test_subset)
+    if state_epoch_of(tree) < cfg.training.epochs:
+        check_transfers(cfg, len(y_tr))
     sizes = (data.n_inputs, *cfg.network.hidden, data.n_classes)
     if cfg.synapse.scheme.analog and bundle is None:
         recorded = ((tree or {}).get("bundle") or {}).get("path")
@@ -529,6 +599,9 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
 
     interval = cfg.transfer.interval
     has_transfer = cfg.synapse.scheme.has_lsp
+    every = running_every(len(y_tr))
+    track_msp = has_transfer and cfg.synapse.scheme.analog     # schemes whose PCM pair moves only at transfers
+    msp_ref = msp_weights(state.net) if track_msp else None
     bar = None
     if progress:
         from tqdm import tqdm
@@ -542,10 +615,18 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
             net = state.net
             t0 = time.perf_counter()
             correct = 0
+            running, win_start, win_correct, msp = [], 0, 0, []
             for k, i in enumerate(order):
                 probs = net.forward(x_tr[i])
                 label = int(y_tr[i])
-                correct += int(np.argmax(probs) == label)
+                hit = int(np.argmax(probs) == label)
+                correct += hit
+                win_correct += hit
+                if k + 1 - win_start == every or k + 1 == len(order):
+                    running.append([state.examples + 1, win_correct / (k + 1 - win_start)])
+                    win_start, win_correct = k + 1, 0
+                    if track_msp:
+                        msp.append([state.examples + 1, *msp_change_rms(net, msp_ref)])
                 net.backward_update(probs, label, lr)
                 if cfg.training.leak:
                     net.advance(ex_both)
@@ -553,7 +634,11 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
                         net.advance(ex_pcm, hold_lsp=True)
                 state.examples += 1
                 if has_transfer and state.examples % interval == 0:
+                    if track_msp:    # the drift accumulated over the interval, then the new reference
+                        msp.append([state.examples, *msp_change_rms(net, msp_ref)])
                     stats = net.transfer()
+                    if track_msp:
+                        msp_ref = msp_weights(net)
                     dur = _transfer_duration(cfg, hw, stats)
                     tr_both, tr_pcm = clock.transfer(dur["total"])
                     if cfg.training.leak:
@@ -578,7 +663,8 @@ def _train_locked(cfg, out: Path, data, bundle, resume: bool, progress: bool, pl
             with _DeferInterrupt():         # checkpoint, state and metrics of this epoch committed together
                 state.train_seconds += epoch_s
                 state.history.append({"epoch": state.epoch + 1, "train_accuracy": correct / len(y_tr),
-                                      "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s})
+                                      "test_accuracy": test_acc, "lr": lr, "epoch_seconds": epoch_s,
+                                      "running_accuracy": running, "msp_change_rms": msp})
                 state.epoch += 1
                 save_checkpoint(out / CHECKPOINT, state, bundle, cfg=cfg, dataset=ident, resumes=resumes)
                 text = metrics_text("running" if state.epoch < cfg.training.epochs else "finished")

@@ -30,6 +30,7 @@ import shutil
 import socket
 import tempfile
 import time
+import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -112,7 +113,7 @@ def run_task(task, run_dir, bundle=None) -> dict:
     hardware also get their energy and PCM pulses (:func:`hardware`, needs the run's checkpoint)."""
     from pycosim import config as _cfg
     from pycosim.nn.config import TrainConfig
-    from pycosim.nn.train import CHECKPOINT, train
+    from pycosim.nn.train import CHECKPOINT, NoTransfers, train
 
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
@@ -127,7 +128,9 @@ def run_task(task, run_dir, bundle=None) -> dict:
             resume = (run_dir / CHECKPOINT).is_file()
             if run_dir.exists() and not resume:
                 shutil.rmtree(run_dir)
-            m = train(cfg, run_dir, dataset=_dataset(task.dataset), bundle=bundle, resume=resume, progress=False)
+            with warnings.catch_warnings():     # the sweep reports runs without transfers once, for all of them
+                warnings.simplefilter("ignore", NoTransfers)
+                m = train(cfg, run_dir, dataset=_dataset(task.dataset), bundle=bundle, resume=resume, progress=False)
         wall = float(m.get("train_seconds") or 0.0) if reused else time.perf_counter() - t0
         return {"status": "finished", "metrics": m, "wall_s": wall, "error": None, "host": socket.gethostname(),
                 "reused": reused, "hardware": hardware(m, run_dir, bundle.scalars) if analog else {}}

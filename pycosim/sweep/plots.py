@@ -8,6 +8,9 @@
   seeds and any other setting) with the software-equivalence contour: the boundary around the cells whose
   mean gap to the float baseline is at least −0.5 percentage points (marked ★); for randomly sampled
   numeric settings, a scatter of the points with the −0.5 pp contour interpolated between them.
+  Only cells whose float baselines converged at the budget can be equivalent
+  (:func:`pycosim.sweep.results.verdict`); the others are left unmarked and the title says they are
+  undetermined.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pycosim.plots import pyplot, save_figure
-from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, equivalent, rows
+from pycosim.sweep.results import EQUIVALENCE_PP, baseline_accuracy, convergence_warning, equivalent, rows
 
 MAX_LINES = 6
 
@@ -62,7 +65,8 @@ def _baseline_band(ax, sweep, records):
     b, _ = baseline_accuracy(sweep, records)
     if b is None:
         return
-    ax.axhline(100 * b, color="k", lw=1.2, label=f"float baseline {100 * b:.2f} %")
+    note = " (NOT converged at this budget: verdicts undetermined)" if convergence_warning(sweep, records) else ""
+    ax.axhline(100 * b, color="k", lw=1.2, label=f"float baseline {100 * b:.2f} %{note}")
     ax.axhspan(100 * b - EQUIVALENCE_PP, 100 * b, color="0.85", zorder=0,
                label=f"software-equivalent (≥ baseline − {EQUIVALENCE_PP} pp)")
 
@@ -152,28 +156,38 @@ def plot_heatmap(sweep, records, p1: str, p2: str, path) -> Path | None:
     cells: dict[tuple, list] = {}
     for r in data:
         cells.setdefault((yi[_key(r[p2])], xi[_key(r[p1])]), []).append(r)
+    conv = np.zeros(acc.shape, bool)
     for (i, j), rs in cells.items():
         acc[i, j] = 100 * np.mean([r["test_accuracy"] for r in rs])
         g = [r["gap_pp"] for r in rs if r["gap_pp"] is not None]
         gap[i, j] = np.mean(g) if g else np.nan
+        conv[i, j] = bool(g) and all(r.get("baseline_converged") for r in rs if r["gap_pp"] is not None)
+    eq = equivalent(gap) & conv
+    undetermined = int(np.sum(np.isfinite(gap) & ~conv))
     fig, ax = plt.subplots(figsize=(6.4, 5.0))
     im = ax.imshow(acc, origin="lower", aspect="auto", cmap="viridis")
     fig.colorbar(im, ax=ax, label="test accuracy (%), mean over seeds")
     for (i, j) in cells:
-        star = " ★" if equivalent(gap[i, j]) else ""
+        star = " ★" if eq[i, j] else ""
         ax.text(j, i, f"{acc[i, j]:.1f}{star}", ha="center", va="center", fontsize=7,
                 color="w" if acc[i, j] < np.nanmean(acc) else "k")
-    for x0, y0, x1, y1 in equivalence_edges(equivalent(gap)):
+    for x0, y0, x1, y1 in equivalence_edges(eq):
         ax.plot([x0, x1], [y0, y1], color="r", lw=2.5, solid_capstyle="round")
-    ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)")
+    ax.plot([], [], color="r", lw=2.5, label=f"software-equivalence contour: gap to float ≥ −{EQUIVALENCE_PP} pp inside (★)"
+            if eq.any() else "no cell software-equivalent against a converged float baseline (no contour)")
     ax.set_xticks(range(len(xv)), [_label(v) for v in xv], rotation=30 if len(xv) > 6 else 0)
     ax.set_yticks(range(len(yv)), [_label(v) for v in yv])
     ax.set_xlabel(p1)
     ax.set_ylabel(p2)
     b, _ = baseline_accuracy(sweep, records)
-    ax.set_title(f"{sweep.name}" + (f" (float baseline {100 * b:.2f} %)" if b is not None else ""), fontsize=9)
+    ax.set_title(f"{sweep.name}" + (f" (float baseline {100 * b:.2f} %)" if b is not None else "")
+                 + _undetermined_note(undetermined), fontsize=9)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     return save_figure(fig, path)
+
+
+def _undetermined_note(n: int) -> str:
+    return (f"\n{n} cell(s) undetermined: float baseline not converged at this budget (unmarked)" if n else "")
 
 
 def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
@@ -188,12 +202,14 @@ def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
     y = np.array([k[1] for k in pts], float)
     acc = np.array([100 * np.mean([r["test_accuracy"] for r in rs]) for rs in pts.values()])
     gap = np.array([np.mean([r["gap_pp"] for r in rs if r["gap_pp"] is not None] or [np.nan]) for rs in pts.values()])
+    conv = np.array([all(r.get("baseline_converged") for r in rs if r["gap_pp"] is not None)
+                     and any(r["gap_pp"] is not None for r in rs) for rs in pts.values()])
     fig, ax = plt.subplots(figsize=(6.4, 5.0))
     sc = ax.scatter(x, y, c=acc, cmap="viridis", s=60, edgecolors="k", linewidths=0.5)
     fig.colorbar(sc, ax=ax, label="test accuracy (%), mean over seeds")
-    eq = equivalent(gap)
+    eq = equivalent(gap) & conv
     ax.scatter(x[eq], y[eq], marker="*", s=120, color="r", label=f"software-equivalent (gap ≥ −{EQUIVALENCE_PP} pp)")
-    ok = np.isfinite(gap)
+    ok = np.isfinite(gap) & conv
     if ok.sum() >= 3 and np.nanmin(gap) < -EQUIVALENCE_PP <= np.nanmax(gap):
         try:
             ax.tricontour(x[ok], y[ok], gap[ok], levels=[-EQUIVALENCE_PP], colors="r", linewidths=2,
@@ -202,7 +218,8 @@ def _scatter_map(sweep, records, data, p1: str, p2: str, path) -> Path:
             pass
     ax.set_xlabel(p1)
     ax.set_ylabel(p2)
-    ax.set_title(f"{sweep.name}: {len(pts)} random points", fontsize=9)
+    ax.set_title(f"{sweep.name}: {len(pts)} random points"
+                 + _undetermined_note(int(np.sum(np.isfinite(gap) & ~conv))), fontsize=9)
     ax.margins(0.06)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     return save_figure(fig, path)

@@ -37,7 +37,8 @@ class SweepResult:
 
     sweep: the validated sweep; out_dir: its directory; ran / skipped / failed: runs trained now, found
     finished already, failed now; records: key → journal record of every run with a result;
-    csv: DIR/results.csv; plots: the plot files; elapsed_s: wall time of this call (s).
+    csv: DIR/results.csv; plots: the plot files; elapsed_s: wall time of this call (s); warnings: one-line
+    warnings about the results (:func:`pycosim.sweep.results.convergence_warning`, ``no_transfer_warning``).
     """
 
     sweep: Sweep
@@ -49,6 +50,7 @@ class SweepResult:
     csv: Path | None = None
     plots: list = field(default_factory=list)
     elapsed_s: float = 0.0
+    warnings: list = field(default_factory=list)
 
 
 def check_out_dir(out_dir, sweep: Sweep) -> bool:
@@ -138,6 +140,8 @@ def run_sweep(spec, out_dir, jobs: int | None = None, scheduler: str | None = No
             if bar is not None:
                 bar.close()
         res.csv = results.write_csv(out / results.CSV, sweep, records)
+        res.warnings = [w for w in (results.convergence_warning(sweep, records),
+                                    results.no_transfer_warning(sweep, records)) if w]
         if plots:
             res.plots = _plots(sweep, records, out / PLOTS)
     finally:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FLOOR_FRACTION = 0.1
+#: A quantity with a tolerance at or above this is informational: shown, not checked.
+INFO_TOL = 10.0
 
 
 @dataclass
@@ -26,7 +28,9 @@ class Quantity:
     and weights); labels: one text per element (e.g. 'input 3, column 1'); tol: per-element relative
     tolerance; need_frac: fraction of elements that must be within tol (1 = all; the update's g: 0.95);
     median_tol: tolerance of the median error (None = not checked); unit and scale for display (values
-    are shown × scale in unit); note: how the quantity is obtained on each side."""
+    are shown × scale in unit); note: how the quantity is obtained on each side; why: for an
+    informational quantity (tol ≥ :data:`INFO_TOL`, e.g. ``np.inf``: not held to a tolerance), the reason,
+    printed on its line of the table. An informational quantity never counts as agreeing."""
 
     key: str
     name: str
@@ -39,6 +43,7 @@ class Quantity:
     need_frac: float = 1.0
     median_tol: float | None = None
     note: str = ""
+    why: str = ""
     floor_fraction: float = FLOOR_FRACTION
     errors: np.ndarray = field(init=False, repr=False)
 
@@ -56,7 +61,20 @@ class Quantity:
         return float(np.mean(self.errors <= self.tol)) if self.errors.size else 1.0
 
     @property
+    def informational(self) -> bool:
+        """True for a quantity shown for information only (tol ≥ :data:`INFO_TOL`): it neither agrees nor
+        disagrees."""
+        return self.tol >= INFO_TOL
+
+    @property
+    def agrees(self) -> bool:
+        """True only for a checked quantity inside its tolerance (:attr:`passed` and not informational)."""
+        return self.passed and not self.informational
+
+    @property
     def passed(self) -> bool:
+        """Not beyond tolerance: the required fraction of elements within tol and the median within median_tol
+        (an informational quantity, whose tol is infinite, is never beyond it)."""
         ok = self.within >= self.need_frac - 1e-12
         if self.median_tol is not None and self.errors.size:
             ok = ok and float(np.median(self.errors)) <= self.median_tol
@@ -76,7 +94,8 @@ class Quantity:
             "median_rel_error": float(np.median(e)) if e.size else 0.0,
             "max_rel_error": float(e.max()) if e.size else 0.0,
             "tolerance": self.tol, "median_tolerance": self.median_tol, "required_fraction_within": self.need_frac,
-            "fraction_within": self.within, "passed": self.passed,
+            "fraction_within": self.within, "passed": self.passed, "checked": not self.informational,
+            "agrees": self.agrees, "why_not_checked": self.why if self.informational else None,
             "floor": float(self.floor_fraction * _rms(self.spice)),
             "n_beyond": int(np.count_nonzero(e > self.tol)), "beyond": self.beyond(), "note": self.note,
         }
@@ -102,15 +121,38 @@ def effect_size(with_effect, without, floor_fraction: float = FLOOR_FRACTION) ->
     return {"median_rel": float(np.median(e)), "max_rel": float(e.max())} if e.size else {"median_rel": 0.0, "max_rel": 0.0}
 
 
+def agreement(quantities: list[Quantity]) -> dict:
+    """Counts of the table: 'checked' (quantities held to a tolerance), 'agree' (checked and inside it),
+    'disagree', 'info' (shown for information only, :attr:`Quantity.informational`)."""
+    checked = [q for q in quantities if not q.informational]
+    agree = sum(q.agrees for q in checked)
+    return {"checked": len(checked), "agree": agree, "disagree": len(checked) - agree,
+            "info": len(quantities) - len(checked)}
+
+
+def verdict_line(quantities: list[Quantity], checks_failed: int = 0) -> str:
+    """One line: how many checked quantities agree within their tolerance, how many disagree, and how many
+    are shown for information only (not counted as agreeing)."""
+    a = agreement(quantities)
+    ok = a["disagree"] == 0 and checks_failed == 0
+    text = (f"{a['agree']} of {a['checked']} checked quantities agree within tolerance"
+            + (f", {a['disagree']} DISAGREE (named above)" if a["disagree"] else "")
+            + (f", {checks_failed} check(s) FAILED" if checks_failed else ""))
+    if a["info"]:
+        text += f"; {a['info']} shown for information only, not compared (reasons in the table)"
+    return ("agree: " if ok else "DISAGREE: ") + text
+
+
 def table(quantities: list[Quantity]) -> str:
-    """The printed table: quantity, n, median and maximum relative error, tolerance, pass/fail."""
+    """The printed table: quantity, n, median and maximum relative error, tolerance, result (ok / DISAGREE,
+    or for an informational quantity "not checked: " and its reason)."""
     head = f"{'quantity':<40} {'n':>5} {'median':>8} {'max':>8} {'tol':>6}  result"
     lines = [head, "-" * len(head)]
     for q in quantities:
         s = q.summary()
-        tol = f"{q.tol:.0%}" if q.tol < 10 else "info"
-        res = ("ok" if q.passed else "DISAGREE") if q.tol < 10 else "-"
-        if q.need_frac < 1 and q.tol < 10:
+        tol = "info" if q.informational else f"{q.tol:.0%}"
+        res = f"not checked: {q.why or 'no reason given'}" if q.informational else ("ok" if q.passed else "DISAGREE")
+        if q.need_frac < 1 and not q.informational:
             res += f" ({s['fraction_within']:.0%} within)"
         lines.append(f"{q.name:<40} {s['n']:>5} {s['median_rel_error']:>8.2%} {s['max_rel_error']:>8.2%} {tol:>6}  {res}")
     return "\n".join(lines)

@@ -71,6 +71,8 @@ def document(s: Setup, qs: list[Quantity], checks: tuple[Check, ...], effects: E
         "quantities": {q.key: q.summary() for q in qs},
         "checks": [c.as_dict() for c in checks], "effects": eff,
         "passed": bool(not failed and not bad_checks),
+        "agreement": compare.agreement(qs),
+        "verdict": compare.verdict_line(qs, len(bad_checks)),
         "disagreements": [{"quantity": q.name, "elements": q.beyond()} for q in failed] + [{"check": c.check} for c in bad_checks],
         "table": text,
         "notes": [

@@ -1,4 +1,5 @@
-"""Output of ``pycosim validate``: ``validate.json``, ``table.txt`` and one parity plot per quantity.
+"""Output of ``pycosim validate``: ``validate.json``, ``table.txt``, one parity plot per quantity and all of
+them on one page (``parity_summary.png``).
 
 The directory is assembled in a temporary sibling and renamed into place once complete, so an error or
 Ctrl-C never leaves a half-written result (an existing validate output is replaced only then).
@@ -19,6 +20,7 @@ from pycosim.files import chmod_like_new
 
 JSON_NAME = "validate.json"
 TABLE_NAME = "table.txt"
+SUMMARY_NAME = "parity_summary.png"     # every parity plot on one page
 
 
 def check_out_dir(out_dir: str | os.PathLike) -> Path:
@@ -46,8 +48,37 @@ def parity_plot(q, path: Path) -> None:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    s, m = q.spice * q.scale, q.model * q.scale
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    _parity_axes(ax, q)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def summary_plot(quantities, path: Path) -> None:
+    """Every quantity's parity plot (:func:`parity_plot`) on one page, four per row
+    (``parity_summary.png``); an informational quantity's title says "info"."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    qs = list(quantities)
+    cols = min(4, max(1, len(qs)))
+    rows = -(-len(qs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.0 * cols, 3.9 * rows), squeeze=False)
+    for ax, q in zip(axes.ravel(), qs):
+        _parity_axes(ax, q)
+    for ax in axes.ravel()[len(qs):]:
+        ax.axis("off")
+    fig.suptitle("array model against SPICE: every quantity", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _parity_axes(ax, q) -> None:
+    s, m = q.spice * q.scale, q.model * q.scale
     lo, hi = float(min(s.min(), m.min())), float(max(s.max(), m.max()))
     pad = 0.05 * (hi - lo or abs(hi) or 1.0)
     line = np.array([lo - pad, hi + pad])
@@ -60,13 +91,11 @@ def parity_plot(q, path: Path) -> None:
     if bad.any() and q.tol < 10:
         ax.scatter(s[bad], m[bad], s=16, color="tab:red", label="beyond tolerance")
     unit = f" ({q.unit})" if q.unit else ""
+    info = " (info, not checked)" if q.tol >= 10 else ""
     ax.set(xlabel=f"SPICE{unit}", ylabel=f"array model{unit}", xlim=line, ylim=line,
-           title=f"{q.name}\nmedian {np.median(q.errors):.2%}, max {q.errors.max():.2%}")
+           title=f"{q.name}{info}\nmedian {np.median(q.errors):.2%}, max {q.errors.max():.2%}")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def write(out_dir: str | os.PathLike, doc: dict, table_text: str, quantities) -> Path:
@@ -78,6 +107,8 @@ def write(out_dir: str | os.PathLike, doc: dict, table_text: str, quantities) ->
         chmod_like_new(tmp, directory=True)
         for q in quantities:
             parity_plot(q, tmp / f"parity_{q.key}.png")
+        if quantities:
+            summary_plot(quantities, tmp / SUMMARY_NAME)
         (tmp / TABLE_NAME).write_text(table_text + "\n")
         (tmp / JSON_NAME).write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n")
         for f in tmp.iterdir():

@@ -58,3 +58,18 @@ def test_errors(tmp_path, write_sweep):
     assert not (tmp_path / "d").exists()
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--out", tmp_path / "e", "--jobs", "0"), "--jobs 0")
     _one_line_error(_cli(write_sweep('"synapse.F" = [2]'), "--budget", "full", "--dry-run"), "no budget 'full'")
+
+
+def test_a_small_budget_gives_undetermined_verdicts_and_one_warning_line_each(tmp_path, write_sweep):
+    """1 epoch of 100 examples: the float baseline cannot have converged, and with transfer.interval 5000 no
+    run transfers — each said once, on one line, naming the budget."""
+    path = write_sweep('"synapse.F" = [2, 3]')
+    path.write_text(path.read_text().replace("transfer.interval=50", "transfer.interval=5000"))
+    out = _cli(path, "--out", tmp_path / "sw", "--jobs", "1", "--quiet", "--no-plots")
+    assert out.returncode == 0, out.stderr
+    table = [line for line in out.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(table) == 2 and all(line.split()[5] == "undet" for line in table)
+    warns = [line for line in out.stderr.splitlines() if line.startswith("pycosim: warning:")]
+    assert len(warns) == 2 and len(out.stderr.strip().splitlines()) == 2, out.stderr
+    assert "has not converged at budget 'default' (100 training examples × 1 epoch(s))" in warns[0]
+    assert "2 run(s) did 0 transfers" in warns[1] and "transfer.interval (5000)" in warns[1]

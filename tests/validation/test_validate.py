@@ -257,3 +257,43 @@ def test_a_constructed_disagreement_fails_and_is_named():
     c = compare.Check("transfer (model): moved synapses within tolerance", n=5, within=4, passed=False)
     assert c.as_dict() == {"check": "transfer (model): moved synapses within tolerance", "n": 5, "within": 4,
                            "passed": False}
+
+
+def test_an_informational_quantity_is_not_counted_as_agreeing_and_says_why():
+    """A 69 % mismatch shown for information is neither 'ok' nor counted among the agreeing quantities; its
+    table line gives the reason; the verdict line counts only the checked quantities."""
+    s = np.linspace(1.0, 2.0, 10)
+    labels = [f"row {i}" for i in range(10)]
+    ok = compare.Quantity("g_initial", "3T1C g", s, s * 1.001, labels, tol=0.01)
+    info = compare.Quantity("transfer_W", "transfer W (moved)", s, s * 1.69, labels, tol=np.inf,
+                            why="each side converges to its own target")
+    bad = compare.Quantity("read_forward", "forward read", s, s * 1.2, labels, tol=0.10)
+    assert info.passed and info.informational and not info.agrees and ok.agrees
+    rows = compare.table([ok, info]).splitlines()[2:]
+    assert rows[0].endswith("ok")
+    assert rows[1].split()[-1] != "ok" and rows[1].endswith("info  not checked: each side converges to its own target")
+    assert compare.agreement([ok, info, bad]) == {"checked": 2, "agree": 1, "disagree": 1, "info": 1}
+    line = compare.verdict_line([ok, info])
+    assert line.startswith("agree: 1 of 1 checked quantities agree within tolerance")
+    assert "1 shown for information only, not compared" in line and "\n" not in line
+    assert compare.verdict_line([ok, info, bad]).startswith("DISAGREE: 1 of 2 checked quantities agree")
+    assert compare.verdict_line([ok], checks_failed=1).startswith("DISAGREE:")
+    assert info.summary()["agrees"] is False and info.summary()["why_not_checked"].startswith("each side")
+
+
+def test_every_parity_plot_on_one_summary_page(tmp_path):
+    """validate's output holds one parity plot per quantity and all of them on parity_summary.png."""
+    from matplotlib.image import imread
+
+    from pycosim.validation import report
+
+    s = np.linspace(1.0, 2.0, 10)
+    labels = [f"row {i}" for i in range(10)]
+    qs = [compare.Quantity(f"q{k}", f"quantity {k}", s, s * (1 + 0.01 * k), labels, tol=0.05 if k < 4 else np.inf,
+                           why="informational") for k in range(5)]
+    report.write(tmp_path / "v", {"passed": True}, compare.table(qs), qs)
+    assert sorted(p.name for p in (tmp_path / "v").glob("parity_*.png")) == \
+        [f"parity_q{k}.png" for k in range(5)] + ["parity_summary.png"]
+    one = imread(tmp_path / "v" / "parity_q0.png")
+    page = imread(tmp_path / "v" / report.SUMMARY_NAME)
+    assert page.shape[1] > 3 * one.shape[1] * 0.8 and page.shape[0] > 1.5 * one.shape[0] * 0.8   # 4 per row, 2 rows

@@ -57,6 +57,7 @@ class Pcm3T1C(AnalogCrossbar):
         v0 = np.full(lp.n, lp.vc_init_V, np.float32)
         v_up = lsp.step_signed(v0, np.ones(lp.n, int), k_all, lp, None)
         ratio_sim = float(np.mean(v_up - v0) / -np.mean(lsp.step_signed(v0, -np.ones(lp.n, int), k_all, lp, None) - v0))
+        self.up_down_ratio_simulated = ratio_sim   # |ΔV_up/ΔV_down| of the population as simulated
         self._down_scale = 1.0 if lc.up_down_ratio is None else ratio_sim / lc.up_down_ratio
         self._step_tab = lp.step_table(1.0, self._down_scale)
         if lc.read_noise:   # var_k(V) = scale²·t_bench·(rel(V)·g_k(V))² on the g grid (network units²·s)
@@ -77,6 +78,15 @@ class Pcm3T1C(AnalogCrossbar):
             np.float32(lp.v_max_V), np.float32(lp.dv_up_c2c_V * lc.c2c_scale),
             np.float32(lp.dv_down_c2c_V * lc.c2c_scale))
         self._c2c = lc.c2c_scale > 0 and (lp.dv_up_c2c_V > 0 or lp.dv_down_c2c_V > 0)
+
+    def _lsp_resolved(self) -> dict:
+        """lsp.leak_batch_s (s) and lsp.up_down_ratio (the simulated population ratio) when "auto"."""
+        lc, out = self.cfg.lsp, {}
+        if lc.leak_batch_s is None:
+            out["lsp.leak_batch_s"] = float(self.leak_batch_s)
+        if lc.up_down_ratio is None:
+            out["lsp.up_down_ratio"] = float(self.up_down_ratio_simulated)
+        return out
 
     def _restored(self) -> None:
         super()._restored()

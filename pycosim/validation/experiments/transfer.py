@@ -80,13 +80,18 @@ def run(s: Setup, sp: SpiceResults) -> TransferResult:
     lab = labels((R,), "row")
     Q.append(Quantity("transfer_target", f"transfer target W (column {col})", target_s, target_m, lab, np.inf,
                       "network units", note="the noise-free read before the transfer: PCM G after 1 s "
-                      "(circuit vs the model's drift law) and the 3T1C contribution"))
+                      "(circuit vs the model's drift law) and the 3T1C contribution",
+                      why="its parts are checked above (PCM G 1 s after programming, 3T1C g); a target near 0 "
+                          "has a large relative error"))
     Q.append(Quantity("transfer_G", f"transfer G (column {col})", G_s, G_m, labels((2, R), "device", "row"), np.inf, "µS", US,
-                      note="cycle-to-cycle noise drawn independently on the two sides: informational"))
+                      note="cycle-to-cycle noise drawn independently on the two sides: informational",
+                      why="each side draws its own cycle-to-cycle SET noise"))
     if both.any():
         Q.append(Quantity("transfer_W", f"transfer W (column {col}, moved)", W_s[both], W_m[both],
                           [lbl for lbl, k in zip(lab, both) if k], np.inf, "network units",
-                          note="each side converges to its own target within the tolerance"))
+                          note="each side converges to its own target within the tolerance",
+                          why="each side converges to its own target; checked as 'within ±tolerance of target' "
+                              "below"))
     e_m, e_s = np.abs(W_m - target_m)[moved_m], np.abs(W_s - target_s)[moved_s]
     checks = (
         Check(f"transfer (model): moved synapses within ±{t.tolerance:g} of target", int(moved_m.sum()),
