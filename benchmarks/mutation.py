@@ -38,7 +38,8 @@ PY = sys.executable
 #: name → (files to mutate, tests that cover them). Short, targeted test selections: mutmut runs each
 #: mutant against the tests that reached the mutated function in its first (statistics) pass.
 MODULES = {
-    "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp.py"], None),
+    "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp_population.py", "tests/devices/test_lsp.py"],
+                    None),
     "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
