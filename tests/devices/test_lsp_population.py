@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -28,10 +29,11 @@ G = np.stack([10e-6 * GRID, 20e-6 * GRID - 1e-6, 5e-6 * GRID + 2e-6])       # ro
 SGRID = np.array([0.0, 0.5, 1.0])
 UP = np.array([0.01 - 0.004 * SGRID, np.full(3, 0.02), np.full(3, 0.015)])  # ΔV_up = α + βV (row 0: β = −0.004)
 DN = np.array([np.full(3, -0.01), -0.005 - 0.01 * SGRID, np.full(3, -0.012)])
-LV = np.array([0.0, 0.4, 0.7, 1.0])
+LV = np.array([0.1, 0.4, 0.7, 1.0])                  # starts above the g grid's 0 V: the end segment extends below
 #: dV/dt at LV: row 0 = 3 − 10V everywhere (relaxation to 0.3 V, τ = 0.1 s); row 1 = −1 V/s below 0.4 V,
-#: 4V − 2.6 above (runaway away from 0.65 V); row 2 = +1 V/s below 0.4 V, 4V − 0.6 above (runaway from 0.15 V)
-LR = np.array([3 - 10 * LV, [-1.0, -1.0, 0.2, 1.4], [1.0, 1.0, 2.2, 3.4]])
+#: 4V − 2.6 above (runaway away from 0.65 V); row 2 = +2 V/s below 0.4 V, 4V + 0.4 on 0.4–0.7 V (runaway from
+#: −0.1 V), +3.2 V/s above 0.7 V
+LR = np.array([3 - 10 * LV, [-1.0, -1.0, 0.2, 1.4], [2.0, 2.0, 3.2, 3.2]])
 RS = np.array([0.2, 0.6, 1.0])
 RF = np.array([[0.80, 0.81, 0.83], [0.79, 0.80, 0.80], [0.82, 0.82, 0.84]])
 SCALARS = {"vc_init_V": 0.8, "dv_up_c2c_sigma_V": 1e-3, "dv_down_c2c_sigma_V": 2e-3, "read_noise_t_int_s": 256e-9}
@@ -72,10 +74,10 @@ def test_population_fields_by_hand(p):
     assert p.v_min_V == 0.0 and p.v_max_V == 1.2 and p.vc_init_V == 0.8
     assert all(type(x) is float for x in (p.v_min_V, p.v_max_V, p.vc_init_V, p.dv_up_c2c_V, p.noise_t_int_s))
     # rate a + b·V per segment: row 0 b = −10, a = 3; row 1 (b, a) = (0, −1), (4, −2.6), (4, −2.6);
-    # row 2 (0, 1), (4, −0.6), (4, −0.6)
+    # row 2 (0, 2), (4, 0.4), (0, 3.2)
     np.testing.assert_array_equal(p.leak_vc_V, LV)
-    np.testing.assert_allclose(p.leak_b_per_s, [[-10, -10, -10], [0, 4, 4], [0, 4, 4]], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(p.leak_a_V_per_s, [[3, 3, 3], [-1, -2.6, -2.6], [1, -0.6, -0.6]], rtol=1e-12,
+    np.testing.assert_allclose(p.leak_b_per_s, [[-10, -10, -10], [0, 4, 4], [0, 4, 0]], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p.leak_a_V_per_s, [[3, 3, 3], [-1, -2.6, -2.6], [2, 0.4, 3.2]], rtol=1e-12,
                                atol=1e-12)
     np.testing.assert_array_equal(p.reset_vstart_V, RS.astype(F32))
     np.testing.assert_array_equal(p.reset_vfinal_V, RF.astype(F32))
@@ -122,10 +124,11 @@ def test_population_d2d_scale_shrinks_every_table_toward_the_instance_mean():
     md = (-0.01 - 0.015 - 0.012) / 3
     np.testing.assert_allclose(h.dv_down_V[:, 2], [md + 0.5 * (-0.01 - md), md + 0.5 * (-0.015 - md),
                                                    md + 0.5 * (-0.012 - md)], rtol=1e-6)
-    # rates at LV = 0.7: 3 − 7 = −4, 0.2, 2.2 → mean −0.5333…: shrunk −2.2667, −0.1667, 0.8333; the slopes follow
-    r = np.array([-4.0, 0.2, 2.2])
+    # rates at LV = 0.7: 3 − 7 = −4, 0.2, 3.2 → mean −0.2: shrunk −2.1, 0, 1.5; the slopes follow
+    r = np.array([-4.0, 0.2, 3.2])
     mr = r.mean()
-    np.testing.assert_allclose(h.leak_a_V_per_s[:, 2] + h.leak_b_per_s[:, 2] * 0.7, mr + 0.5 * (r - mr), rtol=1e-12)
+    np.testing.assert_allclose(h.leak_a_V_per_s[:, 2] + h.leak_b_per_s[:, 2] * 0.7, mr + 0.5 * (r - mr), rtol=1e-12,
+                               atol=1e-12)
     np.testing.assert_allclose(h.reset_vfinal_V[:, 1], [0.81, 0.805, 0.815], rtol=1e-6)     # 0.81, 0.80, 0.82: mean 0.81
     z = lsp.population(tiny(), d2d_scale=0.0)               # 0 is allowed: every instance is the mean device
     np.testing.assert_allclose(z.dv_up_V, np.broadcast_to(UP.mean(axis=0), (3, 3)), rtol=1e-6)
@@ -206,13 +209,13 @@ def test_population_refusals_are_exact():
     assert msg(tables={"lsp/dv_up_V": bad}) == "lsp/dv_up_V must be finite with shape (3, 3), got (3, 3)"
     leak = "lsp/leak_vc_V must hold ≥ 2 increasing V_C values"
     assert msg(tables={"lsp/leak_vc_V": np.array([0.5]), "lsp/leak_dvdt_V_per_s": LR[:, :1]}) == leak
-    assert msg(tables={"lsp/leak_vc_V": np.array([0.0, 0.4, 0.4, 1.0])}) == leak       # not strictly increasing
-    assert msg(tables={"lsp/leak_vc_V": np.array([0.0, 0.7, 0.4, 1.0])}) == leak
+    assert msg(tables={"lsp/leak_vc_V": np.array([0.1, 0.4, 0.4, 1.0])}) == leak       # not strictly increasing
+    assert msg(tables={"lsp/leak_vc_V": np.array([0.1, 0.7, 0.4, 1.0])}) == leak
     assert msg(tables={"lsp/reset_vfinal_V": RF[:, :2]}) == "lsp/reset_vfinal_V has shape (3, 2), expected (3, 3)"
     assert msg(tables={"lsp/reset_vfinal_V": RF[:2]}) == "lsp/reset_vfinal_V has shape (2, 3), expected (3, 3)"
     # two increasing leak points are enough
-    two = lsp.population(tiny(tables={"lsp/leak_vc_V": np.array([0.0, 1.0]), "lsp/leak_dvdt_V_per_s": LR[:, [0, 3]]}))
-    np.testing.assert_allclose(two.leak_b_per_s[:, 0], [-10, 2.4, 2.4], rtol=1e-12)
+    two = lsp.population(tiny(tables={"lsp/leak_vc_V": np.array([0.1, 1.0]), "lsp/leak_dvdt_V_per_s": LR[:, [0, 3]]}))
+    np.testing.assert_allclose(two.leak_b_per_s[:, 0], [-10, 2.4 / 0.9, 1.2 / 0.9], rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------ the laws
@@ -248,12 +251,15 @@ def test_step_signed_closed_form_by_hand(p):
     s = lsp.step_signed(v, n, inst, p, None, up_scale=2.0, down_scale=0.5)
     np.testing.assert_allclose(s, [0.57872, 0.62, 0.485, 0.5 + 3 * 0.5 * (-0.005 - 0.01 * 0.495), 0.5, 0.288],
                                atol=2e-7)
-    # a cached table with the same scales gives the same; the shapes broadcast (one V, one instance)
-    np.testing.assert_array_equal(lsp.step_signed(v, n, inst, p, None, up_scale=2.0, down_scale=0.5,
-                                                  table=p.step_table(2.0, 0.5)), s)
+    # a cached table is used as given (the scales are the caller's to match)
+    np.testing.assert_array_equal(lsp.step_signed(v, n, inst, p, None, table=p.step_table(2.0, 0.5)), s)
+    # the shapes broadcast: one V and one instance for a grid of counts, one count for many V, many instances
     b = lsp.step_signed(F32(0.5), np.array([[1, -1], [2, 0]]), 1, p, None)
     assert b.shape == (2, 2)
     np.testing.assert_allclose(b, [[0.52, 0.49], [0.54, 0.5]], atol=2e-7)
+    np.testing.assert_allclose(lsp.step_signed(F32([0.2, 0.5, 0.8]), 2, 1, p, None), [0.24, 0.54, 0.84], atol=2e-7)
+    np.testing.assert_allclose(lsp.step_signed(F32(0.5), -1, np.array([0, 1, 2]), p, None), [0.49, 0.49, 0.488],
+                               atol=2e-7)
     # V_C stays in the g table's range [0, 1.2]
     np.testing.assert_allclose(lsp.step_signed(F32([1.19, 0.005]), np.array([3, -3]), np.array([1, 0]), p, None),
                                [1.2, 0.0], atol=1e-7)
@@ -274,6 +280,10 @@ def test_step_signed_c2c_is_sigma_of_the_direction_times_sqrt_n_times_a_float32_
     up_only = dataclasses.replace(p, dv_down_c2c_V=0.0)
     g2 = lsp.step_signed(v, n, inst, up_only, np.random.default_rng(7)).astype(np.float64)
     np.testing.assert_allclose(g2 - det, np.where(n > 0, 1e-3 * np.sqrt(np.abs(n)) * z, 0.0), atol=3e-7)
+    # c2c only down (σ_up = 0): noise on the down cells only
+    dn_only = dataclasses.replace(p, dv_up_c2c_V=0.0)
+    g3 = lsp.step_signed(v, n, inst, dn_only, np.random.default_rng(7)).astype(np.float64)
+    np.testing.assert_allclose(g3 - det, np.where(n < 0, 2e-3 * np.sqrt(np.abs(n)) * z, 0.0), atol=3e-7)
     # no noise (c2c_scale 0, no c2c in the population, no generator) draws no random numbers
     for q, scale in ((p, 0.0), (dataclasses.replace(p, dv_up_c2c_V=0.0, dv_down_c2c_V=0.0), 1.0)):
         rng = np.random.default_rng(7)
@@ -298,6 +308,14 @@ def test_apply_pulses_up_then_down_by_hand(p):
     z = np.random.default_rng(3).standard_normal(4, dtype=F32)
     np.testing.assert_allclose(lsp.apply_pulses(v, 1, 0, inst, p, np.random.default_rng(3)) - F32([0.52, 0.52, 0.52, 0.508]),
                                1e-3 * z, atol=3e-7)
+    # … and so do the down pulses (σ_down = 2 mV)
+    z = np.random.default_rng(4).standard_normal(4, dtype=F32)
+    np.testing.assert_allclose(lsp.apply_pulses(v, 0, 1, inst, p, np.random.default_rng(4)) - F32([0.49] * 4),
+                               2e-3 * z, atol=3e-7)
+    # a cell without pulses is left exactly as it is, even outside the g table's range (only pulsed cells are
+    # kept inside it)
+    out = lsp.apply_pulses(F32([1.25, 1.25, -0.01, 1.19]), [0, 1, 0, 0], [0, 0, 0, 2], np.array([1, 1, 1, 2]), p)
+    np.testing.assert_allclose(out, [1.25, 1.2, -0.01, 1.166], atol=2e-7)
     for name, kw in (("n_up", {"n_up": [0, -2, 0, 0], "n_down": 0}), ("n_down", {"n_up": 0, "n_down": [0, 0, -1, -3]})):
         with pytest.raises(ConfigError) as e:
             lsp.apply_pulses(v, kw["n_up"], kw["n_down"], inst, p)
@@ -307,8 +325,8 @@ def test_apply_pulses_up_then_down_by_hand(p):
 
 
 def test_leak_segment_by_hand(p):
-    v = [-0.1, 0.0, 0.2, 0.4, 0.69, 0.7, 1.0, 1.1]
-    assert lsp.leak_segment(v, p).tolist() == [0, 0, 0, 1, 1, 2, 2, 2]
+    v = [-0.1, 0.0, 0.1, 0.2, 0.4, 0.69, 0.7, 1.0, 1.1]
+    assert lsp.leak_segment(v, p).tolist() == [0, 0, 0, 0, 1, 1, 2, 2, 2]
     assert lsp.leak_segment(F32(0.4), p) == 1
 
 
@@ -316,7 +334,9 @@ def test_phi_and_the_one_segment_propagator_by_hand(p):
     """φ(x) = (e^x − 1)/x, φ(0) = 1; E = e^{b·dt}, A = a·dt·φ(b·dt)."""
     x = np.array([1.0, -1.0, 0.5, 1e-13, 0.0, -3e-12])
     want = [math.e - 1, 1 - 1 / math.e, 2 * (math.exp(0.5) - 1), 1 + 0.5e-13, 1.0, 1 - 1.5e-12]
-    np.testing.assert_allclose(lsp._phi(x), want, rtol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # φ(0) without a 0/0 on the way
+        np.testing.assert_allclose(lsp._phi(x), want, rtol=1e-14)
     E, A = lsp.leak_tables(0.05, p)
     assert E.shape == A.shape == (3, 3) and E.dtype == A.dtype == np.float64
     # row 0: b = −10, a = 3: E = e^{−0.5}, A = 3·0.05·(1 − e^{−0.5})/0.5 = 0.3·(1 − e^{−0.5});
@@ -337,27 +357,33 @@ def test_leak_closed_form_with_segment_crossings_by_hand(p):
         (0, 0.9, 0.1, 0.3 + 0.6 / math.e),             # from 0.9 down across 0.7: 0.52073
         (0, 0.95, 0.2, 0.3 + 0.65 * math.exp(-2)),      # across 0.7 and 0.4 in one step: 0.38797
         (0, 0.1, 0.3, 0.3 - 0.2 * math.exp(-3)),
+        (0, 0.05, 0.1, 0.3 - 0.25 / math.e),            # below the table (0.1 V): the first segment continues
         (0, 1.15, 0.01, 0.3 + 0.85 * math.exp(-0.1)),   # above the table (1.0 V): the end segment continues
         (1, 0.6, 0.5, math.log(5) / 4 - 0.1),           # runaway from 0.65 V down to 0.4 V at t = ln5/4, then −1 V/s
         (1, 0.3, 0.1, 0.2),                             # linear drift −1 V/s in segment 0
+        (1, 0.3, 0.25, 0.05),                           # … and on below the table's first point
         (1, 0.66, 0.1, 0.65 + 0.01 * math.exp(0.4)),    # runaway upward inside segments 1–2
-        (2, 0.3, 0.2, 0.15 + 0.25 * math.exp(0.4)),     # +1 V/s to 0.4 V at t = 0.1 s, then runaway from 0.15 V
-        (2, 0.1, 0.2, 0.3),                             # linear drift +1 V/s
-        (2, 0.9, 0.2, 1.2),                             # runaway past the g table's top: held at v_max = 1.2 V
+        # +2 V/s to 0.4 V at t = 0.05 s, runaway from −0.1 V to 0.7 V at t = 0.05 + ln(1.6)/4, then +3.2 V/s
+        (2, 0.3, 0.2, 0.7 + 3.2 * (0.15 - math.log(1.6) / 4)),
+        (2, 0.0, 0.25, -0.1 + 0.5 * math.exp(0.2)),     # from 0 V: 0.4 V at t = 0.2 s, then 50 ms of runaway
+        (2, 0.1, 0.1, 0.3),                             # linear drift +2 V/s
+        (2, 0.9, 0.2, 1.2),                             # past the g table's top: held at v_max = 1.2 V
         (1, 0.2, 0.5, 0.0),                             # drift below 0 V: held at v_min
         (0, 0.5, 0.0, 0.5),                             # no time, no change
     ]
     inst = np.array([c[0] for c in cases])
     for dt in sorted({c[2] for c in cases}):
         sel = [i for i, c in enumerate(cases) if c[2] == dt]
-        got = lsp.leak(F32([cases[i][1] for i in sel]), dt, inst[sel], p)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")              # no division warnings from the b = 0 segments
+            got = lsp.leak(F32([cases[i][1] for i in sel]), dt, inst[sel], p)
         assert got.dtype == F32
         np.testing.assert_allclose(got, [cases[i][3] for i in sel], atol=3e-7, err_msg=f"dt = {dt}")
     # shape kept (2-D cells), and every cell computed independently of the others
     v2 = F32([[0.9, 0.6], [0.3, 0.95]])
     np.testing.assert_allclose(lsp.leak(v2, 0.1, np.array([[0, 1], [2, 0]]), p),
                                [[0.3 + 0.6 / math.e, 0.65 - 0.05 * math.exp(0.4)],
-                                [0.15 + 0.25 * math.exp(0.0), 0.3 + 0.65 / math.e]], atol=3e-7)
+                                [-0.1 + 0.5 * math.exp(0.2), 0.3 + 0.65 / math.e]], atol=3e-7)
     for bad in (-1e-9, float("nan")):
         with pytest.raises(ConfigError) as e:
             lsp.leak(v2, bad, np.zeros((2, 2), int), p)
@@ -365,9 +391,9 @@ def test_leak_closed_form_with_segment_crossings_by_hand(p):
 
 
 def test_leak_rate_by_hand(p):
-    v = np.array([0.2, 0.55, 1.1, 0.2, 0.9])
-    inst = np.array([0, 0, 0, 1, 2])
-    np.testing.assert_allclose(lsp.leak_rate(v, inst, p), [1.0, -2.5, -8.0, -1.0, 4 * 0.9 - 0.6], rtol=1e-12)
+    v = np.array([0.2, 0.55, 1.1, 0.2, 0.5, 0.9, 0.0])
+    inst = np.array([0, 0, 0, 1, 2, 2, 2])
+    np.testing.assert_allclose(lsp.leak_rate(v, inst, p), [1.0, -2.5, -8.0, -1.0, 2.4, 3.2, 2.0], rtol=1e-12)
 
 
 def test_tg_reset_interpolates_and_holds_by_hand(p):
@@ -420,3 +446,12 @@ def test_read_sigma_and_read_by_hand(p):
         lsp.read_sigma(v, g, off)
     assert str(e.value) == "3T1C read noise was not loaded (population(..., read_noise=False))"
     np.testing.assert_array_equal(lsp.read(vv, inst, off), r0)      # no generator: never looks at the noise
+
+
+def test_leak_crossing_time_of_a_slow_exponential(p):
+    """A segment with |b| < 1/s is still an exponential, crossing at t_c = ln((V_b − V∞)/(V − V∞))/b, not at the
+    linear estimate (V_b − V)/rate: rate 0.5 − 0.5·V everywhere (V∞ = 1 V, τ = 2 s), from 0.2 V for 1 s →
+    1 − 0.8·e^{−0.5} = 0.51478 V, across the 0.4 V boundary (the linear estimate would give 0.53273 V)."""
+    slow = dataclasses.replace(p, leak_a_V_per_s=np.full((3, 3), 0.5), leak_b_per_s=np.full((3, 3), -0.5))
+    got = lsp.leak(F32([0.2, 0.2]), 1.0, np.array([0, 2]), slow)
+    np.testing.assert_allclose(got, [1 - 0.8 * math.exp(-0.5)] * 2, atol=3e-7)
