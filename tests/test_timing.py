@@ -86,8 +86,10 @@ def exact(x):
 def test_windows_and_slots_by_hand():
     assert timing.read_window_s(1, 3e-9) == exact(6e-9) and timing.read_window_s(4, 2e-9) == exact(32e-9)
     assert type(timing.read_window_s(8, 1e-9)) is float
+    assert timing.read_window_s() == exact(256e-9)                 # defaults: 8 bits of 1 ns
     # t_x1 = q·scale/(V_read·y_fs) = 0.5 pC·4e4/(0.2 V·8) = 2e-8/1.6 = 12.5 ns
     assert timing.integrator_window_s(0.5e-12, 4e4, 0.2, 8.0) == exact(1.25e-8)
+    assert timing.integrator_window_s(1e-12, 0.5, 0.1, 0.25) == exact(2e-11)     # any positive numbers (< 1 too)
     assert timing.line_fill_time_s(611e-15, 25e-3, 0.1) == exact(2.444e-10)
     assert timing.update_period_s(8e-9) == exact(16e-9)
     assert timing.set_slot_s(100e-9) == exact(120e-9) and timing.set_slot_s(0.0) == exact(20e-9)
@@ -104,7 +106,7 @@ def test_read_window_refusals_are_exact(args, msg):
 
 
 @pytest.mark.parametrize("args", [(0.0, 1.0, 1.0, 1.0), (1.0, 0.0, 1.0, 1.0), (1.0, 1.0, -1.0, 1.0),
-                                  (1.0, 1.0, 1.0, 0.0)])
+                                  (1.0, 1.0, 0.0, 1.0), (1.0, 1.0, 1.0, 0.0), (-1.0, 1.0, 1.0, 1.0)])
 def test_integrator_window_refuses_non_positive_numbers(args):
     with pytest.raises(ValueError) as e:
         timing.integrator_window_s(*args)
@@ -143,8 +145,8 @@ def test_example_breakdown_with_distinct_windows_by_hand():
     assert timing.example_time_s((5, 3, 2), t_int_fwd_s=[10e-9, 20e-9], t_int_bwd_s=[40e-9, 80e-9], n_pulse_max=3,
                                  t_pulse_period_s=7e-9, **kw) == exact((fwd + bwd + 21) * 1e-9)
     # one window None: that layer falls back to the PWM window (2^pwm_bits·t_lsb)
-    m = timing.example_breakdown_s((5, 3, 2), t_int_fwd_s=[None, 20e-9], pwm_bits=2, t_lsb_s=1e-9, **kw)
-    assert m["forward"] == exact((1 + 4 + 6 + 4 + 29) * 1e-9) and m["backward"] == exact((1 + 4 + 6 + 4) * 1e-9)
+    m = timing.example_breakdown_s((5, 3, 2), t_int_fwd_s=[None, 20e-9], pwm_bits=2, t_lsb_s=3e-9, **kw)
+    assert m["forward"] == exact((1 + 12 + 6 + 4 + 29) * 1e-9) and m["backward"] == exact((1 + 12 + 6 + 4) * 1e-9)
     # defaults: 8 update slots of 20 ns
     assert timing.example_breakdown_s((5, 3, 2), **kw)["update"] == exact(160e-9)
     assert timing.example_breakdown_s((5, 3, 2), n_pulse_max=1, **kw)["update"] == exact(20e-9)
@@ -210,6 +212,9 @@ def test_transfer_time_with_every_argument_by_hand():
     assert timing.transfer_time_s(obj, 4, **kw) == t
     assert timing.transfer_time_s(SimpleNamespace(iterations=None), 4, **kw) == none
     assert timing._count({"resets": None}, "resets") == 0 and timing._count(obj, "missing") == 0
+    # one row is an array too: max(17 + 5, 117) ns per iteration
+    one = timing.transfer_time_s(c, 1, **kw)
+    assert one["target_read"] == exact(17e-9) and one["program"] == exact(3 * 117e-9)
     # defaults: t_rst 10 ns, t_adc 50 ns, 1 column per ADC, 3T1C reset 150 ns, wait 7 µs
     d = timing.transfer_time_s(c, 2, t_verify_s=10e-9, t_set_slot_s=5e-9, t_reset_slot_s=8e-9)
     assert d["target_read"] == exact(2 * 70e-9) and d["lsp_reset"] == exact(2 * 150e-9)
@@ -250,6 +255,9 @@ def test_hardware_timing_of_a_network_by_hand():
                             sizes=(4, 3))
     h = timing.hardware(ideal)
     assert h["layers"] == [{"n_rows": 5, "n_out": 3}] and h["t_update_slot_s"] == exact(20e-9)
+    # a scheme that does not say whether it is analog is not
+    ideal.layers[0].scheme = SimpleNamespace()
+    assert timing.hardware(ideal)["layers"] == [{"n_rows": 5, "n_out": 3}]
     assert h["t_set_slot_s"] is None and h["t_reset_slot_s"] is None
     assert h["t_example_s"] == exact(326e-9 + 160e-9)
     # a bundle without lsp.pulse_width_s: 10 ns
