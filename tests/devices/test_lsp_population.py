@@ -455,3 +455,39 @@ def test_leak_crossing_time_of_a_slow_exponential(p):
     slow = dataclasses.replace(p, leak_a_V_per_s=np.full((3, 3), 0.5), leak_b_per_s=np.full((3, 3), -0.5))
     got = lsp.leak(F32([0.2, 0.2]), 1.0, np.array([0, 2]), slow)
     np.testing.assert_allclose(got, [1 - 0.8 * math.exp(-0.5)] * 2, atol=3e-7)
+
+
+def test_leak_of_constant_drifts_raises_no_floating_point_warnings(p):
+    """Constant −0.5 V/s (b = 0 in every segment) across the 0.4 V boundary: the exponential branch of the
+    crossing time, unused for b = 0, meets 0/0 (from 0.5 V = −a/b's stand-in) and log(−1) (from 0.6 V);
+    they must stay silent (a warning per leak step would flood a training run)."""
+    flat = dataclasses.replace(p, leak_a_V_per_s=np.full((3, 3), -0.5), leak_b_per_s=np.zeros((3, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(lsp.leak(F32([0.5]), 0.4, np.array([0]), flat), [0.3], atol=2e-7)
+        np.testing.assert_allclose(lsp.leak(F32([0.6]), 0.5, np.array([1]), flat), [0.35], atol=2e-7)
+
+
+def test_leak_takes_voltages_of_any_numeric_type(p):
+    """V_C given as integers (1 V, 0 V) or float64 is a voltage like any other: 0.3 + 0.7/e, 0.3 − 0.3/e."""
+    want = [0.3 + 0.7 / math.e, 0.3 - 0.3 / math.e]
+    for v in (np.array([1, 0]), [1, 0], np.array([1.0, 0.0])):
+        np.testing.assert_allclose(lsp.leak(v, 0.1, np.array([0, 0]), p), want, atol=2e-7)
+
+
+def test_step_signed_works_on_the_float32_values_of_its_inputs(shipped):
+    """V_C is float32 state, and the per-cell law (step_cell, shared with the array's fused update kernel) runs
+    in float32: float64 V, int64 counts or a float64 cached table give exactly what their float32 values give
+    (a float64 path differs in the last bits of a quarter of the cells)."""
+    pop = lsp.population(shipped, c2c=False, reset=False, read_noise=False)
+    rng = np.random.default_rng(1)
+    m = 4000
+    inst = rng.integers(0, pop.n, m)
+    v = rng.uniform(0.1, 1.0, m)                                 # float64, not float32-representable
+    n = rng.integers(-9, 10, m)
+    ref = lsp.step_signed(v.astype(F32), n.astype(F32), inst, pop, None)
+    assert ref.dtype == F32
+    np.testing.assert_array_equal(lsp.step_signed(v, n.astype(F32), inst, pop, None), ref)
+    np.testing.assert_array_equal(lsp.step_signed(v.astype(F32), n, inst, pop, None), ref)
+    np.testing.assert_array_equal(lsp.step_signed(v.astype(F32), n.astype(F32), inst, pop, None,
+                                                  table=pop.step_table().astype(np.float64)), ref)
