@@ -159,6 +159,11 @@ def test_reseed_draws_every_later_random_number_from_the_new_generator(shipped):
     x = np.full(4, 0.5, F32)
     np.testing.assert_array_equal(a.forward(x), b.forward(x))
     assert not np.array_equal(a.forward(x), Crossbar(4, 2, cfg, bundle=shipped, rng=1).forward(x))
+    # an 'ideal' layer keeps the generator too (the base class's reseed)
+    h = np.random.default_rng(4)
+    xi = ideal()
+    xi.reseed(h)
+    assert xi.rng is h
 
 
 def test_state_refusals_are_exact(shipped):
