@@ -1,0 +1,108 @@
+"""The schemes' device views and placement: devices(), set_devices(), lsp_contribution() and the weight law
+W = scale·[F·(G⁺ − G⁻) + LSP] evaluated by hand from placed device states; the 'ideal' scheme's transfer
+statistics. Small quiet layers (no drift, no read noise, no c2c): fast, part of the short tests/array
+selection of the mutation script."""
+
+import numpy as np
+import pytest
+
+from pycosim.array import ArrayConfig, Crossbar
+from pycosim.errors import ConfigError
+
+F32 = np.float32
+QUIET = {"pcm": {"read_noise": False, "drift": False, "c2c_scale": 0.0},
+         "lsp": {"read_noise": False, "c2c_scale": 0.0}, "periphery": {"integrator_noise": False}}
+
+
+def layer(shipped, synapse, shape=(3, 2), **cfg):
+    return Crossbar(*shape, ArrayConfig.from_dict({"synapse": synapse, **QUIET, **cfg}), bundle=shipped, rng=5)
+
+
+def msg(call):
+    with pytest.raises(ConfigError) as e:
+        call()
+    return str(e.value)
+
+
+def test_devices_of_a_2pcm_3t1c_layer_are_copies_of_its_state(shipped):
+    xb = layer(shipped, "2pcm+3t1c")
+    d = xb.devices()
+    assert set(d) == {"G_S", "G_prog_S", "pcm_instance", "g_max_S", "pcm_stuck", "V_C_V", "g_S", "lsp_instance",
+                      "g_shared_S", "ref_instance", "pol"}
+    assert d["G_S"].shape == d["G_prog_S"].shape == d["pcm_instance"].shape == d["g_max_S"].shape == (2, 3, 2)
+    assert d["pcm_instance"].dtype == np.int32 and d["pcm_stuck"] is None
+    # each device's G_max is its SPICE instance's (the population row of the instance it was given)
+    np.testing.assert_array_equal(d["g_max_S"], xb.pcm_pop.g_max_S[d["pcm_instance"]])
+    assert d["V_C_V"].shape == d["g_S"].shape == d["lsp_instance"].shape == (3, 2)
+    assert d["g_shared_S"].shape == d["ref_instance"].shape == d["pol"].shape == (2,)
+    # copies: changing them changes nothing in the layer
+    w0 = xb.weights()
+    for k in ("G_S", "G_prog_S", "pcm_instance", "V_C_V", "g_S", "lsp_instance", "g_shared_S", "ref_instance", "pol"):
+        d[k][...] = 0
+    e = xb.devices()
+    assert e["G_prog_S"].any() and e["V_C_V"].any() and e["g_S"].any() and np.all(np.abs(e["pol"]) == 1)
+    assert e["pcm_instance"].any() and e["lsp_instance"].any() and e["g_shared_S"].any()
+    np.testing.assert_array_equal(xb.weights(), w0)
+    # with stuck devices configured: a bool map, copied too
+    s = layer(shipped, "2pcm", pcm={**QUIET["pcm"], "stuck_reset_frac": 0.5}).devices()["pcm_stuck"]
+    assert s.dtype == bool and s.shape == (2, 3, 2)
+
+
+def test_placed_devices_give_the_weight_law_by_hand(shipped):
+    """2PCM+3T1C: W = scale·[F·(G⁺ − G⁻) + pol·(g(V_C) − g_shared)], every term from the placed state."""
+    xb = layer(shipped, "2pcm+3t1c")
+    P = np.stack([np.full((3, 2), 5e-6), np.full((3, 2), 2e-6)])
+    P[0, 1, 1] = 8e-6
+    V = np.full((3, 2), 0.6, F32)
+    xb.set_devices(P=P.astype(np.float64), V=V, pol=[1, -1])
+    d = xb.devices()
+    np.testing.assert_array_equal(d["G_prog_S"], P.astype(F32))
+    np.testing.assert_array_equal(d["G_S"], P.astype(F32))                  # no drift configured
+    np.testing.assert_array_equal(d["V_C_V"], V)
+    assert d["pol"].tolist() == [1.0, -1.0]
+    g, gs = d["g_S"].astype(np.float64), d["g_shared_S"].astype(np.float64)
+    want = xb.scale * (xb.cfg.F * (P[0] - P[1]) + np.array([1.0, -1.0]) * (g - gs))
+    np.testing.assert_allclose(xb.weights(), want, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(xb.lsp_contribution(), xb.scale * np.array([1.0, -1.0]) * (g - gs), rtol=2e-5,
+                               atol=1e-6)
+    assert xb.lsp_contribution().dtype == F32
+    # V_C outside the g table is clipped into it; g follows V_C
+    xb.set_devices(V=np.full((3, 2), 5.0))
+    assert np.all(xb.devices()["V_C_V"] == F32(xb.lsp_pop.v_max_V))
+    assert np.all(xb.devices()["g_S"] > g)
+
+
+def test_4pcm_lsp_contribution_is_the_second_pair(shipped):
+    """'4pcm': W = scale·[F·(G⁺ − G⁻) + (g⁺ − g⁻)], the LSP pair devices 2 and 3."""
+    xb = layer(shipped, "4pcm")
+    P = np.stack([np.full((3, 2), 4e-6), np.full((3, 2), 1e-6), np.full((3, 2), 3e-6), np.full((3, 2), 0.5e-6)])
+    P[3, 0, 0] = 2e-6
+    xb.set_devices(P=P)
+    lsp = xb.scale * (P[2] - P[3])
+    np.testing.assert_allclose(xb.lsp_contribution(), lsp, rtol=2e-6)
+    assert xb.lsp_contribution().dtype == F32
+    np.testing.assert_allclose(xb.weights(), xb.scale * xb.cfg.F * (P[0] - P[1]) + lsp, rtol=2e-5)
+
+
+def test_set_devices_refusals_are_exact(shipped):
+    xb = layer(shipped, "2pcm+3t1c")
+    assert msg(lambda: xb.set_devices(P=np.zeros((2, 2, 3)))) == "set_devices: P must have shape (2, 3, 2), got (2, 2, 3)"
+    assert msg(lambda: xb.set_devices(V=np.zeros((2, 3)))) == "set_devices: V must have shape (3, 2), got (2, 3)"
+    for pol in ([1, 0], [1, -1, 1], [2, -2]):
+        assert msg(lambda: xb.set_devices(pol=pol)) == "set_devices: pol must be ±1 with shape (2,)"
+    two = layer(shipped, "2pcm")
+    for kw in ({"V": np.zeros((3, 2))}, {"pol": [1, 1]}):
+        assert msg(lambda: two.set_devices(**kw)) == ("set_devices: V and pol exist only for schemes with 3T1C "
+                                                      "cells (this is '2pcm')")
+    two.set_devices()                                                        # nothing given: nothing to refuse
+
+
+def test_ideal_transfer_statistics(shipped):
+    xb = Crossbar(3, 2, {"synapse": "ideal", "transfer": {"tolerance": 0.04, "mode": "closed"}})
+    st = xb.set_weights(np.ones((3, 2)))
+    assert (st.mode, st.tolerance, st.n_synapses, st.n_moved, st.n_within_tol) == ("closed", 0.04, 6, 6, 6)
+    st = xb.set_weights(np.ones((3, 2)), mode="open", tolerance=0.1)
+    assert (st.mode, st.tolerance) == ("open", 0.1)
+    st = xb.transfer(tolerance=0.2)
+    assert (st.mode, st.tolerance, st.n_synapses, st.n_moved) == ("closed", 0.2, 0, 0)
+    assert xb.transfer(mode="open").mode == "open"
