@@ -106,3 +106,41 @@ def test_ideal_transfer_statistics(shipped):
     st = xb.transfer(tolerance=0.2)
     assert (st.mode, st.tolerance, st.n_synapses, st.n_moved) == ("closed", 0.2, 0, 0)
     assert xb.transfer(mode="open").mode == "open"
+
+
+def test_drift_ahead_is_the_mean_power_law_by_hand(shipped):
+    """Devices programmed at t = 5 s and read 10 s later (past t0 = 1 s, the power-law branch): over a horizon
+    of 90 s each device's conductance is G_now·(100/10)^(−ν̄), ν̄ the drift exponent of the *mean* device
+    (drift_nu averaged over the instances) at its level, so Δw = scale·F·[G⁺_now·(10^−ν̄⁺ − 1) − G⁻_now·(10^−ν̄⁻ − 1)]."""
+    import dataclasses
+
+    from pycosim.array.schemes.analog import ArrayProgrammer
+    from pycosim.devices import pcm
+
+    xb = layer(shipped, "2pcm", pcm={"read_noise": False, "drift": True, "c2c_scale": 0.0})
+    P = np.stack([np.array([[6e-6, 3e-6], [10e-6, 1e-6], [2e-6, 8e-6]]), np.full((3, 2), 1.5e-6)])
+    xb.advance(5.0)
+    xb.set_devices(P=P)                                                       # programmed at t = 5 s
+    xb.advance(10.0, settle=True)                                             # age 10 s
+    p = xb.pcm_pop
+    mean = lambda a: np.broadcast_to(a.mean(axis=0, keepdims=True), a.shape)  # noqa: E731
+    mp = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_r=mean(p.drift_ln_r),
+                             drift_level_x=mean(p.drift_level_x))
+    inst = xb.devices()["pcm_instance"]
+    nu = pcm.drift_params(P.astype(F32), inst, mp)[1].astype(np.float64)
+    assert np.all(nu > 0.01)                                                  # the law has something to say
+    G_now = xb.devices()["G_S"].astype(np.float64)
+    assert np.all(G_now < P)                                                  # drifted down by t = 10 s
+    dG = G_now * (10.0 ** -nu - 1)
+    want = xb.scale * xb.cfg.F * (dG[0] - dG[1]).ravel()
+    prog = ArrayProgrammer(xb, np.arange(6), 1e-6)
+    got = prog.drift_ahead(np.arange(6), 90.0)
+    assert got.dtype == F32
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-7)
+    assert np.all(prog.drift_ahead(np.arange(6), 0.0) == 0)
+    assert prog.drift_ahead(np.arange(0), 90.0).shape == (0,)
+    sub = ArrayProgrammer(xb, np.array([4, 1]), 1e-6).drift_ahead(np.array([1]), 90.0)       # flat index 1
+    np.testing.assert_allclose(sub, want[[1]], rtol=2e-4, atol=1e-7)
+    # without drift: nothing ahead
+    still = ArrayProgrammer(layer(shipped, "2pcm"), np.arange(6), 1e-6).drift_ahead(np.arange(3), 90.0)
+    assert still.dtype == F32 and still.tolist() == [0.0, 0.0, 0.0]
