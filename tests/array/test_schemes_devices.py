@@ -144,3 +144,34 @@ def test_drift_ahead_is_the_mean_power_law_by_hand(shipped):
     # without drift: nothing ahead
     still = ArrayProgrammer(layer(shipped, "2pcm"), np.arange(6), 1e-6).drift_ahead(np.arange(3), 90.0)
     assert still.dtype == F32 and still.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_pulse_counts_by_hand(shipped):
+    """n_ij = −lr·x_i·δ_j/Δw_pulse: 'deterministic' the nearest integer (half to even), 'stochastic'
+    floor(n + u) with the layer's uniforms; clipped at max_pulses = 8; rows with x = 0 and zero counts left
+    out; flat index i·n_out + j (int64), counts int32."""
+    xb = layer(shipped, "2pcm", shape=(3, 2), update={"rounding": "deterministic"})
+    c = 3.0                                                          # lr = 3·Δw_pulse
+    x = np.array([1.0, 0.0, 0.5], F32)
+    d = np.array([1.0, -0.4], F32)
+    flat, n = xb.pulse_counts(x, d, c * xb.dw_pulse)
+    # row 0: −3, +1.2 → −3, 1; row 2: −1.5, +0.6 → −2, 1
+    assert flat.dtype == np.int64 and n.dtype == np.int32
+    assert flat.tolist() == [0, 1, 4, 5] and n.tolist() == [-3, 1, -2, 1]
+    # clipped at ±8; a column whose largest count rounds to 0 is left out
+    flat, n = xb.pulse_counts(np.array([1.0, 0.0, 0.0], F32), np.array([-5.0, 0.1], F32), c * xb.dw_pulse)
+    assert flat.tolist() == [0] and n.tolist() == [8]
+    empty = xb.pulse_counts(np.zeros(3, F32), d, c * xb.dw_pulse)
+    assert empty[0].dtype == np.int64 and empty[1].dtype == np.int32 and empty[0].size == empty[1].size == 0
+    assert xb.pulse_counts(x, d, 0.0)[0].size == 0
+    assert xb.pulse_counts(x, np.array([0.1, -0.1], F32), c * xb.dw_pulse)[0].size == 0     # |n| ≤ 0.3
+    # stochastic rounding: floor(n + u), u the layer's next float32 uniforms over the formed block (rows 0, 2)
+    st = layer(shipped, "2pcm", shape=(3, 2), update={"rounding": "stochastic"})
+    g = np.random.Generator(type(st.rng.bit_generator)())
+    g.bit_generator.state = st.rng.bit_generator.state
+    u = g.random((2, 2), dtype=F32)
+    p = np.array([[-3.0, 1.2], [-1.5, 0.6]], F32)
+    want = np.floor(p + u).ravel()
+    flat, n = st.pulse_counts(x, d, c * st.dw_pulse)
+    keep = want != 0
+    assert flat.tolist() == np.array([0, 1, 4, 5])[keep].tolist() and n.tolist() == want[keep].astype(int).tolist()
