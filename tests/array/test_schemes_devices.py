@@ -66,10 +66,21 @@ def test_placed_devices_give_the_weight_law_by_hand(shipped):
     np.testing.assert_allclose(xb.lsp_contribution(), xb.scale * np.array([1.0, -1.0]) * (g - gs), rtol=2e-5,
                                atol=1e-6)
     assert xb.lsp_contribution().dtype == F32
-    # V_C outside the g table is clipped into it; g follows V_C
+    # V_C outside the g table is clipped into it (float32 whatever is given); g follows V_C
     xb.set_devices(V=np.full((3, 2), 5.0))
+    assert xb.devices()["V_C_V"].dtype == F32
     assert np.all(xb.devices()["V_C_V"] == F32(xb.lsp_pop.v_max_V))
     assert np.all(xb.devices()["g_S"] > g)
+    xb.set_devices(V=np.full((3, 2), -1.0))
+    assert np.all(xb.devices()["V_C_V"] == F32(xb.lsp_pop.v_min_V))
+    # the placed V_C then leaks by the 3T1C law (no stale leakage cache from before the placement)
+    from pycosim.devices import lsp
+    V2 = np.linspace(0.3, 0.9, 6).reshape(3, 2).astype(F32)
+    xb.advance(1e-3, settle=True)
+    xb.set_devices(V=V2)
+    xb.advance(2e-3, settle=True)
+    np.testing.assert_allclose(xb.devices()["V_C_V"], lsp.leak(V2, 2e-3, xb.devices()["lsp_instance"], xb.lsp_pop),
+                               atol=2e-6)
 
 
 def test_4pcm_lsp_contribution_is_the_second_pair(shipped):
@@ -164,14 +175,30 @@ def test_pulse_counts_by_hand(shipped):
     empty = xb.pulse_counts(np.zeros(3, F32), d, c * xb.dw_pulse)
     assert empty[0].dtype == np.int64 and empty[1].dtype == np.int32 and empty[0].size == empty[1].size == 0
     assert xb.pulse_counts(x, d, 0.0)[0].size == 0
+    flat, n = xb.pulse_counts(x, d, xb.dw_pulse)                       # lr = Δw_pulse: −1, 0.4 → 0; −0.5 → −0, 0.2
+    assert flat.tolist() == [0] and n.tolist() == [-1]
     assert xb.pulse_counts(x, np.array([0.1, -0.1], F32), c * xb.dw_pulse)[0].size == 0     # |n| ≤ 0.3
     # stochastic rounding: floor(n + u), u the layer's next float32 uniforms over the formed block (rows 0, 2)
-    st = layer(shipped, "2pcm", shape=(3, 2), update={"rounding": "stochastic"})
+    # (a column of small counts, |n| < 0.5, is still formed: it gets a pulse with probability |n|)
+    st = layer(shipped, "2pcm", shape=(20, 10), update={"rounding": "stochastic"})
+    xs = np.random.default_rng(1).uniform(0.1, 1.0, 20).astype(F32)
+    ds = np.random.default_rng(2).uniform(-0.6, 0.6, 10).astype(F32)
+    ds[3] = 0.01                                                     # |n| ≤ 0.03 in column 3
     g = np.random.Generator(type(st.rng.bit_generator)())
     g.bit_generator.state = st.rng.bit_generator.state
-    u = g.random((2, 2), dtype=F32)
-    p = np.array([[-3.0, 1.2], [-1.5, 0.6]], F32)
+    u = g.random((20, 10), dtype=F32)
+    p = np.multiply.outer(xs * -F32(np.float32(c * st.dw_pulse / st.dw_pulse)), ds)
     want = np.floor(p + u).ravel()
-    flat, n = st.pulse_counts(x, d, c * st.dw_pulse)
-    keep = want != 0
-    assert flat.tolist() == np.array([0, 1, 4, 5])[keep].tolist() and n.tolist() == want[keep].astype(int).tolist()
+    flat, n = st.pulse_counts(xs, ds, c * st.dw_pulse)
+    keep = np.flatnonzero(want)
+    assert flat.tolist() == keep.tolist() and n.tolist() == want[keep].astype(int).tolist()
+
+
+def test_trains_counts_are_coincidences_not_rounded_means(shipped):
+    """'trains': a synapse gets one pulse per slot in which its row and its column both fire, so with every
+    |x| = |δ| = 1 and n = −2 (lr = 2·Δw_pulse, 8 slots: each line fires with probability 1/2) the counts
+    scatter around −2 (mean −2, between 0 and −8), where rounding would give exactly −2 everywhere."""
+    xb = layer(shipped, "2pcm", shape=(20, 10), update={"rounding": "trains"})
+    flat, n = xb.pulse_counts(np.ones(20, F32), np.ones(10, F32), 2 * xb.dw_pulse)
+    assert np.all((n <= 0) & (n >= -8)) and len(set(n.tolist())) > 2
+    assert abs(n.sum() / 200 + 2) < 0.5
