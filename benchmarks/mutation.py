@@ -4,6 +4,8 @@ guards is put in?
     python benchmarks/mutation.py                      # every module below, one after another
     python benchmarks/mutation.py transfer energy      # only these (names of MODULES)
     python benchmarks/mutation.py --list               # the modules and their tests
+    python benchmarks/mutation.py schemes --only-from FILE   # only the mutants named in FILE (one a line):
+                                                             # re-check a long module's survivors
 
 For each module, the committed tree (``git ls-files``, plus uncommitted edits of tracked files) is copied
 to a scratch directory (``$PYCOSIM_MUTATION_DIR``, default ``/tmp/pycosim-mutation/<module>``), the
@@ -35,18 +37,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
+#: the short selection of tests/array for the crossbar and the schemes (pytest arguments; -k leaves out
+#: test_zero_delta_changes_nothing (its first case compiles the kernels: ~30 s), test_leak_toward_asymptote_and_cache
+#: (~11 s) and test_forward_backward_close_to_weights (~8 s))
+ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_crossbar.py",
+               "tests/array/test_schemes.py", "tests/array/test_drift_compensation.py",
+               "-k", "not test_zero_delta_changes_nothing and not test_leak_toward_asymptote_and_cache "
+                     "and not test_forward_backward_close_to_weights")
+
 #: name → (files to mutate, tests that cover them). Short, targeted test selections: mutmut runs each
 #: mutant against the tests that reached the mutated function in its first (statistics) pass.
 MODULES = {
-    "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp.py"], None),
+    "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp_population.py", "tests/devices/test_lsp.py"],
+                    None),
     "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
                            ["tests/devices/test_integrator.py"], None),
     "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_transfer_engine.py", "tests/array/test_crossbar.py",
                                                  "tests/validation/test_engine.py"], None),
-    "crossbar": (["pycosim/array/crossbar.py"], ["tests/array"], None),
-    "schemes": (["pycosim/array/schemes/*.py"], ["tests/array"], None),
+    # crossbar and schemes: all of tests/array per mutant is too slow (its 3 slowest tests take ~50 s alone);
+    # the selection below runs in ~9 s (3 s of CPU) on the shared 2-core machine
+    "crossbar": (["pycosim/array/crossbar.py"], [*ARRAY_TESTS], None),
+    "schemes": (["pycosim/array/schemes/*.py"], [*ARRAY_TESTS], None),
     "inference": (["pycosim/inference/*.py"], ["tests/evaluate/test_inference_formulas.py",
                                                "tests/evaluate/test_inference.py"], None),
     "energy": (["pycosim/evaluate/energy.py"], ["tests/evaluate/test_energy.py"],
@@ -97,10 +110,10 @@ def prepare(name: str, scratch: Path) -> None:
     (scratch / "pyproject.toml").write_text(head + section + tail)
 
 
-def run(name: str, scratch: Path) -> dict:
+def run(name: str, scratch: Path, only: list[str] | None = None) -> dict:
     import fnmatch
 
-    pats = MODULES[name][2] or []
+    pats = only or MODULES[name][2] or []
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)         # mutmut puts the mutated copy first on sys.path itself
     env.setdefault("NUMBA_NUM_THREADS", "1")
@@ -130,6 +143,8 @@ def main(argv=None) -> int:
     ap.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--scratch", default=os.environ.get("PYCOSIM_MUTATION_DIR", "/tmp/pycosim-mutation"))
+    ap.add_argument("--only-from", metavar="FILE",
+                    help="run only the mutants named in FILE (one name or glob a line), e.g. a module's survivors")
     a = ap.parse_args(argv)
     if a.list:
         for k, (files, tests, pats) in MODULES.items():
@@ -137,6 +152,9 @@ def main(argv=None) -> int:
         for k, (files, tests) in UNMUTATED.items():
             print(f"{k:20} {' '.join(files)}  (no mutants: @njit)  ←  {' '.join(tests)}")
         return 0
+    only = None
+    if a.only_from:
+        only = [ln.strip() for ln in Path(a.only_from).read_text().splitlines() if ln.strip()]
     names = a.modules or list(MODULES)
     bad = [n for n in names if n not in MODULES]
     if bad:
@@ -145,13 +163,14 @@ def main(argv=None) -> int:
     for name in names:
         scratch = Path(a.scratch) / name
         prepare(name, scratch)
-        r = run(name, scratch)
+        r = run(name, scratch, only)
         c = r["counts"]
         killed = c.get("killed", 0) + c.get("timeout", 0)
         survived = c.get("survived", 0)
         total = sum(c.values())
         score = 100 * killed / max(killed + survived, 1)
-        line = (f"{name:20} mutants {total:4d}  killed {killed:4d}  survived {survived:4d}  "
+        tag = f"{name} (only {len(only)} named)" if only else name
+        line = (f"{tag:20} mutants {total:4d}  killed {killed:4d}  survived {survived:4d}  "
                 f"other {total - killed - survived:3d} {dict(c)}  score {score:5.1f} %  ({r['wall_s']:.0f} s)")
         print(line, flush=True)
         with open(RESULTS, "a") as fh:

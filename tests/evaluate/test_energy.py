@@ -7,6 +7,9 @@ integrator charge and the device pulses, the named constants of pycosim.assumpti
 constants are read here by name (their values are the assumption, not energy.py's arithmetic); every count,
 product and sum is written out below."""
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from pycosim import assumptions as A
@@ -280,3 +283,121 @@ def test_timing_defaults_by_hand():
     assert timing.layer_read_s(16) == pytest.approx(326e-9, rel=1e-12, abs=0)
     assert timing.layer_read_s(16, columns_per_adc=4) == pytest.approx(326e-9 + 3 * 50e-9, rel=1e-12, abs=0)
     assert timing.layer_read_s(2, columns_per_adc=4) == pytest.approx(326e-9 + 50e-9, rel=1e-12, abs=0)
+
+
+def test_per_op_energies_and_init_counts_by_hand():
+    # a number (int or float) is an energy; a bool, a text or a missing section/key is not (None)
+    got = energy.per_op_energies({"integrator": {"e_read_J": 2}, "pcm": {"e_set_J": 3e-12, "e_reset_J": True},
+                                  "lsp": None})
+    assert got == {"integration": 2.0, "pcm_set": 3e-12, "pcm_reset": None, "lsp_up": None, "lsp_down": None,
+                   "lsp_reset": None}
+    assert type(got["integration"]) is float
+    assert energy.per_op_energies({"lsp": {"e_up_J": "2e-16", "e_down_J": 2.5e-16}})["lsp_up"] is None
+    assert energy.per_op_energies({})["lsp_down"] is None
+    # the initial programming's counts from the checkpoint's TransferStats, as plain ints
+    stats = [SimpleNamespace(set_pulses=np.int64(3000), resets=np.int32(40), verify_reads=5000, iterations=20,
+                             n_moved=99),
+             SimpleNamespace(set_pulses=250, resets=4, verify_reads=400.0, iterations=np.int64(10), n_moved=7)]
+    ini = energy.init_counts(SimpleNamespace(init_stats=stats))
+    assert ini == INIT
+    assert all(type(v) is int for d in ini for v in d.values())
+    assert energy.init_counts(SimpleNamespace(init_stats=[])) == []
+
+
+def test_counts_follow_the_update_slots_of_the_run():
+    """update_drivers = 2·n_rows·n_out cell lengths × max_pulses slots × examples: with 2 slots
+    2·(785·16 + 17·10)·2·300 = 15,276,000; the slots come from the argument, else the run's timing, else 8."""
+    assert energy.event_counts(METRICS, INIT, n_pulse_max=2)["update"]["update_drivers"] == 15276000
+    hw4 = {**HW, "n_pulse_max": 4}
+    assert energy.event_counts({**METRICS, "hardware_timing": hw4}, INIT)["update"]["update_drivers"] == 30552000
+    assert energy.event_counts(BARE, INIT, hw4)["update"]["update_drivers"] == 30552000
+    assert energy.event_counts(BARE, INIT)["update"]["update_drivers"] == 61104000
+    no_slots = {k: v for k, v in HW.items() if k != "n_pulse_max"}
+    assert energy.event_counts(BARE, INIT, no_slots)["update"]["update_drivers"] == 61104000
+    # the run's timing given as an argument wins over metrics.json's
+    assert energy.event_counts({**METRICS, "hardware_timing": hw4}, INIT, HW)["update"]["update_drivers"] == 61104000
+    # energy(): the same slots (the run's, else timing_kw's, else 8), in the counts and in the priced update
+    e4 = energy.energy({**METRICS, "hardware_timing": hw4}, SCALARS, INIT)
+    assert e4["counts"]["update"]["update_drivers"] == 30552000
+    assert e4["phase_op_J"]["update"]["update_drivers"] == approx(30552000 * UPD)
+    b2 = energy.energy(BARE, SCALARS, INIT, timing_kw={"n_pulse_max": 2})
+    assert b2["counts"]["update"]["update_drivers"] == 15276000
+    assert b2["phase_op_J"]["update"]["update_drivers"] == approx(15276000 * UPD)
+    assert b2["time_s"]["breakdown"]["update"] == pytest.approx(2 * 20e-9, rel=1e-12, abs=0)
+
+
+def test_energy_report_fields_by_hand():
+    e = energy.energy(METRICS, SCALARS, INIT)
+    # per layer, one event of every operation (layer 2: 17 rows, 10 outputs, V_read 0.2 V, windows 40/80/300 ns)
+    l1, l2 = e["per_op_J_by_layer"]
+    assert l2["integrator_bias_forward"] == approx(bias(40e-9)) and l2["integrator_bias_backward"] == approx(bias(80e-9))
+    assert l2["integrator_bias_verify"] == approx(bias(300e-9)) and l2["integrator_bias"] == approx(bias(40e-9))
+    assert l2["line_charging"] == approx(charge(0.2)) and l2["row_drivers"] == approx(driver(0.2))
+    assert l2["set_bit_line"] == approx(SET2) and l2["reset_bit_line"] == approx(RESET2)
+    assert l2["word_line_slot"] == approx(WL2) and l2["pcm_reset"] == E_RESET and l2["lsp_down"] == E_DOWN
+    assert l1["set_bit_line"] == approx(SET1) and l1["word_line_slot"] == approx(WL1)
+    assert l1["integrator_bias_backward"] == approx(bias(200e-9)) and l1["integrator_bias_verify"] == approx(bias(250e-9))
+    assert set(e["per_op_J"]) == set(energy.ALL_OPERATIONS)
+    assert e["per_op_J"]["pcm_reset"] == E_RESET and e["per_op_J"]["lsp_up"] == E_UP
+    assert e["per_op_J"]["lsp_reset"] == E_LRST and e["per_op_J"]["pcm_set"] == E_SET
+    # one inference, per operation (layer 1: 32 line reads, 16 neurons, 12,560 cells; layer 2: 20, 10, 170)
+    pi = e["per_inference_op_J"]
+    assert pi["integration"] == approx(52 * E_INT) and pi["digital_neuron"] == approx(26 * NEU)
+    assert pi["integrator_bias"] == approx(32 * bias(100e-9) + 20 * bias(40e-9))
+    assert pi["line_charging"] == approx(12560 * charge(0.1) + 170 * charge(0.2))
+    assert pi["row_drivers"] == approx(12560 * driver(0.1) + 170 * driver(0.2))
+    assert pi["pcm_set"] == 0 and pi["update_drivers"] == 0 and pi["programming_lines"] == 0
+    # per training example, per operation: the training phases only (not the test set, not the initial programming)
+    pe = e["per_example_op_J"]
+    assert set(pe) == set(energy.ALL_OPERATIONS)
+    assert pe["pcm_set"] == approx((10 + 2150) * E_SET / EX) and pe["lsp_reset"] == approx(750 * E_LRST / EX)
+    assert pe["digital_neuron"] == approx((7800 + 5100 + 4300) * NEU / EX)
+    assert pe["update_drivers"] == approx(61104000 * UPD / EX)
+    assert e["operations"] == {"inference": 25460, "training_example": 51260}
+    assert e["operation_convention"] == ("2 operations per MAC, bias row included; a training example counts the "
+                                         "forward, backward (layers 2..L) and update MACs (Ambrogio et al. 2018)")
+    assert e["not_modelled"] == list(energy.NOT_MODELLED) and len(e["not_modelled"]) == 2
+    assert e["assumptions"] == A.all_assumptions() and "ADC_FOM_WALDEN_J" in e["assumptions"]
+    # the breakdown is the run's, with the transfers' time added (the run's dict is not modified)
+    assert e["time_s"]["breakdown"] == {**HW["example_breakdown_s"], "transfer": approx(1e-5),
+                                        "example_with_transfers": approx(0.86e-6 + 1e-5)}
+    assert "transfer" not in HW["example_breakdown_s"]
+    # the timing may be given as an argument instead of read from metrics.json
+    g = energy.energy({k: v for k, v in METRICS.items() if k != "hardware_timing"}, SCALARS, INIT, hw=HW)
+    assert g["per_inference_J"] == approx(e["per_inference_J"]) and g["time_s"] == e["time_s"]
+    assert g["phase_J"] == {ph: approx(v) for ph, v in e["phase_J"].items()}
+    # a run without transfer durations, or with None: no transfer time
+    for tr in ({}, {"total_duration_s": None}):
+        t = energy.energy({**METRICS, "transfers": tr}, SCALARS, INIT)["time_s"]
+        assert t["breakdown"]["transfer"] == 0 and t["training_example"] == 0.86e-6
+    t = energy.energy({k: v for k, v in METRICS.items() if k != "transfers"}, SCALARS, INIT)["time_s"]
+    assert t["training_example"] == 0.86e-6
+
+
+def test_missing_operations_are_listed_with_their_meaning_and_count():
+    sc = {**SCALARS, "pcm": {"set_v_V": 1.5, "reset_v_V": 2.4, "e_set_J": 3e-12}, "lsp": {"e_up_J": 2.3e-16}}
+    e = energy.energy(METRICS, sc, INIT)
+    # counts over every phase: RESET 2 + 22 + 44 (update, transfer, initial programming); 3T1C down 900, reset 750
+    assert e["missing"] == [
+        {"operation": "pcm_reset", "scalar": "pcm.e_reset_J", "count": 68, "meaning": "RESET pulse on one PCM device"},
+        {"operation": "lsp_down", "scalar": "lsp.e_down_J", "count": 900, "meaning": "3T1C down pulse"},
+        {"operation": "lsp_reset", "scalar": "lsp.e_reset_J", "count": 750,
+         "meaning": "3T1C transmission-gate reset of one cell"}]
+    assert e["per_op_J"]["pcm_reset"] is None and e["per_op_J"]["lsp_down"] is None
+    assert e["phase_op_J"]["update"]["pcm_reset"] == 0 and e["phase_op_J"]["update"]["lsp_up"] == approx(1200 * E_UP)
+    # a scalar missing for an operation that was never counted is not listed
+    quiet = energy.energy({**METRICS, "counters": [{**c, "lsp_resets": 0} for c in COUNTERS]},
+                          {**SCALARS, "lsp": {"e_up_J": 2.3e-16, "e_down_J": 2.5e-16}}, INIT)
+    assert quiet["missing"] == []
+
+
+def test_per_example_energy_of_a_run_that_saw_no_example():
+    """examples_seen = 0 with counted transfers: the per-example energies divide by 1, not by 0."""
+    c = [{"transfer_set_pulses": 3000 + 4, "transfer_resets": 40, "transfer_verify_reads": 5000,
+          "transfer_iterations": 20}, {"transfer_set_pulses": 250, "transfer_resets": 4, "transfer_verify_reads": 400,
+                                       "transfer_iterations": 10}]
+    e = energy.energy({**METRICS, "examples_seen": 0, "counters": c}, SCALARS, INIT)
+    assert e["phase_op_J"]["transfer"]["pcm_set"] == approx(4 * E_SET)
+    assert e["per_example_J"]["transfer"] == approx(e["phase_J"]["transfer"]) and e["phase_J"]["transfer"] > 0
+    assert e["per_example_J"]["total"] == approx(e["phase_J"]["transfer"])
+    assert e["time_s"]["breakdown"]["transfer"] == approx(3e-3)
