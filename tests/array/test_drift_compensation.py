@@ -22,12 +22,10 @@ def make(bundle, mode, synapse="2pcm", shape=(40, 12), seed=3, quiet=True, **ext
     return Crossbar(*shape, ArrayConfig.from_dict({"synapse": synapse, **cfg}), bundle=bundle, rng=seed)
 
 
-def uniform_drift(xb, ln_r=-0.4, nu=0.05):
-    """Every device of the population drifts alike: the same (ln r, ν) at every level."""
-    p = xb.pcm_pop
-    xb.pcm_pop = dataclasses.replace(p, drift_ln_r=np.full_like(p.drift_ln_r, ln_r),
-                                     drift_nu=np.full_like(p.drift_nu, nu))
-    xb.P_drift = np.stack(pcm.drift_params(xb.P, xb.P_inst, xb.pcm_pop))    # devices not programmed again
+def uniform_drift(xb, nu=0.05):
+    """Every device of the population drifts alike: the onset law G·((t + t_on)/(t_p + t_on))^−ν at every level."""
+    xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, nu)
+    xb.P_drift = pcm.drift_params(xb.P, xb.P_inst, xb.pcm_pop)    # devices not programmed again
 
 
 def weights(shape, seed=0):
