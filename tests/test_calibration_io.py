@@ -390,7 +390,7 @@ def test_saved_files_content_and_provenance(tmp_path):
         assert z["pcm/nu"].dtype == np.float64 and z["pcm/nu"].tolist() == [1.0, 2.0, 3.0]
         assert z["pcm/g_max_S"].dtype == np.float64
     text = (d / cal.JSON_NAME).read_text()
-    assert text.startswith('{\n  "schema": "pycosim.calibration",\n  "schema_version": 3,\n  "pcm": {\n    "g_reset_mean_S": 1.0,\n')
+    assert text.startswith('{\n  "schema": "pycosim.calibration",\n  "schema_version": 4,\n  "pcm": {\n    "g_reset_mean_S": 1.0,\n')
     assert text.endswith("\n  }\n}\n")
     doc = json.loads(text)
     assert list(doc) == ["schema", "schema_version", "pcm", "lsp", "integrator", "provenance"]
