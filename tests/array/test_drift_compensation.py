@@ -1,7 +1,6 @@
 """Drift compensation in the periphery (PeripheryConfig.drift_compensation): reference PCM devices per column
 pair (or per layer), a digital gain ĝ = Ĝ_prog/Ĝ(t) on the reads, counted reference reads and programming."""
 
-import dataclasses
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """PCM device model: closure against the bundle's staircase, RESET, stuck devices, drift, errors."""
 
-import math
 
 import numpy as np
 import pytest
@@ -259,3 +258,21 @@ def test_uniform_drift_is_the_onset_law(shipped):
     for t in (3e-5, 1.43e-2, 0.5, 1e5):
         want = G * ((t + p.drift_t_on_s) / (p.drift_t_prog_s + p.drift_t_on_s)) ** -0.05
         np.testing.assert_allclose(pcm.drift(G, t, inst, p), want, rtol=1e-4)
+
+
+def test_read_noise_grows_with_the_time_since_programming(shipped):
+    """read_sigma(age_s=a): σ grows as √(ln((a + t_b)/(2 t_b))/ln((t_rec + t_b)/(2 t_b))) beyond the bench's record
+    (t_b = 250 ns = the published t_read, t_rec = 10 µs): ×1.843 at 14.3 ms, the published law's own ratio
+    σ(14.3 ms)/σ(10 µs) (Nandakumar et al., ICECS 2019); no change at or below the record."""
+    p = pcm.population(shipped)
+    g = np.linspace(0.1, 1.0, 7).astype(np.float32) * p.g_max_S[:7]
+    base = pcm.read_sigma(g, p)
+    law = lambda t: np.sqrt(np.log((t + 250e-9) / (2 * 250e-9)))  # noqa: E731
+    assert p.noise_t_int_s == pytest.approx(250e-9) and p.noise_t_rec_s == pytest.approx(10e-6)
+    for age in (14.3e-3, 1.0, 1e4):
+        np.testing.assert_allclose(pcm.read_sigma(g, p, age_s=age) / base, law(age) / law(10e-6), rtol=1e-5)
+    assert law(14.3e-3) / law(10e-6) == pytest.approx(1.843, abs=1e-3)
+    for age in (0.0, 7e-6, 10e-6):
+        np.testing.assert_allclose(pcm.read_sigma(g, p, age_s=age), base, rtol=1e-6)
+    both = pcm.read_sigma(g[:2], p, age_s=np.array([1e-6, 1.0]))       # per-device ages broadcast
+    np.testing.assert_allclose(both / base[:2], [1.0, law(1.0) / law(10e-6)], rtol=1e-5)

@@ -5,7 +5,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 
 import numpy as np
 import pytest

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 from pycosim import calibration
-from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_PROG_S, DRIFT_T_S,
+from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
                                       _drift_params, drift_table, fit_drift, read_noise, staircase)
 from pycosim.devices import pcm
 from pycosim.resources import resource_path
@@ -142,7 +142,10 @@ def test_reset_floor(reset_runs):
 
 
 def test_set_staircase_mean(stair_runs):
-    """20 identical partial-SET pulses: mean G monotone from < 1 uS to 10-40 uS, saturating."""
+    """20 identical partial-SET pulses: mean G rises from < 1 uS to 10-40 uS, saturating.  The mean of 10 seeds
+    rises over every block of 5 pulses (single steps need not: with the published additive and slope terms of
+    the cycle-to-cycle noise a step's sigma exceeds the mean step above ~40 % of the range, sigma/mean 1.2 here
+    and 3.4 in the published preset); the nominal device (mc = 0, no noise) rises with every pulse."""
     g = staircase(stair_runs[1:]) * 1e6                # (n_seeds, np+1), uS
     nom = staircase(stair_runs[:1])[0] * 1e6
     mean = g.mean(axis=0)
@@ -155,9 +158,9 @@ def test_set_staircase_mean(stair_runs):
     print(f"nominal G (uS): {nom}")
     assert len(mean) == 21
     assert mean[0] < 1.0
-    assert np.all(steps > 0), "mean G must rise with every pulse"
+    assert np.all(np.diff(mean[::5]) > 0), "mean G must rise over every block of 5 pulses"
     assert 10.0 <= mean[-1] <= 40.0
-    assert steps[0] >= 3.0 * steps[-1]
+    assert steps[:2].mean() >= 3.0 * steps[-5:].mean()
     assert np.all(np.diff(nom) > 0) and nom[0] < 1.0    # the nominal device too
 
 
@@ -339,23 +342,39 @@ def test_c2c_noise_belongs_to_each_pulse():
     np.testing.assert_allclose(cv[1], cv[0], rtol=0.1)
 
 
-def test_c2c_step_spread():
-    """Cycle-to-cycle sigma of a mid-range step (nominal device, 2nd pulse from x=0.3) is 0.3-1.0 x
-    the mean step; steps may be zero or negative (Gaussian per-pulse factor, 1 + 0.6*z)."""
-    res = run_many([dict(netlist=STAIR, seed=s, params=dict(C2C_PARAMS), keep=("g_us",)) for s in C2C_SEEDS],
-                   workers=2, cache=False)
-    g = staircase(res) * 1e6
-    dg = g[:, 2] - g[:, 1]
-    rel = dg.std(ddof=1) / dg.mean()
-    print(f"\nmid-range step (G {g[:, 1].mean():.2f} uS before): mean {dg.mean():.3f} uS, sigma {dg.std(ddof=1):.3f} uS, "
-          f"sigma/mean {rel:.3f}; min {dg.min():.3f} uS; negative {np.mean(dg < 0) * 100:.0f} % of {len(dg)}")
-    assert 6.0 < g[:, 1].mean() < 14.0                  # mid-range of the ~20 uS programmed range
-    assert 0.3 <= rel <= 1.0
+def test_c2c_step_vs_published_preset():
+    """Cycle-to-cycle sigma of one SET step of the nominal device (48 seeds) at 0, ~25 and ~45 % of the range
+    (first pulse from RESET; second pulse from x = 0.08 and x = 0.3, so the drift recovery of the first pulse is
+    not in the step) against the published PCM preset's law sigma = 0.6*(|dw| + 0.042 + 0.108*|w|) in units of
+    the range G_max (aihwkit PCMPresetDevice, after Nandakumar et al. 2020), evaluated at the device's own mean
+    step dw and level w: sigma/mean within 1.5x. Measured 0.75-0.81x (0.556, 0.80, 1.15 against 0.74, 1.01,
+    1.42); without the additive and slope terms (c2a = c2s = 0, planted) the 45 % point falls to 0.46x."""
+    g_max = calibration.load().scalars["pcm"]["g_max_mean_S"]
+    seeds = list(range(1, 49))
+    out = []
+    for x0, k in ((0.0, 0), (0.08, 1), (0.3, 1)):
+        res = run_many([dict(netlist=STAIR, seed=s, params={"md2d": 0, "xc0": x0, "np": k + 1}, keep=("g_us",))
+                        for s in seeds], workers=2, cache=False)
+        st = staircase(res)
+        dg = st[:, k + 1] - st[:, k]
+        w, dw = st[:, k].mean() / g_max, dg.mean() / g_max
+        rel, law = dg.std(ddof=1) / dg.mean(), 0.6 * (abs(dw) + 0.042 + 0.108 * w) / dw
+        out.append((w, dw, rel, law, np.mean(dg < 0)))
+    print("\nw (G/G_max)  mean step (range)  sigma/mean  published law  ratio  negative")
+    for w, dw, rel, law, neg in out:
+        print(f"{w:11.3f}  {dw:17.4f}  {rel:10.3f}  {law:13.3f}  {rel / law:5.2f}  {neg:8.2f}")
+    w = np.array([o[0] for o in out])
+    assert w[0] < 0.02 and 0.18 < w[1] < 0.32 and 0.38 < w[2] < 0.55
+    ratio = np.array([o[2] / o[3] for o in out])
+    assert np.all((ratio > 1 / 1.5) & (ratio < 1.5))
 
 
 def test_read_noise_vs_published():
-    """Relative sigma of one read (charge integrated over t_int = 250 ns, 10 us record) at four
-    levels within a factor 3 of Nandakumar et al. (2019): 0.0088*(G/G_max)^-0.65*sqrt(ln((t+t_r)/(2 t_r)))."""
+    """Relative sigma of one read (charge integrated over t_int = 250 ns, 10 us record) at four levels within
+    1.5x of Nandakumar et al. (2019): 0.0088*(G/G_max)^-0.65*sqrt(ln((t+t_r)/(2 t_r))), t = the record, G_max =
+    the shipped bundle's mean G_max (21.0 uS; the previous test normalised by the 100 % level's 16.5 uS, which
+    flattered the low levels).  The filament's relative noise follows x^-0.65 (pcm.lib aq); with Hooge's
+    x^-0.5 the lowest level was 0.56x of the published value."""
     keep = ("v1#branch", "v2#branch", "v3#branch", "v4#branch")
     res = run_many([dict(netlist=NOISE, seed=s, keep=keep) for s in range(1, 9)] + [dict(netlist=NOISE, seed=1, keep=keep)],
                    workers=2, cache=False)
@@ -363,11 +382,13 @@ def test_read_noise_vs_published():
     res = res[:-1]
     g, rel, t_int = read_noise(res)
     t_rec = float(res[0].meta["all_params"]["tstop"])
-    pub = 0.0088 * (g / g[-1]) ** -0.65 * np.sqrt(np.log((t_rec + t_int) / (2 * t_int)))
-    print(f"\nG {np.round(g * 1e6, 3)} uS (G/G_max {np.round(g / g[-1], 3)}), t_int {t_int * 1e9:.0f} ns, record {t_rec * 1e6:.0f} us")
+    g_max = calibration.load().scalars["pcm"]["g_max_mean_S"]
+    pub = 0.0088 * (g / g_max) ** -0.65 * np.sqrt(np.log((t_rec + t_int) / (2 * t_int)))
+    print(f"\nG {np.round(g * 1e6, 3)} uS (G/G_max {np.round(g / g_max, 3)}, G_max {g_max * 1e6:.2f} uS), "
+          f"t_int {t_int * 1e9:.0f} ns, record {t_rec * 1e6:.0f} us")
     print(f"sigma/G measured {np.round(rel, 4)}; published {np.round(pub, 4)}; ratio {np.round(rel / pub, 2)}")
-    assert np.all((rel / pub > 1 / 3) & (rel / pub < 3))
-    assert rel[0] > rel[-1]                               # relatively noisier at low G
+    assert np.all((rel / pub > 1 / 1.5) & (rel / pub < 1.5))
+    assert rel[0] > rel[1] > rel[2] > rel[3]              # relatively noisier at low G
 
 
 def test_same_seed_same_device(stair_runs, read_runs, drift_runs):
@@ -392,7 +413,7 @@ def test_monte_carlo_spread_and_reproducibility(stair_runs):
     print(f"\nstep spread between seeds: first step {dg[:, 0].mean():.2f} +- {dg[:, 0].std():.2f} uS, "
           f"last {dg[:, -1].mean():.3f} +- {dg[:, -1].std():.3f} uS; CV per pulse {cv.min():.2f}..{cv.max():.2f}")
     assert np.all(dg.std(axis=0) > 0)
-    assert np.all(cv > 0.05)
+    assert np.all(np.abs(cv) > 0.05)
     seed = SEEDS[2]
     a = run(STAIR, seed=seed, cache=False)
     b = run(STAIR, seed=seed, cache=False)
