@@ -1,5 +1,6 @@
 """A non-editable wheel carries the SPICE files and MNIST; `pycosim doctor` works from outside the checkout."""
 
+import os
 import site
 import subprocess
 import sys
@@ -32,11 +33,13 @@ def test_wheel_installs_and_doctor_passes(tmp_path):
                    capture_output=True, text=True)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    out = subprocess.run([str(env_dir / "bin" / "pycosim"), "doctor"], cwd=outside, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # the installed wheel, not a checkout on the path
+    out = subprocess.run([str(env_dir / "bin" / "pycosim"), "doctor"], cwd=outside, capture_output=True, text=True,
+                         env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert str(env_dir) in out.stdout  # SPICE files and MNIST found inside the installed package
     assert "[ok] ngspice" in out.stdout
     assert "[ok] calibration" in out.stdout  # shipped bundle inside the wheel, hashes match its netlists
     show = subprocess.run([str(env_dir / "bin" / "pycosim"), "calibration", "show"], cwd=outside,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     assert show.returncode == 0 and "netlists/pcm.lib" in show.stdout and str(env_dir) in show.stdout

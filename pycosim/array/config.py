@@ -166,9 +166,9 @@ class PeripheryConfig:
         effective weight would change by more than transfer.threshold when ĝ returns to 1 (docs/array.md).
         Their reads, SET pulses and RESETs are counted (Counters.drift_ref_*).
     drift_ref_devices: reference devices per column pair ('column') or per layer ('layer'). Default 16:
-        the device-to-device spread of the drift (σ of ln(G(t)/G_prog) ≈ 0.11 at 14 ms on the shipped
-        bundle) and the read noise (σ/G ≈ 2–4 %) of one device average down by 1/√16 to ≈ 3 % and ≈ 1 %
-        of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
+        the device-to-device spread of the drift (σ of ln(G(t)/G_prog) at 14 ms ≈ 0.03–0.04 above 25 % of
+        G_max and 0.09 at 10 % on the schema-4 bundle; 0.11 on the schema-3 one) and the read noise (σ/G ≈ 2–6 %)
+        of one device average down by 1/√16 to ≈ 1 % and ≈ 1 % of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
         column).
     drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max.
         Default 0.4: ν depends on the level (ν_e ≈ 0.10 at RESET, 0.034 at 25 %, 0.024 at G_max on the
