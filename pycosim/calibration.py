@@ -32,7 +32,7 @@ import numpy as np
 from pycosim.errors import CalibrationError
 
 SCHEMA = "pycosim.calibration"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 JSON_NAME = "calibration.json"
 TABLES_NAME = "tables.npz"
 
@@ -105,7 +105,7 @@ TABLE_NAN_ALLOWED = frozenset({"pcm/dg_mean_S", "pcm/dg_std_S", "pcm/dg_quantile
 #: ``lsp.population``, ``integrator.params``). Declared here, where the bundle is checked, because the models
 #: import this module and not the other way round; a test checks that each model reads only these.
 MODEL_SCALARS: dict[str, tuple[str, ...]] = {
-    "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit"),
+    "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit", "drift_t_prog_s", "drift_t_on_s"),
     "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
     "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
                    "q_linear_max_C", "e_read_J", "cint_F", "gbw_Hz", "noise_out_rms_V"),

@@ -1,7 +1,7 @@
 """A non-editable wheel carries the SPICE files and MNIST; `pycosim doctor` works from outside the checkout."""
 
-import site
 import os
+import site
 import subprocess
 import sys
 import venv

@@ -24,19 +24,30 @@ class PCMConfig:
     d2d_scale: multiplier of every device-to-device deviation from the population mean (1 = as
         simulated in SPICE, 0 = all devices the mean device; studies only).
     c2c_scale: multiplier of the cycle-to-cycle log-residual of each SET step (1 = as simulated).
-    drift: apply per-device, per-level drift G(t) = G·(t/t0)^−ν (needs pcm/drift_nu).
-    drift_t0_s: reference time of drift (s); None = the bundle's first drift read time (pcm/drift_t_s[0]).
+    drift: apply per-device, per-level drift: the circuit's own curve G(t)/G(t_p) of each device and level
+        (pcm/drift_g_S, read 10 µs … 10⁴ s after programming), interpolated in ln(t + t_on) and continued as
+        ((t + t_on)/(t_last + t_on))^−ν beyond the last read (pycosim.devices.pcm.drift_with).
+    drift_t_on_s: onset of drift t_on (s), G ∝ (t + t_on)^−ν: the interpolation coordinate of the drift curve.
+        Default 1 µs = the ``ton`` of netlists/pcm.lib with which the bundle's drift reads were simulated
+        (scalar pcm.drift_t_on_s); another value re-shapes the curve between the stored reads only (a
+        sensitivity knob: a different onset of the device itself needs a bundle made with that ``ton``).
     drift_t_prog_s: time after programming at which pcm/drift_g_prog_S is read (s), used only if the bundle
         lacks the scalar pcm.drift_t_prog_s: .param tp = 7 µs of circuits/pcm_drift.cir.
-    drift_scale: multiplier of every device's drift constants ν and ln r (device-requirement studies:
+    drift_scale: multiplier of every device's log-drift ln(G(t)/G(t_p)) and ν (device-requirement studies:
         0.5 = a material drifting half as fast in log G; 1 = as simulated; see pcm.population).
-    drift_d2d_scale: multiplier of the device-to-device spread of ν and ln r around their per-level mean
+    drift_d2d_scale: multiplier of the device-to-device spread of the log-drift and ν around their per-level mean
         (0 = every device drifts like its level's mean device; 1 = as simulated).
     drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights. Default
-        1 ms (~560 examples of 1.79 µs): drift before t0 has ν_e ≈ 0.03 on the shipped bundle, so a
-        device older than 1 ms loses at most ν_e·ln 2 ≈ 2 % of G between two refreshes; a refresh costs one
+        1 ms (~560 examples of 1.79 µs): the circuit's effective exponent between 1 ms and 14 ms is ≈ 0.035 on
+        the shipped bundle, so a device older than 1 ms loses at most ≈ 0.035·ln 2 ≈ 2.5 % of G between two
+        refreshes; a refresh costs one
         pass over the PCM arrays.
     read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*).
+    read_noise_growth: the read-noise σ of a device grows with the time a since its programming (verify read) as
+        √(ln((a + t_b)/(2 t_b))/ln((t_rec + t_b)/(2 t_b))) (t_b = 250 ns read window, t_rec = 10 µs bench record;
+        ×1.84 at 14 ms): the 1/f law of the published PCM model, EXTRAPOLATED from the bench's characterised 1/f
+        amplitude to frequencies below its record (the bench resolves only ≥ 1/t_rec). Needs drift on (the
+        programming times); False = the bench's σ at every age (pycosim.devices.pcm.read_sigma).
     stuck_reset_frac, stuck_max_frac: yield — fractions of PCM devices stuck at their RESET floor or at
         G_max from the start (default 0: the bundle models no defects).
     endurance_resets: a device that has had more RESETs than this sticks where it is (0 = unlimited;
@@ -51,12 +62,13 @@ class PCMConfig:
     d2d_scale: float = 1.0
     c2c_scale: float = 1.0
     drift: bool = True
-    drift_t0_s: float | None = None
     drift_t_prog_s: float = 7e-6
+    drift_t_on_s: float = 1e-6
     drift_scale: float = 1.0
     drift_d2d_scale: float = 1.0
     drift_refresh_s: float = 1e-3
     read_noise: bool = True
+    read_noise_growth: bool = True
     stuck_reset_frac: float = 0.0
     stuck_max_frac: float = 0.0
     endurance_resets: int = 0
@@ -71,7 +83,7 @@ class PCMConfig:
         _check(self.stuck_reset_frac + self.stuck_max_frac <= 1, "pcm.stuck_reset_frac + pcm.stuck_max_frac must be ≤ 1")
         _check(self.endurance_resets >= 0, f"pcm.endurance_resets={self.endurance_resets}: must be ≥ 0 (0 = unlimited)")
         _check(0 < self.saturation_frac <= 1, f"pcm.saturation_frac={self.saturation_frac}: must be in (0, 1]")
-        _check(self.drift_t0_s is None or self.drift_t0_s > 0, f"pcm.drift_t0_s={self.drift_t0_s}: must be > 0")
+        _check(self.drift_t_on_s > 0, f"pcm.drift_t_on_s={self.drift_t_on_s}: must be > 0")
         _check(self.drift_t_prog_s > 0, f"pcm.drift_t_prog_s={self.drift_t_prog_s}: must be > 0")
 
 
@@ -154,9 +166,9 @@ class PeripheryConfig:
         effective weight would change by more than transfer.threshold when ĝ returns to 1 (docs/array.md).
         Their reads, SET pulses and RESETs are counted (Counters.drift_ref_*).
     drift_ref_devices: reference devices per column pair ('column') or per layer ('layer'). Default 16:
-        the device-to-device spread of the drift (σ of ln(G(t)/G_prog) ≈ 0.11 at 14 ms on the shipped
-        bundle) and the read noise (σ/G ≈ 2–4 %) of one device average down by 1/√16 to ≈ 3 % and ≈ 1 %
-        of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
+        the device-to-device spread of the drift (σ of ln(G(t)/G_prog) at 14 ms ≈ 0.03–0.04 above 25 % of
+        G_max and 0.09 at 10 % on the schema-4 bundle; 0.11 on the schema-3 one) and the read noise (σ/G ≈ 2–6 %)
+        of one device average down by 1/√16 to ≈ 1 % and ≈ 1 % of gain error; an ASSUMPTION about the area a design would spend (16 devices ≈ 2 % of a 785-row
         column).
     drift_ref_level: the reference devices' programmed level as a fraction of the population's mean G_max
         (dimensionless).

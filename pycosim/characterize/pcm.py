@@ -28,12 +28,15 @@ compact model in ``netlists/pcm.lib``):
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy.optimize import curve_fit
 
 from pycosim.calibration import dg_model
 from pycosim.characterize.common import energy_J
 from pycosim.errors import CalibrationError
+from pycosim.resources import resource_path
 
 _US = 1e6  # µS per S (the fit runs in µS so its coefficients are of order one)
 
@@ -143,8 +146,21 @@ N_READ_IV = 16
 READ_V_V = np.round(np.arange(0.025, 0.5001, 0.025), 6)
 #: States (crystalline fractions) of the five devices of ``pcm_read_iv``.
 READ_IV_STATES = (0.0, 0.25, 0.5, 0.75, 1.0)
-#: Read times (s) of ``pcm_drift`` after programming.
-DRIFT_T_S = np.array([1, 3, 10, 30, 100, 300, 1e3, 3e3, 1e4], dtype=np.float64)
+#: Read times (s) of ``pcm_drift`` after programming (device age t_a: the drift clock, time since the end
+#: of the programming pulse), and the bench's ``.meas`` name of each: 10 µs … 14 ms resolve the drift within a
+#: training interval (the onset regime, where the effective exponent rises from ≈ 0.02 to ≈ 0.04), 1 s … 10⁴ s
+#: the long-term power law. All are stored (``pcm/drift_t_s``, ``pcm/drift_g_S``); the array model interpolates
+#: log G against log(t + t_on) between them (:mod:`pycosim.devices.pcm`).
+DRIFT_T_S = np.array([1e-5, 1e-4, 1e-3, 1.4e-2, 1, 3, 10, 30, 100, 300, 1e3, 3e3, 1e4], dtype=np.float64)
+DRIFT_MEAS = ("g_10u", "g_100u", "g_1m", "g_14m", "g_1", "g_3", "g_10", "g_30", "g_100", "g_300", "g_1000",
+              "g_3000", "g_10000")
+assert len(DRIFT_MEAS) == len(DRIFT_T_S)
+#: Reads from this time on (s) enter the per-device power-law fit of ν (``pcm/drift_nu``, G₀ at 1 s): the
+#: long-term exponent the array model continues with beyond the last stored read.
+DRIFT_FIT_T_MIN_S = 1.0
+#: Reads from this time on (s) give the exponent compared with the published model, whose power law starts at
+#: t0 = 20 s (Nandakumar et al., ICECS 2019; aihwkit ``PCMLikeNoiseModel``, ``t_0 = 20``): 30 s … 10⁴ s.
+DRIFT_PUB_T_MIN_S = 20.0
 #: Target fractions of G_max of the ``pcm_drift`` levels (0 = RESET, 1 = top of the partial-SET range, the
 #: 5 µs pulse; nominal device, G at 1 s relative to that of the 5 µs level).
 #: The 1 % and 3 % levels resolve the steep rise of the 7 µs → 1 s drift ratio r = G(1 s)/G(t_p) just
@@ -162,12 +178,14 @@ DRIFT_LEVELS = np.array([0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 0.75, 1.0, 1.3])
 #: 20 ns → 0.82 µS, 80 ns → 2.7 µS (nominal device). 100 µs crystallises the device fully (nominal
 #: x = 0.9998 after the pulse; G 7 µs after it 26.11, 26.92, 27.01, 27.01 µS for 20, 50, 100, 200 µs).
 DRIFT_SET_WIDTHS_S = (None, 5e-9, 20e-9, 80e-9, 260e-9, 800e-9, 2e-6, 5e-6, 100e-6)
-#: ``circuits/pcm_drift.cir`` defaults: the SET pulse starts at 1 µs with 5 ns edges, and G_prog is read at
-#: tp = 7 µs, which every pulse up to 5 µs has left behind (1–6 µs after the pulse). A longer pulse is
-#: read DRIFT_T_PROG_S after its end instead (the bench's tp moved by the job: no bench change), the read
-#: time of the array model's drift law (PCMConfig.drift_t_prog_s) and of the SPICE validation's G(t_p).
+#: ``circuits/pcm_drift.cir`` defaults: the SET pulse starts at 1 µs with 5 ns edges; from tp = 7 µs on (every
+#: pulse up to 5 µs has ended) the bench accelerates the drift clock, and every read is taken at a device age
+#: t_a: G_prog (``pcm/drift_g_prog_S``) at t_a = DRIFT_T_PROG_S = 7 µs after the pulse, the read time of the
+#: array model's programmed G (PCMConfig.drift_t_prog_s) and of the SPICE validation's G(t_p). A longer pulse
+#: moves tp to DRIFT_TP_AFTER_S after its end (the bench's tp set by the job: no bench change).
 DRIFT_PULSE_START_S, DRIFT_TR_S, DRIFT_BENCH_TP_S = 1e-6, 5e-9, 7e-6
 DRIFT_T_PROG_S = 7e-6
+DRIFT_TP_AFTER_S = 5e-6
 assert len(DRIFT_SET_WIDTHS_S) == len(DRIFT_LEVELS)
 #: Cycle-to-cycle runs: the nominal device (md2d = 0) from x = C2C_X0, two SET pulses; the second
 #: step (G ≈ 8–12 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
@@ -183,14 +201,14 @@ _NOISE_KEEP = ("v1#branch", "v2#branch", "v3#branch", "v4#branch")
 
 def _drift_params(level: int) -> dict:
     """``pcm_drift`` parameters of one level: no pulse (RESET), or a SET pulse of the level's width; a
-    pulse that would not end 0.5 µs before the bench's tp also moves tp to DRIFT_T_PROG_S after its end."""
+    pulse that would not end 0.5 µs before the bench's tp also moves tp to DRIFT_TP_AFTER_S after its end."""
     w = DRIFT_SET_WIDTHS_S[level]
     if w is None:
         return {"lev_on": 0}
     p = {"lev_on": 1, "tset": w}
     end = DRIFT_PULSE_START_S + 2 * DRIFT_TR_S + w
     if end > DRIFT_BENCH_TP_S - 0.5e-6:
-        p["tp"] = round(end + DRIFT_T_PROG_S, 12)
+        p["tp"] = round(end + DRIFT_TP_AFTER_S, 12)
     return p
 
 
@@ -210,6 +228,20 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
                       for s in seeds for j in range(len(DRIFT_LEVELS))],
         "pcm_read_noise": [{"seed": s, "keep": _NOISE_KEEP} for s in seeds[:N_READ_NOISE]],
     }
+
+
+def lib_default(name: str) -> float:
+    """Default of a ``pcm_dev`` parameter in ``netlists/pcm.lib`` (SI value; SPICE suffixes f … meg), parsed
+    from the ``.subckt pcm_dev`` line and its continuations (e.g. ``lib_default("ton")`` = the drift onset, s)."""
+    subckt = "pcm_dev"
+    text = resource_path("netlists/pcm.lib").read_text()
+    head = text[text.index(f".subckt {subckt}"):]
+    head = head[: head.index("\n.param")]
+    m = re.search(rf"(?<![\w]){name}=([-+0-9.eE]+)(meg|[fpnumk])?(?![\w.])", head, flags=re.IGNORECASE)
+    if m is None:
+        raise CalibrationError(f"netlists/pcm.lib: parameter {name} not found on the .subckt {subckt} line")
+    scale = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "meg": 1e6}
+    return float(m.group(1)) * scale.get((m.group(2) or "").lower(), 1.0)
 
 
 def _param(res, name: str) -> float:
@@ -264,8 +296,8 @@ def drift_table(results) -> tuple[np.ndarray, np.ndarray]:
     """G(t) of every programmed level, from the ``pcm_drift`` runs (one run per seed and level).
 
     Returns ``(seeds (n,), g_S (n, n_levels, n_t), g_prog_S (n, n_levels))``: G at the read times
-    and G right after programming (``tp``: 1–6 µs after the pulse, DRIFT_T_PROG_S = 7 µs after the
-    100 µs pulse; the time base of the staircase);
+    :data:`DRIFT_T_S` and G right after programming (device age DRIFT_T_PROG_S = 7 µs; the time base of the
+    staircase);
     a seed is kept only if all its levels ran (so row k is one device at every level)."""
     by = {}
     widths = [None if w is None else float(w) for w in DRIFT_SET_WIDTHS_S]
@@ -278,7 +310,7 @@ def drift_table(results) -> tuple[np.ndarray, np.ndarray]:
         if level is None:
             raise CalibrationError(f"PCM extraction: pcm_drift run with tset={p['tset']} lev_on={p['lev_on']} "
                                    f"matches no level of DRIFT_SET_WIDTHS_S")
-        by.setdefault(r.meta["seed"], {})[level] = [r.meas[f"g_{t:g}"] for t in DRIFT_T_S] + [r.meas["g_prog"]]
+        by.setdefault(r.meta["seed"], {})[level] = [r.meas[m] for m in DRIFT_MEAS] + [r.meas["g_prog"]]
     seeds = sorted(s for s, d in by.items() if len(d) == len(DRIFT_LEVELS))
     g = np.array([[by[s][j] for j in range(len(DRIFT_LEVELS))] for s in seeds], dtype=np.float64) * 1e-6
     g = g.reshape(len(seeds), len(DRIFT_LEVELS), len(DRIFT_T_S) + 1)
@@ -344,9 +376,12 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
     _, drift_g, g_prog = drift_table(runs["pcm_drift"])
     drift_g, g_prog = _finite("drift_g_S", drift_g), _finite("drift_g_prog_S", g_prog)
     n, nl, nt = drift_g.shape
-    nu_f, g0_f = fit_drift(DRIFT_T_S, drift_g.reshape(n * nl, nt))
+    late = DRIFT_T_S >= DRIFT_FIT_T_MIN_S
+    nu_f, g0_f = fit_drift(DRIFT_T_S[late], drift_g[..., late].reshape(n * nl, -1))
     nu = _finite("drift_nu", nu_f.reshape(n, nl))
     g0 = _finite("drift_g0_S", g0_f.reshape(n, nl))
+    pub = DRIFT_T_S >= DRIFT_PUB_T_MIN_S
+    nu_pub = fit_drift(DRIFT_T_S[pub], drift_g[..., pub].reshape(n * nl, -1))[0].reshape(n, nl)
 
     rn_g, rn_rel, t_int = read_noise(runs["pcm_read_noise"])
     rn_g, rn_rel = _finite("read_noise_g_S", rn_g), _finite("read_noise_rel_sigma", rn_rel)
@@ -384,6 +419,11 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "nu_std": float(nu[:, 0].std()),
         "nu_by_level_mean": [float(v) for v in nu.mean(axis=0)],
         "nu_by_level_std": [float(v) for v in nu.std(axis=0)],
+        "nu_from_20s_by_level_mean": [float(v) for v in nu_pub.mean(axis=0)],
+        "nu_from_20s_by_level_std": [float(v) for v in nu_pub.std(axis=0)],
+        "drift_t_prog_s": DRIFT_T_PROG_S,
+        "drift_t_on_s": lib_default("ton"),
+        "drift_fit_t_min_s": DRIFT_FIT_T_MIN_S,
         "drift_g0_mean_S": float(g0[:, 0].mean()),
         "read_disturb_max": float(np.max(np.abs(disturb))),
         "read_disturb_hold_s": _param(iv[0], "thold"),

@@ -40,13 +40,20 @@ quadratic (residual σ 0.262 vs 0.270). Outside the device's fitted range the lo
 continued linearly with the edge slope (below: held constant; above: slope min(edge slope, 0)), so
 ΔG never grows beyond the measured range.
 
+Drift: the circuit's own curve G(t)/G(t_p) of every device and level, read by the drift bench at 10 µs …
+10⁴ s after programming, interpolated in ln(t + t_on) (t_on = the netlist's onset ``ton``) and in the
+device's level (:func:`drift_with`); the single power law per level that it replaces overstated the loss within
+a 14 ms interval by ≈ 20 % relative, because the circuit's effective exponent rises from ≈ 0.02 at 10 µs to
+≈ 0.05 after 1 s (the barrier's share of the filament resistance grows as it drifts).
+
 Sources: jump-table / per-pulse ΔG(G) models of PCM training, Burr et al., IEEE TED 62, 3498
 (2015); Ambrogio et al., Nature 558, 60 (2018), Methods. Drift: Ielmini et al., IEEE TED 54, 308
-(2007).
+(2007); onset: Kersting et al., arXiv:2106.06270 (2021).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,9 +77,13 @@ class PCMPopulation:
             of staircase k (scaled by √(J/(J−3))).
         g_max_S, g_reset_S, g_initial_S: (n,) float32.
         dg_fit: the bundle's calibrated mean ΔG(G) = dg0·exp(−G/gs) (open-loop tuning).
-        drift_levels: (n_l,) float32 target fractions of G_max, drift_nu (n, n_l) float32, drift_t0_s, drift_t_prog_s,
-            drift_ln_r (n, n_l) float32 = ln(G(t0)/G(t_prog)) per device and level, drift_level_x (n, n_l)
-            float32 = where device k's level j actually lies, G_prog,kj/G_max,k (non-decreasing in j); or None.
+        drift_levels: (n_l,) float32 target fractions of G_max; drift_t_s (n_t,) float64 = t_p (drift_t_prog_s)
+            followed by the bundle's read times (pcm/drift_t_s); drift_ln_g (n, n_l, n_t) float32 =
+            ln(G(t_i)/G(t_p)) per device and level (column 0 = 0), the circuit's own drift curve; drift_nu
+            (n, n_l) float32 = the long-term exponent (fit from pcm.drift_fit_t_min_s on), used beyond the last
+            read; drift_t_on_s = the onset t_on of the interpolation coordinate ln(t + t_on); drift_level_x
+            (n, n_l) float32 = where device k's level j actually lies, G_prog,kj/G_max,k (non-decreasing in j);
+            or None.
         noise_g_S, noise_rel: (n_r,) read-noise table, noise_t_int_s; or None.
     """
 
@@ -88,9 +99,10 @@ class PCMPopulation:
     dg_fit: dict
     drift_levels: np.ndarray | None = None
     drift_nu: np.ndarray | None = None
-    drift_t0_s: float | None = None
     drift_t_prog_s: float | None = None
-    drift_ln_r: np.ndarray | None = None
+    drift_t_s: np.ndarray | None = None
+    drift_ln_g: np.ndarray | None = None
+    drift_t_on_s: float | None = None
     drift_level_x: np.ndarray | None = None
     noise_g_S: np.ndarray | None = None
     noise_rel: np.ndarray | None = None
@@ -103,7 +115,7 @@ class PCMPopulation:
 
 
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
-               drift_t0_s: float | None = None, drift_t_prog_s: float | None = None, drift_scale: float = 1.0,
+               drift_t_prog_s: float | None = None, drift_t_on_s: float | None = None, drift_scale: float = 1.0,
                drift_d2d_scale: float = 1.0) -> PCMPopulation:
     """PCM population from *bundle*: per-device staircase fits (d2d), pooled residuals (c2c),
     G_max and RESET floor per device, and — if enabled — per-level drift ν and read noise.
@@ -111,14 +123,16 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     d2d_scale scales every per-device deviation from the population mean (fit coefficients,
     G_max, RESET floor, ν): 1 = as simulated, 0 = every device the mean device (for studies only).
     Device-requirement studies of drift: drift_d2d_scale scales, in addition, the per-device deviation of
-    the drift constants ν and ln r (r = G(t0)/G(t_prog)) from their per-level mean, σ_ν → s·σ_ν (0 = every
-    device drifts like the mean device of its level); drift_scale multiplies ν and ln r of every device,
-    G(t) = G·(r·(t/t0)^−ν)^s (0.5 = a material drifting half as fast in log G; Nandakumar et al., ICECS 2019,
-    give ν ≈ 0.05–0.1 for GST). Both 1 = as simulated.
+    the drift curve ln(G(t)/G(t_p)) and of ν from their per-level mean (0 = every device drifts like the mean
+    device of its level); drift_scale multiplies the log-drift of every device, G(t) = G·(G_c(t)/G_c(t_p))^s
+    (0.5 = a material drifting half as fast in log G; Nandakumar et al., ICECS 2019, give ν ≈ 0.05–0.1 for
+    GST). Both 1 = as simulated. drift_t_on_s: the onset t_on (s) of the interpolation coordinate
+    ln(t + t_on); None = the bundle's (scalar pcm.drift_t_on_s, the netlist's ``ton``). The bundle's reads were
+    made with the netlist's onset: another value re-shapes the curve between stored reads only.
     Tables consumed: pcm/staircase_g_S, pcm/fit_coef, pcm/fit_dg_residual_S (the per-device fits of
     :func:`pycosim.characterize.pcm.fit_staircases`, made once at characterisation), pcm/g_max_S,
     pcm/g_reset_S; scalar pcm.dg_fit; with drift:
-    pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_prog_S, pcm/drift_g0_S (and the read time
+    pcm/drift_levels, pcm/drift_nu, pcm/drift_t_s, pcm/drift_g_S, pcm/drift_g_prog_S (and the read time
     of drift_g_prog_S, drift_t_prog_s: the scalar pcm.drift_t_prog_s if the bundle has it, else the
     argument, which the crossbar takes from PCMConfig.drift_t_prog_s); with read noise: pcm/read_noise_g_S,
     pcm/read_noise_rel_sigma, scalar pcm.read_noise_t_int_s. A missing one raises CalibrationError.
@@ -126,6 +140,8 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     for name, v in (("d2d_scale", d2d_scale), ("drift_scale", drift_scale), ("drift_d2d_scale", drift_d2d_scale)):
         if not v >= 0:
             raise ConfigError(f"pcm {name}={v}: must be ≥ 0")
+    if drift_t_on_s is not None and not drift_t_on_s > 0:
+        raise ConfigError(f"pcm drift_t_on_s={drift_t_on_s}: must be > 0")
     stair = require_table(bundle, "pcm/staircase_g_S", "PCM SET pulses")
     n = stair.shape[0]
     g_max = require_table(bundle, "pcm/g_max_S", "PCM G_max")
@@ -156,15 +172,24 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         if nu.ndim != 2 or nu.shape != (n, levels.shape[0]):
             raise CalibrationError(f"pcm/drift_nu has shape {nu.shape}, expected ({n}, {levels.shape[0]})")
         g_prog = require_table(bundle, "pcm/drift_g_prog_S", "PCM drift")
-        g0 = require_table(bundle, "pcm/drift_g0_S", "PCM drift")
-        t0 = float(t[0] if drift_t0_s is None else drift_t0_s)
-        tp = bundle.scalars.get("pcm", {}).get("drift_t_prog_s", drift_t_prog_s)
+        g_t = require_table(bundle, "pcm/drift_g_S", "PCM drift")
+        if g_t.shape != (n, levels.shape[0], t.shape[0]):
+            raise CalibrationError(f"pcm/drift_g_S has shape {g_t.shape}, expected ({n}, {levels.shape[0]}, {t.shape[0]})")
+        sc = bundle.scalars.get("pcm", {})
+        tp = sc.get("drift_t_prog_s", drift_t_prog_s)
         if tp is None:
             raise CalibrationError("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar "
                                    "pcm.drift_t_prog_s nor given (drift_t_prog_s)")
-        ln_r = np.log(np.clip(g0, 1e-30, None) / np.clip(g_prog, 1e-30, None))
+        t_on = drift_t_on_s if drift_t_on_s is not None else sc.get("drift_t_on_s")
+        if t_on is None:
+            raise CalibrationError("PCM drift: the onset t_on is neither the bundle scalar pcm.drift_t_on_s nor given "
+                                   "(drift_t_on_s); regenerate the bundle with pycosim characterize")
+        if not np.all(t > tp):
+            raise CalibrationError(f"pcm/drift_t_s must lie after the programmed read t_p = {tp} s")
+        ln_g = np.log(np.clip(g_t, 1e-30, None) / np.clip(g_prog, 1e-30, None)[..., None])
+        ln_g = np.concatenate([np.zeros(ln_g.shape[:2] + (1,)), ln_g], axis=2)    # t_p: ln 1 = 0
         # each device's own level positions (its programmed G over its G_max): the same pulse width lands
-        # devices far apart (the 10 % level at 3–38 % of G_max), and r rises steeply just above RESET
+        # devices far apart (the 10 % level at 3–38 % of G_max), and the drift rises steeply just above RESET
         lev_x = np.maximum.accumulate(shrink(g_prog / np.maximum(g_max, stair.max(axis=1))[:, None]), axis=1)
         def drift_const(a):
             a = shrink(a)
@@ -172,7 +197,8 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
             return drift_scale * (m + drift_d2d_scale * (a - m))
 
         kw.update(drift_levels=levels.astype(np.float32), drift_nu=drift_const(nu).astype(np.float32),
-                  drift_t0_s=t0, drift_t_prog_s=float(tp), drift_ln_r=drift_const(ln_r).astype(np.float32),
+                  drift_t_prog_s=float(tp), drift_t_s=np.concatenate([[float(tp)], t.astype(np.float64)]),
+                  drift_ln_g=np.ascontiguousarray(drift_const(ln_g), dtype=np.float32), drift_t_on_s=float(t_on),
                   drift_level_x=lev_x.astype(np.float32))
     if read_noise:
         kw.update(noise_g_S=require_table(bundle, "pcm/read_noise_g_S", "PCM read noise").astype(np.float32),
@@ -300,67 +326,90 @@ def reset(G: np.ndarray, mask: np.ndarray, inst: np.ndarray, pop: PCMPopulation,
     return np.where(m, pop.g_reset_S[inst], G).astype(np.float32)
 
 
-def _per_level(table: np.ndarray, G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """table[k, level] interpolated linearly in the device's level G/G_max,k between device k's own level
-    positions (drift_level_x row k: its G just after programming each level of pcm/drift_levels, over its
-    G_max), held outside. Works for any number of levels."""
+def drift_params(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """Level coordinate L = j + f (float32, shape of G) of devices programmed to G: the device's level
+    G/G_max,k lies the fraction f of the way from device k's own level j to its level j + 1 (drift_level_x row
+    k: its G just after programming each level of pcm/drift_levels, over its G_max), held outside. The
+    per-device constant of :func:`drift_with` (fixed until the device is programmed again)."""
+    if pop.drift_ln_g is None:
+        raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
     lev = pop.drift_level_x
     x = np.asarray(G, np.float32) / pop.g_max_S[inst]
     n_l = lev.shape[1]
     j = np.zeros(np.shape(x), np.intp)
-    for m in range(1, n_l - 1):                      # j = last level at or below x (0 … n_l − 2)
+    for m in range(1, n_l - 1):                      # j = last level at or below x (0 … n_l − 2); n_l ≈ 9
         j += lev[inst, m] <= x
     lo, hi = lev[inst, j], lev[inst, j + 1]
     f = np.clip((x - lo) / np.maximum(hi - lo, np.float32(1e-12)), 0, 1)
-    return table[inst, j] * (1 - f) + table[inst, j + 1] * f
+    return (j + f).astype(np.float32)
+
+
+def _split_level(level, n_l: int) -> tuple[np.ndarray, np.ndarray]:
+    """(j, f) of a level coordinate L = j + f, j in 0 … n_l − 2, f in [0, 1]."""
+    L = np.asarray(level, np.float32)
+    j = np.clip(np.floor(L).astype(np.intp), 0, n_l - 2)
+    return j, np.clip(L - j, 0, 1).astype(np.float32)
 
 
 def drift_nu(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """Per-device drift exponent at the device's programmed level: ν_k(G/G_max,k), linear in the level
-    between device k's programmed levels (pcm/drift_g_prog_S ÷ G_max,k, pcm/drift_nu row k), held outside."""
-    if pop.drift_nu is None:
-        raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
-    return _per_level(pop.drift_nu, G, inst, pop)
+    """Per-device long-term drift exponent at the device's programmed level: ν_k(G/G_max,k), linear in the
+    level between device k's programmed levels (pcm/drift_g_prog_S ÷ G_max,k, pcm/drift_nu row k), held outside."""
+    j, f = _split_level(drift_params(G, inst, pop), pop.drift_nu.shape[1])
+    return (pop.drift_nu[inst, j] * (1 - f) + pop.drift_nu[inst, j + 1] * f).astype(np.float32)
 
 
 def drift(G: np.ndarray, t_since_prog_s, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """Drifted conductance of devices programmed to G (read at t_p, the staircase/verify time base).
-
-        t ≤ t_p:        G(t) = G
-        t_p < t ≤ t0:   G(t) = G·(t/t_p)^(−ν_e),   ν_e = −ln r/ln(t0/t_p)
-        t > t0:         G(t) = G·r·(t/t0)^(−ν)
-    with r = G(t0)/G(t_p) = pcm/drift_g0_S ÷ pcm/drift_g_prog_S and ν = pcm/drift_nu, both per device
-    and interpolated in the level G/G_max,k; t0 = pcm/drift_t_s[0] (1 s), t_p = the read time of
-    drift_g_prog_S. The power law of Ielmini et al., IEEE TED 54, 308 (2007) after t0, and a power law
-    through the two measured points before it (the bench has no reads between t_p and t0). Float32."""
-    return drift_with(G, t_since_prog_s, *drift_params(G, inst, pop), pop)
+    """Drifted conductance of devices programmed to G (read at t_p, the staircase/verify time base):
+    :func:`drift_with` at the level coordinate of :func:`drift_params`. Float32."""
+    return drift_with(G, t_since_prog_s, drift_params(G, inst, pop), inst, pop)
 
 
-def drift_params(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> tuple[np.ndarray, np.ndarray]:
-    """(ln r, ν) of devices programmed to G (float32, shape of G), interpolated in the level G/G_max,k —
-    the per-device constants of :func:`drift` (fixed until the device is programmed again)."""
-    if pop.drift_nu is None:
+def drift_with(G: np.ndarray, t_since_prog_s, level: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """Drifted conductance: the circuit's own drift curve of device *inst* at level coordinate *level*.
+
+        t ≤ t_p:               G(t) = G
+        t_p < t ≤ t_last:      ln(G(t)/G) = ln g_k(L, u),  u = ln(t + t_on)
+        t > t_last:            ln(G(t)/G) = ln g_k(L, u_last) − ν_k(L)·(u − u_last)
+
+    ln g_k(L, u) is bilinear: linear in u = ln(t + t_on) between the stored reads t_i of pcm/drift_t_s (G read
+    by ``circuits/pcm_drift.cir`` at device ages 10 µs, 100 µs, 1 ms, 14 ms, 1 s … 10⁴ s, with
+    ln g = 0 at t_p) and linear in the level coordinate L between device k's own levels (pop.drift_ln_g). It
+    reproduces the bench at every stored time and level, and follows the onset law of the netlist,
+    G ∝ (t + t_on)^−ν (Ielmini et al., IEEE TED 54, 308 (2007), with the onset of Kersting et al. 2021), where
+    the effective exponent is constant; between reads it is a power law in (t + t_on). ν_k(L) = pcm/drift_nu,
+    the fit over the last decades, continues the curve beyond the last read. Broadcasts G, t, level, inst.
+    Float32."""
+    if pop.drift_ln_g is None:
         raise CalibrationError("PCM drift was not loaded (population(..., drift=False))")
-    return (_per_level(pop.drift_ln_r, G, inst, pop).astype(np.float32),
-            drift_nu(G, inst, pop).astype(np.float32))
+    G, t, L, k = np.broadcast_arrays(np.asarray(G, np.float32), np.asarray(t_since_prog_s, np.float64),
+                                     np.asarray(level, np.float32), np.asarray(inst))
+    n_l, n_t = pop.drift_ln_g.shape[1], pop.drift_ln_g.shape[2]
+    t_on = pop.drift_t_on_s
+    U = np.log(pop.drift_t_s + t_on).astype(np.float32)
+    u = np.log(np.maximum(t, pop.drift_t_prog_s) + t_on).astype(np.float32)
+    i = np.clip(np.searchsorted(U, u, side="right") - 1, 0, n_t - 2)
+    w = np.clip((u - U[i]) / (U[i + 1] - U[i]), 0, 1).astype(np.float32)
+    j, f = _split_level(L, n_l)
+    flat = (k.astype(np.int64) * n_l + j) * n_t + i
+    T = pop.drift_ln_g.reshape(-1)
+    ln_f = ((1 - f) * ((1 - w) * T[flat] + w * T[flat + 1])
+            + f * ((1 - w) * T[flat + n_t] + w * T[flat + n_t + 1]))
+    beyond = u - U[-1]
+    if np.any(beyond > 0):
+        nu = pop.drift_nu[k, j] * (1 - f) + pop.drift_nu[k, j + 1] * f
+        ln_f = ln_f - nu * np.maximum(beyond, 0)
+    return (G * np.exp(ln_f)).astype(np.float32, copy=False)
 
 
-def drift_with(G: np.ndarray, t_since_prog_s, ln_r: np.ndarray, nu: np.ndarray, pop: PCMPopulation) -> np.ndarray:
-    """:func:`drift` with the per-device constants (ln r, ν) of :func:`drift_params` given. Float32."""
-    t = np.asarray(t_since_prog_s, np.float32)
-    tp, t0 = np.float32(pop.drift_t_prog_s), np.float32(pop.drift_t0_s)
-    ln_r = np.asarray(ln_r, np.float32)
-    if np.all(t <= t0):   # the common case in training (t < 1 s): only the early branch
-        ln_f = ln_r * (np.log(np.maximum(t, tp) / tp) * np.float32(1 / np.log(t0 / tp)))  # = −ν_e·ln(t/t_p)
-    else:
-        nu_e = -ln_r / np.float32(np.log(t0 / tp))
-        early = -nu_e * np.log(np.maximum(t, tp) / tp)                 # 0 for t ≤ t_p
-        late = ln_r - np.asarray(nu, np.float32) * np.log(np.maximum(t, t0) / t0)
-        ln_f = np.where(t <= t0, early, late)
-    return (np.asarray(G, np.float32) * np.exp(ln_f)).astype(np.float32, copy=False)
+def uniform_drift(pop: PCMPopulation, nu: float) -> PCMPopulation:
+    """*pop* with every device and level drifting alike, G(t) = G·((t + t_on)/(t_p + t_on))^−ν (the onset law
+    with one exponent; tests and studies). ν = 0: no drift."""
+    u = np.log(pop.drift_t_s + pop.drift_t_on_s) - np.log(pop.drift_t_prog_s + pop.drift_t_on_s)
+    return dataclasses.replace(pop, drift_ln_g=np.ascontiguousarray(np.broadcast_to(
+        (-nu * u).astype(np.float32), pop.drift_ln_g.shape)), drift_nu=np.full_like(pop.drift_nu, nu))
 
 
-def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) -> np.ndarray:
+def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None, age_s=None) -> np.ndarray:
     """σ (S) of one read of conductance G integrated over t_int_s: rel(G)·G, rel interpolated in G on the
     read-noise bench table (pcm/read_noise_g_S, pcm/read_noise_rel_sigma, window t_b = read_noise_t_int_s,
     record t_rec = read_noise_record_s), scaled to the window as 1/f noise, not white noise:
@@ -370,14 +419,34 @@ def read_sigma(G: np.ndarray, pop: PCMPopulation, t_int_s: float | None = None) 
     — the variance of a window mean of a 1/f process grows only logarithmically as the window shrinks
     (the form of the published PCM read-noise model, σ/G ∝ √ln((t + t_read)/(2·t_read)), Nandakumar et
     al., ICECS 2019; the bench noise is 1/f, netlists/pcm.lib). Scaling it as white noise (∝ (t_b/T)^½)
-    made a 5 ns read 7× noisier than the circuit. Float32."""
+    made a 5 ns read 7× noisier than the circuit.
+
+    age_s (s, broadcast with G; None = the bench's record): the time since the device's last programming
+    (its verify read). The bench's 1/f spectrum covers only its record (10 µs: nothing below ≈ 170 Hz), but the
+    spread of a read around the programmed value accumulates over all frequencies down to 1/age. EXTRAPOLATED
+    from the bench's characterised 1/f amplitude by the 1/f law (the published model's time dependence):
+
+        rel(age) = rel·√( ln((a + t_b)/(2·t_b)) / ln((t_rec + t_b)/(2·t_b)) ),   a = max(age, t_rec)
+
+    (× 1.84 in σ at 14 ms after a 10 µs record; no change for reads within the bench's record). Float32."""
     if pop.noise_rel is None:
         raise CalibrationError("PCM read noise was not loaded (population(..., read_noise=False))")
     rel = np.interp(np.asarray(G, np.float64), pop.noise_g_S, pop.noise_rel)
     if t_int_s is not None:
         t_rec, t_b = pop.noise_t_rec_s, pop.noise_t_int_s
         rel = rel * np.sqrt(np.log(t_rec / min(t_int_s, 0.5 * t_rec)) / np.log(t_rec / t_b))
+    if age_s is not None:
+        rel = rel * age_growth(age_s, pop)
     return (rel * G).astype(np.float32)
+
+
+def age_growth(age_s, pop: PCMPopulation) -> np.ndarray:
+    """Growth factor of the read-noise σ with the time since programming (:func:`read_sigma`; ≥ 1, float32):
+    √( ln((max(age, t_rec) + t_b)/(2·t_b)) / ln((t_rec + t_b)/(2·t_b)) ), t_b = the bench's read window
+    (t_read = 250 ns of the published law), t_rec = its record. Extrapolated 1/f: the bench resolves t_rec."""
+    t_rec, t_b = pop.noise_t_rec_s, pop.noise_t_int_s
+    a = np.maximum(np.asarray(age_s, np.float64), t_rec)
+    return np.sqrt(np.log((a + t_b) / (2 * t_b)) / np.log((t_rec + t_b) / (2 * t_b))).astype(np.float32)
 
 
 def read(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation, rng: np.random.Generator | None = None, *,

@@ -16,7 +16,8 @@
      pol·(g(V_C(t)) − g_shared) running toward the leakage target (``Crossbar.advance(hold_lsp=False)``).
 
 2. Time passes: every PCM device drifts from its own programming time (its last SET/RESET),
-   G(t) = G·r·(t/t₀)^(−ν) with the per-device ν and r of the bundle (:func:`pycosim.devices.pcm.drift_with`),
+   the circuit's own drift curve of its level and device (the bundle's reads 10 µs … 10⁴ s after programming,
+   interpolated in ln(t + t_on), then ((t + t_on)/(10⁴ s + t_on))^(−ν); :func:`pycosim.devices.pcm.drift_with`),
    re-evaluated at t (``advance(…, settle=True)``).
 
 3. The test set is read through the analog forward pass with the circuit's read noise (1/f law of the

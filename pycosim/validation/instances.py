@@ -6,7 +6,7 @@ of every bundle table is the device that the benches simulated with seed ``S + k
 ``bundle.provenance['seed']``, docs/calibration.md). The SPICE crossbar of the validation uses exactly
 those devices: :func:`probe_draws` runs :func:`pycosim.validation.netlists.probes.probe_netlist` with seed S + k and
 reads the Monte Carlo values the bench instance drew (FET V_th shifts and mobility factors; the PCM's
-G_c, G_a, ν, R_th, k_g, G_b and its access FET), which the ``_fx`` cells of
+G_c, G_a, z (drift exponents), R_th, k_g, G_b and its access FET), which the ``_fx`` cells of
 :func:`pycosim.validation.netlists.library.fixed_draw_library` then take as parameters.
 
 Not matched instance by instance (drawn statistically instead, and said so in the report): the PCM's

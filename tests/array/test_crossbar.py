@@ -283,6 +283,23 @@ def test_drift_refresh(bundle2):
     assert np.abs(xb.weights()).mean() < 0.9 * np.abs(W0).mean()
 
 
+@pytest.mark.parametrize("growth", [True, False])
+def test_read_noise_grows_with_age(bundle2, growth):
+    """pcm.read_noise_growth: the read-noise variance density S of PCM synapses (no drift: ν = 0) grows with the
+    time since programming by the published 1/f law, (σ(14.3 ms)/σ(bench))² = 1.843²; off: unchanged."""
+    from pycosim.devices import pcm
+    xb = make(bundle2, "2pcm", pcm={"drift": True, "read_noise": True, "read_noise_growth": growth})
+    xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.0)
+    xb.set_weights(np.full(xb.shape, 0.3, np.float32), mode="open")
+    S0 = xb.S.copy()
+    xb.advance(14.3e-3, settle=True)
+    ratio = np.median(xb.S / S0)
+    want = float(pcm.age_growth(14.3e-3, xb.pcm_pop)) ** 2 if growth else 1.0
+    print(f"\nS(14.3 ms)/S(programmed) median {ratio:.4f} (want {want:.4f})")
+    assert ratio == pytest.approx(want, rel=1e-3)
+    assert (want == pytest.approx(1.843 ** 2, rel=2e-3)) if growth else True
+
+
 def test_bad_input(bundle2, shipped):
     xb = make(bundle2)
     with pytest.raises(ConfigError, match=r"forward: x: expected shape \(60,\), got \(59,\)"):

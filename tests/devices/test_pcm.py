@@ -1,6 +1,5 @@
 """PCM device model: closure against the bundle's staircase, RESET, stuck devices, drift, errors."""
 
-import math
 
 import numpy as np
 import pytest
@@ -122,33 +121,25 @@ def test_drift_and_read_noise(bundle2):
     inst = np.arange(p.n)
     g = p.g_max_S * 0.5
     assert np.array_equal(pcm.drift(g, 0.5 * p.drift_t_prog_s, inst, p), g.astype(np.float32))   # before t_p
-    # at t0 the factor is the bundle's G(t0)/G(t_p) of that level; later the fitted power law
-    r = np.exp(pcm._per_level(p.drift_ln_r, g, inst, p))
-    np.testing.assert_allclose(pcm.drift(g, p.drift_t0_s, inst, p), g * r, rtol=1e-5)
+    # at a stored read time t_i the factor is the bilinear value of the device's own curve (level coordinate
+    # L = j + f); beyond the last read the long-term ν continues it; between reads it is linear in ln(t + t_on)
+    L = pcm.drift_params(g, inst, p)
+    j = np.minimum(np.floor(L).astype(int), p.drift_ln_g.shape[1] - 2)
+    f = (L - j).astype(np.float64)
+    T = p.drift_ln_g.astype(np.float64)
+    at = lambda i: np.exp((1 - f) * T[inst, j, i] + f * T[inst, j + 1, i])  # noqa: E731
+    for i in range(1, len(p.drift_t_s)):
+        np.testing.assert_allclose(pcm.drift(g, p.drift_t_s[i], inst, p), g * at(i), rtol=2e-4)
     nu = pcm.drift_nu(g, inst, p)
-    np.testing.assert_allclose(pcm.drift(g, 100 * p.drift_t0_s, inst, p), g * r * 100.0 ** -nu, rtol=1e-5)
-    # between t_p and t0 the power law through both measured points: G(1 ms) = G·r^(ln(1 ms/t_p)/ln(t0/t_p)),
-    # here r^0.418 (t_p = 7 µs, t0 = 1 s) — its value, in both branches of drift_with (t all ≤ t0, or mixed)
-    frac = math.log(1e-3 / 7e-6) / math.log(p.drift_t0_s / 7e-6)
-    assert 0.41 < frac < 0.43
-    want = g.astype(np.float64) * r ** frac
-    np.testing.assert_allclose(pcm.drift(g, 1e-3, inst, p), want, rtol=1e-4)
-    both = pcm.drift(g[:, None], np.array([1e-3, 100 * p.drift_t0_s]), inst[:, None], p)
-    np.testing.assert_allclose(both[:, 0], want, rtol=1e-4)
-    np.testing.assert_allclose(both[:, 1], g * r * 100.0 ** -nu, rtol=1e-5)
-    gap = np.minimum(np.abs(want / g - 1), np.abs(want / (g * r) - 1))      # distance to either endpoint
-    print(f"\nG(1 ms)/G = r^{frac:.3f}: {(want / g).min():.4f} … {(want / g).max():.4f}")
-    assert gap.min() > 10 * 1e-4                                           # far beyond the rtol
-    # closure against the bundle's drift tables at the programmed levels, t = t0 … 10⁴ s
-    gp = bundle2["pcm/drift_g_prog_S"] if "pcm/drift_g_prog_S" in bundle2.tables else None
-    if gp is not None and "pcm/drift_g_S" in bundle2.tables and bundle2["pcm/drift_g_S"].ndim == 3:
-        ts, gt = bundle2["pcm/drift_t_s"], bundle2["pcm/drift_g_S"]
-        lev = slice(1, None)                                           # programmed levels (not RESET)
-        pred = np.stack([pcm.drift(gp[:, j].astype(np.float32), ts[:, None], inst, p).T
-                         for j in range(gp.shape[1])], axis=1)        # (n, L, T)
-        err = np.abs(pred[:, lev].mean(0) / gt[:, lev].mean(0) - 1).max()
-        print(f"\nPCM drift closure (mean G(t) of programmed levels, 1 s … 10⁴ s): max rel. err {err:.2%}")
-        assert err < 0.05
+    t_last, t_on = p.drift_t_s[-1], p.drift_t_on_s
+    late = g * at(-1) * ((100 * t_last + t_on) / (t_last + t_on)) ** -nu.astype(np.float64)
+    np.testing.assert_allclose(pcm.drift(g, 100 * t_last, inst, p), late, rtol=2e-4)
+    u = np.log(p.drift_t_s + t_on)
+    tm = np.exp(0.5 * (u[2] + u[3])) - t_on                             # half-way in ln(t + t_on) between reads
+    mid = g * np.sqrt(at(2) * at(3))
+    both = pcm.drift(g[:, None], np.array([tm, 100 * t_last]), inst[:, None], p)
+    np.testing.assert_allclose(both[:, 0], mid, rtol=2e-4)
+    np.testing.assert_allclose(both[:, 1], late, rtol=2e-4)
     # read noise: σ/G of the bench table at the bench's window (2–4 % here), checked to 4 % of itself on
     # 100 reads of every device
     reps = 100
@@ -168,24 +159,44 @@ def test_drift_and_read_noise(bundle2):
 
 def test_drift_interpolates_between_each_devices_own_levels(shipped):
     """A device programmed exactly to its own level j (G = pcm/drift_g_prog_S[k, j]) drifts to the bundle's
-    G(1 s) of that device and level (pcm/drift_g0_S[k, j]) at every level, including the 1 % and 3 % levels
-    just above RESET, where r = G(1 s)/G(t_p) rises steeply (0.33 at RESET, ≈ 0.55 at 1 %); between two
+    G(1 s) of that device and level (pcm/drift_g_S[k, j] at 1 s) at every level, including the 1 % and 3 % levels
+    just above RESET, where r = G(1 s)/G(t_p) rises steeply (≈ 0.35 at RESET, ≈ 0.6 at 1 %); between two
     levels the ratio lies between the two levels' ratios (linear in G/G_max,k between the device's own level
     positions, which differ from device to device). Any number of levels."""
-    p = pcm.population(shipped, drift_t_prog_s=7e-6)
-    gp, g0 = shipped["pcm/drift_g_prog_S"], shipped["pcm/drift_g0_S"]
+    p = pcm.population(shipped)
+    gp = shipped["pcm/drift_g_prog_S"]
+    i1 = int(np.flatnonzero(shipped["pcm/drift_t_s"] == 1.0)[0])
+    g1 = shipped["pcm/drift_g_S"][:, :, i1]
     n, n_l = gp.shape
     assert p.drift_level_x.shape == (n, n_l) and np.all(np.diff(p.drift_level_x, axis=1) >= 0)
     inst = np.repeat(np.arange(n)[:, None], n_l, axis=1)
-    at_t0 = pcm.drift(gp.astype(np.float32), p.drift_t0_s, inst, p)
-    np.testing.assert_allclose(at_t0, g0, rtol=1e-4)
+    mono = np.all(np.diff(gp / p.g_max_S[:, None], axis=1) > 0, axis=1)   # devices whose levels are ordered
+    at_1s = pcm.drift(gp.astype(np.float32), 1.0, inst, p)
+    np.testing.assert_allclose(at_1s[mono], g1[mono], rtol=1e-4)
     mid = np.sqrt(gp[:, :-1] * gp[:, 1:]).astype(np.float32)             # between level j and j + 1
-    r_mid = pcm.drift(mid, p.drift_t0_s, inst[:, :-1], p) / mid
-    r = g0 / gp
+    r_mid = pcm.drift(mid, 1.0, inst[:, :-1], p) / mid
+    r = g1 / gp
     lo, hi = np.minimum(r[:, :-1], r[:, 1:]), np.maximum(r[:, :-1], r[:, 1:])
-    assert np.all((r_mid >= lo * (1 - 1e-4)) & (r_mid <= hi * (1 + 1e-4)))
-    print(f"\nmean r by level {np.round(r.mean(0), 3)}; level positions G_prog/G_max mean "
-          f"{np.round(p.drift_level_x.mean(0), 4)}")
+    ok = (r_mid >= lo * (1 - 1e-4)) & (r_mid <= hi * (1 + 1e-4))
+    assert np.all(ok[mono])
+    print(f"\nmean r = G(1 s)/G(t_p) by level {np.round(r.mean(0), 3)}; level positions G_prog/G_max mean "
+          f"{np.round(p.drift_level_x.mean(0), 4)}; {int(mono.sum())}/{n} devices with ordered levels")
+
+
+def test_drift_follows_the_bench_at_every_stored_time(shipped):
+    """The array model's drift of every bundle device programmed to each of its levels (G = pcm/drift_g_prog_S,
+    read 7 µs after the pulse) is within 3 % of the bench's own SPICE read at every stored time, 10 µs … 10⁴ s
+    (pcm/drift_g_S, circuits/pcm_drift.cir). The single power law per level it replaces was 3.5 % low at 1 ms and
+    14 ms for the nominal 25 % device and overstated the loss within 14 ms by ≈ 20 % relative."""
+    p = pcm.population(shipped)
+    gp, gt, ts = shipped["pcm/drift_g_prog_S"], shipped["pcm/drift_g_S"], shipped["pcm/drift_t_s"]
+    n, n_l = gp.shape
+    inst = np.arange(n)[:, None, None]
+    pred = pcm.drift(gp[:, :, None].astype(np.float32), ts[None, None, :], inst, p)
+    err = np.abs(pred / gt - 1)
+    worst = err.max(axis=(0, 1))
+    print("\nmax |array/SPICE − 1| per stored time: " + ", ".join(f"{t:g} s {e:.2%}" for t, e in zip(ts, worst)))
+    assert np.all(err < 0.03)
 
 
 def test_missing_tables(shipped):
@@ -219,20 +230,49 @@ def test_read_noise_scales_with_the_window_as_1_over_f_noise():
 
 
 def test_drift_requirement_knobs(shipped):
-    """drift_scale s multiplies ν and ln r (G(t) = G·(r·(t/t0)^−ν)^s) and drift_d2d_scale the per-level
-    device-to-device spread of both, around the unchanged per-level mean."""
-    kw = dict(drift_t_prog_s=7e-6)
-    base = pcm.population(shipped, **kw)
-    half = pcm.population(shipped, drift_scale=0.5, **kw)
-    flat = pcm.population(shipped, drift_d2d_scale=0.0, **kw)
+    """drift_scale s multiplies the log-drift and ν (G(t) = G·(G_c(t)/G_c(t_p))^s) and drift_d2d_scale the
+    per-level device-to-device spread of both, around the unchanged per-level mean."""
+    base = pcm.population(shipped)
+    half = pcm.population(shipped, drift_scale=0.5)
+    flat = pcm.population(shipped, drift_d2d_scale=0.0)
     np.testing.assert_allclose(half.drift_nu, 0.5 * base.drift_nu, rtol=1e-6)
-    np.testing.assert_allclose(half.drift_ln_r, 0.5 * base.drift_ln_r, rtol=1e-6, atol=1e-7)
-    assert np.allclose(flat.drift_nu, flat.drift_nu[:1]) and np.allclose(flat.drift_ln_r, flat.drift_ln_r[:1])
+    np.testing.assert_allclose(half.drift_ln_g, 0.5 * base.drift_ln_g, rtol=1e-6, atol=1e-7)
+    assert np.allclose(flat.drift_nu, flat.drift_nu[:1]) and np.allclose(flat.drift_ln_g, flat.drift_ln_g[:1])
     np.testing.assert_allclose(flat.drift_nu[0], base.drift_nu.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(flat.drift_ln_g[0], base.drift_ln_g.mean(axis=0), rtol=1e-5, atol=1e-6)
     inst = np.arange(base.n)
     G = 0.5 * base.g_max_S
-    g1 = pcm.drift(G, 1e3, inst, base)
-    g_half = pcm.drift(G, 1e3, inst, half)
-    np.testing.assert_allclose(g_half / G, np.sqrt(g1 / G), rtol=1e-4)     # half the log-drift
+    for t in (1e-3, 1e3):
+        g1 = pcm.drift(G, t, inst, base)
+        g_half = pcm.drift(G, t, inst, half)
+        np.testing.assert_allclose(g_half / G, np.sqrt(g1 / G), rtol=1e-4)     # half the log-drift
     with pytest.raises(ConfigError, match="drift_scale"):
-        pcm.population(shipped, drift_scale=-1, **kw)
+        pcm.population(shipped, drift_scale=-1)
+
+
+def test_uniform_drift_is_the_onset_law(shipped):
+    """pcm.uniform_drift: every device follows G·((t + t_on)/(t_p + t_on))^−ν, before and after the last read."""
+    p = pcm.uniform_drift(pcm.population(shipped), 0.05)
+    inst = np.arange(p.n)
+    G = 0.4 * p.g_max_S
+    for t in (3e-5, 1.43e-2, 0.5, 1e5):
+        want = G * ((t + p.drift_t_on_s) / (p.drift_t_prog_s + p.drift_t_on_s)) ** -0.05
+        np.testing.assert_allclose(pcm.drift(G, t, inst, p), want, rtol=1e-4)
+
+
+def test_read_noise_grows_with_the_time_since_programming(shipped):
+    """read_sigma(age_s=a): σ grows as √(ln((a + t_b)/(2 t_b))/ln((t_rec + t_b)/(2 t_b))) beyond the bench's record
+    (t_b = 250 ns = the published t_read, t_rec = 10 µs): ×1.843 at 14.3 ms, the published law's own ratio
+    σ(14.3 ms)/σ(10 µs) (Nandakumar et al., ICECS 2019); no change at or below the record."""
+    p = pcm.population(shipped)
+    g = np.linspace(0.1, 1.0, 7).astype(np.float32) * p.g_max_S[:7]
+    base = pcm.read_sigma(g, p)
+    law = lambda t: np.sqrt(np.log((t + 250e-9) / (2 * 250e-9)))  # noqa: E731
+    assert p.noise_t_int_s == pytest.approx(250e-9) and p.noise_t_rec_s == pytest.approx(10e-6)
+    for age in (14.3e-3, 1.0, 1e4):
+        np.testing.assert_allclose(pcm.read_sigma(g, p, age_s=age) / base, law(age) / law(10e-6), rtol=1e-5)
+    assert law(14.3e-3) / law(10e-6) == pytest.approx(1.843, abs=1e-3)
+    for age in (0.0, 7e-6, 10e-6):
+        np.testing.assert_allclose(pcm.read_sigma(g, p, age_s=age), base, rtol=1e-6)
+    both = pcm.read_sigma(g[:2], p, age_s=np.array([1e-6, 1.0]))       # per-device ages broadcast
+    np.testing.assert_allclose(both / base[:2], [1.0, law(1.0) / law(10e-6)], rtol=1e-5)

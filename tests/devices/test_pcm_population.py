@@ -33,7 +33,7 @@ def test_population_fields_from_the_tables(shipped):
     n = st.shape[0]
     assert p.n == n
     for name in ("coef", "g_lo_S", "g_hi_S", "slope_lo", "slope_hi", "c2c_by_pulse_S", "g_max_S", "g_reset_S",
-                 "g_initial_S", "drift_levels", "drift_nu", "drift_ln_r", "drift_level_x", "noise_g_S", "noise_rel"):
+                 "g_initial_S", "drift_levels", "drift_nu", "drift_ln_g", "drift_level_x", "noise_g_S", "noise_rel"):
         assert getattr(p, name).dtype == F32, name
     np.testing.assert_array_equal(p.coef, coef.astype(F32))
     np.testing.assert_allclose(p.g_lo_S, st[:, 0], rtol=1e-6)
@@ -50,15 +50,19 @@ def test_population_fields_from_the_tables(shipped):
     assert p.dg_fit == shipped.scalars["pcm"]["dg_fit"] and isinstance(p.dg_fit, dict)
     np.testing.assert_array_equal(p.drift_levels, shipped["pcm/drift_levels"].astype(F32))
     np.testing.assert_allclose(p.drift_nu, shipped["pcm/drift_nu"], rtol=1e-6)
-    ln_r = np.log(shipped["pcm/drift_g0_S"] / shipped["pcm/drift_g_prog_S"])
-    np.testing.assert_allclose(p.drift_ln_r, ln_r, rtol=1e-5, atol=1e-6)
-    assert p.drift_t0_s == float(shipped["pcm/drift_t_s"][0]) == 1.0 and p.drift_t_prog_s == 7e-6
+    ln_g = np.log(shipped["pcm/drift_g_S"] / shipped["pcm/drift_g_prog_S"][..., None])
+    np.testing.assert_allclose(p.drift_ln_g[..., 1:], ln_g, rtol=1e-5, atol=1e-6)
+    assert np.all(p.drift_ln_g[..., 0] == 0) and p.drift_t_prog_s == 7e-6
+    np.testing.assert_array_equal(p.drift_t_s, np.concatenate([[7e-6], shipped["pcm/drift_t_s"]]))
+    assert p.drift_t_on_s == shipped.scalars["pcm"]["drift_t_on_s"] == 1e-6
     np.testing.assert_array_equal(p.noise_g_S, shipped["pcm/read_noise_g_S"].astype(F32))
     np.testing.assert_array_equal(p.noise_rel, shipped["pcm/read_noise_rel_sigma"].astype(F32))
     assert p.noise_t_int_s == shipped.scalars["pcm"]["read_noise_t_int_s"]
     assert p.noise_t_rec_s == shipped.scalars["pcm"]["read_noise_record_s"]
-    q = pcm.population(shipped, drift_t_prog_s=7e-6, drift_t0_s=2.0)
-    assert q.drift_t0_s == 2.0
+    q = pcm.population(shipped, drift_t_on_s=2e-5)
+    assert q.drift_t_on_s == 2e-5
+    with pytest.raises(ConfigError, match="drift_t_on_s"):
+        pcm.population(shipped, drift_t_on_s=0.0)
     r = pcm.population(_bundle(shipped, scalars={"pcm": {"drift_t_prog_s": 5e-6}}), drift_t_prog_s=7e-6)
     assert r.drift_t_prog_s == 5e-6                                        # the bundle's scalar first
     off = pcm.population(shipped, drift=False, read_noise=False)
@@ -80,7 +84,7 @@ def test_population_d2d_scale_zero_is_the_mean_device(shipped):
     ("pcm/staircase_g_S", "PCM SET pulses"), ("pcm/fit_coef", "PCM SET pulses"), ("pcm/g_max_S", "PCM G_max"),
     ("pcm/g_reset_S", "PCM RESET"), ("pcm/fit_dg_residual_S", "PCM cycle-to-cycle noise"),
     ("pcm/drift_levels", "PCM drift"), ("pcm/drift_nu", "PCM drift"), ("pcm/drift_t_s", "PCM drift"),
-    ("pcm/drift_g_prog_S", "PCM drift"), ("pcm/drift_g0_S", "PCM drift"),
+    ("pcm/drift_g_prog_S", "PCM drift"), ("pcm/drift_g_S", "PCM drift"),
     ("pcm/read_noise_g_S", "PCM read noise"), ("pcm/read_noise_rel_sigma", "PCM read noise")])
 def test_population_names_the_missing_table_and_its_feature(shipped, table, feature):
     with pytest.raises(CalibrationError) as e:
@@ -122,8 +126,19 @@ def test_population_refusals_are_exact(shipped):
         f"pcm/drift_nu has shape ({n}, {L + 1}), expected ({n}, {L})")
     assert msg(_bundle(shipped, tables={"pcm/drift_nu": np.ones(n)}), drift_t_prog_s=7e-6) == (
         f"pcm/drift_nu has shape ({n},), expected ({n}, {L})")
-    assert msg(shipped) == ("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar "
-                            "pcm.drift_t_prog_s nor given (drift_t_prog_s)")
+    T = shipped["pcm/drift_t_s"].shape[0]
+    assert msg(_bundle(shipped, tables={"pcm/drift_g_S": np.ones((n, L, T - 1))})) == (
+        f"pcm/drift_g_S has shape ({n}, {L}, {T - 1}), expected ({n}, {L}, {T})")
+    no_tp = _bundle(shipped)
+    del no_tp.scalars["pcm"]["drift_t_prog_s"]
+    assert msg(no_tp) == ("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar "
+                          "pcm.drift_t_prog_s nor given (drift_t_prog_s)")
+    no_on = _bundle(shipped)
+    del no_on.scalars["pcm"]["drift_t_on_s"]
+    assert msg(no_on) == ("PCM drift: the onset t_on is neither the bundle scalar pcm.drift_t_on_s nor given "
+                          "(drift_t_on_s); regenerate the bundle with pycosim characterize")
+    early = _bundle(shipped, tables={"pcm/drift_t_s": np.concatenate([[1e-6], shipped["pcm/drift_t_s"][1:]])})
+    assert msg(early) == "pcm/drift_t_s must lie after the programmed read t_p = 7e-06 s"
     for name in ("d2d_scale", "drift_scale", "drift_d2d_scale"):
         with pytest.raises(ConfigError) as e:
             pcm.population(shipped, drift=False, **{name: -0.5})
@@ -200,21 +215,22 @@ def test_read_is_g_plus_sigma_times_a_float32_normal(shipped):
     np.testing.assert_array_equal(pcm.read(G, inst, p, np.random.default_rng(3), t_int_s=t), want)
 
 
-def test_drift_holds_outside_the_levels_and_uses_t0(shipped):
+def test_drift_holds_outside_the_levels_and_continues_with_nu(shipped):
     p = pcm.population(shipped, drift_t_prog_s=7e-6)
     inst = np.arange(4)
     # below the lowest level position and above the highest, ν is held at the end levels
     np.testing.assert_allclose(pcm.drift_nu(np.zeros(4), inst, p), p.drift_nu[inst, 0], rtol=1e-6)
     np.testing.assert_allclose(pcm.drift_nu(3 * p.g_max_S[inst], inst, p), p.drift_nu[inst, -1], rtol=1e-6)
-    ln_r, nu = pcm.drift_params(0.5 * p.g_max_S[inst].astype(np.float64), inst, p)
-    assert ln_r.dtype == F32 and nu.dtype == F32
+    L = pcm.drift_params(0.5 * p.g_max_S[inst].astype(np.float64), inst, p)
+    assert L.dtype == F32 and np.all((L >= 0) & (L <= p.drift_levels.size - 1))
     assert pcm.drift(0.5 * p.g_max_S[inst].astype(np.float64), 10.0, inst, p).dtype == F32
-    # late branch with t0 = 2 s: G·r·(t/t0)^−ν at t = 200 s is G·r·100^−ν (not (t·t0)^−ν)
-    q = pcm.population(shipped, drift_t_prog_s=7e-6, drift_t0_s=2.0)
-    G = 0.5 * q.g_max_S[inst]
-    ln_r, nu = pcm.drift_params(G, inst, q)
-    want = G.astype(np.float64) * np.exp(ln_r.astype(np.float64)) * 100.0 ** -nu.astype(np.float64)
-    np.testing.assert_allclose(pcm.drift(G, 200.0, inst, q), want, rtol=1e-5)
+    # above the top level: the top level's curve; beyond the last read (10⁴ s): ((t + t_on)/(t_last + t_on))^−ν
+    top = pcm.drift(3 * p.g_max_S[inst], 1e6, inst, p) / (3 * p.g_max_S[inst])
+    t_last, t_on = p.drift_t_s[-1], p.drift_t_on_s
+    want = np.exp(p.drift_ln_g[inst, -1, -1].astype(np.float64)) * ((1e6 + t_on) / (t_last + t_on)) ** -p.drift_nu[inst, -1].astype(np.float64)
+    np.testing.assert_allclose(top, want, rtol=1e-5)
+    # before t_p nothing drifts
+    np.testing.assert_array_equal(pcm.drift(p.g_max_S[inst], 1e-6, inst, p), p.g_max_S[inst])
 
 
 def test_c2c_draw_takes_the_residual_of_pulse_min_since_j_of_a_random_staircase(shipped):
@@ -247,13 +263,13 @@ def test_mean_log_dg_is_the_fitted_quadratic_held_below_and_sloped_above(shipped
 
 
 def test_drift_ratio_of_a_zero_conductance_stays_finite(shipped):
-    """ln r = ln(G(t0)/G(t_p)) with both clipped at 1e-30 S: a device that read 0 S (a dead instance) gives a
-    finite, if large, ln r instead of ±inf or NaN."""
-    gp, g0 = shipped["pcm/drift_g_prog_S"].copy(), shipped["pcm/drift_g0_S"].copy()
-    gp[0, 0], g0[1, 0] = 0.0, 0.0
-    b = _bundle(shipped, tables={"pcm/drift_g_prog_S": gp, "pcm/drift_g0_S": g0})
+    """ln(G(t)/G(t_p)) with both clipped at 1e-30 S: a device that read 0 S (a dead instance) gives a
+    finite, if large, log-drift instead of ±inf or NaN."""
+    gp, gt = shipped["pcm/drift_g_prog_S"].copy(), shipped["pcm/drift_g_S"].copy()
+    gp[0, 0], gt[1, 0, 3] = 0.0, 0.0
+    b = _bundle(shipped, tables={"pcm/drift_g_prog_S": gp, "pcm/drift_g_S": gt})
     p = pcm.population(b, drift_t_prog_s=7e-6, d2d_scale=0.0, drift_d2d_scale=1.0)
-    assert np.all(np.isfinite(p.drift_ln_r))
+    assert np.all(np.isfinite(p.drift_ln_g))
 
 
 def test_reset_spares_only_the_stuck_devices(shipped):

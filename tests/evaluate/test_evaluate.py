@@ -5,7 +5,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from pycosim.evaluate import drift_eval as de
 from pycosim.evaluate import energy, lifetime, rundir
 from pycosim.inference import logits
 from pycosim.inference import pcm_statistical as statistical
+from pycosim.devices import pcm
 from pycosim.inference.circuit import advance
 from pycosim.inference.compensation import readouts, reference_inputs
 from pycosim.nn import train
@@ -103,11 +103,11 @@ def test_parse_times_errors(text, words):
 
 # ------------------------------------------------------------------ accuracy over time
 def _no_drift(net):
-    """Every PCM device with ν = 0 and r = 1 (also for devices the final transfer reprograms)."""
+    """Every PCM device with ν = 0 (also for devices the final transfer reprograms), and its read noise the
+    bench's at every age (pcm.read_noise_growth off: the 1/f growth with time is not drift)."""
     for xb in net.layers:
-        p = xb.pcm_pop
-        xb.pcm_pop = dataclasses.replace(p, drift_nu=np.zeros_like(p.drift_nu), drift_ln_r=np.zeros_like(p.drift_ln_r))
-        xb.P_drift = tuple(np.zeros_like(a) for a in xb.P_drift)
+        xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.0)
+        xb.cfg = dataclasses.replace(xb.cfg, pcm=dataclasses.replace(xb.cfg.pcm, read_noise_growth=False))
 
 
 def test_drift_with_nu_zero_leaves_accuracy_unchanged(runs, tiny):
@@ -154,11 +154,9 @@ def _ideal_periphery(net):
 def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
     net = rundir.load_state(runs["pcm-only"]).net
     _ideal_periphery(net)
-    for xb in net.layers:            # the same r and ν for every device, all programmed at the same time
-        p = xb.pcm_pop
-        xb.pcm_pop = dataclasses.replace(p, drift_nu=np.full_like(p.drift_nu, 0.06),
-                                         drift_ln_r=np.full_like(p.drift_ln_r, -0.3))
-        xb.P_drift = (np.full_like(xb.P_drift[0], -0.3), np.full_like(xb.P_drift[1], 0.06))
+    for xb in net.layers:            # the same onset law for every device, all programmed at the same time
+        xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.06)
+        xb.P_drift = pcm.drift_params(xb.P, xb.P_inst, xb.pcm_pop)
         xb.P_tprog[...] = xb.t_s
     x_refs = reference_inputs(net)
     advance(net, 0.0)
@@ -166,7 +164,8 @@ def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
     z0 = np.stack([logits(net, x) for x in tiny.x_test[:20]])
     later = copy.deepcopy(net)
     advance(later, 86400.0)
-    f = math.exp(-0.3) * 86400.0 ** -0.06          # G(t) = G·r·(t/1 s)^−ν
+    p = net.layers[0].pcm_pop
+    f = ((86400.0 + p.drift_t_on_s) / (p.drift_t_prog_s + p.drift_t_on_s)) ** -0.06   # G·((t + t_on)/(t_p + t_on))^−ν
     alpha = r0 / readouts(later, x_refs)
     np.testing.assert_allclose(alpha, 1 / f, rtol=1e-4)
     z_raw = np.stack([logits(later, x) for x in tiny.x_test[:20]])

@@ -32,8 +32,10 @@ import re
 import numpy as np
 import pytest
 
-from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_T_S, _drift_params, drift_table,
-                                      fit_drift, read_noise, staircase)
+from pycosim import calibration
+from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
+                                      _drift_params, drift_table, fit_drift, read_noise, staircase)
+from pycosim.devices import pcm
 from pycosim.resources import resource_path
 from pycosim.spice import run, run_many
 
@@ -42,7 +44,19 @@ RESET = "circuits/pcm_reset.cir"
 READ_IV = "circuits/pcm_read_iv.cir"
 DRIFT = "circuits/pcm_drift.cir"
 NOISE = "circuits/pcm_read_noise.cir"
-DRIFT_SEEDS = list(range(1, 9))      # devices programmed to every drift level
+DRIFT_SEEDS = list(range(2018, 2042))  # devices programmed to every drift level: the shipped bundle's first 24
+LATE = DRIFT_T_S >= 1.0              # the long-term reads, 1 s ... 1e4 s
+PUB = DRIFT_T_S >= 20.0              # the published model's power law starts at t0 = 20 s (aihwkit PCMLikeNoiseModel)
+
+
+def _mu_nu_pub(g):
+    """Mean drift exponent of the published PCM model at g = G/G_max (Nandakumar et al., ICECS 2019; aihwkit)."""
+    return np.clip(-0.0155 * np.log(g) + 0.0244, 0.049, 0.1)
+
+
+def _sigma_nu_pub(g):
+    """Device-to-device sigma of the drift exponent of the published PCM model at g = G/G_max."""
+    return np.clip(-0.0125 * np.log(g) - 0.0059, 0.008, 0.045)
 C2C_SEEDS = list(range(1, 25))       # cycle-to-cycle samples (nominal device)
 SEEDS = list(range(1, 11))           # Monte Carlo instances of the staircase
 FEW = [1, 2, 3, 4]                   # Monte Carlo instances of the slower benches
@@ -207,10 +221,10 @@ def test_drift_power_law(drift_runs):
     mean of 4 devices is not a test of the power law; each device's own nu is.)"""
     nu = _lib_default("nu")                              # 0.1, pcm_dev default
     expect = 1e4 ** -nu
-    g = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in drift_runs])
+    g = np.array([[r.meas[m] for m, late in zip(DRIFT_MEAS, LATE) if late] for r in drift_runs])
     nu_i = np.array([float(np.real(r.v("xcell.xpcm.pnu"))[-1]) for r in drift_runs])
     ratio = g[:, -1] / g[:, 0]
-    nu_fit, g0 = fit_drift(DRIFT_T_S, g * 1e-6)
+    nu_fit, g0 = fit_drift(DRIFT_T_S[LATE], g * 1e-6)
     print(f"\nnu (lib default) = {nu}, (1e4)^-nu = {expect:.4f}")
     print(f"nominal: G(1 s) = {g[0, 0]:.4f} uS, G(1e4 s) = {g[0, -1]:.4f} uS, ratio {ratio[0]:.4f}, fitted nu {nu_fit[0]:.4f}")
     print(f"MC seeds {FEW}: drawn nu {np.round(nu_i[1:], 4)}; ratios {np.round(ratio[1:], 4)} "
@@ -223,35 +237,93 @@ def test_drift_power_law(drift_runs):
 
 
 def test_drift_of_programmed_levels(level_runs):
-    """Levels at 0, 1, 3, 10, 25, 50, 75, 100 % of G_max and the fully crystalline 130 % level (100 µs pulse),
-    read 1 s ... 1e4 s after programming: mean nu within 0.03-0.12 at every level and falling with G;
-    sigma_nu >= 0.005 at every level.  The 1 % and 3 % levels (5 and 20 ns pulses) were added to resolve
-    the drift just above RESET; since an absolute 0.12 tolerance on the MC fractions says nothing about
-    them, the nominal device, for which the widths were chosen, must also land within 15 % (relative) of
-    every target fraction.  Fractions are G(1 s) over that of the 100 % level (the 5 µs pulse), so the
-    fully crystalline level sits above 1 (its G(1 s) is G_max of pcm_reset, the x = 1 cell)."""
+    """Levels at 0, 1, 3, 10, 25, 50, 75, 100 % of G_max and the fully crystalline 130 % level (100 µs pulse):
+    every level drifts down at every read (10 µs ... 1e4 s after programming), the levels are ordered, and the
+    nominal device, for which the pulse widths were chosen, lands within 30 % (relative) of every target fraction
+    (G(1 s) over that of the 100 % level, the 5 µs pulse, so the fully crystalline level sits near 1.3). The
+    fractions are labels: the widths were chosen for the previous drift law (15 %); with the barrier's exponent
+    following the published nu(G) (schema 4) G(1 s) of the nominal 1 % level reads 0.73 % and the 25 % level 29 %.
+    The comparisons with the published model use each level's measured G."""
     nominal = level_runs[:len(DRIFT_LEVELS)]
-    g_nom = np.array([[r.meas[f"g_{t:g}"] for t in DRIFT_T_S] for r in nominal]) * 1e-6
-    nu_nom, g0_nom = fit_drift(DRIFT_T_S, g_nom)
+    g_nom = np.array([[r.meas[m] for m in DRIFT_MEAS] for r in nominal]) * 1e-6
+    i1 = int(np.flatnonzero(DRIFT_T_S == 1.0)[0])
     seeds, g, g_prog = drift_table(level_runs[len(DRIFT_LEVELS):])
     n, nl, nt = g.shape
-    nu, g0 = (a.reshape(n, nl) for a in fit_drift(DRIFT_T_S, g.reshape(n * nl, nt)))
-    mean, std = nu.mean(axis=0), nu.std(axis=0)
     top = int(np.flatnonzero(DRIFT_LEVELS == 1.0)[0])     # the 100 % level
-    frac = g0.mean(axis=0) / g0.mean(axis=0)[top]
+    frac = g[:, :, i1].mean(axis=0) / g[:, top, i1].mean()
     print(f"\nlevels (target fraction of G_max): {DRIFT_LEVELS}")
-    print(f"nominal: G(1 s) {np.round(g0_nom * 1e6, 3)} uS (fraction {np.round(g0_nom / g0_nom[top], 3)}), "
-          f"nu {np.round(nu_nom, 4)}")
-    print(f"MC ({n} devices): mean G(1 s) {np.round(g0.mean(axis=0) * 1e6, 3)} uS (fraction {np.round(frac, 3)})")
-    print(f"MC nu mean {np.round(mean, 4)}, sigma {np.round(std, 4)}")
+    print(f"nominal: G(1 s) {np.round(g_nom[:, i1] * 1e6, 3)} uS (fraction {np.round(g_nom[:, i1] / g_nom[top, i1], 3)})")
+    print(f"MC ({n} devices): mean G(1 s) {np.round(g[:, :, i1].mean(axis=0) * 1e6, 3)} uS (fraction {np.round(frac, 3)})")
     assert n == len(DRIFT_SEEDS) and nl == len(DRIFT_LEVELS)
-    assert np.all(np.diff(g, axis=2) < 0)                # every level drifts down
-    assert np.all((mean >= 0.03) & (mean <= 0.12))
-    assert np.all(np.diff(mean) < 0) and np.all(np.diff(nu_nom) < 0)   # nu falls as G rises
-    assert np.all(std >= 0.005)
-    assert np.all(np.diff(g0.mean(axis=0)) > 0)          # the levels are ordered
+    assert np.all(np.diff(np.concatenate([g_prog[..., None], g], axis=2), axis=2) < 0)   # every level drifts down
+    assert np.all(np.diff(g[:, :, i1].mean(axis=0)) > 0)     # the levels are ordered
     np.testing.assert_allclose(frac[1:], DRIFT_LEVELS[1:], atol=0.12)
-    np.testing.assert_allclose((g0_nom / g0_nom[top])[1:], DRIFT_LEVELS[1:], rtol=0.15)
+    np.testing.assert_allclose((g_nom[:, i1] / g_nom[top, i1])[1:], DRIFT_LEVELS[1:], rtol=0.3)
+
+
+def test_drift_exponent_vs_published(level_runs):
+    """The drift exponent nu of every level, fitted from 20 s on (the published model's t0) over 30 s ... 1e4 s,
+    against the published statistical PCM model (Nandakumar et al., ICECS 2019; aihwkit PCMLikeNoiseModel:
+    mu = clip(-0.0155 ln g + 0.0244, 0.049, 0.1), sigma = clip(-0.0125 ln g - 0.0059, 0.008, 0.045)), g = the
+    level's median G(1 s) over the shipped bundle's mean G_max: per level the mean within 0.01 of mu and the
+    device-to-device sigma within 2x of sigma (the previous model had sigma 0.026-0.028 at every level, 3x the
+    published 0.008 above 25 % of G_max, and a mean 0.025 low at the 1 % level).  The statistics use the shipped
+    bundle's 100 devices (a 24-device mean has a standard error of 0.012 at the 1 % level, where sigma = 0.045);
+    the 24 devices simulated here (seeds 2018-2041) must reproduce the bundle's rows, so those are this circuit's."""
+    b = calibration.load()
+    seeds, g, g_prog = drift_table(level_runs[len(DRIFT_LEVELS):])
+    rows = np.asarray(seeds) - b.provenance["seed"]
+    np.testing.assert_allclose(g, b["pcm/drift_g_S"][rows], rtol=1e-3)            # fresh runs = bundle rows
+    i1 = int(np.flatnonzero(DRIFT_T_S == 1.0)[0])
+    g_max = b.scalars["pcm"]["g_max_mean_S"]
+
+    def stats(gg):
+        n, nl, _ = gg.shape
+        nu = fit_drift(DRIFT_T_S[PUB], gg[..., PUB].reshape(n * nl, -1))[0].reshape(n, nl)
+        gt = np.median(gg[:, :, i1], axis=0) / g_max
+        return gt, nu.mean(axis=0), nu.std(axis=0)
+
+    gt, mu, sd = stats(b["pcm/drift_g_S"])
+    gt24, mu24, sd24 = stats(g)
+    mu_p, sd_p = _mu_nu_pub(gt), _sigma_nu_pub(gt)
+    print(f"\nlevel  G/G_max  nu mean (published)  sigma (published)   [{b['pcm/drift_g_S'].shape[0]} bundle devices; "
+          f"the {len(seeds)} simulated here: mean, sigma]")
+    for j in range(len(DRIFT_LEVELS)):
+        print(f"{DRIFT_LEVELS[j]:5.2f}  {gt[j]:7.4f}  {mu[j]:.4f} ({mu_p[j]:.4f})  {sd[j]:.4f} ({sd_p[j]:.4f})   "
+              f"[{mu24[j]:.4f}, {sd24[j]:.4f}]")
+    assert np.all(np.abs(mu - mu_p) <= 0.01)
+    assert np.all((sd >= 0.5 * sd_p) & (sd <= 2 * sd_p))
+    assert np.all((sd24 >= 0.5 * _sigma_nu_pub(gt24)) & (sd24 <= 2 * _sigma_nu_pub(gt24)))
+
+
+def test_array_drift_follows_the_bench_between_stored_reads(level_runs):
+    """The array model (pycosim.devices.pcm.drift on the shipped bundle) against fresh SPICE reads of the same
+    devices (seeds 2018... = bundle rows 0...) at ages the bundle does not store (30 us, 14.3 ms, 0.2 s), at
+    every level: within 3 %.  At 14.3 ms the ratio G(14.3 ms)/G(7 us) of the array model and of SPICE agree
+    (the single power law per level the model replaces gave 0.835 against SPICE's 0.86 at full SET)."""
+    b = calibration.load()
+    p = pcm.population(b)
+    runs = level_runs[len(DRIFT_LEVELS):]
+    rows = np.array([r.meta["seed"] - b.provenance["seed"] for r in runs])
+    lev = np.tile(np.arange(len(DRIFT_LEVELS)), len(DRIFT_SEEDS))       # level_runs: seed-major, level-minor
+    gp = np.array([r.meas["g_prog"] for r in runs]) * 1e-6
+    np.testing.assert_allclose(gp, b["pcm/drift_g_prog_S"][rows, lev], rtol=1e-3)   # the same devices
+    worst = {}
+    for name, t in (("gx_30u", 3e-5), ("gx_14m3", 1.43e-2), ("gx_0p2", 0.2)):
+        spice = np.array([r.meas[name] for r in runs]) * 1e-6
+        model = pcm.drift(gp.astype(np.float32), t, rows, p)
+        err = np.abs(model / spice - 1)
+        worst[name] = err.max()
+        assert np.all(err < 0.03), name
+    r14 = {}
+    for j in (5, 7, 8):
+        m = lev == j
+        spice = np.array([r.meas["gx_14m3"] for r in runs])[m] * 1e-6 / gp[m]
+        model = pcm.drift(gp[m].astype(np.float32), 1.43e-2, rows[m], p) / gp[m]
+        r14[j] = (model.mean(), spice.mean())
+    print("\nmax |array/SPICE - 1| off the stored reads: " + ", ".join(f"{k} {v:.2%}" for k, v in worst.items()))
+    print("G(14.3 ms)/G(7 us) array vs SPICE: " + ", ".join(
+        f"level {DRIFT_LEVELS[j]:g}: {a:.4f} vs {s_:.4f}" for j, (a, s_) in r14.items()))
 
 
 def _x_steps(res, n):
@@ -295,8 +367,11 @@ def test_c2c_step_spread():
 
 
 def test_read_noise_vs_published():
-    """Relative sigma of one read (charge integrated over t_int = 250 ns, 10 us record) at four
-    levels within a factor 3 of Nandakumar et al. (2019): 0.0088*(G/G_max)^-0.65*sqrt(ln((t+t_r)/(2 t_r)))."""
+    """Relative sigma of one read (charge integrated over t_int = 250 ns, 10 us record) at four levels within
+    1.5x of Nandakumar et al. (2019): 0.0088*(G/G_max)^-0.65*sqrt(ln((t+t_r)/(2 t_r))), t = the record, G_max =
+    the shipped bundle's mean G_max (21.0 uS; the previous test normalised by the 100 % level's 16.5 uS, which
+    flattered the low levels).  The filament's relative noise follows x^-0.65 (pcm.lib aq); with Hooge's
+    x^-0.5 the lowest level was 0.56x of the published value."""
     keep = ("v1#branch", "v2#branch", "v3#branch", "v4#branch")
     res = run_many([dict(netlist=NOISE, seed=s, keep=keep) for s in range(1, 9)] + [dict(netlist=NOISE, seed=1, keep=keep)],
                    workers=2, cache=False)
@@ -304,11 +379,13 @@ def test_read_noise_vs_published():
     res = res[:-1]
     g, rel, t_int = read_noise(res)
     t_rec = float(res[0].meta["all_params"]["tstop"])
-    pub = 0.0088 * (g / g[-1]) ** -0.65 * np.sqrt(np.log((t_rec + t_int) / (2 * t_int)))
-    print(f"\nG {np.round(g * 1e6, 3)} uS (G/G_max {np.round(g / g[-1], 3)}), t_int {t_int * 1e9:.0f} ns, record {t_rec * 1e6:.0f} us")
+    g_max = calibration.load().scalars["pcm"]["g_max_mean_S"]
+    pub = 0.0088 * (g / g_max) ** -0.65 * np.sqrt(np.log((t_rec + t_int) / (2 * t_int)))
+    print(f"\nG {np.round(g * 1e6, 3)} uS (G/G_max {np.round(g / g_max, 3)}, G_max {g_max * 1e6:.2f} uS), "
+          f"t_int {t_int * 1e9:.0f} ns, record {t_rec * 1e6:.0f} us")
     print(f"sigma/G measured {np.round(rel, 4)}; published {np.round(pub, 4)}; ratio {np.round(rel / pub, 2)}")
-    assert np.all((rel / pub > 1 / 3) & (rel / pub < 3))
-    assert rel[0] > rel[-1]                               # relatively noisier at low G
+    assert np.all((rel / pub > 1 / 1.5) & (rel / pub < 1.5))
+    assert rel[0] > rel[1] > rel[2] > rel[3]              # relatively noisier at low G
 
 
 def test_same_seed_same_device(stair_runs, read_runs, drift_runs):

@@ -13,7 +13,8 @@ State (shapes (k, n_in, n_out), k = PCM devices per synapse; float32 unless note
     P_since: int32 SET pulses since each device's last RESET (selects its c2c residuals);
     P_inst: int32 SPICE instance of each device; P_stuck: bool or None;
     P_tprog: float64 time of each device's last SET or RESET (s; None without drift); Pe: drifted values
-    used by reads; P_drift: (2, k, n_in, n_out) per-device drift constants (ln r, ν) at their level.
+    used by reads; P_drift: (k, n_in, n_out) float32 per-device level coordinate of the drift curve
+    (:func:`pycosim.devices.pcm.drift_params`).
 Caches, updated incrementally on the cells an operation touches:
     W: (n_in, n_out) effective weights (network units, drifted PCM values at the last drift refresh);
     Wf: forward-read matrix (W, or with the integrator lag κ: PeripheryConfig.integrator_lag);
@@ -21,7 +22,7 @@ Caches, updated incrementally on the cells an operation touches:
 Drift compensation (PeripheryConfig.drift_compensation ≠ 'none'; else all None), m = n_out ('column') or 1
 ('layer') groups of r = drift_ref_devices reference PCM devices:
     R: (m, r) programmed conductances (S); R_inst (m, r) their instances; R_tprog (m, r) float64 programming
-    times; R_drift (2, m, r) their drift constants (ln r, ν); R_prog (m,) Σ of their reads right after
+    times; R_drift (m, r) their drift level coordinates; R_prog (m,) Σ of their reads right after
     programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
     drift refresh.
 """
@@ -62,7 +63,7 @@ class AnalogCrossbar(Crossbar):
         c, rng, shape = self.cfg, self.rng, self.shape
         pc = c.pcm
         pop = pcm.population(bundle, drift=pc.drift, read_noise=pc.read_noise, d2d_scale=pc.d2d_scale,
-                             drift_t0_s=pc.drift_t0_s, drift_t_prog_s=pc.drift_t_prog_s,
+                             drift_t_prog_s=pc.drift_t_prog_s, drift_t_on_s=pc.drift_t_on_s,
                              drift_scale=pc.drift_scale, drift_d2d_scale=pc.drift_d2d_scale)
         if pc.g_max_scale != 1.0:
             pop = dataclasses.replace(pop, g_max_S=(pop.g_max_S * pc.g_max_scale).astype(np.float32))
@@ -81,7 +82,7 @@ class AnalogCrossbar(Crossbar):
             self.P_stuck = at_max | at_reset
         self.P_tprog = np.zeros((k,) + shape, np.float64) if pc.drift else None
         self.Pe = self.P.copy() if pc.drift else self.P
-        self.P_drift = np.stack(pcm.drift_params(self.P, self.P_inst, pp)) if pc.drift else None
+        self.P_drift = pcm.drift_params(self.P, self.P_inst, pp) if pc.drift else None
         self._drift_dirty = np.zeros(self.P.shape, bool) if pc.drift else None
         self._t_drift = 0.0
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
@@ -124,7 +125,7 @@ class AnalogCrossbar(Crossbar):
         self.R_inst = assign_instances((m, pe.drift_ref_devices), pp.n, self.rng)
         self.R = pp.g_reset_S[self.R_inst]
         self.R_tprog = np.zeros(self.R.shape, np.float64)
-        self.R_drift = np.stack(pcm.drift_params(self.R, self.R_inst, pp)) if self.cfg.pcm.drift else None
+        self.R_drift = pcm.drift_params(self.R, self.R_inst, pp) if self.cfg.pcm.drift else None
         self.R_prog = np.zeros(m, np.float32)
         self.dc_gain = np.ones(m, np.float32)
 
@@ -169,11 +170,18 @@ class AnalogCrossbar(Crossbar):
         return 1.0 / t_s
 
     def _pcm_var(self, d: int, flat: np.ndarray | None) -> np.ndarray:
-        """σ²·t_bench (S²·s) of PCM devices of type d at flat synapse indices (None = all)."""
+        """σ²·t_bench (S²·s) of PCM devices of type d at flat synapse indices (None = all); with
+        pcm.read_noise_growth (and drift on, which keeps the programming times) σ grows with the time since each
+        device's programming by the 1/f law (:func:`pycosim.devices.pcm.read_sigma`, extrapolated beyond the
+        bench's record), evaluated at the last cache rebuild (drift refresh or programming)."""
         if not self.cfg.pcm.read_noise:
             return np.float32(0)
-        g = self.Pe[d].reshape(-1) if flat is None else self.Pe[d].reshape(-1)[flat]
-        s = pcm.read_sigma(g, self.pcm_pop)
+        take = self._taker(flat)
+        g = take(self.Pe[d])
+        age = None
+        if self.cfg.pcm.read_noise_growth and self.P_tprog is not None:
+            age = self.t_s - take(self.P_tprog[d])
+        s = pcm.read_sigma(g, self.pcm_pop, age_s=age)
         return s * s * np.float32(self.pcm_pop.noise_t_int_s)
 
     @staticmethod
@@ -247,10 +255,11 @@ class AnalogCrossbar(Crossbar):
         read's window, :func:`pycosim.devices.pcm.read_sigma`). Counted in drift_ref_reads."""
         R = self.R[groups]
         if self.R_drift is not None:
-            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups], self.R_drift[0][groups], self.R_drift[1][groups],
+            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups], self.R_drift[groups], self.R_inst[groups],
                                self.pcm_pop)
         if self.cfg.pcm.read_noise:
-            R = R + pcm.read_sigma(R, self.pcm_pop) * self._gauss(R.size).reshape(R.shape)
+            age = self.t_s - self.R_tprog[groups] if self.cfg.pcm.read_noise_growth else None
+            R = R + pcm.read_sigma(R, self.pcm_pop, age_s=age) * self._gauss(R.size).reshape(R.shape)
         self.counters.drift_ref_reads += int(R.size)
         return R.sum(axis=1, dtype=np.float64).astype(np.float32)
 
@@ -271,8 +280,7 @@ class AnalogCrossbar(Crossbar):
         self.R[groups] = G
         self.R_tprog[groups] = self.t_s
         if self.R_drift is not None:
-            ln_r, nu = pcm.drift_params(G, inst, pp)
-            self.R_drift[0][groups], self.R_drift[1][groups] = ln_r, nu
+            self.R_drift[groups] = pcm.drift_params(G, inst, pp)
         self.R_prog[groups] = self._read_refs(groups)
         self.dc_gain[groups] = 1.0
 
@@ -586,11 +594,10 @@ class AnalogCrossbar(Crossbar):
         (:func:`pycosim.devices.pcm.drift_with`); t_prog is the time of the device's last SET or RESET."""
         dirty = np.flatnonzero(self._drift_dirty)
         if dirty.size:
-            ln_r, nu = pcm.drift_params(self.P.reshape(-1)[dirty], self.P_inst.reshape(-1)[dirty], self.pcm_pop)
-            self.P_drift[0].reshape(-1)[dirty] = ln_r
-            self.P_drift[1].reshape(-1)[dirty] = nu
+            self.P_drift.reshape(-1)[dirty] = pcm.drift_params(self.P.reshape(-1)[dirty],
+                                                               self.P_inst.reshape(-1)[dirty], self.pcm_pop)
             self._drift_dirty.reshape(-1)[dirty] = False
-        self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, self.P_drift[0], self.P_drift[1], self.pcm_pop)
+        self.Pe = pcm.drift_with(self.P, self.t_s - self.P_tprog, self.P_drift, self.P_inst, self.pcm_pop)
         self._t_drift = self.t_s
         self._update_gain()
         self._refresh_all()
@@ -676,7 +683,7 @@ class AnalogCrossbar(Crossbar):
         if self._mean_drift_pop is None:
             p = self.pcm_pop
             mean = lambda a: np.broadcast_to(a.mean(axis=0, keepdims=True), a.shape)  # noqa: E731
-            self._mean_drift_pop = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_r=mean(p.drift_ln_r),
+            self._mean_drift_pop = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_g=mean(p.drift_ln_g),
                                                        drift_level_x=mean(p.drift_level_x))
         return self._mean_drift_pop
 
@@ -702,7 +709,7 @@ class AnalogCrossbar(Crossbar):
             self.Pe = self.P.copy() if self.P_tprog is not None else self.P
             if self.P_tprog is not None:
                 self.P_tprog[...] = self.t_s
-                self.P_drift = np.stack(pcm.drift_params(self.P, self.P_inst, self.pcm_pop))
+                self.P_drift = pcm.drift_params(self.P, self.P_inst, self.pcm_pop)
         self._set_lsp_devices(V, pol)
         self._refresh_all()
 
@@ -758,9 +765,10 @@ class ArrayProgrammer:
         dev = np.concatenate([f, xb.W.size + f])
         G = xb.P.reshape(-1)[dev]
         age = np.maximum(xb.t_s - xb.P_tprog.reshape(-1)[dev], mp.drift_t_prog_s)
-        ln_r, nu = pcm.drift_params(G, xb.P_inst.reshape(-1)[dev], mp)
-        now = pcm.drift_with(np.ones_like(G), age, ln_r, nu, mp)
-        later = pcm.drift_with(np.ones_like(G), age + horizon_s, ln_r, nu, mp)
+        inst = xb.P_inst.reshape(-1)[dev]
+        lev = pcm.drift_params(G, inst, mp)
+        now = pcm.drift_with(np.ones_like(G), age, lev, inst, mp)
+        later = pcm.drift_with(np.ones_like(G), age + horizon_s, lev, inst, mp)
         dG = xb.Pe.reshape(-1)[dev] * (later / now - np.float32(1))
         k = f.size
         return (np.float32(xb.scale * xb.cfg.F) * (dG[:k] - dG[k:])).astype(np.float32)

@@ -19,7 +19,7 @@ class CrossbarInstances:
     Attributes (SI units):
         xc: (2, R, C) crystalline fraction of the G⁺ (index 0) and G⁻ (1) PCM devices (-).
         age_s: (2, R, C) drift clock of each PCM device at t = 0 (s).
-        pcm: ``pcm_dev_fx`` parameter name → (2, R, C) values (G_c, G_a, ν, r_th, k_g, G_b, zc0 … zc23).
+        pcm: ``pcm_dev_fx`` parameter name → (2, R, C) values (G_c, G_a, z of the drift exponents, r_th, k_g, G_b, zc0 … zc23).
         vc: (R, C) 3T1C capacitor voltages (V).
         cell: ``lsp_3t1c_fx`` parameter name → (R, C) values (read FET, pull-up, pull-down draws).
         ref: ``lsp_ref_fx`` parameter name → (C,) values: the reference FET of column j (every row's

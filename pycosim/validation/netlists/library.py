@@ -16,10 +16,14 @@ from functools import lru_cache
 from pycosim.validation.netlists.common import FX_LIBS
 
 FX_CELLS = ("lsp_3t1c", "lsp_ref", "pcm_dev", "pcm_1t1r")
-_PCM_STATE_SOURCES = ("bx", "bxi", "bcs", "bcm", "bag", "bdr", "vpgc", "vpga", "vpnu", "vpkg", "vpgb")
+_PCM_STATE_SOURCES = ("bx", "bxi", "bcs", "bcm", "bag", "bpnu", "bdr", "bnb", "bdrb", "vpgc", "vpga", "vpzn",
+                      "vpkg", "vpgb")
 # node of a held value → its constant in the read-only PCM (x and the drift clock frozen, read noise off)
-_PCM_FROZEN_NODES = {"v(pgc)": "gc_i", "v(pga)": "ga_i", "v(pgb)": "gb_i", "v(pnu)": "nu_i", "v(pkg)": "kg_i",
-                     "v(xc)": "xc0", "v(age)": "age0", "v(nf)": "0", "v(na)": "0"}
+_PCM_FROZEN_NODES = {"v(pgc)": "gc_i", "v(pga)": "ga_i", "v(pgb)": "gb_i", "v(pzn)": "(md*zn_i)",
+                     "v(pkg)": "kg_i", "v(xc)": "xc0", "v(age)": "age0", "v(nf)": "0", "v(na)": "0"}
+# derived nodes, frozen in this order from their B-source expressions: the plug's exponent nu_a and drift factor
+# D(age0), the barrier's exponent nu_b(x0) and its drift factor D_b(age0)
+_PCM_DERIVED = ("bpnu", "bdr", "bnb", "bdrb")
 _PCM_SWITCH_TERM = " + gon*vsw*(pcm_sp((vv-vth)/vsw)-pcm_sp((-vv-vth)/vsw))"
 
 
@@ -27,9 +31,10 @@ def _read_only_pcm(text: str) -> str:
     """``pcm_dev_ro_fx``: the read-only form of ``pcm_dev_fx`` used by crossbar reads.
 
     The sources of the device's state (crystal growth ``bx``, event counter ``bcs``/``bcm``, cycle-to-cycle
-    factor ``bxi``, drift clock ``bag``) are removed, so x and the drift clock keep their initial values,
-    and every node that then only holds a constant is replaced by that constant (the drawn values, x0, the
-    drift factor D(age0) of ``bdr``; the read-noise nodes by 0: no read noise). The threshold-switching
+    factor ``bxi``, drift clock ``bag``) are removed, so x and the drift clock keep their
+    initial values, and every node that then only holds a constant is replaced by that constant (the drawn
+    values, x0, the drift factors D(age0) of ``bdr`` and D_b(age0) of ``bdrb`` with the exponents ν_a of ``bpnu``
+    and ν_b(x0) of ``bnb``; the read-noise nodes by 0: no read noise). The threshold-switching
     term of the read current is dropped: at |V| ≤ 0.3 V it is below gon·vsw·e^{−(vth − 0.3 V)/vsw} ≈ 2·10⁻¹⁵ A
     (netlists/pcm.lib parameters), < 10⁻⁸ of any read current. The read current, its temperature dependence
     and the self-heating node stay. Exact while the device stays below the growth window (tx = 450 K; a
@@ -41,12 +46,12 @@ def _read_only_pcm(text: str) -> str:
     if missing or _PCM_SWITCH_TERM not in text:
         raise RuntimeError(f"netlists/pcm.lib: pcm_dev changed ({', '.join(missing) or 'the threshold-switching term'} "
                            "not found); update pycosim.validation.netlists.library._read_only_pcm")
-    m = re.search(r"v=\{(.*)\}\s*$", drop["bdr"])
     frozen = dict(_PCM_FROZEN_NODES)
-    frozen["v(dr)"] = "(" + m.group(1) + ")"
-    for node, const in list(frozen.items()):
-        for inner, c in _PCM_FROZEN_NODES.items():
-            frozen[node] = frozen[node].replace(inner, c)
+    for src in _PCM_DERIVED:                  # v(dr), v(nb), v(drb): each from the constants frozen before it
+        expr = re.search(r"v=\{(.*)\}\s*$", drop[src]).group(1)
+        for node, const in frozen.items():
+            expr = expr.replace(node, const)
+        frozen[f"v({src[1:]})"] = "(" + expr + ")"
     body = []
     for ln in lines[1:-1]:
         if ln.split() and ln.split()[0].lower() in _PCM_STATE_SOURCES:

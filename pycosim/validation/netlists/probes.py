@@ -20,7 +20,8 @@ from pycosim.validation.netlists.levels import lsp_levels, pcm_pulses
 # FET wrappers (netlists/cmos.lib, default corner cmos_dvth_* = 0, cmos_mu_* = 1):
 #   nfet: delvto = dvt_i, pfet: delvto = dvt_i, mulu0 = max(0.2, 1 + dmu_i)
 _PROBE_FETS = {"lsp": ("xrd", "xup", "xdn"), "pcm": ("xacc",)}
-_PROBE_PCM_NODES = {"gc_i": "pgc", "ga_i": "pga", "nu_i": "pnu", "kg_i": "pkg", "gb_i": "pgb"}
+# zn_i: the device's unit normal of the drift exponents (node pzn = md*zn_i, md = 1 in a Monte Carlo probe)
+_PROBE_PCM_NODES = {"gc_i": "pgc", "ga_i": "pga", "zn_i": "pzn", "kg_i": "pkg", "gb_i": "pgb"}
 
 
 def probe_netlist(kind: str) -> str:
@@ -29,7 +30,7 @@ def probe_netlist(kind: str) -> str:
     kind 'lsp': ``lsp_3t1c`` as the first (drawing) instance, as in every ``circuits/lsp_*.cir`` bench;
     the read FET's, pull-up's and pull-down's ``delvto`` (V) and ``mulu0`` (-) are saved.
     kind 'pcm': ``pcm_1t1r`` first, as in every ``circuits/pcm_*.cir`` bench; the PCM's drawn values
-    (nodes ``pgc`` … ``pgb``: G_c, G_a (S), ν, k_g (1/s), G_b (S)), its thermal resistance ``rth`` (K/W)
+    (nodes ``pgc`` … ``pgb``: G_c, G_a (S), z of the drift exponents, k_g (1/s), G_b (S)), its thermal resistance ``rth`` (K/W)
     and the access FET's ``delvto``/``mulu0`` are saved. An ``.op`` only: nothing is simulated in time.
     """
     if kind == "lsp":
