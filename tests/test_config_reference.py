@@ -38,7 +38,7 @@ def test_every_setting_has_a_documentation_entry_and_a_unit():
     assert [e.path for e in es] == cfgmod.paths(ncfg.TrainConfig)
     units = {e.path: e.unit for e in es}
     assert units["transfer.interval"] == "examples" and units["periphery.read_v_V"] == "V"
-    assert units["pcm.drift_t0_s"] == "s" and units["synapse.F"] == "dimensionless"
+    assert units["pcm.drift_t_on_s"] == "s" and units["synapse.F"] == "dimensionless"
     assert units["training.leak"].startswith("—") and units["network.hidden"] == "neurons"
 
 

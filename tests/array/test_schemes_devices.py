@@ -28,7 +28,8 @@ def test_devices_of_a_2pcm_3t1c_layer_are_copies_of_its_state(shipped):
     xb = layer(shipped, "2pcm+3t1c")
     d = xb.devices()
     assert set(d) == {"G_S", "G_prog_S", "pcm_instance", "g_max_S", "pcm_stuck", "V_C_V", "g_S", "lsp_instance",
-                      "g_shared_S", "ref_instance", "pol"}
+                      "g_shared_S", "ref_instance", "v_ref_gate_V", "pol"}
+    assert d["v_ref_gate_V"] == pytest.approx(float(np.mean(shipped.tables["lsp/reset_vfinal_V"][:, 4])), abs=2e-5)
     assert d["G_S"].shape == d["G_prog_S"].shape == d["pcm_instance"].shape == d["g_max_S"].shape == (2, 3, 2)
     assert d["pcm_instance"].dtype == np.int32 and d["pcm_stuck"] is None
     # each device's G_max is its SPICE instance's (the population row of the instance it was given)
@@ -119,10 +120,11 @@ def test_ideal_transfer_statistics(shipped):
     assert xb.transfer(mode="open").mode == "open"
 
 
-def test_drift_ahead_is_the_mean_power_law_by_hand(shipped):
-    """Devices programmed at t = 5 s and read 10 s later (past t0 = 1 s, the power-law branch): over a horizon
-    of 90 s each device's conductance is G_now·(100/10)^(−ν̄), ν̄ the drift exponent of the *mean* device
-    (drift_nu averaged over the instances) at its level, so Δw = scale·F·[G⁺_now·(10^−ν̄⁺ − 1) − G⁻_now·(10^−ν̄⁻ − 1)]."""
+def test_drift_ahead_is_the_mean_devices_curve(shipped):
+    """Devices programmed at t = 5 s and read 10 s later: over a horizon of 90 s each device's conductance
+    goes to G_now·r̄(100 s)/r̄(10 s), r̄ the drift curve of the *mean* device (pcm/drift_ln_g, level coordinate
+    and ν averaged over the instances; :func:`pycosim.devices.pcm.drift_with`, tested against SPICE in
+    tests/devices), so Δw = scale·F·[G⁺_now·(r̄⁺ ratio − 1) − G⁻_now·(r̄⁻ ratio − 1)]."""
     import dataclasses
 
     from pycosim.array.schemes.analog import ArrayProgrammer
@@ -135,14 +137,17 @@ def test_drift_ahead_is_the_mean_power_law_by_hand(shipped):
     xb.advance(10.0, settle=True)                                             # age 10 s
     p = xb.pcm_pop
     mean = lambda a: np.broadcast_to(a.mean(axis=0, keepdims=True), a.shape)  # noqa: E731
-    mp = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_r=mean(p.drift_ln_r),
+    mp = dataclasses.replace(p, drift_nu=mean(p.drift_nu), drift_ln_g=mean(p.drift_ln_g),
                              drift_level_x=mean(p.drift_level_x))
     inst = xb.devices()["pcm_instance"]
-    nu = pcm.drift_params(P.astype(F32), inst, mp)[1].astype(np.float64)
-    assert np.all(nu > 0.01)                                                  # the law has something to say
+    Pf = P.astype(F32)
+    lev = pcm.drift_params(Pf, inst, mp)
+    ratio = (pcm.drift_with(np.ones_like(Pf), 100.0, lev, inst, mp).astype(np.float64)
+             / pcm.drift_with(np.ones_like(Pf), 10.0, lev, inst, mp).astype(np.float64))
+    assert np.all(ratio < 0.99)                                               # the law has something to say
     G_now = xb.devices()["G_S"].astype(np.float64)
     assert np.all(G_now < P)                                                  # drifted down by t = 10 s
-    dG = G_now * (10.0 ** -nu - 1)
+    dG = G_now * (ratio - 1)
     want = xb.scale * xb.cfg.F * (dG[0] - dG[1]).ravel()
     prog = ArrayProgrammer(xb, np.arange(6), 1e-6)
     got = prog.drift_ahead(np.arange(6), 90.0)

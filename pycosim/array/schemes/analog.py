@@ -336,16 +336,13 @@ class AnalogCrossbar(Crossbar):
 
     def resolved_settings(self) -> dict:
         """:meth:`Crossbar.resolved_settings`: periphery.read_v_V (V), periphery.t_read_s (s, as
-        {'forward', 'backward'} read windows of a full input), pcm.drift_t0_s (s, with drift on),
-        transfer.verify_t_read_s (s) and transfer.drift_horizon_s (0: tune to the weight read now), when None
+        {'forward', 'backward'} read windows of a full input), transfer.verify_t_read_s (s) and transfer.drift_horizon_s (0: tune to the weight read now), when None
         in the configuration; schemes with an LSP add their own (lsp.*)."""
         c, out = self.cfg, {}
         if c.periphery.read_v_V is None:
             out["periphery.read_v_V"] = float(self.read_v_V)
         if c.periphery.t_read_s is None:
             out["periphery.t_read_s"] = {"forward": float(self.fwd.t_x1_s), "backward": float(self.bwd.t_x1_s)}
-        if c.pcm.drift_t0_s is None and c.pcm.drift:
-            out["pcm.drift_t0_s"] = float(self.pcm_pop.drift_t0_s)
         if c.transfer.verify_t_read_s is None:
             out["transfer.verify_t_read_s"] = float(self.default_verify_window())
         if c.transfer.drift_horizon_s is None:
