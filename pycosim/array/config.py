@@ -37,11 +37,16 @@ class PCMConfig:
         0.5 = a material drifting half as fast in log G; 1 = as simulated; see pcm.population).
     drift_d2d_scale: multiplier of the device-to-device spread of the log-drift and ν around their per-level mean
         (0 = every device drifts like its level's mean device; 1 = as simulated).
-    drift_refresh_s: simulated time (s) between re-evaluations of drift in the cached weights. Default
-        1 ms (~560 examples of 1.79 µs): the circuit's effective exponent between 1 ms and 14 ms is ≈ 0.035 on
-        the shipped bundle, so a device older than 1 ms loses at most ≈ 0.035·ln 2 ≈ 2.5 % of G between two
-        refreshes; a refresh costs one
-        pass over the PCM arrays.
+    drift_refresh_s: shortest simulated time (s) between re-evaluations of drift in the cached weights.
+        Default 1 ms (~560 examples of 1.79 µs): the circuit's effective exponent between 1 ms and 14 ms is
+        ≈ 0.035 on the shipped bundle, so a device older than 1 ms loses at most ≈ 0.035·ln 2 ≈ 2.5 % of G
+        between two refreshes; a refresh costs one pass over the PCM arrays.
+    drift_refresh_rel: a refresh also waits until the youngest device's age a (+ t_on) has grown by this
+        fraction since the last one (−): refresh when Δt ≥ max(drift_refresh_s, rel·(a + t_on)), which bounds
+        the loss of any device between refreshes by ν·ln(1 + rel) (0.5 % at ν = 0.05, 1.4 % for the fastest
+        RESET devices, rel = 0.1) and keeps
+        slow clocks cheap (the tester schedule: minutes-old devices are refreshed every ~30 s, not every 1 ms).
+        0 = every drift_refresh_s.
     read_noise: add the bundle's read noise to every analog read (needs pcm/read_noise_*).
     read_noise_growth: the read-noise σ of a device grows with the time a since its programming (verify read) as
         √(ln((a + t_b)/(2 t_b))/ln((t_rec + t_b)/(2 t_b))) (t_b = 250 ns read window, t_rec = 10 µs bench record;
@@ -67,6 +72,7 @@ class PCMConfig:
     drift_scale: float = 1.0
     drift_d2d_scale: float = 1.0
     drift_refresh_s: float = 1e-3
+    drift_refresh_rel: float = 0.1
     read_noise: bool = True
     read_noise_growth: bool = True
     stuck_reset_frac: float = 0.0
@@ -76,7 +82,8 @@ class PCMConfig:
     saturation_frac: float = 0.9
 
     def __post_init__(self):
-        for k in ("d2d_scale", "c2c_scale", "drift_refresh_s", "g_max_scale", "drift_scale", "drift_d2d_scale"):
+        for k in ("d2d_scale", "c2c_scale", "drift_refresh_s", "drift_refresh_rel", "g_max_scale", "drift_scale",
+                  "drift_d2d_scale"):
             _check(getattr(self, k) >= 0, f"pcm.{k}={getattr(self, k)}: must be ≥ 0")
         for k in ("stuck_reset_frac", "stuck_max_frac"):
             _check(0 <= getattr(self, k) <= 1, f"pcm.{k}={getattr(self, k)}: must be in [0, 1]")

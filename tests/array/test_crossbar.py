@@ -455,3 +455,31 @@ def test_reset_cells_and_their_reference_agree(bundle2):
     from pycosim.devices import lsp
     g_ref_own = lsp.g_of_vc(np.full(xb.shape, d1["v_ref_gate_V"], np.float32), d1["lsp_instance"], xb.lsp_pop)
     assert abs(float((d1["g_S"] - g_ref_own).mean())) < 0.1e-6
+
+
+@pytest.mark.parametrize("rel, first_change", [(0.1, 10), (0.0, 1)])
+def test_drift_refresh_waits_for_the_youngest_age_to_grow_by_rel(bundle2, rel, first_change):
+    """pcm.drift_refresh_rel: devices programmed at t = 0 and refreshed at 1 s are re-evaluated only once Δt ≥
+    rel·(1 s + t_on) = 0.1 s, i.e. at the 10th step of 11 ms (rel = 0: every step, Δt ≥ drift_refresh_s); the
+    lag a device carries unrefreshed stays below ν·ln(1 + rel) (0.5 % at ν = 0.05, 1.4 % for the fastest)."""
+    xb = make(bundle2, "2pcm", pcm={"read_noise": False, "c2c_scale": 0.0, "drift_refresh_rel": rel})
+    xb.set_weights(np.full(xb.shape, 0.2, np.float32))
+    xb.advance(1.0, settle=True)
+    g = xb.devices()["G_S"]
+    changed_at, before = None, None
+    for k in range(1, 12):
+        xb.advance(0.011)
+        g2 = xb.devices()["G_S"]
+        if changed_at is None and not np.array_equal(g, g2):
+            changed_at = k
+        if k == 9:
+            before = g2
+    assert changed_at == first_change
+    if rel:
+        xb2 = make(bundle2, "2pcm", pcm={"read_noise": False, "c2c_scale": 0.0, "drift_refresh_rel": rel})
+        xb2.set_weights(np.full(xb.shape, 0.2, np.float32))
+        xb2.advance(1.099, settle=True)                  # what the unrefreshed step 9 should have read
+        exact = xb2.devices()["G_S"]
+        on = exact > 1e-7
+        lag = before[on] / exact[on] - 1
+        assert 0 < lag.max() < np.log(1 + rel) * 0.2   # ν < 0.2 for every device (RESET: 0.1 ± 0.05)

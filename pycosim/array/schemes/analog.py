@@ -85,6 +85,7 @@ class AnalogCrossbar(Crossbar):
         self.P_drift = pcm.drift_params(self.P, self.P_inst, pp) if pc.drift else None
         self._drift_dirty = np.zeros(self.P.shape, bool) if pc.drift else None
         self._t_drift = 0.0
+        self._t_young = 0.0        # time of the latest programming event (cache; rebuilt from P_tprog on restore)
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
         self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
         self._ubuf = self._zbuf = None
@@ -318,6 +319,7 @@ class AnalogCrossbar(Crossbar):
         self._refresh_lines()
 
     def _restored(self) -> None:
+        self._t_young = float(self.P_tprog.max()) if self.P_tprog is not None and self.P_tprog.size else 0.0
         if self.Wf is None:
             self.Wf = self.W
         self._combine_gain()
@@ -550,6 +552,7 @@ class AnalogCrossbar(Crossbar):
         constants at the new level are recomputed (in one batch) by the next :meth:`_refresh_drift`."""
         if self.P_tprog is not None:
             self.P_tprog.reshape(-1)[dev] = self.t_s
+            self._t_young = self.t_s
             self.Pe.reshape(-1)[dev] = self.P.reshape(-1)[dev]
             self._drift_dirty.reshape(-1)[dev] = True
 
@@ -577,8 +580,18 @@ class AnalogCrossbar(Crossbar):
             self._advance_lsp(dt_s)
         if settle:
             self._flush_lsp()
-        if self.P_tprog is not None and (settle or self.t_s - self._t_drift >= self.cfg.pcm.drift_refresh_s):
+        if self.P_tprog is not None and (settle or self._drift_due()):
             self._refresh_drift()
+
+    def _drift_due(self) -> bool:
+        """Δt since the last refresh ≥ max(drift_refresh_s, drift_refresh_rel·(age of the youngest device at the
+        last refresh + t_on)) (PCMConfig.drift_refresh_rel); a device programmed since then counts as age 0."""
+        pc = self.cfg.pcm
+        dt = self.t_s - self._t_drift
+        if dt < pc.drift_refresh_s:
+            return False
+        age = self._t_drift - self._t_young
+        return age <= 0 or dt >= pc.drift_refresh_rel * (age + pc.drift_t_on_s)
 
     def _advance_lsp(self, dt_s: float) -> None:
         """LSP leakage over dt_s (schemes with a volatile LSP)."""
@@ -706,6 +719,7 @@ class AnalogCrossbar(Crossbar):
             self.Pe = self.P.copy() if self.P_tprog is not None else self.P
             if self.P_tprog is not None:
                 self.P_tprog[...] = self.t_s
+                self._t_young = self.t_s
                 self.P_drift = pcm.drift_params(self.P, self.P_inst, self.pcm_pop)
         self._set_lsp_devices(V, pol)
         self._refresh_all()
