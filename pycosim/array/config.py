@@ -42,7 +42,7 @@ class PCMConfig:
         ≈ 0.035 on the shipped bundle, so a device older than 1 ms loses at most ≈ 0.035·ln 2 ≈ 2.5 % of G
         between two refreshes; a refresh costs one pass over the PCM arrays.
     drift_refresh_rel: a refresh also waits until the youngest device's age a (+ t_on) has grown by this
-        fraction since the last one (−): refresh when Δt ≥ max(drift_refresh_s, rel·(a + t_on)), which bounds
+        fraction since the last one (dimensionless): refresh when Δt ≥ max(drift_refresh_s, rel·(a + t_on)), which bounds
         the loss of any device between refreshes by ν·ln(1 + rel) (0.5 % at ν = 0.05, 1.4 % for the fastest
         RESET devices, rel = 0.1) and keeps
         slow clocks cheap (the tester schedule: minutes-old devices are refreshed every ~30 s, not every 1 ms).
