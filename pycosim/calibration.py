@@ -32,7 +32,7 @@ import numpy as np
 from pycosim.errors import CalibrationError
 
 SCHEMA = "pycosim.calibration"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 JSON_NAME = "calibration.json"
 TABLES_NAME = "tables.npz"
 
@@ -108,7 +108,8 @@ MODEL_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit"),
     "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
     "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
-                   "q_linear_max_C", "e_read_J", "cint_F", "gbw_Hz", "noise_out_rms_V"),
+                   "q_linear_max_C", "e_read_J", "cint_F", "noise_out_rms_V", "t_settle_s", "conveyor_g_in_S",
+                   "mirror_eps_plus_std", "mirror_eps_minus_std", "conveyor_vos_std_V"),
 }
 
 #: Scalars the summary, the reports and the array read besides the models', section → keys.
@@ -122,7 +123,9 @@ _OTHER_SCALARS: dict[str, tuple[str, ...]] = {
             "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "read_noise_t_int_s", "t_example_s", "t_hold_transfer_s"),
     "integrator": ("gain_V_per_C", "offset_V", "q_linear_max_C", "v_sat_hi_V", "v_sat_lo_V",
                    "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
-                   "offset_std_V", "offset_source"),
+                   "offset_std_V", "offset_source", "t_window_s", "t_pwm_s", "q_fs_net_C", "g_fs_S",
+                   "cm_error_fs_std", "cm_error_rel_std", "hold_error_V", "e_read_mirrors_J", "e_read_cint_J",
+                   "read_circuit"),
 }
 
 #: Scalars every bundle must carry, section → keys: the models' and the others', each once.
@@ -133,7 +136,7 @@ REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
 #: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");
 #: scalars not listed are numbers. An "object" is a dict of numbers with an optional text "form".
 SCALAR_KINDS: dict[str, str] = {"pcm.dg_fit": "object", "pcm.nu_by_level_mean": "list", "pcm.nu_by_level_std": "list",
-                               "integrator.offset_source": "text"}
+                               "integrator.offset_source": "text", "integrator.read_circuit": "text"}
 
 
 def _json_type(value) -> str:
