@@ -203,7 +203,7 @@ def extract_diff(res: list) -> tuple[dict, dict]:
 
     Per instance k (mc = 1): ε⁺ = q_mp/q_lp − 1, ε⁻ = q_mn/q_ln − 1 (mirror gains, from the copies'
     charges); the integrator gain −ΔV/(q_mp − q_mn) (C_int spread only); the common-mode error
-    Q_cm = C·(dv_cm − dv_idle) as a fraction of the line charge (expected −(ε⁺ − ε⁻)); the conveyor
+    Q_cm = C·(dv_cm − dv_idle) as a fraction of the line charge (expected ε⁺ − ε⁻); the conveyor
     offsets from the idle run: dv_idle = −(V_os⁺·G⁺ − V_os⁻·G⁻)·t_open/C, so
     σ(V_os,c) = σ(dv_idle)·C/(t_open·√(G⁺² + G⁻²)), t_open = t_read − t0. Nominal full-scale run: the window (settling),
     the net charge, the energy from vdd, the line hold error and the conveyor's input conductance.
@@ -232,7 +232,7 @@ def extract_diff(res: list) -> tuple[dict, dict]:
     gains = -m(half, "dv") / q_int
     c_inst = -1.0 / gains
     q_line_cm = 0.5 * (m(cm, "q_lp") + m(cm, "q_ln"))
-    cm_rel = c_inst * (m(cm, "dv") - m(idle, "dv")) / q_line_cm       # = −(ε⁺ − ε⁻) (charge into C_int)
+    cm_rel = c_inst * (m(cm, "dv") - m(idle, "dv")) / q_line_cm       # = ε⁺ − ε⁻ (charge into C_int)
     t_open = tread - t0                     # dv = V_out(t0) − V_out(t_read): the offset current over t_open
     vos_c = float(np.std(m(idle, "dv"), ddof=1) * cint / (t_open * np.hypot(gp, gn)))
     t_set, q_net_fs = settle_time(full)
