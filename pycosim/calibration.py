@@ -109,7 +109,7 @@ MODEL_SCALARS: dict[str, tuple[str, ...]] = {
     "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
     "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
                    "q_linear_max_C", "e_read_J", "cint_F", "noise_out_rms_V", "t_settle_s", "conveyor_g_in_S",
-                   "mirror_eps_plus_std", "mirror_eps_minus_std", "conveyor_vos_std_V"),
+                   "mirror_eps_plus_std", "mirror_eps_minus_std", "conveyor_vos_std_V", "noise_t_open_s", "q_net_fs_C"),
 }
 
 #: Scalars the summary, the reports and the array read besides the models', section → keys.
@@ -124,7 +124,7 @@ _OTHER_SCALARS: dict[str, tuple[str, ...]] = {
     "integrator": ("gain_V_per_C", "offset_V", "q_linear_max_C", "v_sat_hi_V", "v_sat_lo_V",
                    "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
                    "offset_std_V", "offset_source", "t_window_s", "t_pwm_s", "q_fs_net_C", "g_fs_S",
-                   "cm_error_fs_std", "cm_error_rel_std", "hold_error_V", "e_read_mirrors_J", "e_read_cint_J",
+                   "cm_error_fs_std", "cm_error_rel_std", "q_headroom_C", "hold_error_V", "e_read_mirrors_J", "e_read_cint_J",
                    "read_circuit"),
 }
 

@@ -29,7 +29,7 @@ from pycosim.spice import run_many
 
 DIFF = "circuits/integrator_diff.cir"
 KB, TK = 1.380649e-23, 300.15
-CINT, VREAD, TPW, VDD = 43e-12, 0.1, 256e-9, 1.2
+CINT, VREAD, TPW, VDD = 50e-12, 0.1, 256e-9, 1.2
 ROWS, GROW = 785, 24.6e-6
 GCM = ROWS * GROW
 T0, TSET = 15e-9, 10e-9
