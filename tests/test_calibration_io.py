@@ -103,7 +103,7 @@ def test_provenance_detects_edited_netlist(tmp_path, monkeypatch):
 def test_bundle_lacking_an_integrator_scalar_is_rejected_in_one_line(tmp_path):
     """Every scalar the integrator model reads is required: a bundle without one is refused when saved
     (and loaded), in one line naming it."""
-    for key in ("cint_F", "gbw_Hz", "gain_std_V_per_C"):
+    for key in ("cint_F", "conveyor_g_in_S", "mirror_eps_plus_std", "gain_std_V_per_C"):
         b = synthetic_bundle()
         del b.scalars["integrator"][key]
         with pytest.raises(CalibrationError, match=rf"section 'integrator' lacks {key}$") as exc:
@@ -205,15 +205,15 @@ def test_load_refusals_are_exact_one_line_messages(tmp_path):
     j.write_text(good)
     _rewrite(d, lambda doc: doc.pop("schema"))
     refused(f"{j}: not a pycosim calibration file (schema None)")
-    for version, age in ((2, "an older"), (4, "an incompatible")):
+    for version, age in ((3, "an older"), (5, "an incompatible")):
         j.write_text(good)
         _rewrite(d, lambda doc: doc.update(schema_version=version))
-        refused(f"{j}: schema version {version} is incompatible with this pycosim (reads version 3; {age} bundle); "
+        refused(f"{j}: schema version {version} is incompatible with this pycosim (reads version 4; {age} bundle); "
                 f"regenerate it with pycosim characterize --out {d}")
-    for version, kind in ((True, "a boolean (True)"), ("3", "text ('3')"), (None, "null")):
+    for version, kind in ((True, "a boolean (True)"), ("4", "text ('4')"), (None, "null")):
         j.write_text(good)
         _rewrite(d, lambda doc: doc.update(schema_version=version))
-        refused(f"{j}: 'schema_version' must be a whole number (this pycosim reads version 3), got {kind}")
+        refused(f"{j}: 'schema_version' must be a whole number (this pycosim reads version 4), got {kind}")
     j.write_text(good)
     _rewrite(d, lambda doc: doc.update(provenance=["a"]))
     refused(f"{j}: 'provenance' must be an object (a JSON dict), got a list")
@@ -390,7 +390,7 @@ def test_saved_files_content_and_provenance(tmp_path):
         assert z["pcm/nu"].dtype == np.float64 and z["pcm/nu"].tolist() == [1.0, 2.0, 3.0]
         assert z["pcm/g_max_S"].dtype == np.float64
     text = (d / cal.JSON_NAME).read_text()
-    assert text.startswith('{\n  "schema": "pycosim.calibration",\n  "schema_version": 3,\n  "pcm": {\n    "g_reset_mean_S": 1.0,\n')
+    assert text.startswith('{\n  "schema": "pycosim.calibration",\n  "schema_version": 4,\n  "pcm": {\n    "g_reset_mean_S": 1.0,\n')
     assert text.endswith("\n  }\n}\n")
     doc = json.loads(text)
     assert list(doc) == ["schema", "schema_version", "pcm", "lsp", "integrator", "provenance"]
