@@ -120,3 +120,25 @@ def test_read_noise_matches_the_analytic_sum():
           f"(conveyor share {np.sqrt(var_conv) / CINT * 1e3:.3f} mV)")
     assert dv.std(ddof=1) == pytest.approx(sigma, rel=0.3)
     assert np.mean(dv) == pytest.approx(ci.G_FS_S / 2 * VREAD * TPW / CINT, rel=3e-3)
+
+
+def test_ktc_of_the_column_read_reset():
+    """kT/C: the reset switch's thermal noise leaves sqrt(kT/C_int) on C_int when it opens (9.1 uV at 50 pF).
+    Conveyor and mirror noise off (enc = 0, mnoise = 0), lines idle: sigma of V_C = V(in) - V(out) 0.3 ns after
+    the reset opens, over 40 seeds, within 20 % of sqrt(kT/C) (statistical 1-sigma 11 %). With the mirrors' noise
+    on, their current noise S_m also sits on C_int: low-passed by the closed switch (S_m*ron/(4*C)) and
+    integrated after it opens (S_m*t/(2*C^2)): sigma^2 = kT/C + S_m*ron/(4*C) + S_m*t/(2*C^2), within 25 %."""
+    trst, t, ron = 10e-9, 0.3e-9, 25.0
+    s_m = 4 * KB * TK * (2 / 3) * (2 * 2e-3 / 0.2) * 6
+    ktc = KB * TK / CINT
+    base = dict(mc=0, noise=1, enc=0, vread=0, tset=0, tpw=5e-9)
+    for mn, want in ((0, np.sqrt(ktc)), (1, np.sqrt(ktc + s_m * ron / (4 * CINT) + s_m * t / (2 * CINT ** 2)))):
+        jobs = [dict(params=dict(base, mnoise=mn), seed=900 + k, keep=("xcr.in", "out")) for k in range(40)]
+        vc = []
+        for res in _runs(jobs):
+            ax = np.real(res.axis)
+            vc.append(np.interp(trst + 0.05e-9 + t, ax, np.real(res.v("xcr.in")) - np.real(res.v("out"))))
+        got = np.std(vc, ddof=1)
+        print(f"mirror noise {'on' if mn else 'off'}: sigma V_C {got * 1e6:.2f} uV, expected {want * 1e6:.2f} uV")
+        assert got == pytest.approx(want, rel=0.2 if mn == 0 else 0.25)
+    assert np.sqrt(ktc) == pytest.approx(9.1e-6, rel=0.01)
