@@ -123,7 +123,8 @@ class PeripheryConfig:
         backward sums W·δ̂ of a 784-250-125-10 network with the errors normalised to max|δ̂| = 1.
     adc_bits: resolution of the ADC spanning the rails (None = no quantisation).
     integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V).
-    mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
+    mismatch_scale: multiplier of the integrators' offset and gain spread and of the column read's per-line
+        mirror gain errors and conveyor offsets (1 = as simulated, 0 = nominal periphery).
     read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
         the voltage of the synapse benches.
     normalize_backward: scale δ by 1/max|δ| before the PWM encoding and the result back by max|δ| in the
