@@ -490,9 +490,13 @@ def summary(bundle: Bundle) -> str:
         f"  gain {i['gain_V_per_C']:.4g} V/C, offset {i['offset_V'] * 1e3:.3f} mV, linear to {i['q_linear_max_C'] * 1e15:.2f} fC "
         f"(error {i['linearity_error']:.2%}), rails {i['v_sat_lo_V']:.3f} … {i['v_sat_hi_V']:.3f} V, "
         f"{i['e_read_J'] * 1e12:.3f} pJ/read",
-        f"  noise: input-referred {i['noise_in_rms_V'] * 1e6:.1f} µV, kT/C {i['ktc_noise_V'] * 1e6:.1f} µV, one read "
-        f"{i['noise_out_rms_V'] * 1e6:.1f} µV rms (t_int {i['t_int_s'] * 1e9:.0f} ns); offset σ {i['offset_std_V'] * 1e3:.2f} mV "
+        f"  noise: input-referred {i['noise_in_rms_V'] * 1e6:.1f} µV, kT/C {i['ktc_noise_V'] * 1e6:.1f} µV "
+        f"(integrator bench, t_int {i['t_int_s'] * 1e9:.0f} ns); one column read {i['noise_out_rms_V'] * 1e6:.1f} µV rms; "
+        f"offset σ {i['offset_std_V'] * 1e3:.2f} mV "
         f"({i['offset_source'] if len(str(i['offset_source'])) < 60 else str(i['offset_source'])[:57] + '…'})",
+        f"  column read: C_int {i['cint_F'] * 1e12:.1f} pF, window {i['t_window_s'] * 1e9:.2f} ns, net full scale "
+        f"{i['q_net_fs_C'] * 1e12:.2f} pC, mirror σ(ε) {i['mirror_eps_plus_std']:.2%} / {i['mirror_eps_minus_std']:.2%}, "
+        f"common mode {i['cm_error_fs_std']:.2%} of full scale, hold g_in {i['conveyor_g_in_S']:.0f} S",
         "Provenance (SHA-256 of SPICE files)",
     ]
     lines += [f"  {digest[:16]}…  {rel}" for rel, digest in sorted((pv.get("files") or {}).items())]
