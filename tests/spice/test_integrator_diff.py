@@ -16,7 +16,9 @@ Physics checked against analytic expectations (tolerances below the effects they
   mismatch;
 * noise: the spread of one read (24 nominal runs) agrees with sigma_Q^2 = (G+^2 + G-^2)*e_n^2*T/2 (conveyor
   e_n turned into line current) + S_mirror*T/2 + 2*(integrator op-amp output noise)^2 within 30 %
-  (statistical 1-sigma 15 %).
+  (statistical 1-sigma 15 %);
+* kT/C: with the conveyor and mirror noise off, the reset leaves sqrt(kT/C_int) on C_int (9.1 uV at 50 pF)
+  within 20 %; with the mirrors on, kT/C + S_m*ron/(4*C) + S_m*t/(2*C^2) within 25 %.
 """
 
 from __future__ import annotations
