@@ -108,7 +108,8 @@ MODEL_SCALARS: dict[str, tuple[str, ...]] = {
     "pcm": ("read_noise_t_int_s", "read_noise_record_s", "dg_fit", "drift_t_prog_s", "drift_t_on_s"),
     "lsp": ("read_noise_t_int_s", "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "vc_init_V"),
     "integrator": ("gain_V_per_C", "gain_std_V_per_C", "offset_V", "offset_std_V", "v_sat_lo_V", "v_sat_hi_V",
-                   "q_linear_max_C", "e_read_J", "cint_F", "gbw_Hz", "noise_out_rms_V"),
+                   "q_linear_max_C", "e_read_J", "cint_F", "noise_out_rms_V", "t_settle_s", "conveyor_g_in_S",
+                   "mirror_eps_plus_std", "mirror_eps_minus_std", "conveyor_vos_std_V", "noise_t_open_s", "q_net_fs_C"),
 }
 
 #: Scalars the summary, the reports and the array read besides the models', section → keys.
@@ -122,7 +123,9 @@ _OTHER_SCALARS: dict[str, tuple[str, ...]] = {
             "dv_up_c2c_sigma_V", "dv_down_c2c_sigma_V", "read_noise_t_int_s", "t_example_s", "t_hold_transfer_s"),
     "integrator": ("gain_V_per_C", "offset_V", "q_linear_max_C", "v_sat_hi_V", "v_sat_lo_V",
                    "linearity_error", "e_read_J", "noise_in_rms_V", "ktc_noise_V", "noise_out_rms_V", "t_int_s",
-                   "offset_std_V", "offset_source"),
+                   "offset_std_V", "offset_source", "t_window_s", "t_pwm_s", "q_fs_net_C", "g_fs_S",
+                   "cm_error_fs_std", "cm_error_rel_std", "q_headroom_C", "hold_error_V", "e_read_mirrors_J", "e_read_cint_J",
+                   "read_circuit"),
 }
 
 #: Scalars every bundle must carry, section → keys: the models' and the others', each once.
@@ -133,7 +136,7 @@ REQUIRED_SCALARS: dict[str, tuple[str, ...]] = {
 #: Kind of value of a required scalar ("section.key" → "number" | "object" | "text" | "list");
 #: scalars not listed are numbers. An "object" is a dict of numbers with an optional text "form".
 SCALAR_KINDS: dict[str, str] = {"pcm.dg_fit": "object", "pcm.nu_by_level_mean": "list", "pcm.nu_by_level_std": "list",
-                               "integrator.offset_source": "text"}
+                               "integrator.offset_source": "text", "integrator.read_circuit": "text"}
 
 
 def _json_type(value) -> str:
@@ -487,9 +490,13 @@ def summary(bundle: Bundle) -> str:
         f"  gain {i['gain_V_per_C']:.4g} V/C, offset {i['offset_V'] * 1e3:.3f} mV, linear to {i['q_linear_max_C'] * 1e15:.2f} fC "
         f"(error {i['linearity_error']:.2%}), rails {i['v_sat_lo_V']:.3f} … {i['v_sat_hi_V']:.3f} V, "
         f"{i['e_read_J'] * 1e12:.3f} pJ/read",
-        f"  noise: input-referred {i['noise_in_rms_V'] * 1e6:.1f} µV, kT/C {i['ktc_noise_V'] * 1e6:.1f} µV, one read "
-        f"{i['noise_out_rms_V'] * 1e6:.1f} µV rms (t_int {i['t_int_s'] * 1e9:.0f} ns); offset σ {i['offset_std_V'] * 1e3:.2f} mV "
+        f"  noise: input-referred {i['noise_in_rms_V'] * 1e6:.1f} µV, kT/C {i['ktc_noise_V'] * 1e6:.1f} µV "
+        f"(integrator bench, t_int {i['t_int_s'] * 1e9:.0f} ns); one column read {i['noise_out_rms_V'] * 1e6:.1f} µV rms; "
+        f"offset σ {i['offset_std_V'] * 1e3:.2f} mV "
         f"({i['offset_source'] if len(str(i['offset_source'])) < 60 else str(i['offset_source'])[:57] + '…'})",
+        f"  column read: C_int {i['cint_F'] * 1e12:.1f} pF, window {i['t_window_s'] * 1e9:.2f} ns, net full scale "
+        f"{i['q_net_fs_C'] * 1e12:.2f} pC, mirror σ(ε) {i['mirror_eps_plus_std']:.2%} / {i['mirror_eps_minus_std']:.2%}, "
+        f"common mode {i['cm_error_fs_std']:.2%} of full scale, hold g_in {i['conveyor_g_in_S']:.0f} S",
         "Provenance (SHA-256 of SPICE files)",
     ]
     lines += [f"  {digest[:16]}…  {rel}" for rel, digest in sorted((pv.get("files") or {}).items())]

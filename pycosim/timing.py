@@ -13,11 +13,18 @@ Example (batch size 1, no pipelining across examples or layers — the conservat
 waits for the previous one, the update waits for the backward pass)::
 
     t_read     = t_rst + t_int + t_adc·columns_per_adc + t_digital   (one array read, one direction)
-    t_int      = t_x1 = q_linear_max·scale/(V_read·full_scale)      (derived: the read-pulse length of a full
+    t_int      = t_x1 + t_settle                                  (derived: t_x1 = q_net_fs·scale/(V_read·
+                                                                      full_scale), the read-pulse length of a full
                                                                       input, i.e. the window in which the
                                                                       configured full-scale output fills the
-                                                                      integrator's linear range; per layer and
-                                                                      direction, pycosim.array.periphery)
+                                                                      integrator's linear range, per layer and
+                                                                      direction, pycosim.array.periphery; t_settle
+                                                                      the column read's settling after the last
+                                                                      pulse, bundle integrator.t_settle_s, bench
+                                                                      circuits/integrator_diff.cir. With the
+                                                                      column read's C_int sized for the 8-bit PWM
+                                                                      window, t_x1 ≈ 256 ns at the default full
+                                                                      scale: the bench's t_window_s)
     t_forward  = Σ_{layers} t_read                        (len(layers) − 1 weight layers)
     t_backward = Σ_{weight layers 2..L} t_read            (no error needs to be sent back through layer 1)
     t_update   = n_pulse_max · t_pulse_period             (all layers update in parallel: every array has
@@ -84,8 +91,8 @@ def read_window_s(pwm_bits: int = 8, t_lsb_s: float = 1e-9) -> float:
 
 def integrator_window_s(q_linear_max_C: float, scale: float, read_v_V: float, full_scale: float) -> float:
     """Read window t_x1 (s) that the integrator numbers give: the configured full-scale output y_fs (network
-    units, i.e. y_fs/scale siemens of pair difference) at V_read fills the linear range q_linear_max in
-    t_x1 = q_linear_max·scale/(V_read·y_fs) (pycosim.array.periphery)."""
+    units, i.e. y_fs/scale siemens of pair difference) at V_read fills the range q in t_x1 = q·scale/(V_read·y_fs)
+    (pycosim.array.periphery passes the net share q = integrator.q_net_fs_C)."""
     if not (q_linear_max_C > 0 and scale > 0 and read_v_V > 0 and full_scale > 0):
         raise ValueError("q_linear_max_C, scale, read_v_V and full_scale must be > 0")
     return float(q_linear_max_C * scale / (read_v_V * full_scale))
@@ -211,7 +218,8 @@ def transfer_time_s(counts, n_rows: int, *, t_verify_s: float, t_set_slot_s: flo
 def hardware(net, *, n_pulse_max: int = 8, interval: int | None = None) -> dict:
     """The derived timing of network *net* (a :class:`pycosim.nn.network.Network` of crossbars): per layer
     the read windows the periphery actually uses (``Crossbar.read_pulse``: t_x1 forward and transposed, the
-    integrator window of :func:`integrator_window_s`), the verify window, the programming slots from the
+    integrator window of :func:`integrator_window_s`, plus the column read's settling integrator.t_settle_s
+    of the bundle), the verify window, the programming slots from the
     bundle's pulse widths, the update slot from the 3T1C bench, and the example breakdown. Layers without
     an analog periphery ('ideal') fall back to the PWM window. Plain JSON-able dict (metrics.json
     ``hardware_timing``, report.json)."""
@@ -224,7 +232,9 @@ def hardware(net, *, n_pulse_max: int = 8, interval: int | None = None) -> dict:
         analog = bool(getattr(xb.scheme, "analog", False))
         if analog:
             v, tf, tb = xb.read_pulse()
-            d.update(read_v_V=float(v), t_int_forward_s=float(tf), t_int_backward_s=float(tb),
+            settle = float(getattr(getattr(xb, "integ", None), "t_settle_s", 0.0) or 0.0)
+            tf, tb = tf + settle, tb + settle
+            d.update(read_v_V=float(v), t_int_forward_s=float(tf), t_int_backward_s=float(tb), t_settle_s=settle,
                      t_verify_s=float(xb.default_verify_window()) if xb.cfg.transfer.verify_t_read_s is None
                      else float(xb.cfg.transfer.verify_t_read_s))
             sc = xb.bundle.scalars

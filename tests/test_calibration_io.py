@@ -103,7 +103,7 @@ def test_provenance_detects_edited_netlist(tmp_path, monkeypatch):
 def test_bundle_lacking_an_integrator_scalar_is_rejected_in_one_line(tmp_path):
     """Every scalar the integrator model reads is required: a bundle without one is refused when saved
     (and loaded), in one line naming it."""
-    for key in ("cint_F", "gbw_Hz", "gain_std_V_per_C"):
+    for key in ("cint_F", "conveyor_g_in_S", "mirror_eps_plus_std", "gain_std_V_per_C"):
         b = synthetic_bundle()
         del b.scalars["integrator"][key]
         with pytest.raises(CalibrationError, match=rf"section 'integrator' lacks {key}$") as exc:

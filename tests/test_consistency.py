@@ -1,10 +1,11 @@
 """One accelerator that closes: the timing, the energy report and the integrator numbers of the shipped
 bundle agree with each other (docs/evaluation.md, "Timing and energy from one set of numbers").
 
-* the timing's read window is the window the integrator numbers give (within 5 %);
-* the full-scale current of a full-height line fits the integrator's range in that window — it does NOT
-  with today's single-ended integrator, which collects the whole line (strict xfail, flips when the read
-  circuit subtracts the pair before integration);
+* the timing's read window is the window the integrator numbers give and the column-read bench's window
+  (within 5 %);
+* the full-scale NET charge of a pair plus the worst static common-mode error of the layer's lines (mirror
+  mismatch times the line charge) and conveyor offset fits the integrator's linear range in that window
+  (the single-ended integrator, which collected a whole line, did not: 2.5 mA fills 611 fC in 0.25 ns);
 * the energy report prices with the same windows and constants the timing uses;
 * a transfer's duration is in metrics.json of a tiny training run and the hardware clock advanced by it.
 """
@@ -20,6 +21,7 @@ from pycosim import timing
 from pycosim.array import Crossbar
 from pycosim.array.config import ArrayConfig
 from pycosim.datasets import sources
+from pycosim.evaluate import energy
 from pycosim.evaluate.report import run_report
 from pycosim.nn import train
 
@@ -50,34 +52,45 @@ def test_read_window_is_what_the_integrator_numbers_give(layer, shipped):
     hw = timing.hardware(types.SimpleNamespace(layers=[layer], sizes=(784, 250)))
     integ = shipped.scalars["integrator"]
     pe = layer.cfg.periphery
-    want_f = timing.integrator_window_s(integ["q_linear_max_C"], layer.scale, layer.read_pulse()[0],
-                                        pe.forward_full_scale)
-    want_b = timing.integrator_window_s(integ["q_linear_max_C"], layer.scale, layer.read_pulse()[0],
-                                        pe.backward_full_scale)
+    settle = integ["t_settle_s"]
+    want_f = timing.integrator_window_s(integ["q_net_fs_C"], layer.scale, layer.read_pulse()[0],
+                                        pe.forward_full_scale) + settle
+    want_b = timing.integrator_window_s(integ["q_net_fs_C"], layer.scale, layer.read_pulse()[0],
+                                        pe.backward_full_scale) + settle
     got = hw["layers"][0]
     assert got["t_int_forward_s"] == pytest.approx(want_f, rel=0.05)
     assert got["t_int_backward_s"] == pytest.approx(want_b, rel=0.05)
+    # the forward window is the column-read bench's (circuits/integrator_diff.cir: 256 ns PWM + settling)
+    assert got["t_int_forward_s"] == pytest.approx(integ["t_window_s"], rel=0.05)
+    assert 0 < settle < 0.05 * integ["t_pwm_s"]
     # and the example time is built from those windows and the 3T1C bench's pulse width
     t_read = A.T_INT_RESET_S.value + want_f + A.t_adc_s() + A.T_DIGITAL_S.value
     assert hw["example_breakdown_s"]["forward"] == pytest.approx(t_read, rel=0.05)
     assert hw["t_update_slot_s"] == pytest.approx(shipped.scalars["lsp"]["pulse_width_s"] / A.UPDATE_DUTY.value)
 
 
-@pytest.mark.xfail(strict=True, reason="the single-ended integrator of netlists/integrator.lib collects the whole "
-                   "line (≈ 785 × 24 µS of 3T1C/reference cells plus F·G of the PCM), not the pair difference the "
-                   "array model integrates; fix: a differential column read that subtracts the two lines of a pair "
-                   "before integration, C_int sized for the window (issue item 1, docs/circuits/integrator.md)")
 def test_full_scale_line_current_fits_the_integrator_range(layer, shipped):
+    """Every column pair of a full-height layer, all 785 rows driven for the full window t_x1: the configured
+    full-scale net charge Q_fs = y_fs/scale·V_read·t_x1, plus the pair's static common-mode error
+    |ε⁺_j·G⁺_L,j − ε⁻_j·G⁻_L,j|·V_read·t_x1 (the layer's own mirror draws and line sums) and its conveyor
+    offset charge |V_os⁺_j·G⁺_L,j − V_os⁻_j·G⁻_L,j|·t_open, fits the integrator's linear range."""
     integ = shipped.scalars["integrator"]
     v_read, t_fwd, _ = layer.read_pulse()
-    d = layer.devices()
-    # smallest line of the layer: every row's 3T1C or shared-reference cell plus F·G of the PCM devices
-    g_line = float(np.min(layer.cfg.F * d["G_S"][0].sum(axis=0) + d["g_S"].sum(axis=0)))
-    q_full = g_line * v_read * t_fwd          # every row driven for the full pulse
-    print(f"G_line = {g_line * 1e3:.2f} mS, Q = {q_full * 1e12:.2f} pC in {t_fwd * 1e9:.2f} ns, range "
-          f"{integ['q_linear_max_C'] * 1e12:.3f} pC, fills it in "
-          f"{timing.line_fill_time_s(integ['q_linear_max_C'], g_line, v_read) * 1e9:.3f} ns")
-    assert q_full <= integ["q_linear_max_C"]
+    ch = layer.fwd
+    wp, wn = (w.reshape(layer.shape).astype(np.float64) for w in layer._lines_of(None))
+    gp, gn = wp.sum(0), wn.sum(0)                       # line sums (S): F·G + the 3T1C g or g_shared
+    q_fs = layer.cfg.periphery.forward_full_scale / layer.scale * v_read * t_fwd
+    q_cm = np.abs(ch.eps_p * gp - ch.eps_n * gn) * v_read * t_fwd
+    q_off = np.abs(ch.vos_p * gp - ch.vos_n * gn) * ch.t_open_s
+    worst = q_fs + q_cm + q_off
+    q_line = float(np.min(np.minimum(gp, gn))) * v_read * t_fwd     # what a single-ended integrator collected
+    print(f"G_line {gp.mean() * 1e3:.2f} mS; Q_fs {q_fs * 1e12:.2f} pC, worst CM {q_cm.max() * 1e12:.2f} pC, "
+          f"worst offset {q_off.max() * 1e12:.2f} pC, sum {worst.max() * 1e12:.2f} pC in {t_fwd * 1e9:.1f} ns; "
+          f"range {integ['q_linear_max_C'] * 1e12:.2f} pC (a single line: {q_line * 1e12:.0f} pC)")
+    assert q_line > 10 * integ["q_linear_max_C"]        # the lines themselves would not fit: the pair is subtracted
+    assert q_cm.max() > 0.05 * q_fs                      # the common-mode error is not negligible ...
+    assert np.all(worst <= integ["q_linear_max_C"])      # ... and the range holds it with the net full scale
+    assert t_fwd == pytest.approx(integ["t_pwm_s"], rel=0.05)   # in the 8-bit PWM window
 
 
 def test_energy_report_and_timing_use_the_same_numbers(run, shipped):
@@ -93,8 +106,14 @@ def test_energy_report_and_timing_use_the_same_numbers(run, shipped):
     assert en["time_s"]["breakdown"]["example"] == pytest.approx(hw["t_example_s"], rel=1e-12)
     # the integrator's bias energy uses the same window the timing uses; the ADC energy and time the same FoM/f_s
     l0 = hw["layers"][0]
-    p = A.opamp_power_W(shipped.scalars["integrator"]["v_sat_hi_V"])
-    assert en["per_op_J"]["integrator_bias"] == pytest.approx(p * (hw["t_int_reset_s"] + l0["t_int_forward_s"]))
+    integ = shipped.scalars["integrator"]
+    p = A.opamp_power_W(integ["v_sat_hi_V"])
+    amps = energy.AMPLIFIERS_PER_LINE_READ["forward"]       # two conveyors + one integrator per pair of lines
+    assert en["per_op_J"]["integrator_bias"] == pytest.approx(amps * p * (hw["t_int_reset_s"] + l0["t_int_forward_s"]))
+    # the column read's energy: the bench's mirror supply over the same window plus C_int·swing·V_DD, per line
+    e_line = (integ["e_read_mirrors_J"] * l0["t_int_forward_s"] / integ["t_window_s"] + integ["e_read_cint_J"]) / 2
+    assert en["per_op_J"]["integration"] == pytest.approx(e_line, rel=1e-12)
+    assert en["per_op_J"]["integration"] == pytest.approx(integ["e_read_J"] / 2, rel=0.02)
     assert hw["t_adc_s"] == A.t_adc_s() and en["per_op_J"]["adc_conversion"] == A.adc_energy_J(8)
     assert en["assumptions"] == A.all_assumptions()
     assert all(v is not None for v in en["per_op_J"].values()) and not en["missing"]

@@ -135,12 +135,15 @@ class PeripheryConfig:
     input_bits: resolution of the pulse-width encoding of |x| ≤ 1 (None = exact durations).
     forward_full_scale, backward_full_scale: output (network units) that reaches the integrator's linear
         range q_linear_max_C; this sets the read-pulse length for x = 1:
-        t_x1 = q_linear_max_C·scale/(V_read·full_scale). Outputs beyond it clip at the rails.
+        t_x1 = q_net_fs_C·scale/(V_read·full_scale) (q_net_fs_C: the linear range less the column read's 3σ
+        common-mode and offset headroom, bundle integrator.q_net_fs_C). Outputs beyond the linear range clip
+        at the rails.
         Defaults: 16 covers sigmoid pre-activations (σ(±16) is saturated to 10⁻⁷); 2 covers the
         backward sums W·δ̂ of a 784-250-125-10 network with the errors normalised to max|δ̂| = 1.
     adc_bits: resolution of the ADC spanning the rails (None = no quantisation).
     integrator_noise: add the integrator's output noise (needs integrator.noise_out_rms_V).
-    mismatch_scale: multiplier of the integrators' offset and gain spread (1 = as simulated).
+    mismatch_scale: multiplier of the integrators' offset and gain spread and of the column read's per-line
+        mirror gain errors and conveyor offsets (1 = as simulated, 0 = nominal periphery).
     read_v_V: read voltage of the rows (V); None = the 3T1C bench's read voltage (lsp.read_v_V),
         the voltage of the synapse benches.
     normalize_backward: scale δ by 1/max|δ| before the PWM encoding and the result back by max|δ| in the
@@ -148,10 +151,12 @@ class PeripheryConfig:
         quantise to zero; the scaling is one multiply per vector in digital logic).
     t_read_s: read-pulse length for |x| = 1 (s), the same in both directions; None = derived from the
         full scales (above). Setting it (e.g. to pycosim.timing.read_window_s() = 256 ns) fixes the
-        window instead, and the full scale follows: y_fs = q_linear_max_C·scale/(V_read·t_read_s).
-    integrator_lag: model the integrators' virtual-ground lag, a gain κ_L = 1/(1 + G_L/(C_int·2π·GBW)) per
-        line of total conductance G_L (S) (:func:`pycosim.devices.integrator.lag_gain`, C_int and GBW from
-        the bundle): forward reads y_j = scale·Σ_i x̂_i·(κ⁺_j·W⁺_ij − κ⁻_j·W⁻_ij) with W^± the siemens a
+        window instead, and the full scale follows: y_fs = q_net_fs_C·scale/(V_read·t_read_s).
+    integrator_lag: model the column read's hold error, a gain κ_L = 1/(1 + G_L/g_in) per line of total
+        conductance G_L (S) held by a conveyor of input conductance g_in (:func:`pycosim.devices.integrator.lag_gain`,
+        bundle integrator.conveyor_g_in_S ≈ 200 S: κ_L ≥ 0.9997 at 785 rows; it was 1/(1 + G_L/(C_int·2π·GBW))
+        ≈ 0.2 with the single-ended integrator). The mirrors' gain errors ε multiply the same line gains
+        (PeripheryConfig.mismatch_scale; docs/circuits/integrator.md): forward reads y_j = scale·Σ_i x̂_i·(κ⁺_j·W⁺_ij − κ⁻_j·W⁻_ij) with W^± the siemens a
         synapse puts on its p and n column line, transposed reads y_i = κ_i·Σ_j W_ij·δ̂_j (κ_i of row line
         i). The line totals are taken when the weight cache is rebuilt (drift refresh, transfer, state
         changes): between refreshes the LSP updates move G_L by < 1 % (docs/array.md). Found and

@@ -40,9 +40,26 @@ import numpy as np
 
 from pycosim.spice.netlist import spice_number
 
-BENCHES = ("integrator_transfer", "integrator_noise")
+BENCHES = ("integrator_transfer", "integrator_noise", "integrator_diff")
 N_INSTANCES = 8
-CURRENT_A = 1e-6
+#: Integration capacitor of the column read (F), DERIVED for the window (netlists/integrator.lib, C_INT):
+#: C_int = (Q_fs + Q_cm + Q_off)/ΔV_lin, Q_fs = G_fs·V_read·T_w = 1.01 mS·0.1 V·256 ns = 25.86 pC, the 3σ
+#: common-mode and conveyor-offset errors of the bench line 3.73 + 0.65 pC, ΔV_lin = 0.611 V → 49.5 pF → 50 pF.
+CINT_F = 50e-12
+#: Errors the range must hold besides the net signal (the C_INT rule): this many σ of the mirror common-mode
+#: error and of the conveyor offsets at the bench's line.
+HEADROOM_SIGMAS = 3.0
+#: Transfer-bench current (A): 1 µA per pF, so the 1 µs ramp (50 pC) runs through the 30.5 pC linear range.
+CURRENT_A = 1e-6 * CINT_F / 1e-12
+#: Net full-scale pair conductance of the array's default forward read (S): y_fs·F·ΔG/w_max = 16·3·21.0 µS
+#: (pycosim.array.config.PeripheryConfig.forward_full_scale, F, weight_max; ΔG = g_max − g_reset of the
+#: shipped PCM population); the bench default gnet of circuits/integrator_diff.cir.
+G_FS_S = 1.01e-3
+N_DIFF_INSTANCES = 32          # mismatch instances of the column read (σ of 32 draws: ±13 % statistical)
+N_DIFF_NOISE = 24              # noise runs of the column read (nominal, one read each)
+DIFF_KEEP = ("out",)
+DIFF_WAVES = ("v.xcr.vipo#branch", "v.xcr.vino#branch", "vvdd#branch", "linp", "vref")
+SETTLE_TOL = 1e-3              # window: the net charge is within 0.1 % of its final value
 N_NOISE_INSTANCES = 4          # seeds of the noise bench (× ncyc = 25 reads each = 100 reads)
 K_BOLTZMANN = 1.380649e-23     # J/K
 KTC_DELAY_S = 1e-9             # V_C sampled this long after the reset opens
@@ -54,17 +71,38 @@ OFFSET_SOURCE = ("Pelgrom estimate (Pelgrom et al., IEEE JSSC 24, 1433 (1989)) w
 
 
 def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
-    """Runs: N_INSTANCES seeds × (positive, negative) input current; N_NOISE_INSTANCES noise runs."""
-    return {"integrator_transfer": [{"seed": seed + k, "params": {"iamp": sgn * CURRENT_A},
+    """Runs: N_INSTANCES seeds × (positive, negative) input current at C_int = CINT_F; N_NOISE_INSTANCES
+    integrator-noise runs; the column-read runs of :func:`diff_jobs`."""
+    return {"integrator_transfer": [{"seed": seed + k, "params": {"iamp": sgn * CURRENT_A, "cint": CINT_F},
                                      "keep": ("out", "vq#branch")}
                                     for sgn in (1.0, -1.0) for k in range(N_INSTANCES)],
-            "integrator_noise": [{"seed": seed + k, "keep": ("out", "in")} for k in range(N_NOISE_INSTANCES)]}
+            "integrator_noise": [{"seed": seed + k, "keep": ("out", "in")} for k in range(N_NOISE_INSTANCES)],
+            "integrator_diff": diff_jobs(seed)}
+
+
+def diff_jobs(seed: int) -> list[dict]:
+    """Runs of ``circuits/integrator_diff.cir`` (the column read, subckt ``colread``), tagged by ``case``:
+
+    * ``half``, ``cm``, ``idle``: N_DIFF_INSTANCES mismatch instances (seeds seed + k, mc = 1), each at
+      half the net full scale (gnet = G_FS_S/2), at zero net signal (gnet = 0, equal lines: the output is
+      the mirror mismatch and the offsets) and undriven (vread = 0: the offsets only);
+    * ``full``: one nominal run (mc = 0) at the net full scale, waveforms kept (window, energy, hold);
+    * ``noise``: N_DIFF_NOISE nominal runs with the noise sources on (the spread of dv is the read noise).
+    The case of a result is read back from its parameters (:func:`diff_case`)."""
+    out = []
+    for k in range(N_DIFF_INSTANCES):
+        for case, p in (("half", {"gnet": G_FS_S / 2}), ("cm", {"gnet": 0.0}), ("idle", {"gnet": G_FS_S / 2, "vread": 0.0})):
+            out.append({"seed": seed + k, "params": {"mc": 1, **p}, "keep": DIFF_KEEP})
+    out.append({"seed": seed, "params": {"mc": 0, "gnet": G_FS_S}, "keep": DIFF_KEEP + DIFF_WAVES})
+    out += [{"seed": seed + 1000 + k, "params": {"mc": 0, "noise": 1, "gnet": G_FS_S / 2}, "keep": DIFF_KEEP}
+            for k in range(N_DIFF_NOISE)]
+    return out
 
 
 def _param(all_params: dict, name: str) -> float:
     value = spice_number(all_params[name])
     if value is None:
-        raise ValueError(f"integrator_noise: parameter {name}={all_params[name]!r} is not a number")
+        raise ValueError(f"integrator bench: parameter {name}={all_params[name]!r} is not a number")
     return value
 
 
@@ -121,6 +159,131 @@ def extract_noise(res: list) -> dict:
     }
 
 
+def diff_case(res) -> str:
+    """Case of an ``integrator_diff`` result (see :func:`diff_jobs`) from its parameters."""
+    p = res.meta["params"]
+    if float(p.get("noise", 0)) > 0:
+        return "noise"
+    if float(p.get("mc", 1)) == 0:
+        return "full"
+    if float(p.get("vread", 1)) == 0:
+        return "idle"
+    return "cm" if float(p.get("gnet", 1)) == 0 else "half"
+
+
+def pelgrom_mirror_sigma(avt_Vm: float, wl_m2: float, vov_V: float, abeta_m: float) -> float:
+    """σ of the current gain of one mirror (two devices of area W·L at overdrive V_ov; Pelgrom et al., IEEE JSSC
+    24, 1433 (1989)): σ_ε² = 2·((2/V_ov)²·A_VT² + A_β²)/(W·L), gm/I_D = 2/V_ov in strong inversion."""
+    return float(np.sqrt(2.0 * ((2.0 / vov_V) ** 2 * avt_Vm ** 2 + abeta_m ** 2) / wl_m2))
+
+
+#: Mirror sizing of subckt colread (netlists/integrator.lib defaults): NMOS and PMOS W·L (m²), V_ov (V),
+#: A_VT (V·m) and A_β (m) of netlists/cmos.lib.
+MIRROR = {"wln": 1000e-12, "wlp": 2000e-12, "vov": 0.2, "avtn": 3.5e-9, "avtp": 3.0e-9, "abeta": 1e-8}
+#: σ of each conveyor's residual offset after auto-zero (V), vosc_sig of netlists/integrator.lib (ASSUMED there).
+VOS_LINE_SIGMA_V = 30e-6
+EPS_MINUS_SIGMA = pelgrom_mirror_sigma(MIRROR["avtn"], MIRROR["wln"], MIRROR["vov"], MIRROR["abeta"])
+EPS_PLUS_SIGMA = float(np.hypot(EPS_MINUS_SIGMA, pelgrom_mirror_sigma(MIRROR["avtp"], MIRROR["wlp"], MIRROR["vov"],
+                                                                       MIRROR["abeta"])))
+
+
+def settle_time(res, tol: float = SETTLE_TOL) -> tuple[float, float]:
+    """(t_settle (s), Q_net (C)) of a full-scale ``integrator_diff`` run: Q_net(t) = ∫(I_plus copy − I_minus copy) dt
+    from the reset opening; t_settle is the time after the end of the read pulses (t0 + tpw) from which
+    |Q_net(t) − Q_net(t_read)| ≤ tol·|Q_net(t_read)| (the mirror and conveyor poles delay the charge)."""
+    p = res.meta["all_params"]
+    t0, tpw, trst, tset = (_param(p, k) for k in ("t0", "tpw", "trst", "tset"))
+    tread = t0 + tpw + tset
+    t = np.real(res.axis)
+    i_net = np.real(res.i("v.xcr.vipo")) - np.real(res.i("v.xcr.vino"))
+    m = (t >= trst) & (t <= tread + 1e-15)
+    t, i_net = t[m], i_net[m]
+    q = np.concatenate([[0.0], np.cumsum(0.5 * (i_net[1:] + i_net[:-1]) * np.diff(t))])
+    bad = np.nonzero(np.abs(q - q[-1]) > tol * abs(q[-1]))[0]
+    t_last = t[bad[-1] + 1] if bad.size and bad[-1] + 1 < t.size else t[-1]
+    return float(max(t_last - (t0 + tpw), 0.0)), float(q[-1])
+
+
+def extract_diff(res: list) -> tuple[dict, dict]:
+    """Scalars and tables of the column read (``integrator_diff``; module docstring, :func:`diff_jobs`).
+
+    Per instance k (mc = 1): ε⁺ = q_mp/q_lp − 1, ε⁻ = q_mn/q_ln − 1 (mirror gains, from the copies'
+    charges); the integrator gain −ΔV/(q_mp − q_mn) (C_int spread only); the common-mode error
+    Q_cm = C·(dv_cm − dv_idle) as a fraction of the line charge (expected ε⁺ − ε⁻); the conveyor
+    offsets from the idle run: dv_idle = −(V_os⁺·G⁺ − V_os⁻·G⁻)·t_open/C, so
+    σ(V_os,c) = σ(dv_idle)·C/(t_open·√(G⁺² + G⁻²)), t_open = t_read − t0. Nominal full-scale run: the window (settling),
+    the net charge, the energy from vdd, the line hold error and the conveyor's input conductance.
+    Noise runs: σ of dv over the runs."""
+    by = {}
+    for r in res:
+        by.setdefault(diff_case(r), []).append(r)
+    full = by["full"][0]
+    p = full.meta["all_params"]
+    cint, vread, vdd, tpw = (_param(p, k) for k in ("cint", "vread", "vdd", "tpw"))
+    gcm = _param(p, "rows") * _param(p, "grow")
+    t0, trst = _param(p, "t0"), _param(p, "trst")
+    tread = t0 + tpw + _param(p, "tset")
+    m = lambda rs, k: np.array([float(r.meas[k]) for r in rs])  # noqa: E731
+    seeds = lambda rs: [r.meta.get("seed") for r in rs]  # noqa: E731
+    half = sorted(by["half"], key=lambda r: r.meta.get("seed"))
+    cm = sorted(by["cm"], key=lambda r: r.meta.get("seed"))
+    idle = sorted(by["idle"], key=lambda r: r.meta.get("seed"))
+    if not (seeds(half) == seeds(cm) == seeds(idle)):
+        raise ValueError("integrator_diff: the half, cm and idle runs must use the same seeds")
+    g_half = float(half[0].meta["params"]["gnet"])
+    gp, gn = gcm + g_half / 2, gcm - g_half / 2
+    eps_p = m(half, "q_mp") / m(half, "q_lp") - 1.0
+    eps_n = m(half, "q_mn") / m(half, "q_ln") - 1.0
+    q_int = m(half, "q_mp") - m(half, "q_mn")
+    gains = -m(half, "dv") / q_int
+    c_inst = -1.0 / gains
+    q_line_cm = 0.5 * (m(cm, "q_lp") + m(cm, "q_ln"))
+    cm_rel = c_inst * (m(cm, "dv") - m(idle, "dv")) / q_line_cm       # = ε⁺ − ε⁻ (charge into C_int)
+    t_open = tread - t0                     # dv = V_out(t0) − V_out(t_read): the offset current over t_open
+    vos_c = float(np.std(m(idle, "dv"), ddof=1) * cint / (t_open * np.hypot(gp, gn)))
+    t_set, q_net_fs = settle_time(full)
+    i_line = float(full.meas["q_lp"]) / tpw
+    g_in = i_line / float(full.meas["vh_p"])
+    q_fs = float(full.meas["q_exp"])
+    dv_noise = m(by["noise"], "dv")
+    e_vdd = float(full.meas["e_vdd"])
+    e_int = cint * min(abs(q_fs) / cint, 0.6) * vdd
+    scalars = {
+        "read_circuit": "colread (netlists/integrator.lib): regulated current conveyor per line, mirror copies "
+                        "subtracted at the integrator's virtual ground, C_int sized for the PWM window",
+        "t_pwm_s": tpw,
+        "t_settle_s": t_set,
+        "t_window_s": tpw + t_set,
+        "g_fs_S": float(_param(p, "gnet")),
+        "q_fs_net_C": q_net_fs,
+        "q_fs_expected_C": q_fs,
+        "bench_rows": int(round(_param(p, "rows"))),
+        "bench_g_line_S": gcm,
+        "cm_line_to_fs": gcm / float(_param(p, "gnet")),
+        "mirror_eps_plus_std": float(np.std(eps_p, ddof=1)),
+        "mirror_eps_minus_std": float(np.std(eps_n, ddof=1)),
+        "mirror_eps_plus_pelgrom": EPS_PLUS_SIGMA,
+        "mirror_eps_minus_pelgrom": EPS_MINUS_SIGMA,
+        "cm_error_rel_std": float(np.std(cm_rel, ddof=1)),
+        "cm_error_fs_std": float(np.std(cm_rel, ddof=1) * gcm / float(_param(p, "gnet"))),
+        "conveyor_vos_std_V": vos_c,
+        "conveyor_g_in_S": g_in,
+        "hold_error_V": float(full.meas["vh_p"]),
+        "read_gain_std_V_per_C": float(np.std(gains)),
+        "noise_read_rms_V": float(np.std(dv_noise, ddof=1)),
+        "noise_read_runs": int(dv_noise.size),
+        "noise_t_open_s": t_open,
+        "q_headroom_C": HEADROOM_SIGMAS * (float(np.hypot(EPS_PLUS_SIGMA, EPS_MINUS_SIGMA)) * gcm * vread * tpw
+                                           + VOS_LINE_SIGMA_V * float(np.hypot(gcm, gcm)) * t_open),
+        "e_read_mirrors_J": e_vdd,
+        "e_read_cint_J": e_int,
+        "e_read_diff_J": e_vdd + e_int,
+    }
+    tables = {"eps_plus": eps_p, "eps_minus": eps_n, "cm_error_rel": cm_rel, "read_gain_V_per_C": gains,
+              "noise_dv_V": dv_noise}
+    return scalars, tables
+
+
 def transfer_curve(res) -> tuple[np.ndarray, np.ndarray]:
     """(Q_in in C, V_out in V) from one transient: Q(t) = ∫_{t_start} I_in dt (trapezoid)."""
     t = np.real(res.axis)
@@ -147,9 +310,17 @@ def linear_fit(q: np.ndarray, v: np.ndarray, v_lo: float, v_hi: float) -> tuple[
 
 
 def extract(runs: dict[str, list]) -> tuple[dict, dict]:
-    """Scalars and tables (``integrator/…``) from the transfer runs."""
+    """Scalars and tables (``integrator/…``) from the transfer, integrator-noise and column-read runs.
+
+    The integrator's transfer (gain, offset, rails, linear range) is measured at the column read's C_int
+    (CINT_F); the read's noise (``noise_out_rms_V``) and energy per read (``e_read_J``) are those of the
+    whole column read (:func:`extract_diff`); the integrator-only noise bench keeps its scalars, its total
+    as ``noise_int_out_rms_V``."""
     res = runs["integrator_transfer"]
     noise = extract_noise(runs["integrator_noise"]) if runs.get("integrator_noise") else {}
+    if "noise_out_rms_V" in noise:
+        noise["noise_int_out_rms_V"] = noise.pop("noise_out_rms_V")
+    diff, diff_tables = extract_diff(runs["integrator_diff"]) if runs.get("integrator_diff") else ({}, {})
     pos = [r for r in res if r.meta["params"]["iamp"] > 0]
     neg = [r for r in res if r.meta["params"]["iamp"] < 0]
     p0 = pos[0].meta["all_params"]
@@ -176,12 +347,21 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "v_sat_lo_V": v_lo,
         "v_sat_hi_V": v_hi,
         "linearity_error": float(np.max(fits[:, 3])),
-        "e_read_J": cint * swing * vdd,
-        "e_read_model": f"C_int * full-scale swing * V_DD (behavioural op-amp, V_DD = {vdd} V)",
+        "e_read_J": diff.get("e_read_diff_J", cint * swing * vdd),
+        "e_read_model": (f"column read at full input (every row of both lines driven for the PWM window): "
+                         f"mirror supply V_DD*integral(I_vdd) + C_int*full-scale swing*V_DD (V_DD = {vdd} V), "
+                         f"circuits/integrator_diff.cir" if diff else
+                         f"C_int * full-scale swing * V_DD (behavioural op-amp, V_DD = {vdd} V)"),
         "a0": float(p0["a0"]),
         "gbw_Hz": float(p0["gbw"]),
         "offset_source": OFFSET_SOURCE,
         **noise,
+        **diff,
     }
-    tables = {"q_in_C": q[order], "v_out_V": v[order], "gain_V_per_C": gains, "offset_V": offsets}
+    if diff:
+        scalars["noise_out_rms_V"] = diff["noise_read_rms_V"]
+        # the net signal's share of the linear range: the rest holds the 3σ common-mode and offset errors
+        scalars["q_net_fs_C"] = q_lin - diff["q_headroom_C"]
+    tables = {"q_in_C": q[order], "v_out_V": v[order], "gain_V_per_C": gains, "offset_V": offsets,
+              **{f"read_{k}" if not k.startswith("read_") else k: v for k, v in diff_tables.items()}}
     return scalars, tables

@@ -9,9 +9,9 @@ the calibration bundle (measured on a bench) or computed from an **assumed** con
 
 | operation (unit counted) | energy of one | from |
 |---|---|---|
-| ``integration`` (one line read) | ``integrator.e_read_J`` = C_int·swing·V_DD | bench, ``circuits/integrator_*.cir`` |
-| ``integrator_bias`` (one line read) | P_opamp·(t_rst + t_int), P_opamp = 2·g_m/(g_m/I_D)·V_DD | assumption (OPAMP_GM_OVER_ID), t_int the layer's derived window |
-| ``adc_conversion`` (one line read) | FoM_W·2^ENOB | assumption (ADC_FOM_WALDEN_J; Walden 1999, Murmann survey) |
+| ``integration`` (one line read) | column read (:func:`integration_energy_J`): (E_mirrors·t_int/t_window + C_int·swing·V_DD)/lines, lines = 2 per pair read (forward, verify), 1 per row line (transposed) | bench ``circuits/integrator_diff.cir`` (``integrator.e_read_mirrors_J``, ``e_read_cint_J``, ``t_window_s``; full input: an upper bound) |
+| ``integrator_bias`` (one line read) | AMPLIFIERS_PER_LINE_READ·P_opamp·(t_rst + t_int), P_opamp = 2·g_m/(g_m/I_D)·V_DD | assumption (OPAMP_GM_OVER_ID), t_int the layer's derived window |
+| ``adc_conversion`` (one column read: a pair forward, a row line transposed) | FoM_W·2^ENOB | assumption (ADC_FOM_WALDEN_J; Walden 1999, Murmann survey) |
 | ``digital_neuron`` (one line result) | E_NEURON_J | assumption (Horowitz, ISSCC 2014) |
 | ``line_charging`` (one cell length of a driven read line) | C_cell·V_read² | assumption (C_WIRE_PER_M·CELL_PITCH_M) |
 | ``row_drivers`` (same events) | C_cell·V_read·(V_DD − V_read) | same; the driver's loss charging from V_DD |
@@ -59,7 +59,8 @@ from pycosim import assumptions as A
 
 #: Bundle-priced operations: operation → (bundle section, scalar name, meaning)
 OPERATIONS = {
-    "integration": ("integrator", "e_read_J", "integrator charge of one line read (C_int·swing·V_DD)"),
+    "integration": ("integrator", "e_read_J", "column read of one line: mirror supply and C_int charge "
+                    "(integration_energy_J)"),
     "pcm_set": ("pcm", "e_set_J", "partial-SET pulse on one PCM device"),
     "pcm_reset": ("pcm", "e_reset_J", "RESET pulse on one PCM device"),
     "lsp_up": ("lsp", "e_up_J", "3T1C up pulse"),
@@ -92,6 +93,29 @@ NOT_MODELLED = (
     "static/leakage power of the periphery outside the reads, control logic, and SRAM/DRAM traffic of inputs, "
     "labels and activations",
 )
+
+
+#: Amplifiers biased per line read of the column read (netlists/integrator.lib, colread): a pair read (forward,
+#: verify) has two conveyors and one integrator op-amp for two lines; a transposed read one conveyor and one
+#: integrator per row line. Each priced as one op-amp of :func:`pycosim.assumptions.opamp_power_W`.
+AMPLIFIERS_PER_LINE_READ = {"forward": 1.5, "backward": 2.0, "verify": 1.5}
+#: Lines sharing one column read: a pair (forward, verify), a single row line (transposed).
+LINES_PER_READ = {"forward": 2, "backward": 1, "verify": 2}
+
+
+def integration_energy_J(integ: dict, t_int_s: float, lines: int) -> float | None:
+    """Energy (J) of one LINE read of the column read over a window t_int_s (bench ``integrator_diff``):
+    E = (E_mirrors·t_int/t_window + C_int·swing·V_DD)/lines. E_mirrors = V_DD·∫I_vdd dt of a full-input read
+    (every row driven for the whole PWM window, the mirrors copy the line currents from V_DD), which scales
+    with the read's duration; the integrator's C_int·swing·V_DD does not; *lines* share one read (2: the
+    pair of a forward or verify read; 1: a transposed read's row line). Full input makes it an upper bound.
+    Falls back to integrator.e_read_J per line (a bundle without the column read's scalars); None without
+    that either."""
+    e_m, e_c, t_w = (integ.get(k) for k in ("e_read_mirrors_J", "e_read_cint_J", "t_window_s"))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (e_m, e_c, t_w)) and t_w > 0:
+        return float((e_m * t_int_s / t_w + e_c) / lines)
+    v = integ.get("e_read_J")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def per_op_energies(scalars: dict) -> dict:
@@ -133,8 +157,8 @@ def _hw_layers(metrics: dict, hw: dict | None) -> list[dict]:
 
 def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dict:
     """Energy (J) of one counted event of every operation for one layer (*hwl*: a :func:`_hw_layers` entry).
-    Bundle-priced operations may be None (bundle lacks the scalar); integrator_bias has one value per read
-    direction (keys ``integrator_bias_forward``, ``_backward``, ``_verify``)."""
+    Bundle-priced operations may be None (bundle lacks the scalar); integrator_bias and integration have one
+    value per read direction (keys ``…_forward``, ``_backward``, ``_verify``; the bare key is the forward one)."""
     e = per_op_energies(scalars)
     integ, pcm = scalars.get("integrator") or {}, scalars.get("pcm") or {}
     v_dd = float(integ.get("v_sat_hi_V") or A.V_DD_DRIVER_V.value)
@@ -143,10 +167,13 @@ def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dic
     c = A.c_cell_F()
     vr = float(hwl["read_v_V"])
     v_set, v_reset = float(pcm.get("set_v_V", 1.6)), float(pcm.get("reset_v_V", 2.5))
+    amps = AMPLIFIERS_PER_LINE_READ
     e.update({
-        "integrator_bias_forward": p_bias * (t_rst + hwl["t_int_forward_s"]),
-        "integrator_bias_backward": p_bias * (t_rst + hwl["t_int_backward_s"]),
-        "integrator_bias_verify": p_bias * (t_rst + hwl["t_verify_s"]),
+        "integrator_bias_forward": amps["forward"] * p_bias * (t_rst + hwl["t_int_forward_s"]),
+        "integrator_bias_backward": amps["backward"] * p_bias * (t_rst + hwl["t_int_backward_s"]),
+        "integrator_bias_verify": amps["verify"] * p_bias * (t_rst + hwl["t_verify_s"]),
+        **{f"integration_{d}": integration_energy_J(integ, hwl[f"t_int_{d}_s" if d != "verify" else "t_verify_s"],
+                                                    LINES_PER_READ[d]) for d in ("forward", "backward", "verify")},
         "adc_conversion": A.adc_energy_J(adc_bits),
         "digital_neuron": A.E_NEURON_J.value,
         "line_charging": c * vr * vr,
@@ -157,6 +184,7 @@ def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dic
         "word_line_slot": hwl["n_out"] * c * A.V_PROGRAM_GATE_V.value ** 2,
     })
     e["integrator_bias"] = e["integrator_bias_forward"]
+    e["integration"] = e["integration_forward"]
     return e
 
 
@@ -191,13 +219,19 @@ def _layer_events(c: dict, ini: dict, hwl: dict, ex: int, n_pulse_max: int, line
     return out
 
 
+def _conversions(line_reads: dict) -> float:
+    """ADC conversions of {direction: line reads}: one per column read (LINES_PER_READ lines share it)."""
+    return sum(n / LINES_PER_READ[d] for d, n in line_reads.items())
+
+
 def _price(ev: dict, e: dict) -> dict:
     """{operation: J} of one layer-phase's events *ev* with the layer energies *e* (None: bundle lacks it)."""
     lr = {d: ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify")}
     n_lines = sum(lr.values())
-    J = {"integration": None if e["integration"] is None else n_lines * e["integration"],
+    integ = [(n, e.get(f"integration_{d}", e["integration"])) for d, n in lr.items()]
+    J = {"integration": None if any(v is None for n, v in integ if n) else sum(n * v for n, v in integ if n),
          "integrator_bias": sum(n * e[f"integrator_bias_{d}"] for d, n in lr.items()),
-         "adc_conversion": n_lines * e["adc_conversion"],
+         "adc_conversion": _conversions(lr) * e["adc_conversion"],
          "digital_neuron": ev.get("digital_neuron", 0) * e["digital_neuron"],
          "line_charging": ev.get("cells_read", 0) * e["line_charging"],
          "row_drivers": ev.get("cells_read", 0) * e["row_drivers"],
@@ -223,7 +257,8 @@ def event_counts(metrics: dict, init: list[dict], hw: dict | None = None, n_puls
         for ph, ev in _layer_events(c, ini, hwl, int(metrics["examples_seen"]), npm, lines).items():
             d = phases[ph]
             n_lines = sum(ev.get(f"line_reads_{x}", 0) for x in ("forward", "backward", "verify"))
-            for op, n in (("integration", n_lines), ("integrator_bias", n_lines), ("adc_conversion", n_lines),
+            conv = _conversions({d: ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify")})
+            for op, n in (("integration", n_lines), ("integrator_bias", n_lines), ("adc_conversion", conv),
                           ("line_charging", ev.get("cells_read", 0)), ("row_drivers", ev.get("cells_read", 0)),
                           ("update_drivers", ev.get("update_cells", 0)),
                           ("programming_lines", ev.get("pcm_set", 0) + ev.get("pcm_reset", 0)

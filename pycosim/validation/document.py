@@ -17,7 +17,8 @@ def effects_text(eff: dict) -> str:
     lines = ["Effects measured one at a time:"]
     if "integrator_virtual_ground_lag" in eff:
         e = eff["integrator_virtual_ground_lag"]
-        lines.append(f"  integrator virtual-ground lag (in the array model): SPICE reads change {pct(e)}; "
+        lines.append(f"  integrator op-amp real vs ideal (the column read's conveyors hold the lines; hold gain in the "
+                     f"array model): SPICE reads change {pct(e)}; "
                      f"the model's reads change {pct(e, 'model_median_rel', 'model_max_rel')}")
     if "ir_drop" in eff:
         lines.append(f"  IR drop ({eff['ir_drop']['r_wire_ohm']:g} Ω per cell pitch, not in the array model): "
@@ -36,7 +37,7 @@ def effects_text(eff: dict) -> str:
                  f"+{e['median_V'] * 1e3:.2f} mV (+{e['min_V'] * 1e3:.2f} … +{e['max_V'] * 1e3:.2f}); "
                  f"residual against the model {pct(e)}")
     lines.append(f"  half-selected cells in the update: |ΔV_C| ≤ {eff['update_half_select']['max_abs_dVC_V']:.2g} V")
-    lines.append(f"  largest single-ended integrator swing: {eff['integrator_single_ended_swing']['max_abs_V']:.2f} V")
+    lines.append(f"  largest read output swing: {eff['integrator_single_ended_swing']['max_abs_V']:.2f} V")
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ from pycosim.errors import CalibrationError, ConfigError
 
 def test_transfer_rails_and_adc(shipped):
     p = integrator.params(shipped, noise=False)
-    q = np.array([-2e-12, 0.0, 1e-13, 2e-12])
+    qm = 2 * p.q_linear_max_C                                 # twice the linear range: both rails
+    q = np.array([-qm, 0.0, 1e-13, qm])
     v = integrator.integrate(q, np.full(4, p.gain_V_per_C), np.full(4, p.offset_V), p)
     assert v[0] == p.v_hi_V and v[-1] == p.v_lo_V            # negative gain: −Q → upper rail
     assert v[1] == pytest.approx(p.offset_V)

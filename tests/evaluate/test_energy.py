@@ -63,9 +63,11 @@ SET2, RESET2 = 17 * C * 1.5 ** 2, 17 * C * 2.4 ** 2                # layer 2 (17
 WL1, WL2 = 16 * C * A.V_PROGRAM_GATE_V.value ** 2, 10 * C * A.V_PROGRAM_GATE_V.value ** 2   # word line, row slot
 
 
-def bias(t):
-    """op-amp bias energy of one line read with an integration window t."""
-    return P_OPAMP * (T_RST + t)
+def bias(t, amps=1.5):
+    """op-amp bias energy of one line read with an integration window t: the column read biases two conveyors
+    and one integrator op-amp per pair of lines (1.5 per line: forward, verify reads), one conveyor and one
+    integrator per row line (2: transposed reads)."""
+    return amps * P_OPAMP * (T_RST + t)
 
 
 def charge(v):
@@ -94,27 +96,27 @@ def driver(v):
 #   word-line slots 17·10 = 170
 PHASE_OP = {
     "forward": {"integration": 15600 * E_INT, "integrator_bias": 9600 * bias(100e-9) + 6000 * bias(40e-9),
-                "adc_conversion": 15600 * ADC, "digital_neuron": 7800 * NEU,
+                "adc_conversion": 7800 * ADC, "digital_neuron": 7800 * NEU,
                 "line_charging": 3768000 * charge(0.1) + 51000 * charge(0.2),
                 "row_drivers": 3768000 * driver(0.1) + 51000 * driver(0.2)},
     "test inference": {"integration": 6240 * E_INT, "integrator_bias": 3840 * bias(100e-9) + 2400 * bias(40e-9),
-                       "adc_conversion": 6240 * ADC, "digital_neuron": 3120 * NEU,
+                       "adc_conversion": 3120 * ADC, "digital_neuron": 3120 * NEU,
                        "line_charging": 1507200 * charge(0.1) + 20400 * charge(0.2),
                        "row_drivers": 1507200 * driver(0.1) + 20400 * driver(0.2)},
-    "backward": {"integration": 5100 * E_INT, "integrator_bias": 5100 * bias(80e-9), "adc_conversion": 5100 * ADC,
+    "backward": {"integration": 5100 * E_INT, "integrator_bias": 5100 * bias(80e-9, 2), "adc_conversion": 5100 * ADC,
                  "digital_neuron": 5100 * NEU, "line_charging": 51000 * charge(0.2),
                  "row_drivers": 51000 * driver(0.2)},
     "update": {"lsp_up": 1200 * E_UP, "lsp_down": 900 * E_DOWN, "pcm_set": 10 * E_SET, "pcm_reset": 2 * E_RESET,
                "update_drivers": 61104000 * UPD, "programming_lines": 10 * SET2 + 2 * RESET2},
     "transfer": {"pcm_set": 2150 * E_SET, "pcm_reset": 22 * E_RESET, "lsp_reset": 750 * E_LRST,
                  "integration": 8600 * E_INT, "integrator_bias": 8000 * bias(250e-9) + 600 * bias(300e-9),
-                 "adc_conversion": 8600 * ADC, "digital_neuron": 4300 * NEU,
+                 "adc_conversion": 4300 * ADC, "digital_neuron": 4300 * NEU,
                  "line_charging": 414480 * charge(0.1) + 3060 * charge(0.2),
                  "row_drivers": 414480 * driver(0.1) + 3060 * driver(0.2),
                  "programming_lines": 2000 * SET1 + 20 * RESET1 + 23550 * WL1 + 150 * SET2 + 2 * RESET2 + 255 * WL2},
     "initial programming": {"pcm_set": 3250 * E_SET, "pcm_reset": 44 * E_RESET, "integration": 10800 * E_INT,
                             "integrator_bias": 10000 * bias(250e-9) + 800 * bias(300e-9),
-                            "adc_conversion": 10800 * ADC, "digital_neuron": 5400 * NEU,
+                            "adc_conversion": 5400 * ADC, "digital_neuron": 5400 * NEU,
                             "line_charging": 251200 * charge(0.1) + 1700 * charge(0.2),
                             "row_drivers": 251200 * driver(0.1) + 1700 * driver(0.2),
                             "programming_lines": 3000 * SET1 + 40 * RESET1 + 15700 * WL1 + 250 * SET2
@@ -143,10 +145,11 @@ def test_operations_of_a_small_network_by_hand():
 def test_counts_by_phase_test_inference_not_billed_to_training():
     c = energy.event_counts(METRICS, INIT)
     # forward: 300 training reads × (2·16 + 2·10) lines = 15,600; the 120 test reads (120 × 52 = 6,240) are
-    # test inference. Line reads count for the integrator charge, its bias and the ADC.
-    assert c["forward"] == {"integration": 15600, "integrator_bias": 15600, "adc_conversion": 15600,
+    # test inference. Line reads count for the integrator charge and its bias; the ADC converts once per column
+    # read (a pair of lines forward and in verify reads, one row line transposed).
+    assert c["forward"] == {"integration": 15600, "integrator_bias": 15600, "adc_conversion": 7800,
                             "digital_neuron": 7800, "line_charging": 3819000, "row_drivers": 3819000}
-    assert c["test inference"] == {"integration": 6240, "integrator_bias": 6240, "adc_conversion": 6240,
+    assert c["test inference"] == {"integration": 6240, "integrator_bias": 6240, "adc_conversion": 3120,
                                    "digital_neuron": 3120, "line_charging": 1527600, "row_drivers": 1527600}
     assert c["backward"] == {"integration": 5100, "integrator_bias": 5100, "adc_conversion": 5100,
                              "digital_neuron": 5100, "line_charging": 51000, "row_drivers": 51000}
@@ -156,11 +159,11 @@ def test_counts_by_phase_test_inference_not_billed_to_training():
     # transfers: the run's transfer counts minus the initial programming's; cells 414,480 + 3,060;
     # programming lines 2,150 SET + 22 RESET + 23,550 + 255 word-line slots
     assert c["transfer"] == {"pcm_set": 2150, "pcm_reset": 22, "lsp_reset": 750, "integration": 8600,
-                             "integrator_bias": 8600, "adc_conversion": 8600, "digital_neuron": 4300,
+                             "integrator_bias": 8600, "adc_conversion": 4300, "digital_neuron": 4300,
                              "line_charging": 417540, "row_drivers": 417540, "programming_lines": 25977}
     # initial programming: cells 251,200 + 1,700; lines 3,250 SET + 44 RESET + 15,700 + 170 word-line slots
     assert c["initial programming"] == {"pcm_set": 3250, "pcm_reset": 44, "integration": 10800,
-                                        "integrator_bias": 10800, "adc_conversion": 10800, "digital_neuron": 5400,
+                                        "integrator_bias": 10800, "adc_conversion": 5400, "digital_neuron": 5400,
                                         "line_charging": 252900, "row_drivers": 252900, "programming_lines": 19164}
     # the same counts when the timing is passed instead of read from metrics.json
     assert energy.event_counts({k: v for k, v in METRICS.items() if k != "hardware_timing"}, INIT, HW) == c
@@ -183,7 +186,7 @@ def test_energy_by_phase_and_per_example_by_hand():
     assert e["per_example_J"]["total"] == approx(training / EX)
     for ph in TRAINING:
         assert e["per_example_J"][ph] == approx(total(ph) / EX), ph
-    assert e["per_example_op_J"]["adc_conversion"] == approx((15600 + 5100 + 8600) * ADC / EX)
+    assert e["per_example_op_J"]["adc_conversion"] == approx((7800 + 5100 + 4300) * ADC / EX)   # one per column read
     assert e["total_J"] == approx(training + total("test inference") + total("initial programming"))
     # analog core: the bundle's integrator charge and device pulses of the training phases
     core = ((15600 + 5100 + 8600) * E_INT + (10 + 2150) * E_SET + (2 + 22) * E_RESET + 1200 * E_UP + 900 * E_DOWN
@@ -191,11 +194,11 @@ def test_energy_by_phase_and_per_example_by_hand():
     assert e["per_example_core_J"] == approx(core / EX)
     # one inference: layer 1 2·16 = 32 line reads (100 ns window), 16 neurons, 785·16 = 12,560 cells;
     # layer 2 20 line reads (40 ns), 10 neurons, 17·10 = 170 cells
-    inf = (52 * E_INT + 32 * bias(100e-9) + 20 * bias(40e-9) + 52 * ADC + 26 * NEU
+    inf = (52 * E_INT + 32 * bias(100e-9) + 20 * bias(40e-9) + 26 * ADC + 26 * NEU
            + 12560 * (charge(0.1) + driver(0.1)) + 170 * (charge(0.2) + driver(0.2)))
     assert e["per_inference_J"] == approx(inf)
     assert e["per_inference_core_J"] == approx(52 * E_INT)
-    assert e["per_inference_op_J"]["adc_conversion"] == approx(52 * ADC)
+    assert e["per_inference_op_J"]["adc_conversion"] == approx(26 * ADC)
     assert e["gops_per_W"]["training"] == approx(51260 / (training / EX) / 1e9)
     assert e["gops_per_W"]["inference"] == approx(25460 / inf / 1e9)
     assert e["gops_per_W"]["training_core"] == approx(51260 / (core / EX) / 1e9)
@@ -223,10 +226,10 @@ def test_energy_of_a_run_without_hardware_timing_by_hand():
     """An older metrics.json (no hardware_timing, no transfer durations): PWM fallback windows of 256 ns,
     V_read 0.1 V, 8 update slots; time from the timing model: reads of 10 + 256 + 50 + 10 = 326 ns."""
     e = energy.energy(BARE, SCALARS, INIT)
-    inf = (52 * (E_INT + ADC + bias(256e-9)) + 26 * NEU + (12560 + 170) * (charge(0.1) + driver(0.1)))
+    inf = (52 * (E_INT + bias(256e-9)) + 26 * (ADC + NEU) + (12560 + 170) * (charge(0.1) + driver(0.1)))
     assert e["per_inference_J"] == approx(inf)
     # backward: 5,100 row-line reads (256 ns) and 51,000 cells at 0.1 V
-    bwd = 5100 * (E_INT + ADC + bias(256e-9) + NEU) + 51000 * (charge(0.1) + driver(0.1))
+    bwd = 5100 * (E_INT + ADC + bias(256e-9, 2) + NEU) + 51000 * (charge(0.1) + driver(0.1))
     assert e["phase_J"]["backward"] == approx(bwd)
     assert e["phase_op_J"]["update"]["update_drivers"] == approx(61104000 * UPD)
     # forward 2 reads of 326 ns, backward 1, update 8 × 20 ns; no transfer time
@@ -259,12 +262,12 @@ def test_missing_scalars_are_counted_listed_and_left_out():
     # a 6-bit ADC: 2^6 instead of 2^8 per conversion, nothing else changes
     six = energy.energy(METRICS, SCALARS, INIT, adc_bits=6)
     adc6 = A.ADC_FOM_WALDEN_J.value * 2 ** (6 - A.ADC_ENOB_LOSS_BITS.value)
-    assert six["phase_J"]["forward"] == approx(total("forward") - 15600 * ADC + 15600 * adc6)
+    assert six["phase_J"]["forward"] == approx(total("forward") - 7800 * ADC + 7800 * adc6)
     # bundle without the integrator rail and PCM pulse levels: V_DD = V_DD_DRIVER_V, SET 1.6 V
     bare_sc = {"integrator": {"e_read_J": 2e-13}, "pcm": {"e_set_J": 3e-12, "e_reset_J": 5e-12}, "lsp": {}}
     d = energy.energy(METRICS, bare_sc, INIT)["per_op_J"]
     vdd = A.V_DD_DRIVER_V.value
-    assert d["integrator_bias"] == approx(2 * A.OPAMP_GM_S.value / A.OPAMP_GM_OVER_ID.value * vdd * (T_RST + 100e-9))
+    assert d["integrator_bias"] == approx(1.5 * 2 * A.OPAMP_GM_S.value / A.OPAMP_GM_OVER_ID.value * vdd * (T_RST + 100e-9))
     assert d["row_drivers"] == approx(C * 0.1 * (vdd - 0.1)) and d["programming_lines"] == approx(785 * C * 1.6 ** 2)
     # nothing counted, nothing trained: no energy, no training efficiency, nothing listed missing; one
     # inference still has its assumed periphery terms but no analog core without the integrator scalar
@@ -277,6 +280,22 @@ def test_missing_scalars_are_counted_listed_and_left_out():
         energy.event_counts(METRICS, INIT[:1])
     with pytest.raises(ValueError, match="init counts of 1 layers for 2 counter sets"):
         energy.energy(METRICS, SCALARS, INIT[:1])
+
+
+def test_column_read_energy_by_hand():
+    """The column read's energy per line read (bench integrator_diff): the mirrors' supply energy scales with
+    the window, the C_int charge does not; a pair read is shared by its two lines, a row line has its own."""
+    integ = {"e_read_mirrors_J": 1.2e-9, "e_read_cint_J": 3e-11, "t_window_s": 258e-9, "e_read_J": 1.23e-9}
+    assert energy.integration_energy_J(integ, 258e-9, 2) == approx((1.2e-9 + 3e-11) / 2)
+    assert energy.integration_energy_J(integ, 2 * 258e-9, 1) == approx(2 * 1.2e-9 + 3e-11)
+    assert energy.integration_energy_J({"e_read_J": 2e-13}, 1e-7, 2) == 2e-13      # older bundle: per line
+    assert energy.integration_energy_J({}, 1e-7, 2) is None
+    hw = {"n_rows": 785, "n_out": 16, "read_v_V": 0.1, "t_int_forward_s": 258e-9, "t_int_backward_s": 516e-9,
+          "t_verify_s": 129e-9}
+    e = energy.layer_energies({"integrator": {**integ, "v_sat_hi_V": 1.25}}, hw)
+    assert e["integration"] == e["integration_forward"] == approx((1.2e-9 + 3e-11) / 2)
+    assert e["integration_backward"] == approx(2 * 1.2e-9 + 3e-11)
+    assert e["integration_verify"] == approx((0.6e-9 + 3e-11) / 2)
 
 
 def test_timing_defaults_by_hand():

@@ -175,22 +175,24 @@ def test_global_compensation_restores_a_uniform_drift_exactly(runs, tiny):
 
 
 # ------------------------------------------------------------------ energy
-def _line_reads(c):
-    """Integrator line reads of a layer: p and n line of every forward output and verified synapse, one row
-    line per transposed-read input."""
-    return 2 * c["integrations_forward"] + c["integrations_backward"] + 2 * c["transfer_verify_reads"]
-
-
 def _core(e):
     """Energy (J) of the bundle-priced operations of an energy() result."""
     return sum(J[op] for J in e["phase_op_J"].values() for op in energy.CORE_OPERATIONS)
 
 
+def _e_line(sc, t_int_s, lines):
+    """Column-read energy of one line read (bench integrator_diff): (E_mirrors·t/t_window + E_Cint)/lines."""
+    i = sc["integrator"]
+    return (i["e_read_mirrors_J"] * t_int_s / i["t_window_s"] + i["e_read_cint_J"]) / lines
+
+
 def _by_hand(metrics, sc):
-    e_int, e_set, e_reset = sc["integrator"]["e_read_J"], sc["pcm"]["e_set_J"], sc["pcm"]["e_reset_J"]
+    e_set, e_reset = sc["pcm"]["e_set_J"], sc["pcm"]["e_reset_J"]
     tot = 0.0
-    for c in metrics["counters"]:
-        tot += _line_reads(c) * e_int
+    for c, h in zip(metrics["counters"], metrics["hardware_timing"]["layers"]):
+        tot += 2 * c["integrations_forward"] * _e_line(sc, h["t_int_forward_s"], 2)
+        tot += c["integrations_backward"] * _e_line(sc, h["t_int_backward_s"], 1)
+        tot += 2 * c["transfer_verify_reads"] * _e_line(sc, h["t_verify_s"], 2)
         tot += c["lsp_up_pulses"] * sc["lsp"]["e_up_J"] + c["lsp_down_pulses"] * sc["lsp"]["e_down_J"]
         tot += (c["pcm_update_set_pulses"] + c["pcm_update_reprogram_set_pulses"] + c["transfer_set_pulses"]) * e_set
         tot += (c["pcm_update_resets"] + c["transfer_resets"]) * e_reset
@@ -213,16 +215,20 @@ def test_energy_totals_equal_counts_times_per_operation_energies(runs, shipped):
         # ... and in the totals: every assumed (periphery) term adds energy to the run
         for op in energy.ASSUMED_OPERATIONS:
             assert sum(J[op] for J in e["phase_op_J"].values()) > 0, (name, op)
-        # an assumed term by hand: ADC conversions = line reads × FoM_W·2^8
-        n_lines = sum(_line_reads(c) for c in m["counters"])
+        # an assumed term by hand: ADC conversions = column reads × FoM_W·2^8 (one per pair forward and in
+        # verify reads, one per row line transposed)
+        n_conv = sum(c["integrations_forward"] + c["integrations_backward"] + c["transfer_verify_reads"]
+                     for c in m["counters"])
         adc = sum(J["adc_conversion"] for J in e["phase_op_J"].values())
-        assert adc == pytest.approx(n_lines * A.ADC_FOM_WALDEN_J.value * 2 ** 8, rel=1e-12, abs=0)
+        assert adc == pytest.approx(n_conv * A.ADC_FOM_WALDEN_J.value * 2 ** 8, rel=1e-12, abs=0)
         per = e["per_example_J"]
         assert per["total"] * m["examples_seen"] + e["phase_J"]["initial programming"] + \
             e["phase_J"]["test inference"] == pytest.approx(e["total_J"], rel=1e-9, abs=0)
         assert m["layers"] == [784, 16, 10]
         # one inference: p and n line of every output, 2·16 + 2·10 = 52 integrator reads
-        assert e["per_inference_core_J"] == pytest.approx(52 * sc["integrator"]["e_read_J"], rel=1e-12, abs=0)
+        hwl = m["hardware_timing"]["layers"]
+        inf_core = sum(2 * h["n_out"] * _e_line(sc, h["t_int_forward_s"], 2) for h in hwl)
+        assert e["per_inference_core_J"] == pytest.approx(inf_core, rel=1e-12, abs=0)
         assert e["per_inference_J"] > e["per_inference_core_J"]
         # the test set (120 examples after the one epoch, 2·16 + 2·10 = 52 lines each: the p and n line of
         # every output, LINES_PER_OUTPUT_FORWARD) is test inference, not training

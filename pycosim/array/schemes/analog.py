@@ -51,7 +51,7 @@ class AnalogCrossbar(Crossbar):
     N_PCM = 2
     _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
                      "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf",
-                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain")
+                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b")
     _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
 
     # ------------------------------------------------------------------ construction
@@ -104,7 +104,13 @@ class AnalogCrossbar(Crossbar):
         bits = pe.input_bits
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
         self._var_work = np.empty(self.n_out, np.float32)
-        self._lag = bool(pe.integrator_lag and self.integ.cint_F > 0 and self.integ.gbw_Hz > 0)
+        # line model (read matrix Wf ≠ W): the conveyors' hold error κ (PeripheryConfig.integrator_lag) and the
+        # column read's per-line mismatch (mirror gains ε, conveyor offsets; mismatch_scale > 0)
+        self._hold = bool(pe.integrator_lag and self.integ.g_in_S > 0)
+        i = self.integ
+        self._mirror = bool(pe.mismatch_scale > 0 and (i.eps_plus_std > 0 or i.eps_minus_std > 0 or i.vos_line_std_V > 0))
+        self._lag = self._hold or self._mirror
+        self._qoff_f = self._qoff_b = None
         self._noise = pc.read_noise or self._lsp_noise()
         self.S = np.zeros(shape, np.float32) if self._noise else None
         # read-noise law per read window (see noise_factor): 1/f when the PCM noise is on (it dominates)
@@ -210,30 +216,48 @@ class AnalogCrossbar(Crossbar):
         return np.float32(self.scale ** 2) * v + self._lsp_var(flat)
 
     def _refresh_lines(self) -> None:
-        """Recompute the integrator lag of every line from the device state (PeripheryConfig.integrator_lag):
-        κ = :func:`pycosim.devices.integrator.lag_gain` of the line totals G_L⁺_j = Σ_i W⁺_ij, G_L⁻_j = Σ_i W⁻_ij
-        (column pair j, forward) and G_L,i = Σ_j (W⁺_ij + W⁻_ij) (row i, transposed), the forward matrix Wf,
-        and the digital compensation 1/κ̂ (PeripheryConfig.lag_compensation)."""
+        """Recompute the line gains of every line from the device state: κ = κ_L·(1 + ε), κ_L =
+        :func:`pycosim.devices.integrator.lag_gain` of the line totals G_L⁺_j = Σ_i W⁺_ij, G_L⁻_j = Σ_i W⁻_ij
+        (column pair j, forward) and G_L,i = Σ_j (W⁺_ij + W⁻_ij) (row i, transposed) against the conveyors' input
+        conductance (PeripheryConfig.integrator_lag), ε the line's mirror gain error (ε⁺_j, ε⁻_j forward, the
+        plus chain ε⁺_i transposed; :mod:`pycosim.array.periphery`); the forward matrix Wf =
+        scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻), the conveyors' offset charge of every line (ReadChannel.line_charge) and the
+        digital compensation 1/κ̂ of the NOMINAL hold gains (PeripheryConfig.lag_compensation: the periphery
+        knows the line sums, not the mirrors' ε)."""
         if not self._lag:
             self.Wf = self.W
             self.kappa_p = self.kappa_n = self.kappa_r = None
             self._kg = self._kns = self._cf = self._cb = None
+            self._qoff_f = self._qoff_b = None
+            self._apply_line_charge()
             self._combine_gain()
             return
         wp, wn = self._lines_of(None)
         wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
-        c, gbw = self.integ.cint_F, self.integ.gbw_Hz
-        kp = integrator.lag_gain(wp.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
-        kn = integrator.lag_gain(wn.sum(0, dtype=np.float64), c, gbw).astype(np.float32)
-        kr = integrator.lag_gain(wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64), c, gbw).astype(np.float32)
+        gp, gn = wp.sum(0, dtype=np.float64), wn.sum(0, dtype=np.float64)
+        gr = wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64)
+        g_in = self.integ.g_in_S if self._hold else 0.0
+        lp, ln, lr = (integrator.lag_gain(g, g_in) for g in (gp, gn, gr))
+        f, b = self.fwd, self.bwd
+        kp = (lp * (1.0 + f.eps_p)).astype(np.float32)
+        kn = (ln * (1.0 + f.eps_n)).astype(np.float32)
+        kr = (lr * (1.0 + b.eps_p)).astype(np.float32)
         self.kappa_p, self.kappa_n, self.kappa_r = kp, kn, kr
         self.Wf = (np.float32(self.scale) * (kp * wp - kn * wn)).astype(np.float32)
         self._kg = self._lsp_line_gain(kp, kn)
-        self._kns = ((kp + kn) * np.float32(0.5)).astype(np.float32)
-        comp = self.cfg.periphery.lag_compensation
+        self._kns = ((lp + ln) * 0.5).astype(np.float32)
+        comp = self.cfg.periphery.lag_compensation and self._hold
         self._cf = (np.float32(1) / self._kns).astype(np.float32) if comp else None
-        self._cb = (np.float32(1) / kr).astype(np.float32) if comp else None
+        self._cb = (1.0 / lr).astype(np.float32) if comp else None
+        self._qoff_f = f.line_charge(gp, gn) if self._mirror else None
+        self._qoff_b = b.line_charge(gr) if self._mirror else None
+        self._apply_line_charge()
         self._combine_gain()
+
+    def _apply_line_charge(self) -> None:
+        """Write the conveyors' offset charges (_qoff_f, _qoff_b; None = none) into the read channels' offsets."""
+        self.fwd.set_line_charge(self._qoff_f)
+        self.bwd.set_line_charge(self._qoff_b)
 
     # ------------------------------------------------------------------ drift compensation
     def _col_gain(self) -> np.ndarray:
@@ -322,6 +346,7 @@ class AnalogCrossbar(Crossbar):
         self._t_young = float(self.P_tprog.max()) if self.P_tprog is not None and self.P_tprog.size else 0.0
         if self.Wf is None:
             self.Wf = self.W
+        self._apply_line_charge()
         self._combine_gain()
 
     # ------------------------------------------------------------------ reads

@@ -111,9 +111,8 @@ def run(s: Setup, sp: SpiceResults, reads: ReadsResult, cell: CellResult) -> Eff
     }
     swing = {
         "max_abs_V": float(sp.vout_max_V),
-        "description": "largest |V_out − V_ref| of a single line integrator during the reads (each line of a column pair "
-                       "and each phase is integrated separately); the calibrated integrator is linear to "
-                       f"{s.bundle.scalars['integrator']['q_linear_max_C'] / s.read_kw['cint_F']:.2f} V, the array model "
-                       "clips only the difference",
+        "description": "largest |V_out − V_ref| of a read output during the reads (the column read integrates the "
+                       "pair's net charge; each phase of a signed read separately); the calibrated integrator is "
+                       f"linear to {s.bundle.scalars['integrator']['q_linear_max_C'] / s.read_kw['cint_F']:.2f} V",
     }
     return Effects(lag, ir, non_ohmic, half_select, rows_idle, coupling, swing)

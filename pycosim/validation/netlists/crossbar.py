@@ -204,8 +204,9 @@ def write_read_sequence(
     t_step_s: float = 0.5e-9,
     drive_t0_V: float = 0.0,
     method: str = "gear",
+    read_circuit: str = "colread",
 ) -> tuple[str, dict]:
-    """A sequence of pulse-width-modulated reads of a crossbar of given instances, with line integrators.
+    """A sequence of pulse-width-modulated reads of a crossbar of given instances, with the column read.
 
     Synapse (i, j) (Ambrogio et al., Nature 558, 60-67 (2018); netlists/synapse.lib with the devices
     of *inst*): G⁺ between row i and colp j, G⁻ between row i and coln j, the 3T1C read FET between
@@ -215,26 +216,34 @@ def write_read_sequence(
     The gain F of the PCM pair is an ideal current mirror on the *integrating* side: a 0-V sense source
     at the PCM's integrating end and a CCCS adding (F − 1)·I_PCM there.
 
-      forward:     rows driven (R lines), one integrator per column line (colp j, coln j);
-                   y_j ∝ ΔV(outn j) − ΔV(outp j) = V_read·Σ_i t_i·W_ij / C_int
-      transposed:  column lines driven (durations (P, 2, C): [:, 0] colp, [:, 1] coln), one integrator
-                   per row; ΔV(outr i) = −V_read·Σ_j (t_p,j·W⁺_ij + t_n,j·W⁻_ij)/C_int
+      forward:     rows driven (R lines); read_circuit 'colread' (default): one column read per pair
+                   (``colread`` of netlists/integrator.lib: conveyors on colp j and coln j, mirror copies
+                   subtracted before one integrator), ΔV(outc j) = −V_read·Σ_i t_i·W_ij / C_int;
+                   'integrator': the former single-ended integrator per line (colp j, coln j),
+                   ΔV(outp j) − ΔV(outn j) = −V_read·Σ_i t_i·W_ij / C_int
+      transposed:  column lines driven (durations (P, 2, C): [:, 0] colp, [:, 1] coln), one read per row
+                   (colread: the row line on the plus input, the minus input at 0 V; or one integrator);
+                   ΔV(outr i) = −V_read·Σ_j (t_p,j·W⁺_ij + t_n,j·W⁻_ij)/C_int
 
     Each phase p: integrators reset (switch closed) for t_reset_s, the driven lines pulse from 0 to
     v_read_V for durations_s[p] (trapezoids of area V_read·t), outputs read at info['t_end'][p]; a
     signed read is two phases (positive and negative contributions), subtracted by the caller. Lines
     have r_wire_ohm per cell pitch (0 = ideal wires; drivers and integrators at row end j = 0 and
-    column end i = R − 1). Integrators: netlists/integrator.lib, nominal (mc = 0), rails ±v_rail_V.
+    column end i = R − 1). Read circuits: netlists/integrator.lib, nominal (mc = 0), rails ±v_rail_V,
+    virtual ground 0 V (the column read's mirrors draw from the 3T1C supply node vdd).
     drive_t0_V: level of the driven lines at t = 0 (back to 0 V by t = 2 ns): the 3T1C storage node couples
     to the read FET's terminals, so vc0 (held at t = 0) is the V_C at that bias — drive_t0_V = v_read_V
     gives the convention of the bundle's benches (read-FET drain held at V_read). method: ngspice
     integration method ('gear': the trapezoidal rule stopped with "timestep too small" at PWL corners).
 
     Returns (text, info): info['t_on'], info['t_end'] (P,) times (s) of pulse start and read-out, and
-    info['outputs'] the saved output nodes: forward [('outp0', 'outn0'), …], transposed ['outr0', …].
+    info['outputs'] the saved output nodes: forward ['outc0', …] (colread) or [('outp0', 'outn0'), …]
+    (integrator), transposed ['outr0', …].
     """
     if direction not in ("forward", "transposed"):
         raise ValueError(f"direction={direction!r}: expected 'forward' or 'transposed'")
+    if read_circuit not in ("colread", "integrator"):
+        raise ValueError(f"read_circuit={read_circuit!r}: expected 'colread' or 'integrator'")
     v_read_V = lsp_levels().v_read_V if v_read_V is None else v_read_V
     n_rows, n_cols = inst.shape
     d = np.asarray(durations_s, dtype=float)
@@ -275,6 +284,9 @@ def write_read_sequence(
              f"vupb upb 0 {num(L.vup_off_V)}", f"vdn dn 0 {num(L.vdn_off_V)}", rst.line("vrst", "rst")]
     integ = (f"rst 0 integrator cint={num(cint_F)} a0={num(a0)} gbw={num(gbw_Hz)} vlo={num(-v_rail_V)} "
              f"vhi={num(v_rail_V)} mc=0")
+    cread = (f"rst 0 vdd colread cint={num(cint_F)} a0={num(a0)} gbw={num(gbw_Hz)} vlo={num(-v_rail_V)} "
+             f"vhi={num(v_rail_V)} mc=0")
+    col_read = read_circuit == "colread"
     def driver():
         w = Wave(drive_t0_V)
         w.set(1e-9, 0.0, 1e-9)
@@ -287,8 +299,11 @@ def write_read_sequence(
                 pwm_pulse(w, t_on[p], d[p, i], v_read_V, 0.0, t_edge_s)
             lines.append(w.line(f"vrow{i}", row_end(i)))
         for j in range(n_cols):
-            lines += [f"xip{j} {col_end('p', j)} outp{j} {integ}", f"xin{j} {col_end('n', j)} outn{j} {integ}"]
-        outputs = [(f"outp{j}", f"outn{j}") for j in range(n_cols)]
+            if col_read:
+                lines.append(f"xcr{j} {col_end('p', j)} {col_end('n', j)} outc{j} {cread}")
+            else:
+                lines += [f"xip{j} {col_end('p', j)} outp{j} {integ}", f"xin{j} {col_end('n', j)} outn{j} {integ}"]
+        outputs = [f"outc{j}" for j in range(n_cols)] if col_read else [(f"outp{j}", f"outn{j}") for j in range(n_cols)]
     else:
         for j in range(n_cols):
             for s, side in enumerate("pn"):
@@ -297,7 +312,7 @@ def write_read_sequence(
                     pwm_pulse(w, t_on[p], d[p, s, j], v_read_V, 0.0, t_edge_s)
                 lines.append(w.line(f"vcol{side}{j}", col_end(side, j)))
         for i in range(n_rows):
-            lines.append(f"xir{i} {row_end(i)} outr{i} {integ}")
+            lines.append(f"xcr{i} {row_end(i)} 0 outr{i} {cread}" if col_read else f"xir{i} {row_end(i)} outr{i} {integ}")
         outputs = [f"outr{i}" for i in range(n_rows)]
     if wired:
         r = num(r_wire_ohm)
