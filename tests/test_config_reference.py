@@ -72,7 +72,7 @@ def test_docs_config_md_is_the_fresh_generation():
 def test_field_docs_joins_continuation_lines_and_shared_entries():
     d = ref.field_docs(ncfg.PeripheryConfig)
     assert d["forward_full_scale"] == d["backward_full_scale"]
-    assert "Outputs beyond it clip at the rails." in d["forward_full_scale"]
+    assert "Outputs beyond the linear range clip at the rails." in d["forward_full_scale"]
     assert d["input_bits"].startswith("resolution of the pulse-width encoding")
 
 

@@ -113,7 +113,7 @@ def test_energy_report_and_timing_use_the_same_numbers(run, shipped):
     # the column read's energy: the bench's mirror supply over the same window plus C_int·swing·V_DD, per line
     e_line = (integ["e_read_mirrors_J"] * l0["t_int_forward_s"] / integ["t_window_s"] + integ["e_read_cint_J"]) / 2
     assert en["per_op_J"]["integration"] == pytest.approx(e_line, rel=1e-12)
-    assert en["per_op_J"]["integration"] == pytest.approx(integ["e_read_J"] / 2, rel=0.02)
+    assert en["per_op_J"]["integration"] == pytest.approx(integ["e_read_J"] / 2, rel=0.05)   # window within 5 % of the bench's (issue criterion)
     assert hw["t_adc_s"] == A.t_adc_s() and en["per_op_J"]["adc_conversion"] == A.adc_energy_J(8)
     assert en["assumptions"] == A.all_assumptions()
     assert all(v is not None for v in en["per_op_J"].values()) and not en["missing"]

@@ -225,22 +225,24 @@ def _fake_net():
     """Two analog layers (5→3, 4→2 rows/outputs) and the bundle's pulse widths; windows in ns by hand."""
     sc = {"lsp": {"pulse_width_s": 8e-9}, "pcm": {"set_width_s": 100e-9, "reset_width_s": 40e-9}}
 
-    def layer(n_in, n_out, pulse, verify_cfg):
+    def layer(n_in, n_out, pulse, verify_cfg, settle):
         return SimpleNamespace(n_in=n_in, n_out=n_out, scheme=SimpleNamespace(analog=True),
+                               integ=SimpleNamespace(t_settle_s=settle),
                                read_pulse=lambda: pulse, default_verify_window=lambda: 300e-9,
                                cfg=SimpleNamespace(transfer=SimpleNamespace(verify_t_read_s=verify_cfg)),
                                bundle=SimpleNamespace(scalars=sc))
-    return SimpleNamespace(layers=[layer(5, 3, (0.2, 30e-9, 60e-9), None), layer(4, 2, (0.1, 40e-9, 70e-9), 500e-9)],
+    return SimpleNamespace(layers=[layer(5, 3, (0.2, 25e-9, 55e-9), None, 5e-9),
+                                   layer(4, 2, (0.1, 40e-9, 70e-9), 500e-9, 0.0)],
                            sizes=(4, 3, 2))
 
 
 def test_hardware_timing_of_a_network_by_hand():
     hw = timing.hardware(_fake_net(), n_pulse_max=4, interval=10)
     assert hw["layers"] == [
-        {"n_rows": 5, "n_out": 3, "read_v_V": 0.2, "t_int_forward_s": 30e-9, "t_int_backward_s": 60e-9,
-         "t_verify_s": 300e-9},                                   # the crossbar's default verify window
+        {"n_rows": 5, "n_out": 3, "read_v_V": 0.2, "t_int_forward_s": exact(30e-9), "t_int_backward_s": exact(60e-9),
+         "t_settle_s": 5e-9, "t_verify_s": 300e-9},               # pulse + the column read's settling; default verify
         {"n_rows": 4, "n_out": 2, "read_v_V": 0.1, "t_int_forward_s": 40e-9, "t_int_backward_s": 70e-9,
-         "t_verify_s": 500e-9}]                                   # the configured one
+         "t_settle_s": 0.0, "t_verify_s": 500e-9}]                # the configured verify window
     assert hw["t_update_slot_s"] == exact(16e-9) and hw["n_pulse_max"] == 4
     assert hw["t_set_slot_s"] == exact(120e-9) and hw["t_reset_slot_s"] == exact(60e-9)
     assert (hw["t_int_reset_s"], hw["t_adc_s"], hw["t_digital_s"], hw["columns_per_adc"]) == (10e-9, 50e-9, 10e-9, 1)

@@ -117,7 +117,7 @@ def test_drift_with_nu_zero_leaves_accuracy_unchanged(runs, tiny):
     res = de.circuit_curve(net, tiny.x_test, tiny.y_test, times, repeats=2)
     acc = np.asarray(res["accuracy"])
     assert np.all(acc == acc[:, :1]), acc          # identical at every time, each draw
-    assert acc.min() > 0.2                         # well above chance (0.1) after 300 examples
+    assert acc.min() > 0.15                        # above chance (0.1; σ of 120 examples 0.027) after 300 examples
 
 
 def test_accuracy_falls_over_a_year_without_compensation(runs, tiny):
