@@ -114,7 +114,10 @@ def test_outputs(report):
     assert {"integrator_virtual_ground_lag", "pcm_non_ohmic_read", "read_coupling_3t1c", "reset_rows_idle"} <= set(doc["effects"])
     assert "pcm_read_ratio_model_side" not in doc["effects"]
     lag = doc["effects"]["integrator_virtual_ground_lag"]
-    assert lag["median_rel"] > 0 and lag["model_median_rel"] > 0
+    # the column read's conveyors hold the lines (input conductance ~200 S against ~1 mS of an 8-row line):
+    # the op-amp's lag is there on both sides but far below the read bounds (and below float32 in many reads)
+    assert lag["median_rel"] > 0 and lag["model_max_rel"] > 0
+    assert lag["median_rel"] < 1e-3 and lag["model_max_rel"] < 1e-3
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]      # no temporary leftovers
 
 
