@@ -28,7 +28,10 @@ def test_devices_of_a_2pcm_3t1c_layer_are_copies_of_its_state(shipped):
     xb = layer(shipped, "2pcm+3t1c")
     d = xb.devices()
     assert set(d) == {"G_S", "G_prog_S", "pcm_instance", "g_max_S", "pcm_stuck", "V_C_V", "g_S", "lsp_instance",
-                      "g_shared_S", "ref_instance", "pol"}
+                      "g_shared_S", "ref_instance", "v_ref_gate_V", "pol"}
+    # the column references' gate: the cells' mean post-reset V_C (a number, the same the layer reads with)
+    from pycosim.devices import lsp
+    assert d["v_ref_gate_V"] == lsp.reference_gate_V(xb.lsp_pop)
     assert d["G_S"].shape == d["G_prog_S"].shape == d["pcm_instance"].shape == d["g_max_S"].shape == (2, 3, 2)
     assert d["pcm_instance"].dtype == np.int32 and d["pcm_stuck"] is None
     # each device's G_max is its SPICE instance's (the population row of the instance it was given)
