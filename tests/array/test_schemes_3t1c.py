@@ -1,0 +1,216 @@
+"""The '2pcm+3t1c' scheme's own physics, each checked against the calibration bundle's tables by hand
+(np.interp on the raw tables, not the layer's caches): the power-up state, one update pulse per cell up and
+down at V_C across the table, the asymmetry override, 'trains' coincidences, the read-noise variance of the
+cells, the default leakage batch and the batched leakage. Small quiet layers; part of the short tests/array
+selection of the mutation script."""
+
+import numpy as np
+import pytest
+
+from pycosim.array import ArrayConfig, Crossbar
+from pycosim.devices import lsp
+
+F32 = np.float32
+QUIET = {"pcm": {"read_noise": False, "drift": False, "c2c_scale": 0.0},
+         "lsp": {"read_noise": False, "c2c_scale": 0.0}, "periphery": {"integrator_noise": False}}
+
+
+def layer(shipped, shape=(3, 2), lsp_cfg=None, **cfg):
+    c = {"synapse": "2pcm+3t1c", **QUIET, **cfg}
+    c["lsp"] = {**QUIET["lsp"], **(lsp_cfg or {})}
+    return Crossbar(*shape, ArrayConfig.from_dict(c), bundle=shipped, rng=5)
+
+
+def table(shipped, name):
+    return np.asarray(shipped.tables[name], np.float64)
+
+
+def step_by_hand(shipped, V, inst, up, down_scale=1.0):
+    """One pulse from V (per cell, instance inst): V + ΔV_k(V), ΔV from lsp/dv_up_V or lsp/dv_down_V on
+    lsp/step_vc_V (midpoint rule for n = 1: the table at V itself)."""
+    grid = table(shipped, "lsp/step_vc_V")
+    tab = table(shipped, "lsp/dv_up_V" if up else "lsp/dv_down_V")
+    s = 1.0 if up else down_scale
+    return np.array([v + s * np.interp(v, grid, tab[k]) for v, k in zip(V.ravel().astype(np.float64), inst.ravel())])
+
+
+def g_by_hand(shipped, V, inst):
+    grid, g = table(shipped, "lsp/vc_grid_V"), table(shipped, "lsp/g_of_vc_S")
+    return np.array([np.interp(v, grid, g[k]) for v, k in zip(np.ravel(V).astype(np.float64), np.ravel(inst))])
+
+
+def test_power_up_state_and_pulse_size_by_hand(shipped):
+    """At power-up every cell has had the transmission-gate reset from vc_init (0.8 V), float32; g = g_k(V_C);
+    the column references read g at their gate; pol = +1 (float32); Δw_pulse = scale·mean_k[g_k(V₁) − g_k(V₀)]
+    with V₁ = V₀ + ΔV_up,k(V₀); the simulated up/down ratio mean ΔV_up / mean |ΔV_down| at V₀."""
+    xb = layer(shipped)
+    d = xb.devices()
+    assert d["V_C_V"].dtype == F32 and d["g_S"].dtype == F32 and d["pol"].dtype == F32
+    assert d["g_shared_S"].dtype == F32 and xb.pol.dtype == F32
+    assert d["pol"].tolist() == [1.0, 1.0]
+    inst, rinst = d["lsp_instance"], d["ref_instance"]
+    vs, vf = table(shipped, "lsp/reset_vstart_V"), table(shipped, "lsp/reset_vfinal_V")
+    want_v = np.array([np.interp(0.8, vs, vf[k]) for k in inst.ravel()]).reshape(3, 2)
+    np.testing.assert_allclose(d["V_C_V"], want_v, atol=2e-6)
+    assert np.all(np.abs(d["V_C_V"] - 0.8) > 1e-3)                  # the reset's offset, not vc_init itself
+    np.testing.assert_allclose(d["g_S"], g_by_hand(shipped, d["V_C_V"], inst).reshape(3, 2), rtol=1e-5)
+    np.testing.assert_allclose(d["g_shared_S"], g_by_hand(shipped, np.full(2, d["v_ref_gate_V"]), rinst),
+                               rtol=1e-5)
+    n = xb.lsp_pop.n
+    k = np.arange(n)
+    v0 = np.full(n, 0.8)
+    v1 = step_by_hand(shipped, v0, k, True)
+    want_dw = xb.scale * np.mean(g_by_hand(shipped, v1, k) - g_by_hand(shipped, v0, k))
+    assert xb.dw_pulse == pytest.approx(want_dw, rel=1e-4)
+    down = step_by_hand(shipped, v0, k, False) - v0
+    assert xb.up_down_ratio_simulated == pytest.approx(np.mean(v1 - v0) / -np.mean(down), rel=1e-5)
+
+
+def test_without_device_spread_a_cell_reads_as_its_reference(shipped):
+    """lsp.d2d_scale = 0: every cell is the mean instance, so the post-reset V_C of every cell is the
+    references' gate voltage and pol·(g − g_shared) = 0 (within float32) at power-up."""
+    xb = layer(shipped, lsp_cfg={"d2d_scale": 0.0})
+    d = xb.devices()
+    assert np.ptp(d["V_C_V"]) == 0 and np.ptp(d["g_S"]) == 0
+    np.testing.assert_allclose(d["V_C_V"], d["v_ref_gate_V"], atol=1e-6)
+    np.testing.assert_allclose(xb.lsp_contribution(), 0, atol=2e-4 * xb.dw_pulse)
+    # with the spread (d2d_scale = 1) the cells differ
+    assert np.ptp(layer(shipped).devices()["g_S"]) > 0
+
+
+@pytest.mark.parametrize("rounding", ["deterministic", "stochastic"])
+def test_one_pulse_per_cell_follows_the_step_table_up_and_down(shipped, rounding):
+    """lr = Δw_pulse, x = (1, 1, 1), δ = (−1, 1): n = (+1, −1) on every row, so column 0 gets one up pulse
+    and column 1 one down pulse (pol = +1), at V_C placed over the table (0.15 … 1.05 V); V_C by the raw step
+    tables, g by the raw g table, W by the weight law; the pulse counters accumulate (3 + 3, then again);
+    with pol = (−1, +1) column 0 is pulsed down instead."""
+    xb = layer(shipped, update={"rounding": rounding})
+    V = np.array([[0.15, 0.45], [0.62, 0.83], [1.05, 0.33]], F32)
+    xb.set_devices(V=V, pol=[1, 1])
+    inst = xb.devices()["lsp_instance"]
+    w_pcm = xb.weights() - xb.lsp_contribution()
+    x, dl = np.ones(3, F32), np.array([-1.0, 1.0], F32)
+    xb.update(x, dl, xb.dw_pulse)
+    want = np.empty((3, 2))
+    want[:, 0] = step_by_hand(shipped, V[:, 0], inst[:, 0], True)
+    want[:, 1] = step_by_hand(shipped, V[:, 1], inst[:, 1], False)
+    got = xb.devices()
+    assert got["V_C_V"].dtype == F32
+    np.testing.assert_allclose(got["V_C_V"], want, atol=3e-6)
+    assert np.all(np.abs(got["V_C_V"] - V) > 1e-3)
+    g = g_by_hand(shipped, want, inst).reshape(3, 2)
+    np.testing.assert_allclose(got["g_S"], g, rtol=2e-4)
+    gs = got["g_shared_S"].astype(np.float64)
+    np.testing.assert_allclose(xb.weights(), w_pcm + xb.scale * (g - gs), rtol=1e-4, atol=1e-5)
+    assert (xb.counters.lsp_up_pulses, xb.counters.lsp_down_pulses) == (3, 3)
+    xb.update(x, dl, xb.dw_pulse)
+    assert (xb.counters.lsp_up_pulses, xb.counters.lsp_down_pulses) == (6, 6)
+    # the polarity bit decides the direction: column 0 (pol −1) now down
+    xb.set_devices(V=V, pol=[-1, 1])
+    xb.update(x, dl, xb.dw_pulse)
+    np.testing.assert_allclose(xb.devices()["V_C_V"][:, 0], step_by_hand(shipped, V[:, 0], inst[:, 0], False),
+                               atol=3e-6)
+    assert (xb.counters.lsp_up_pulses, xb.counters.lsp_down_pulses) == (6, 12)
+    # nothing to do: no counts, nothing moves
+    before = xb.devices()["V_C_V"]
+    xb.update(np.zeros(3, F32), dl, xb.dw_pulse)
+    np.testing.assert_array_equal(xb.devices()["V_C_V"], before)
+
+
+def test_up_down_ratio_override_scales_the_down_steps(shipped):
+    """lsp.up_down_ratio = r: the down steps of every cell are scaled by ratio_sim / r (ratio_sim the
+    simulated population ratio), the up steps are as simulated."""
+    r = 0.5
+    xb = layer(shipped, lsp_cfg={"up_down_ratio": r}, update={"rounding": "deterministic"})
+    n = xb.lsp_pop.n
+    k = np.arange(n)
+    v0 = np.full(n, 0.8)
+    ratio = np.mean(step_by_hand(shipped, v0, k, True) - v0) / -np.mean(step_by_hand(shipped, v0, k, False) - v0)
+    V = np.array([[0.4, 0.5], [0.6, 0.7], [0.8, 0.9]], F32)
+    xb.set_devices(V=V)
+    inst = xb.devices()["lsp_instance"]
+    xb.update(np.ones(3, F32), np.array([-1.0, 1.0], F32), xb.dw_pulse)
+    got = xb.devices()["V_C_V"]
+    np.testing.assert_allclose(got[:, 0], step_by_hand(shipped, V[:, 0], inst[:, 0], True), atol=3e-6)
+    np.testing.assert_allclose(got[:, 1], step_by_hand(shipped, V[:, 1], inst[:, 1], False, ratio / r), atol=3e-6)
+
+
+def test_trains_pulse_the_cells_by_coincidences(shipped):
+    """'trains' on a 20×10 layer without device spread, |x| = |δ| = 1, lr = 2·Δw_pulse (n = −2 → down with
+    pol = +1; 8 slots, each line fires with probability 1/2): the pulses per cell scatter between 0 and 8
+    around 2 (rounding would give exactly 2 everywhere); lr = Δw_pulse still pulses (mean 1 per cell)."""
+    xb = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False}, update={"rounding": "trains"})
+    v0 = xb.devices()["V_C_V"].copy()
+    xb.update(np.ones(20, F32), np.ones(10, F32), 2 * xb.dw_pulse)
+    c = xb.counters
+    assert c.lsp_up_pulses == 0 and 300 < c.lsp_down_pulses < 500            # 400 expected, σ ≈ 12
+    dv = xb.devices()["V_C_V"] - v0
+    assert np.all(dv <= 0) and len(np.unique(dv)) > 3                         # different counts per cell
+    xb2 = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False}, update={"rounding": "trains"})
+    xb2.update(np.ones(20, F32), -np.ones(10, F32), xb2.dw_pulse)
+    assert xb2.counters.lsp_down_pulses == 0 and 140 < xb2.counters.lsp_up_pulses < 260   # 200 expected
+
+
+def test_cells_read_noise_variance_by_hand(shipped):
+    """lsp.read_noise (PCM read noise off): S = scale²·t_bench·(rel(V_C)·g_k(V_C))² per cell, rel from
+    lsp/read_noise_rel_sigma on lsp/read_noise_vc_V, t_bench = lsp.read_noise_t_int_s (the layer tabulates it on
+    the g grid and interpolates linearly: 0.5 % where g bends, at low V_C) — at placement and
+    after an update (the updated cells' S follows their new V_C); without read noise the LSP adds nothing."""
+    xb = layer(shipped, lsp_cfg={"read_noise": True}, update={"rounding": "deterministic"})
+    t = shipped.scalars["lsp"]["read_noise_t_int_s"]
+    nv, nr = table(shipped, "lsp/read_noise_vc_V"), table(shipped, "lsp/read_noise_rel_sigma")
+
+    def s_by_hand(V):
+        inst = xb.devices()["lsp_instance"]
+        rel = np.interp(V.ravel().astype(np.float64), nv, nr)
+        return (xb.scale ** 2 * t * (rel * g_by_hand(shipped, V, inst)) ** 2).reshape(V.shape)
+
+    V = np.array([[0.2, 0.4], [0.6, 0.8], [1.0, 1.1]], F32)
+    xb.set_devices(V=V)
+    assert xb.S.dtype == F32
+    np.testing.assert_allclose(xb.S, s_by_hand(V), rtol=5e-3)
+    xb.update(np.array([1.0, 0.0, 1.0], F32), np.array([-1.0, 1.0], F32), xb.dw_pulse)
+    V2 = xb.devices()["V_C_V"]
+    assert np.all(V2[0] != V[0]) and np.all(V2[1] == V[1])
+    np.testing.assert_allclose(xb.S, s_by_hand(V2), rtol=5e-3)
+    np.testing.assert_allclose(xb._lsp_var(np.array([1, 4])), s_by_hand(V2).ravel()[[1, 4]], rtol=5e-3)
+    quiet = layer(shipped)
+    assert quiet._lsp_var(None) == 0 and quiet._lsp_var(np.array([0])) == 0
+
+
+def test_default_leak_batch_by_hand(shipped):
+    """lsp.leak_batch_s = None: max(1 % of the mean up step at vc_init / the 99th percentile of |dV_C/dt|
+    over the leakage table, 16 float32 ulps of v_max / the median |dV_C/dt|) — from the raw tables."""
+    xb = layer(shipped)
+    rates = np.abs(table(shipped, "lsp/leak_dvdt_V_per_s"))
+    n = rates.shape[0]
+    v0 = np.full(n, 0.8)
+    step = np.mean(step_by_hand(shipped, v0, np.arange(n), True) - v0)
+    ulp16 = 16 * 2.0 ** -23                                                   # v_max = 1.2 V in [1, 2)
+    want = max(0.01 * step / np.percentile(rates, 99), ulp16 / np.median(rates))
+    assert xb.leak_batch_s == pytest.approx(want, rel=1e-4)
+    assert 0.5e-3 < xb.leak_batch_s < 1e-3                                  # "~1 ms" (LSPConfig)
+    # "auto" settings resolved for metrics.json: these two values; given ones are not listed
+    assert xb._lsp_resolved() == {"lsp.leak_batch_s": xb.leak_batch_s, "lsp.up_down_ratio": xb.up_down_ratio_simulated}
+    assert layer(shipped, lsp_cfg={"leak_batch_s": 1e-3, "up_down_ratio": 1.0})._lsp_resolved() == {}
+
+
+def test_leak_is_applied_in_batches_by_the_closed_form(shipped):
+    """lsp.leak_batch_s = 1 ms: 0.4 ms leaves V_C alone, 1 ms in all applies lsp.leak(V, 1 ms); a further
+    1 ms applies it again (nothing left pending after a batch); leak = False never moves V_C."""
+    xb = layer(shipped, lsp_cfg={"leak_batch_s": 1e-3})
+    V = np.array([[0.2, 0.4], [0.6, 0.8], [1.0, 1.1]], F32)
+    xb.set_devices(V=V)
+    inst = xb.devices()["lsp_instance"]
+    xb.advance(0.4e-3)
+    np.testing.assert_array_equal(xb.devices()["V_C_V"], V)
+    xb.advance(0.6e-3)
+    v1 = lsp.leak(V, 1e-3, inst, xb.lsp_pop)
+    assert np.all(np.abs(v1 - V) > 1e-6)
+    np.testing.assert_allclose(xb.devices()["V_C_V"], v1, atol=1e-6)
+    xb.advance(1e-3)
+    np.testing.assert_allclose(xb.devices()["V_C_V"], lsp.leak(v1, 1e-3, inst, xb.lsp_pop), atol=1e-6)
+    off = layer(shipped, lsp_cfg={"leak": False})
+    v = off.devices()["V_C_V"].copy()
+    off.advance(1.0, settle=True)
+    np.testing.assert_array_equal(off.devices()["V_C_V"], v)
