@@ -214,3 +214,98 @@ def test_leak_is_applied_in_batches_by_the_closed_form(shipped):
     v = off.devices()["V_C_V"].copy()
     off.advance(1.0, settle=True)
     np.testing.assert_array_equal(off.devices()["V_C_V"], v)
+
+
+def test_transfer_resets_the_cells_flips_the_polarity_and_counts(shipped):
+    """A transfer of column 1: its cells get the transmission-gate reset V_C ← f_k(V_C) (lsp/reset_vfinal_V
+    on lsp/reset_vstart_V), g follows, pol_1 flips from −1 to +1 (an explicit flip, not a set to −1), column 0
+    is left alone; lsp_resets counts the reset cells over transfers (3, then 3 + 6)."""
+    xb = layer(shipped, lsp_cfg={"leak": False}, transfer={"threshold": 0.0})
+    V = np.array([[0.3, 0.5], [0.7, 0.9], [1.0, 0.2]], F32)
+    xb.set_devices(V=V, pol=[1, -1])
+    inst = xb.devices()["lsp_instance"]
+    xb.transfer(cols=[1])
+    d = xb.devices()
+    vs, vf = table(shipped, "lsp/reset_vstart_V"), table(shipped, "lsp/reset_vfinal_V")
+    want = np.array([np.interp(v, vs, vf[k]) for v, k in zip(V[:, 1].astype(np.float64), inst[:, 1])])
+    np.testing.assert_allclose(d["V_C_V"][:, 1], want, atol=2e-6)
+    np.testing.assert_array_equal(d["V_C_V"][:, 0], V[:, 0])
+    np.testing.assert_allclose(d["g_S"][:, 1], g_by_hand(shipped, want, inst[:, 1]), rtol=1e-5)
+    assert d["pol"].tolist() == [1.0, 1.0]
+    assert xb.counters.lsp_resets == 3
+    xb.transfer()
+    assert xb.devices()["pol"].tolist() == [-1.0, -1.0] and xb.counters.lsp_resets == 9
+    # without invert_polarity the bits stay
+    xb.transfer(invert_polarity=False)
+    assert xb.devices()["pol"].tolist() == [-1.0, -1.0]
+
+
+def test_invert_polarity_of_some_columns_rewrites_their_weights(shipped):
+    """invert_polarity(cols=[1]): only pol_1 flips, and W of column 1 becomes
+    scale·[F·(G⁺ − G⁻) − (g − g_shared)] (the cached W refreshed at those synapses); a scalar column works."""
+    xb = layer(shipped, shape=(3, 3), lsp_cfg={"leak": False})
+    V = np.array([[0.3, 0.5, 0.9], [0.7, 0.9, 0.4], [1.0, 0.2, 0.6]], F32)
+    xb.set_devices(V=V, pol=[1, 1, 1])
+    w_pcm = xb.weights() - xb.lsp_contribution()
+    d = xb.devices()
+    lspw = xb.scale * (d["g_S"].astype(np.float64) - d["g_shared_S"])
+    assert np.all(np.abs(lspw) > 1e-3)
+    xb.invert_polarity(cols=[1])
+    assert xb.devices()["pol"].tolist() == [1.0, -1.0, 1.0]
+    np.testing.assert_allclose(xb.weights(), w_pcm + lspw * np.array([1.0, -1.0, 1.0]), rtol=1e-4, atol=1e-5)
+    xb.invert_polarity(2)
+    np.testing.assert_allclose(xb.weights(), w_pcm + lspw * np.array([1.0, -1.0, -1.0]), rtol=1e-4, atol=1e-5)
+    xb.invert_polarity()
+    assert xb.devices()["pol"].tolist() == [-1.0, 1.0, 1.0]
+
+
+def test_leak_segments_are_found_again_after_a_crossing_an_update_and_a_reset(shipped):
+    """The leakage cache (the segment of each cell) must follow V_C: cells placed just below a segment
+    boundary of lsp/leak_vc_V cross it within the first 1 ms batch; then an update pulse, then a reset of
+    column 0, each moves cells to other segments; after each, one more batch gives lsp.leak of the cells'
+    current V_C (the device law's closed form), and the read-noise variance S follows V_C too."""
+    xb = layer(shipped, lsp_cfg={"leak_batch_s": 1e-3, "read_noise": True}, update={"rounding": "deterministic"},
+               transfer={"threshold": 0.0})
+    V = np.array([[0.299998, 0.499998], [0.699998, 0.899998], [0.59, 0.999998]], F32)
+    xb.set_devices(V=V)
+    inst, pop = xb.devices()["lsp_instance"], xb.lsp_pop
+    S0 = xb.S.copy()
+
+    def batch_matches(v_before):
+        xb.advance(1e-3)
+        want = lsp.leak(v_before, 1e-3, inst, pop)
+        np.testing.assert_allclose(xb.devices()["V_C_V"], want, atol=1e-6)
+        return want
+
+    v1 = batch_matches(V)
+    crossed = np.floor(v1 / 0.1 + 1e-9) != np.floor(V / 0.1 + 1e-9)
+    assert crossed.sum() >= 4                                                 # the batch moved them across
+    assert np.all(xb.S != S0)                                                 # S follows the leak
+    v2 = batch_matches(v1)
+    xb.update(np.ones(3, F32), np.array([-1.0, 1.0], F32), xb.dw_pulse)       # one pulse up / down each
+    v3 = xb.devices()["V_C_V"].copy()
+    assert np.all(np.abs(v3 - v2) > 1e-3)
+    v4 = batch_matches(v3)
+    xb.transfer(cols=[0])
+    v5 = xb.devices()["V_C_V"].copy()
+    assert np.all(np.abs(v5[:, 0] - v4[:, 0]) > 0.05)
+    batch_matches(v5)
+    batch_matches(xb.devices()["V_C_V"].copy())
+
+
+def test_4pcm_transfer_resets_the_lsp_pair_of_the_moved_synapses(shipped):
+    """'4pcm' transfer of column 1 (threshold 0: every synapse of it moved): devices 2 and 3 (g⁺, g⁻) of
+    column 1 go to their instance's RESET floor, column 0's LSP pair and the MSP devices' order are kept;
+    transfer_resets counts the 2 × 3 LSP resets."""
+    xb = Crossbar(3, 2, ArrayConfig.from_dict({"synapse": "4pcm", **QUIET}), bundle=shipped, rng=5)
+    P = np.stack([np.full((3, 2), 4e-6), np.full((3, 2), 1e-6), np.full((3, 2), 3e-6), np.full((3, 2), 0.5e-6)])
+    xb.set_devices(P=P)
+    c0 = xb.counters.transfer_resets
+    st = xb.transfer(cols=[1], threshold=0.0)
+    d = xb.devices()
+    assert st.n_moved == 3 and xb.counters.transfer_resets - c0 == 6
+    floor = xb.pcm_pop.g_reset_S[d["pcm_instance"]]
+    np.testing.assert_array_equal(d["G_S"][2:, :, 1], floor[2:, :, 1].astype(F32))
+    np.testing.assert_array_equal(d["G_S"][2:, :, 0], P[2:, :, 0].astype(F32))
+    np.testing.assert_allclose(xb.lsp_contribution()[:, 1], xb.scale * (floor[2, :, 1] - floor[3, :, 1]), rtol=1e-5,
+                               atol=1e-7)
