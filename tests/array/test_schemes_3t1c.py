@@ -309,3 +309,23 @@ def test_4pcm_transfer_resets_the_lsp_pair_of_the_moved_synapses(shipped):
     np.testing.assert_array_equal(d["G_S"][2:, :, 0], P[2:, :, 0].astype(F32))
     np.testing.assert_allclose(xb.lsp_contribution()[:, 1], xb.scale * (floor[2, :, 1] - floor[3, :, 1]), rtol=1e-5,
                                atol=1e-7)
+
+
+def test_leak_within_a_segment_is_the_float32_affine_step(shipped):
+    """A cell that stays in its leakage segment j moves by V' = e·V + a in float32 arithmetic, e = E_kj and
+    a = A_kj of lsp.leak_tables(dt) rounded to float32 (bit for bit: the product rounded, then the sum);
+    a second batch of the same dt uses the same factors."""
+    xb = layer(shipped, shape=(20, 10), lsp_cfg={"leak_batch_s": 1e-3})
+    rng = np.random.default_rng(3)
+    j = rng.integers(1, 11, size=(20, 10))
+    V = (0.1 * j + rng.uniform(0.02, 0.08, size=(20, 10))).astype(F32)     # inside segment j, far from its ends
+    xb.set_devices(V=V)
+    inst, pop = xb.devices()["lsp_instance"], xb.lsp_pop
+    E, A = lsp.leak_tables(1e-3, pop)
+    e, a = np.asarray(E)[inst, j].astype(F32), np.asarray(A)[inst, j].astype(F32)
+    want = V
+    for _ in range(2):
+        want = (want * e).astype(F32) + a
+        assert want.dtype == F32
+        xb.advance(1e-3)
+        np.testing.assert_array_equal(xb.devices()["V_C_V"], want)
