@@ -329,3 +329,29 @@ def test_leak_within_a_segment_is_the_float32_affine_step(shipped):
         assert want.dtype == F32
         xb.advance(1e-3)
         np.testing.assert_array_equal(xb.devices()["V_C_V"], want)
+
+
+def test_transfer_statistics_threshold_and_counters_of_a_4pcm_layer(shipped):
+    """'4pcm', LSP contribution c = scale·(g⁺ − g⁻) placed by hand: with threshold 0.02 the synapses with
+    |c| > 0.02 are moved (2 of column 0), the others' |c| summed as dropped (scale·2.5 µS); their LSP pair
+    RESET once each (1 per device, none elsewhere), one target read per moved synapse (besides the
+    closed loop's verify reads), accumulated over the next transfer (column 1 at threshold 0.005: 2 more); the stats carry mode, tolerance and the verify window."""
+    xb = Crossbar(3, 2, ArrayConfig.from_dict({"synapse": "4pcm", **QUIET}), bundle=shipped, rng=5)
+    gp = np.array([[3e-6, 1e-6], [2e-6, 2e-6], [5e-6, 0.5e-6]])
+    P = np.stack([np.full((3, 2), 4e-6), np.full((3, 2), 1e-6), gp, np.full((3, 2), 1e-6)])
+    xb.set_devices(P=P)
+    s = xb.scale
+    assert s * 1e-6 < 0.02 < s * 2e-6                                         # |c| = s·(2, 0; 1, 1; 4, 0.5) µS
+    st = xb.transfer(cols=[0], threshold=0.02, tolerance=0.03, mode="closed", verify_t_read_s=2e-7)
+    assert (st.mode, st.tolerance, st.t_verify_s, st.n_synapses, st.n_moved) == ("closed", 0.03, 2e-7, 3, 2)
+    assert st.dropped_abs_sum == pytest.approx(s * 1e-6, rel=1e-5)          # (1, 0) only
+    assert st.verify_reads > 0 and xb.counters.transfer_verify_reads == 2 + st.verify_reads   # target reads + loop
+    reads = xb.counters.transfer_verify_reads
+    rc = xb.counters.pcm_resets_per_device
+    assert rc[2:, [0, 2], 0].tolist() == [[1, 1], [1, 1]] and rc[2:, 1, 0].tolist() == [0, 0]
+    assert rc[2:, :, 1].sum() == 0
+    st = xb.transfer(cols=[1], threshold=0.005)
+    assert (st.n_synapses, st.n_moved) == (3, 2)
+    assert st.dropped_abs_sum == 0.0                                          # (0, 1): c = 0 exactly
+    assert xb.counters.transfer_verify_reads == reads + 2 + st.verify_reads
+    assert rc.dtype == np.uint32 and xb.counters.pcm_resets_per_device[2:, 1:, 1].tolist() == [[1, 1], [1, 1]]
