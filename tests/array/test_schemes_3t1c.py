@@ -355,3 +355,40 @@ def test_transfer_statistics_threshold_and_counters_of_a_4pcm_layer(shipped):
     assert st.dropped_abs_sum == 0.0                                          # (0, 1): c = 0 exactly
     assert xb.counters.transfer_verify_reads == reads + 2 + st.verify_reads
     assert rc.dtype == np.uint32 and xb.counters.pcm_resets_per_device[2:, 1:, 1].tolist() == [[1, 1], [1, 1]]
+
+
+def with_c2c(shipped, up, down):
+    """The shipped bundle with the 3T1C pulse-to-pulse σ of ΔV_C set to (up, down) V."""
+    import dataclasses
+
+    sc = {**shipped.scalars, "lsp": {**shipped.scalars["lsp"], "dv_up_c2c_sigma_V": up, "dv_down_c2c_sigma_V": down}}
+    return dataclasses.replace(shipped, scalars=sc)
+
+
+@pytest.mark.parametrize("c2c_scale", [1.0, 0.5])
+def test_c2c_spread_of_one_pulse_is_the_sigma_of_its_direction(shipped, c2c_scale):
+    """Without device spread (lsp.d2d_scale = 0) every cell takes the same deterministic step, so the spread of
+    one pulse over 20×10 cells is the c2c σ of its direction × c2c_scale (σ_up = 1 mV, σ_down = 0.3 mV set in
+    the bundle; sampling error of the std over 100 cells ~7 %); either σ alone (the other 0) still gives noise
+    in its own direction and none in the other; c2c_scale = 0 gives none."""
+    su, sd = 1e-3, 0.3e-3
+
+    def spread(bundle, scale):
+        c = {"synapse": "2pcm+3t1c", **QUIET, "update": {"rounding": "deterministic"}}
+        c["lsp"] = {**QUIET["lsp"], "d2d_scale": 0.0, "leak": False, "c2c_scale": scale}
+        xb = Crossbar(20, 10, ArrayConfig.from_dict(c), bundle=bundle, rng=7)
+        v0 = xb.devices()["V_C_V"].copy()
+        d = np.where(np.arange(10) < 5, -1.0, 1.0).astype(F32)              # columns 0–4 up, 5–9 down
+        xb.update(np.ones(20, F32), d, xb.dw_pulse)
+        dv = (xb.devices()["V_C_V"] - v0).astype(np.float64)
+        assert np.all(dv[:, :5] > 0) and np.all(dv[:, 5:] < 0)
+        return dv[:, :5].std(), dv[:, 5:].std()
+
+    up, dn = spread(with_c2c(shipped, su, sd), c2c_scale)
+    assert up == pytest.approx(su * c2c_scale, rel=0.25) and dn == pytest.approx(sd * c2c_scale, rel=0.25)
+    up, dn = spread(with_c2c(shipped, su, 0.0), c2c_scale)
+    assert up == pytest.approx(su * c2c_scale, rel=0.25) and dn < 1e-6
+    up, dn = spread(with_c2c(shipped, 0.0, sd), c2c_scale)
+    assert up < 1e-6 and dn == pytest.approx(sd * c2c_scale, rel=0.25)
+    up, dn = spread(with_c2c(shipped, su, sd), 0.0)
+    assert up < 1e-6 and dn < 1e-6
