@@ -392,3 +392,37 @@ def test_c2c_spread_of_one_pulse_is_the_sigma_of_its_direction(shipped, c2c_scal
     assert up < 1e-6 and dn == pytest.approx(sd * c2c_scale, rel=0.25)
     up, dn = spread(with_c2c(shipped, su, sd), 0.0)
     assert up < 1e-6 and dn < 1e-6
+
+
+def test_forward_matrix_with_line_lag_follows_updates_and_leakage(shipped):
+    """With the integrator lag (periphery.integrator_lag, no compensation) the forward matrix is
+    Wf = scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻), the 3T1C cell on W⁺ where pol_j > 0 and on W⁻ otherwise; the update and
+    leakage kernels keep it current cell by cell (κ fixed between refreshes): after an update of columns of
+    both polarities, and after a leakage batch, Wf equals its value recomputed from the devices here."""
+    per = {**QUIET["periphery"], "adc_bits": None, "mismatch_scale": 0.0, "lag_compensation": False}
+    xb = layer(shipped, shape=(60, 6), lsp_cfg={"leak_batch_s": 20e-3}, periphery=per,
+               update={"rounding": "deterministic"})
+    rng = np.random.default_rng(4)
+    xb.set_weights((rng.standard_normal(xb.shape) * 0.2).astype(F32))
+    xb.set_devices(pol=[1, -1, 1, -1, 1, -1])
+    xb._refresh_all()
+    kp, kn = xb.kappa_p.astype(np.float64), xb.kappa_n.astype(np.float64)
+    assert np.all(np.abs(kp - kn) > 1e-3)                                    # the two lines lag differently
+
+    def wf_by_hand():
+        d = xb.devices()
+        F = xb.cfg.F
+        wp, wn = F * d["G_S"][0].astype(np.float64), F * d["G_S"][1].astype(np.float64)
+        g, gs, pos = d["g_S"].astype(np.float64), d["g_shared_S"].astype(np.float64), d["pol"] > 0
+        wp, wn = wp + np.where(pos, g, gs), wn + np.where(pos, gs, g)
+        return xb.scale * (kp * wp - kn * wn)
+
+    wf0 = xb.Wf.copy()
+    x = rng.uniform(0.2, 1.0, 60).astype(F32)
+    xb.update(x, np.array([-1, 1, -1, 1, 1, -1], F32), 2 * xb.dw_pulse)
+    assert np.abs(xb.Wf - wf0).max() > 0.5 * xb.dw_pulse
+    np.testing.assert_allclose(xb.Wf, wf_by_hand(), atol=1e-5, rtol=1e-5)
+    wf1 = xb.Wf.copy()
+    xb.advance(20e-3)                                                         # ~1 mV of V_C: ΔW ~ 10⁻³
+    assert np.abs(xb.Wf - wf1).max() > 2e-4
+    np.testing.assert_allclose(xb.Wf, wf_by_hand(), atol=1e-5, rtol=1e-5)
