@@ -429,3 +429,36 @@ def test_forward_matrix_with_line_lag_follows_updates_and_leakage(shipped):
     xb.advance(20e-3)                                                         # ~1 mV of V_C: ΔW ~ 10⁻³
     assert np.abs(xb.Wf - wf1).max() > 2e-4
     np.testing.assert_allclose(xb.Wf, wf_by_hand(), atol=1e-5, rtol=1e-5)
+
+
+def with_leak_table(shipped, table_fn):
+    """The shipped bundle with lsp/leak_dvdt_V_per_s replaced by table_fn(shape)."""
+    import dataclasses
+
+    t = dict(shipped.tables)
+    t["lsp/leak_dvdt_V_per_s"] = table_fn(shipped.tables["lsp/leak_dvdt_V_per_s"].shape)
+    return dataclasses.replace(shipped, tables=t)
+
+
+def test_default_leak_batch_of_hand_made_leakage_tables(shipped):
+    """The default batch's two bounds and its edge cases on leakage tables made here (rates on the 13 points
+    of lsp/leak_vc_V, every instance alike): 7 of 13 points at 1 µV/s and 6 at 50 mV/s — the median 1 µV/s
+    makes 16 float32 ulps of v_max (16·2⁻²³ V) / 1 µV/s = 1.907 s the larger bound; 7 points at 0 — the median
+    is 0, so only 1 % of a step / 50 mV/s counts; no leakage at all — 0 (applied at once)."""
+    n = shipped.tables["lsp/leak_dvdt_V_per_s"].shape[0]
+    v0 = np.full(n, 0.8)
+    step = np.mean(step_by_hand(shipped, v0, np.arange(n), True) - v0)
+
+    def batch(lo):
+        def tab(shape):
+            t = np.full(shape, 0.05)
+            t[:, :7] = lo
+            return t
+        c = {"synapse": "2pcm+3t1c", **QUIET}
+        return Crossbar(2, 2, ArrayConfig.from_dict(c), bundle=with_leak_table(shipped, tab), rng=5).leak_batch_s
+
+    assert batch(1e-6) == pytest.approx(16 * 2.0 ** -23 / 1e-6, rel=1e-6)
+    assert batch(0.0) == pytest.approx(0.01 * step / 0.05, rel=1e-4)
+    none = Crossbar(2, 2, ArrayConfig.from_dict({"synapse": "2pcm+3t1c", **QUIET}),
+                    bundle=with_leak_table(shipped, np.zeros), rng=5)
+    assert none.leak_batch_s == 0.0
