@@ -271,10 +271,17 @@ def test_leak_segments_are_found_again_after_a_crossing_an_update_and_a_reset(sh
     inst, pop = xb.devices()["lsp_instance"], xb.lsp_pop
     S0 = xb.S.copy()
 
+    w_pcm = xb.weights() - xb.lsp_contribution()
+    gs = xb.devices()["g_shared_S"].astype(np.float64)
+
     def batch_matches(v_before):
         xb.advance(1e-3)
         want = lsp.leak(v_before, 1e-3, inst, pop)
         np.testing.assert_allclose(xb.devices()["V_C_V"], want, atol=1e-6)
+        # W follows V_C by the weight law (pol = +1 in column 1; column 0 flips at its transfer)
+        pol = xb.devices()["pol"].astype(np.float64)
+        g = g_by_hand(shipped, want, inst).reshape(3, 2)
+        np.testing.assert_allclose(xb.weights(), w_pcm + xb.scale * pol * (g - gs), rtol=1e-4, atol=2e-5)
         return want
 
     v1 = batch_matches(V)
@@ -287,6 +294,7 @@ def test_leak_segments_are_found_again_after_a_crossing_an_update_and_a_reset(sh
     assert np.all(np.abs(v3 - v2) > 1e-3)
     v4 = batch_matches(v3)
     xb.transfer(cols=[0])
+    w_pcm = xb.weights() - xb.lsp_contribution()                            # column 0's MSP pair reprogrammed
     v5 = xb.devices()["V_C_V"].copy()
     assert np.all(np.abs(v5[:, 0] - v4[:, 0]) > 0.05)
     batch_matches(v5)
