@@ -138,7 +138,8 @@ def test_up_down_ratio_override_scales_the_down_steps(shipped):
 def test_trains_pulse_the_cells_by_coincidences(shipped):
     """'trains' on a 20×10 layer without device spread, |x| = |δ| = 1, lr = 2·Δw_pulse (n = −2 → down with
     pol = +1; 8 slots, each line fires with probability 1/2): the pulses per cell scatter between 0 and 8
-    around 2 (rounding would give exactly 2 everywhere); lr = Δw_pulse still pulses (mean 1 per cell)."""
+    around 2 (rounding would give exactly 2 everywhere); lr = Δw_pulse still pulses (mean 1 per cell); with
+    c2c noise the pulsed cells spread continuously."""
     xb = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False}, update={"rounding": "trains"})
     v0 = xb.devices()["V_C_V"].copy()
     xb.update(np.ones(20, F32), np.ones(10, F32), 2 * xb.dw_pulse)
@@ -149,6 +150,12 @@ def test_trains_pulse_the_cells_by_coincidences(shipped):
     xb2 = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False}, update={"rounding": "trains"})
     xb2.update(np.ones(20, F32), -np.ones(10, F32), xb2.dw_pulse)
     assert xb2.counters.lsp_down_pulses == 0 and 140 < xb2.counters.lsp_up_pulses < 260   # 200 expected
+    assert len(np.unique(xb2.devices()["V_C_V"])) <= 9                       # 0…8 pulses, no c2c: 9 levels at most
+    # with c2c noise every pulsed cell lands somewhere else (the trains kernel draws it too)
+    xb3 = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False, "c2c_scale": 1.0},
+                update={"rounding": "trains"})
+    xb3.update(np.ones(20, F32), -np.ones(10, F32), 2 * xb3.dw_pulse)
+    assert len(np.unique(xb3.devices()["V_C_V"])) > 150
 
 
 def test_cells_read_noise_variance_by_hand(shipped):
