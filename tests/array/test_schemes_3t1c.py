@@ -477,3 +477,20 @@ def test_default_leak_batch_of_hand_made_leakage_tables(shipped):
     none = Crossbar(2, 2, ArrayConfig.from_dict({"synapse": "2pcm+3t1c", **QUIET}),
                     bundle=with_leak_table(shipped, np.zeros), rng=5)
     assert none.leak_batch_s == 0.0
+
+
+def test_a_single_cell_update_and_the_clip_at_the_ends_of_the_g_table(shipped):
+    """An update that pulses exactly one cell moves it (and only it); 8 up pulses from 1.19 V stop at v_max and
+    8 down pulses from 0.01 V at v_min (the g table's range, 0 … 1.2 V), the float32 ends exactly."""
+    xb = layer(shipped, lsp_cfg={"leak": False}, update={"rounding": "deterministic"})
+    V = np.array([[0.5, 0.6], [1.19, 0.01], [0.7, 0.8]], F32)
+    xb.set_devices(V=V)
+    inst = xb.devices()["lsp_instance"]
+    xb.update(np.array([1.0, 0.0, 0.0], F32), np.array([-1.0, 0.0], F32), xb.dw_pulse)     # cell (0, 0) only
+    got = xb.devices()["V_C_V"]
+    assert got[0, 0] == pytest.approx(step_by_hand(shipped, V[:1, 0], inst[:1, 0], True)[0], abs=3e-6)
+    assert got[0, 0] > V[0, 0] and np.array_equal(got.ravel()[1:], V.ravel()[1:])
+    assert (xb.counters.lsp_up_pulses, xb.counters.lsp_down_pulses) == (1, 0)
+    xb.update(np.array([0.0, 1.0, 0.0], F32), np.array([-8.0, 8.0], F32), xb.dw_pulse)     # row 1: +8, −8
+    got = xb.devices()["V_C_V"]
+    assert got[1, 0] == F32(xb.lsp_pop.v_max_V) and got[1, 1] == F32(xb.lsp_pop.v_min_V) == 0
