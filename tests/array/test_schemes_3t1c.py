@@ -370,6 +370,7 @@ def test_transfer_statistics_threshold_and_counters_of_a_4pcm_layer(shipped):
     assert st.dropped_abs_sum == 0.0                                          # (0, 1): c = 0 exactly
     assert xb.counters.transfer_verify_reads == reads + 2 + st.verify_reads
     assert rc.dtype == np.uint32 and xb.counters.pcm_resets_per_device[2:, 1:, 1].tolist() == [[1, 1], [1, 1]]
+    assert xb.counters.transfers == 2
 
 
 def with_c2c(shipped, up, down):
@@ -494,3 +495,25 @@ def test_a_single_cell_update_and_the_clip_at_the_ends_of_the_g_table(shipped):
     xb.update(np.array([0.0, 1.0, 0.0], F32), np.array([-8.0, 8.0], F32), xb.dw_pulse)     # row 1: +8, −8
     got = xb.devices()["V_C_V"]
     assert got[1, 0] == F32(xb.lsp_pop.v_max_V) and got[1, 1] == F32(xb.lsp_pop.v_min_V) == 0
+
+
+def test_set_pulses_per_device_accumulate_and_skip_stuck_devices(shipped):
+    """'2pcm', lr = Δw_pulse, x = (1, 0, 0), δ = (−2, 1): n = (+2, −1) on row 0, so G⁺ of synapse (0, 0) gets 2
+    SET pulses and G⁻ of (0, 1) one; pcm_sets_per_device counts them (uint32) and accumulates over updates;
+    with every device stuck (stuck_reset_frac = 1) nothing is counted."""
+    def two(stuck):
+        pcm = {**QUIET["pcm"], "stuck_reset_frac": stuck}
+        return Crossbar(3, 2, ArrayConfig.from_dict({"synapse": "2pcm", **QUIET, "pcm": pcm,
+                                                     "update": {"rounding": "deterministic"}}), bundle=shipped, rng=5)
+
+    xb = two(0.0)
+    x, d = np.array([1.0, 0.0, 0.0], F32), np.array([-2.0, 1.0], F32)
+    xb.update(x, d, xb.dw_pulse)
+    c = xb.counters.pcm_sets_per_device
+    assert c.dtype == np.uint32 and c.sum() == 3 and (c[0, 0, 0], c[1, 0, 1]) == (2, 1)
+    xb.update(x, d, xb.dw_pulse)
+    c = xb.counters.pcm_sets_per_device
+    assert c.sum() == 6 and (c[0, 0, 0], c[1, 0, 1]) == (4, 2)
+    st = two(1.0)
+    st.update(x, d, st.dw_pulse)
+    assert st.counters.pcm_sets_per_device.sum() == 0
