@@ -40,7 +40,8 @@ PY = sys.executable
 #: the short selection of tests/array for the crossbar and the schemes (pytest arguments; -k leaves out
 #: test_zero_delta_changes_nothing (its first case compiles the kernels: ~30 s), test_leak_toward_asymptote_and_cache
 #: (~11 s) and test_forward_backward_close_to_weights (~8 s))
-ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_crossbar.py",
+ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_schemes_3t1c.py",
+               "tests/array/test_crossbar.py",
                "tests/array/test_schemes.py", "tests/array/test_drift_compensation.py",
                "-k", "not test_zero_delta_changes_nothing and not test_leak_toward_asymptote_and_cache "
                      "and not test_forward_backward_close_to_weights")
