@@ -144,12 +144,13 @@ def test_trains_pulse_the_cells_by_coincidences(shipped):
     v0 = xb.devices()["V_C_V"].copy()
     xb.update(np.ones(20, F32), np.ones(10, F32), 2 * xb.dw_pulse)
     c = xb.counters
-    assert c.lsp_up_pulses == 0 and 300 < c.lsp_down_pulses < 500            # 400 expected, σ ≈ 12
+    # a slot pulses R·C cells, R ~ B(20, ½), C ~ B(10, ½): mean 50, σ 19.7 per slot; 8 slots: 400 ± 56 (±3σ)
+    assert c.lsp_up_pulses == 0 and 230 < c.lsp_down_pulses < 570
     dv = xb.devices()["V_C_V"] - v0
     assert np.all(dv <= 0) and len(np.unique(dv)) > 3                         # different counts per cell
     xb2 = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False}, update={"rounding": "trains"})
     xb2.update(np.ones(20, F32), -np.ones(10, F32), xb2.dw_pulse)
-    assert xb2.counters.lsp_down_pulses == 0 and 140 < xb2.counters.lsp_up_pulses < 260   # 200 expected
+    assert xb2.counters.lsp_down_pulses == 0 and 80 < xb2.counters.lsp_up_pulses < 320    # 200 ± 39 (4 slots, ±3σ)
     assert len(np.unique(xb2.devices()["V_C_V"])) <= 9                       # 0…8 pulses, no c2c: 9 levels at most
     # with c2c noise every pulsed cell lands somewhere else (the trains kernel draws it too)
     xb3 = layer(shipped, shape=(20, 10), lsp_cfg={"d2d_scale": 0.0, "leak": False, "c2c_scale": 1.0},
@@ -415,8 +416,12 @@ def test_forward_matrix_with_line_lag_follows_updates_and_leakage(shipped):
     Wf = scale·(κ⁺_j·W⁺ − κ⁻_j·W⁻), the 3T1C cell on W⁺ where pol_j > 0 and on W⁻ otherwise; the update and
     leakage kernels keep it current cell by cell (κ fixed between refreshes): after an update of columns of
     both polarities, and after a leakage batch, Wf equals its value recomputed from the devices here."""
+    import copy
+
     per = {**QUIET["periphery"], "adc_bits": None, "mismatch_scale": 0.0, "lag_compensation": False}
-    xb = layer(shipped, shape=(60, 6), lsp_cfg={"leak_batch_s": 20e-3}, periphery=per,
+    weak = copy.deepcopy(shipped)             # a weak line hold (the shipped conveyors hold to ~1e-5): κ ≈ 0.6–0.8
+    weak.scalars["integrator"]["conveyor_g_in_S"] = 5e-3
+    xb = layer(weak, shape=(60, 6), lsp_cfg={"leak_batch_s": 20e-3}, periphery=per,
                update={"rounding": "deterministic"})
     rng = np.random.default_rng(4)
     W = (rng.standard_normal(xb.shape) * 0.2).astype(F32)
@@ -426,7 +431,7 @@ def test_forward_matrix_with_line_lag_follows_updates_and_leakage(shipped):
     xb.set_devices(pol=[1, -1, 1, -1, 1, -1])
     xb._refresh_all()
     kp, kn = xb.kappa_p.astype(np.float64), xb.kappa_n.astype(np.float64)
-    assert np.all(np.abs(kp - kn) > 0.1)                                      # the two lines lag differently
+    assert np.all(np.abs(kp - kn) > 0.02)                                     # the two lines lag differently
 
     def wf_by_hand():
         d = xb.devices()
