@@ -2,10 +2,18 @@
 periphery's drift compensation (a curve, not a number: the onset of programmed-state drift at µs–ms after
 programming is not pinned down by published measurements; docs/circuits/pcm.md).
 
-    python benchmarks/drift_onset.py [--epochs 5] [--seeds 0] [--t-on 1e-7,1e-6,1e-5,1e-4,1e-3,1e-2,1e-1]
+    python benchmarks/drift_onset.py --bundles 'cal/ton-{t_on:.0e}' [--epochs 5] [--seeds 0]
+                                     [--t-on 1e-7,1e-6,1e-5,1e-4,1e-3,1e-2,1e-1]
                                      [--compensation none,column] [--workers 2] [--runs runs/drift-onset]
 
-Every run is ``ambrogio2018-accel`` with ``pcm.<ONSET_FIELD>=t_on`` (and ``periphery.drift_compensation``),
+The onset is a property of the device: the bundle's drift reads (10 µs … 10⁴ s) were simulated with the
+``ton`` of ``netlists/pcm.lib``, and the array model's ``pcm.drift_t_on_s`` only re-shapes the curve between
+those reads. So every t_on needs its own bundle, characterised with that ``ton`` (``--bundles``: a directory
+pattern with ``{t_on}``); without it the script stops with one line instead of drawing a curve that is not
+the onset's.
+
+Every run is ``ambrogio2018-accel`` with that bundle, ``pcm.<ONSET_FIELD>=t_on`` (and
+``periphery.drift_compensation``),
 an ordinary run directory (finished runs are reused, interrupted ones resumed; the float baseline at the same
 budget and seeds is run beside them). Writes ``benchmarks/results/drift_onset.txt`` (table) and
 ``docs/img/drift_onset.png`` (accuracy against t_on, one line per compensation, the float baseline and the
@@ -28,12 +36,14 @@ ONSET_FIELD = "drift_t_on_s"
 BASE = "ambrogio2018-accel"
 
 
-def _job(preset: str, overrides: list[str], seed: int, epochs: int, out: Path) -> dict:
-    return {"preset": preset, "overrides": overrides, "seed": seed, "epochs": epochs, "out": str(out)}
+def _job(preset: str, overrides: list[str], seed: int, epochs: int, out: Path, bundle: str | None = None) -> dict:
+    return {"preset": preset, "overrides": overrides, "seed": seed, "epochs": epochs, "out": str(out),
+            "bundle": bundle}
 
 
 def run_one(job: dict) -> dict:
     """Train (or resume, or reuse) one run; returns its metrics.json content."""
+    from pycosim import calibration
     from pycosim.nn.train import CHECKPOINT, resolve_config, train
 
     out = Path(job["out"])
@@ -41,7 +51,8 @@ def run_one(job: dict) -> dict:
     if m.is_file() and json.loads(m.read_text()).get("status") == "finished":
         return json.loads(m.read_text())
     cfg = resolve_config(job["preset"], None, job["overrides"], epochs=job["epochs"], seed=job["seed"])
-    return train(cfg, out, resume=(out / CHECKPOINT).is_file(), progress=False, plots=False)
+    bundle = calibration.load(job["bundle"]) if job.get("bundle") else None
+    return train(cfg, out, resume=(out / CHECKPOINT).is_file(), progress=False, plots=False, bundle=bundle)
 
 
 def main() -> None:
@@ -54,9 +65,14 @@ def main() -> None:
     ap.add_argument("--runs", default="runs/drift-onset")
     ap.add_argument("--results", default="benchmarks/results/drift_onset.txt")
     ap.add_argument("--figure", default="docs/img/drift_onset.png")
+    ap.add_argument("--bundles", default=None,
+                    help="directory pattern of one bundle per onset, e.g. 'cal/ton-{t_on:.0e}' (required)")
     ap.add_argument("--reference-runs", default=None,
                     help="directory holding ambrogio2018-e{E}-s{S} (tester timing) runs to draw as a reference")
     args = ap.parse_args()
+    if not args.bundles:
+        raise SystemExit("drift_onset.py: --bundles PATTERN is required: each onset needs a bundle characterised "
+                         "with that ton (pcm.drift_t_on_s alone only re-shapes the stored drift curve)")
     seeds = [int(s) for s in args.seeds.split(",")]
     t_on = [float(t) for t in args.t_on.split(",")]
     comps = args.compensation.split(",")
@@ -66,7 +82,8 @@ def main() -> None:
         for t in t_on:
             for s in seeds:
                 jobs[(c, t, s)] = _job(BASE, [f"pcm.{ONSET_FIELD}={t!r}", f"periphery.drift_compensation={c}"], s,
-                                       args.epochs, root / f"{c}-ton{t:.0e}-e{args.epochs}-s{s}")
+                                       args.epochs, root / f"{c}-ton{t:.0e}-e{args.epochs}-s{s}",
+                                       args.bundles.format(t_on=t))
     for s in seeds:
         jobs[("float", None, s)] = _job("float", [], s, args.epochs, root / f"float-e{args.epochs}-s{s}")
     t0 = time.time()
