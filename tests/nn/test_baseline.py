@@ -32,13 +32,8 @@ def test_running_every():
 
 
 @pytest.fixture(scope="module")
-def tiny_npz(tmp_path_factory):
-    from pycosim.datasets import sources
-
-    d = sources.load("mnist")
-    p = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(p, x_train=d.x_train[:230], y_train=d.y_train[:230], x_test=d.x_test[:60], y_test=d.y_test[:60])
-    return p
+def tiny_npz(mnist_npz):
+    return mnist_npz(230, 60)
 
 
 def test_train_baseline_writes_the_block_and_one_figure_with_both_runs(tmp_path, tiny_npz, capsys, monkeypatch):

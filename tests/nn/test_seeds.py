@@ -25,13 +25,8 @@ def test_seed_lists():
 
 
 @pytest.fixture(scope="module")
-def tiny_npz(tmp_path_factory):
-    from pycosim.datasets import sources
-
-    d = sources.load("mnist")
-    p = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(p, x_train=d.x_train[:120], y_train=d.y_train[:120], x_test=d.x_test[:40], y_test=d.y_test[:40])
-    return p
+def tiny_npz(mnist_npz):
+    return mnist_npz(120, 40)
 
 
 def test_train_seeds_runs_each_seed_and_summarises_them(tmp_path, tiny_npz):
