@@ -3,7 +3,6 @@
 import json
 import statistics
 
-import numpy as np
 import pytest
 
 from pycosim.cli import main
