@@ -80,6 +80,7 @@ class Crossbar:
         self.t_s = 0.0
         self.scale = 1.0
         self.dw_pulse = 0.0
+        self.trains_split = float(config.update.trains_split)
         self._build(bundle)
 
     # ------------------------------------------------------------------ the scheme protocol (hooks)

@@ -488,7 +488,8 @@ class AnalogCrossbar(Crossbar):
         * 'trains': stochastic pulse trains of length BL = max_pulses on every row and column (Gokmen &
           Vlasov, Front. Neurosci. 10, 333 (2016); Burr et al., IEEE TED 62, 3498 (2015)): row i fires in
           each slot with probability p_i = min(1, |x_i|·s_x), column j with q_j = min(1, |δ_j|·s_δ),
-          s_x·s_δ = lr/(Δw_pulse·BL), s_x/s_δ = max|δ|/max|x| (balanced); a synapse gets one pulse per
+          s_x·s_δ = lr/(Δw_pulse·BL), split by update.trains_split γ (0.5: s_x/s_δ = max|δ|/max|x|,
+          balanced; 0: the largest-|δ| column fires in every slot); a synapse gets one pulse per
           coincidence, E[n_ij] = BL·p_i·q_j = n_ij (when unclipped). Only BL·(rows + cols) random numbers.
 
         |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can get a pulse are formed (for
@@ -514,7 +515,7 @@ class AnalogCrossbar(Crossbar):
             u_r = self._uniforms(rows.size * bl).reshape(rows.size, bl)
             u_c = self._uniforms(bl * cols.size).reshape(bl, cols.size)
             m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
-                                      self._out_flat, self._out_n)
+                                      self._out_flat, self._out_n, np.float64(self.trains_split))
             return self._out_flat[:m], self._out_n[:m]     # ascending synapse index; views of work arrays
         p = np.multiply.outer(xr * -c, d[cols])
         if uc.rounding == "deterministic":
