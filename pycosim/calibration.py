@@ -503,7 +503,34 @@ def summary(bundle: Bundle) -> str:
     stale = stale_files(bundle)
     if stale:
         lines.append(f"  WARNING: changed since characterisation: {', '.join(stale)}")
+    lines += measured_summary_lines(bundle)
     return "\n".join(lines)
+
+
+def measured_summary_lines(bundle: Bundle) -> list[str]:
+    """Lines of :func:`summary` for a bundle made from measured data (``pycosim calibrate-data``): its role, the
+    input files (SHA-256, rows, devices), which tables and scalars came from the data and which from the base
+    bundle, and for the lsp role the measured device's range and steps. Empty for a SPICE bundle."""
+    m = (bundle.provenance or {}).get("measured")
+    if not isinstance(m, dict):
+        return []
+    u = 1e6
+    lines = [f"Measured data (role {m.get('role')}; use with {m.get('scheme')})"]
+    for key, inp in (m.get("inputs") or {}).items():
+        extra = f", {inp['sequences']} sequences" if "sequences" in inp else ""
+        lines.append(f"  {key:<10} {inp.get('file')}: {inp.get('rows')} rows, {inp.get('devices')} devices{extra}; "
+                     f"SHA-256 {str(inp.get('sha256'))[:16]}…")
+    base = m.get("base") or {}
+    lines.append(f"  base       {base.get('path')} (tables {str(base.get('tables_sha256'))[:16]}…)")
+    lines.append(f"  from data  ({len(m.get('from_data') or [])}) " + ", ".join(m.get("from_data") or []))
+    lines.append(f"  from base  ({len(m.get('from_base') or [])}) " + ", ".join(m.get("from_base") or []))
+    d = bundle.scalars.get("lsp_data")
+    if isinstance(d, dict) and "dg_up_mean_S" in d:
+        lines.append(f"  LSP device G {d['g_min_mean_S'] * u:.3f} … {d['g_max_mean_S'] * u:.3f} µS (device means), reset "
+                     f"to {d['g_reset_mean_S'] * u:.3f} µS; step there up {d['dg_up_mean_S'] * u:+.4f} µS (c2c σ "
+                     f"{d['dg_up_c2c_sigma_S'] * u:.4f}), down {d['dg_down_mean_S'] * u:+.4f} µS (c2c σ "
+                     f"{d['dg_down_c2c_sigma_S'] * u:.4f}); {d['instances']} instances of {d['devices']} devices")
+    return lines
 
 
 def _flat_scalars(scalars: dict) -> dict:

@@ -321,7 +321,7 @@ class ArrayConfig:
         holds the weights of a 784-250-125-10 MNIST network (|W| < 1 after training at lr ≤ 0.1).
     """
 
-    synapse: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal"] = "2pcm+3t1c"
+    synapse: Literal[SYNAPSES] = "2pcm+3t1c"
     F: float = 3.0
     weight_max: float = 1.0
     pcm: PCMConfig = field(default_factory=PCMConfig)

@@ -104,7 +104,7 @@ class SynapseConfig:
         updates fit its range and pulse budget; 'fixed': weight_max in every layer.
     """
 
-    kind: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal"] = "2pcm+3t1c"
+    kind: Literal[SYNAPSES] = "2pcm+3t1c"
     F: float = 3.0
     weight_max: float = 1.0
     weight_scaling: Literal["fan_in", "fixed"] = "fan_in"

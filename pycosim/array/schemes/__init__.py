@@ -59,6 +59,9 @@ _REGISTRY = {s.name: s for s in (
                ("G+", "G-"), "pycosim.array.schemes.pcm2", "Pcm2"),
     SchemeInfo("ideal", "W stored as float32, exact arithmetic (the software reference)", "—", False, False, False, False,
                (), "pycosim.array.schemes.ideal", "Ideal"),
+    SchemeInfo("2pcm+meas", "W = scale·[F·(G⁺ − G⁻) + pol_j·(g − g_shared,j)], g a measured device",
+               "Ambrogio et al., Nature 558, 60 (2018), LSP from pycosim calibrate-data --role lsp", True, True, True,
+               False, ("G+", "G-"), "pycosim.array.schemes.pcm_meas", "PcmMeasured"),
 )}
 
 
