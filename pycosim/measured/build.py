@@ -231,7 +231,7 @@ def _drift_from_data(dd, g_top_S: np.ndarray) -> tuple[dict, dict]:
               f"({'no device-to-device spread of ν' if m == 1 else 'an uncertain spread'})")
     if np.any(G <= 0):
         i = np.argwhere(G <= 0)[0]
-        raise CalibrationError(f"{dd.path}: device {dd.devices[i[0]]!r} reads 0 S at t_s = {T[i[1]]:g} s (a drift "
+        raise CalibrationError(f"{dd.path}: device {str(dd.devices[i[0]])!r} reads 0 S at t_s = {T[i[1]]:g} s (a drift "
                                "exponent needs G > 0)")
     late = T >= DRIFT_FIT_T_MIN_S if np.sum(T >= DRIFT_FIT_T_MIN_S) >= 2 else np.ones(T.size, bool)
     nu, g0 = fit_drift(T[late], G[:, late])
@@ -310,7 +310,7 @@ def lsp_tables(pd, b0, dd, nd) -> tuple[dict, dict, set, set]:
     lack = np.flatnonzero((n_up == 0) | (n_dn == 0))
     if lack.size:
         d = lack[0]
-        raise CalibrationError(f"{pd.path}: device {pd.devices[d]!r} has no {'up' if n_up[d] == 0 else 'down'} "
+        raise CalibrationError(f"{pd.path}: device {str(pd.devices[d])!r} has no {'up' if n_up[d] == 0 else 'down'} "
                                "sequence (the lsp role pairs every device's up and down sequences)")
     pair = np.minimum(n_up, n_dn)
     keep = {up: res_of[up][seq_rank[res_of[up]] < pair[pd.seq_device[res_of[up]]]] for up in (True, False)}

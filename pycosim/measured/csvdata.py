@@ -102,7 +102,7 @@ def numbers(t: CsvTable, col: str, *, kind: str = "number") -> np.ndarray:
         v = s.astype(np.float64)
     except ValueError:
         bad = next(i for i, x in enumerate(s) if not _is_float(x))   # error path only
-        raise CalibrationError(f"{t.path}: line {t.line[bad]}: {col} {s[bad]!r} is not a number") from None
+        raise CalibrationError(f"{t.path}: line {t.line[bad]}: {col} {str(s[bad])!r} is not a number") from None
     checks = {"number": (~np.isfinite(v), "is not a finite number"),
               "conductance": (~np.isfinite(v) | (v < 0), "is not a conductance (must be a finite number ≥ 0 S)"),
               "time": (~np.isfinite(v) | (v <= 0), "is not a time after programming (must be > 0 s)"),
@@ -111,7 +111,7 @@ def numbers(t: CsvTable, col: str, *, kind: str = "number") -> np.ndarray:
     bad = np.flatnonzero(bad_mask)
     if bad.size:
         i = int(bad[0])
-        raise CalibrationError(f"{t.path}: line {t.line[i]}: {col} {s[i]!r} {problem}")
+        raise CalibrationError(f"{t.path}: line {t.line[i]}: {col} {str(s[i])!r} {problem}")
     return v
 
 
@@ -173,7 +173,7 @@ def read_pulses(path: str | os.PathLike, *, pcm_words: bool) -> PulseData:
     known = np.isin(dirs, list(words))
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
-        raise CalibrationError(f"{t.path}: line {t.line[i]}: unknown direction {t.columns['direction'][i]!r} "
+        raise CalibrationError(f"{t.path}: line {t.line[i]}: unknown direction {str(t.columns['direction'][i])!r} "
                                f"(allowed: {', '.join(words)})")
     up = np.isin(dirs, [w for w, u in words.items() if u])
     pulse = numbers(t, "pulse", kind="count").astype(np.int64)
@@ -186,7 +186,7 @@ def read_pulses(path: str | os.PathLike, *, pcm_words: bool) -> PulseData:
     single = np.flatnonzero(counts < 2)
     if single.size:
         k = single[np.argmin(first[single])]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {devices[k]!r} has a single read "
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single read "
                                "(a response needs the read before a pulse and after it)")
     order = np.argsort(first)                      # devices in order of first appearance
     rank = np.empty_like(order)
@@ -199,7 +199,7 @@ def read_pulses(path: str | os.PathLike, *, pcm_words: bool) -> PulseData:
     bad_start = np.flatnonzero(start & (pulse != 0))
     if bad_start.size:
         i = int(bad_start[0])
-        raise CalibrationError(f"{t.path}: line {t.line[i]}: a sequence of device {devices[dev_idx[i]]!r} "
+        raise CalibrationError(f"{t.path}: line {t.line[i]}: a sequence of device {str(devices[dev_idx[i]])!r} "
                                f"({dirs[i]}) starts at pulse {pulse[i]}, not 0")
     step = np.diff(pulse)
     cont = ~start[1:]
@@ -209,7 +209,7 @@ def read_pulses(path: str | os.PathLike, *, pcm_words: bool) -> PulseData:
         bad = np.flatnonzero(mask)
         if bad.size:
             i = int(bad[0]) + 1
-            raise CalibrationError(f"{t.path}: line {t.line[i]}: the sequence of device {devices[dev_idx[i]]!r} "
+            raise CalibrationError(f"{t.path}: line {t.line[i]}: the sequence of device {str(devices[dev_idx[i]])!r} "
                                    f"({dirs[i]}) " + problem.format(a=pulse[i - 1], b=pulse[i])
                                    + " (pulse numbers within a sequence must be 0, 1, 2, …)")
     seq_start = np.flatnonzero(start)
@@ -217,7 +217,7 @@ def read_pulses(path: str | os.PathLike, *, pcm_words: bool) -> PulseData:
     one = np.flatnonzero(seq_len < 2)
     if one.size:
         i = int(seq_start[one[0]])
-        raise CalibrationError(f"{t.path}: line {t.line[i]}: a sequence of device {devices[dev_idx[i]]!r} "
+        raise CalibrationError(f"{t.path}: line {t.line[i]}: a sequence of device {str(devices[dev_idx[i]])!r} "
                                f"({dirs[i]}) has a single read (pulse 0 and no pulse after it)")
     return PulseData(path=t.path, sha256=t.sha256, device_index=dev_idx, pulse=pulse, up=up, g_S=g, line=t.line,
                      seq_start=seq_start, seq_len=seq_len, seq_up=up[seq_start], seq_device=dev_idx[seq_start],
@@ -246,7 +246,7 @@ def read_drift(path: str | os.PathLike) -> DriftData:
     single = np.flatnonzero(counts < 2)
     if single.size:
         k = single[np.argmin(first[single])]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {devices[k]!r} has a single drift read "
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single drift read "
                                "(a drift exponent needs ≥ 2 times)")
     times, t_idx = np.unique(ts, return_inverse=True)
     cell = dev_idx * times.size + t_idx
@@ -254,12 +254,12 @@ def read_drift(path: str | os.PathLike) -> DriftData:
     dup = np.flatnonzero(cnt > 1)
     if dup.size:
         i = int(np.sort(where[dup])[0])
-        raise CalibrationError(f"{t.path}: line {t.line[i]}: device {t.columns['device'][i]!r} is read twice at "
+        raise CalibrationError(f"{t.path}: line {t.line[i]}: device {str(t.columns['device'][i])!r} is read twice at "
                                f"t_s = {ts[i]:g} s")
     if uniq.size != devices.size * times.size:
         have = np.bincount(dev_idx, minlength=devices.size)
         k = int(np.flatnonzero(have < times.size)[0])
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {devices[k]!r} is read at {have[k]} of the "
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} is read at {have[k]} of the "
                                f"{times.size} times of the file (every device must be read at the same times)")
     gm = np.empty(devices.size * times.size)
     gm[cell] = g
@@ -289,7 +289,7 @@ def read_noise(path: str | os.PathLike) -> NoiseData:
     single = np.flatnonzero(counts < 2)
     if single.size:
         k = single[np.argmin(first[single])]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {devices[k]!r} has a single read "
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single read "
                                "(read noise needs repeated reads)")
     s1 = np.bincount(dev_idx, weights=g)
     s2 = np.bincount(dev_idx, weights=g * g)
@@ -298,7 +298,7 @@ def read_noise(path: str | os.PathLike) -> NoiseData:
     zero = np.flatnonzero(mean <= 0)
     if zero.size:
         k = zero[0]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {devices[k]!r} reads 0 S on average "
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} reads 0 S on average "
                                "(no relative noise can be formed)")
     order = np.argsort(first)
     return NoiseData(path=t.path, sha256=t.sha256, rows=t.rows, devices=devices[order], g_mean_S=mean[order],
