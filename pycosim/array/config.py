@@ -314,7 +314,8 @@ class ArrayConfig:
     synapse: '2pcm+3t1c' (W = F·(G⁺ − G⁻) + pol·(g − g_shared), Ambrogio et al., Nature 558, 60 (2018));
         '4pcm' (W = F·(G⁺ − G⁻) + (g⁺ − g⁻), PCM pairs of different significance, Cristiano et al.,
         J. Appl. Phys. 124, 151901 (2018)); '2pcm' (W = F·(G⁺ − G⁻), updates as SET pulses, Burr et al.,
-        IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference).
+        IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference);
+        '2pcm+meas' (as '2pcm+3t1c' with a measured device as the LSP: pycosim calibrate-data --role lsp).
     F: significance factor of the MSP pair (Ambrogio et al.: 3).
     weight_max: network weight of the full MSP range, F·(mean G_max − mean RESET floor); it fixes the
         weight scale (network units per siemens) = weight_max / (F·ΔG_range). Default 1: the ±1 range

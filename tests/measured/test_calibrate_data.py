@@ -237,7 +237,6 @@ def test_lsp_device_in_the_array_steps_as_measured(lsp_bundle):
     k = xb.devices()["lsp_instance"]
     np.testing.assert_allclose(g0, lsp_bundle["lsp_data/g_reset_S"][k], rtol=1e-6)
     pop = xb.lsp_pop
-    v_up = xb.__class__.__mro__[1]  # noqa: F841 (the 3T1C machinery is the parent)
     from pycosim.devices import lsp as lsp_dev
 
     n = np.ones(g0.shape, int)
@@ -273,3 +272,30 @@ def test_lsp_needs_both_directions(tmp_path):
         calibrate_data(p, "lsp", tmp_path / "cal")
     with pytest.raises(CalibrationError, match="unknown direction 'set'"):
         calibrate_data(_write(tmp_path, _stairs(), "s.csv"), "lsp", tmp_path / "cal")
+
+
+def test_2pcm_meas_state_round_trip_continues_bit_for_bit(lsp_bundle):
+    """The registry checks of tests/array/test_schemes.py on the scheme's own bundle."""
+    from pycosim.array import ArrayConfig, Crossbar, schemes
+
+    xb = Crossbar(6, 3, ArrayConfig(synapse="2pcm+meas"), lsp_bundle, rng=0)
+    assert type(xb) is schemes.scheme_class("2pcm+meas") and xb.scheme.has_lsp and not xb.scheme.has_3t1c
+
+    def drive(x, rng, n=25):
+        out = []
+        for _ in range(n):
+            a = rng.random(x.n_in).astype(np.float32)
+            d = (rng.random(x.n_out) - 0.5).astype(np.float32)
+            out += [x.forward(a), x.backward(d)]
+            x.update(a, d, 0.1)
+            x.advance(2e-4)
+        x.transfer()
+        out.append(x.weights())
+        return np.concatenate([o.ravel() for o in out])
+
+    cfg = ArrayConfig(synapse="2pcm+meas")
+    a = Crossbar(12, 5, cfg, lsp_bundle, rng=4)
+    drive(a, np.random.default_rng(2))
+    b = Crossbar(12, 5, cfg, lsp_bundle, rng=4)
+    b.set_state(a.state())
+    np.testing.assert_array_equal(drive(a, np.random.default_rng(3)), drive(b, np.random.default_rng(3)))
