@@ -299,3 +299,24 @@ def test_2pcm_meas_state_round_trip_continues_bit_for_bit(lsp_bundle):
     b = Crossbar(12, 5, cfg, lsp_bundle, rng=4)
     b.set_state(a.state())
     np.testing.assert_array_equal(drive(a, np.random.default_rng(3)), drive(b, np.random.default_rng(3)))
+
+
+def test_cli_export_calibrate_show_diff(tmp_path, capsys):
+    """The commands are thin layers: export-pulses → calibrate-data (with plots of the fits) → show → diff; a
+    warning is one line on stderr."""
+    assert main(["calibration", "export-pulses", "--out", str(tmp_path / "exp")]) == 0
+    out = tmp_path / "cal"
+    assert main(["calibrate-data", str(tmp_path / "exp" / "pulses.csv"), "--role", "msp", "--out", str(out),
+                 "--plots", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "measured_fits.png").is_file()
+    assert main(["calibration", "show", str(out)]) == 0
+    assert main(["calibration", "diff", "default", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "wrote calibration bundle" in text and "Measured data (role msp" in text
+    # no drift data: the base's drift, rescaled to each row's ceiling (here the same ceiling: unchanged)
+    assert "tables that differ: 2" in text and "pcm/g_max_S" in text and "pcm/c2c_dg_S" in text
+    assert "pcm/drift_g_S" not in text
+    few = _write(tmp_path, _stairs(n_dev=2), "few.csv")
+    assert main(["calibrate-data", str(few), "--role", "msp", "--out", str(tmp_path / "few")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all(e.startswith("pycosim: warning:") for e in err) and "2 device(s)" in err[0]
