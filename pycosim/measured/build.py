@@ -75,18 +75,18 @@ def calibrate_data(pulses: str | os.PathLike, role: str, out: str | os.PathLike,
     if role not in ROLES:
         raise ConfigError(f"--role {role!r}: allowed values are {', '.join(map(repr, ROLES))}")
     out = calibration.check_destination(out)
-    if plots is not None:
-        from pycosim.plots import check_writable
-        check_writable(plots)
+    if role == "lsp" and drift is not None:
+        raise ConfigError("--drift: drift data are for the msp role (PCM drift); the lsp role's device keeps its "
+                          "state (no retention data are modelled for it yet)")
     pd = read_pulses(pulses, pcm_words=role == "msp")
     dd = read_drift(drift) if drift is not None else None
     nd = read_noise(read_noise_csv) if read_noise_csv is not None else None
-    if role == "lsp" and dd is not None:
-        raise ConfigError("--drift: drift data are for the msp role (PCM drift); the lsp role's device keeps its "
-                          "state (no retention data are modelled for it yet)")
     b0 = calibration.load(base)
     build = msp_tables if role == "msp" else lsp_tables
     scalars, tables, from_data, from_base = build(pd, b0, dd, nd)
+    if plots is not None:      # created only once every input has passed its checks
+        from pycosim.plots import check_writable
+        check_writable(plots)
     inputs = {"pulses": {"file": pd.path.name, "sha256": pd.sha256, "rows": pd.rows,
                          "devices": int(pd.devices.size), "sequences": int(pd.seq_start.size),
                          "up_sequences": int(pd.seq_up.sum()), "down_sequences": int((~pd.seq_up).sum())}}
