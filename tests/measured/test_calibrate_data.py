@@ -89,7 +89,7 @@ def test_bad_pulse_data_is_one_line_naming_file_and_line_and_writes_nothing(tmp_
     p = _write(tmp_path, text)
     out = tmp_path / "cal"
     with pytest.raises(CalibrationError) as e:
-        calibrate_data(p, "msp", out)
+        calibrate_data(p, "msp", out, plots=tmp_path / "plots")
     msg = str(e.value)
     assert "\n" not in msg and str(p) in msg and words in msg, msg
     assert not out.exists() and sorted(x.name for x in tmp_path.iterdir()) == ["pulses.csv"]
