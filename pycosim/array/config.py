@@ -328,14 +328,15 @@ class ArrayConfig:
     synapse: '2pcm+3t1c' (W = F·(G⁺ − G⁻) + pol·(g − g_shared), Ambrogio et al., Nature 558, 60 (2018));
         '4pcm' (W = F·(G⁺ − G⁻) + (g⁺ − g⁻), PCM pairs of different significance, Cristiano et al.,
         J. Appl. Phys. 124, 151901 (2018)); '2pcm' (W = F·(G⁺ − G⁻), updates as SET pulses, Burr et al.,
-        IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference).
+        IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference);
+        '2pcm+meas' (as '2pcm+3t1c' with a measured device as the LSP: pycosim calibrate-data --role lsp).
     F: significance factor of the MSP pair (Ambrogio et al.: 3).
     weight_max: network weight of the full MSP range, F·(mean G_max − mean RESET floor); it fixes the
         weight scale (network units per siemens) = weight_max / (F·ΔG_range). Default 1: the ±1 range
         holds the weights of a 784-250-125-10 MNIST network (|W| < 1 after training at lr ≤ 0.1).
     """
 
-    synapse: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal"] = "2pcm+3t1c"
+    synapse: Literal[SYNAPSES] = "2pcm+3t1c"
     F: float = 3.0
     weight_max: float = 1.0
     pcm: PCMConfig = field(default_factory=PCMConfig)
