@@ -694,20 +694,26 @@ class AnalogCrossbar(Crossbar):
         flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
         stats.n_synapses = int(flat.size)
         c = self.lsp_contribution().reshape(-1)[flat]
-        if self._dc:      # the effective weight ĝ_j·W changes by (ĝ_j − 1)·W + LSP when the LSP resets and ĝ_j → 1
+        # the reference devices are re-programmed (ĝ → 1) when they serve only transferred columns: per-column
+        # references, or one layer group and every column transferred; otherwise ĝ stays and so must the rest
+        regain = self._dc and (self.R.shape[0] == self.n_out or np.unique(cols).size == self.n_out)
+        if self._dc:
             gcol = self._col_gain()[flat % self.n_out]
-            c = (gcol - np.float32(1)) * self.W.reshape(-1)[flat] + c
+            if regain:    # the effective weight ĝ_j·W changes by (ĝ_j − 1)·W + LSP when the LSP resets and ĝ_j → 1
+                c = (gcol - np.float32(1)) * self.W.reshape(-1)[flat] + c
+            else:         # ĝ kept: the effective weight loses ĝ_j·LSP; the MSP is tuned to the raw read
+                c = gcol * c
         moved = np.abs(c) > opt["threshold"]
         fm = flat[moved]
         target, _ = ArrayProgrammer(self, fm, opt["verify_t_read_s"]).read(np.arange(fm.size))
-        if self._dc:      # the target read goes through the compensated periphery
+        if regain:        # the target read goes through the compensated periphery
             target = (target * gcol[moved]).astype(np.float32)
         self.counters.transfer_verify_reads += int(fm.size)
         stats.dropped_abs_sum = float(np.abs(c[~moved]).sum())
         self._reset_lsp(flat, fm, cols, opt)
         self._refresh(flat)
         self._program_msp(fm, target, opt, stats)
-        if self._dc:
+        if regain:
             self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1))
         self._refresh_lines()
         self.counters.transfers += 1
