@@ -231,18 +231,19 @@ class UpdateConfig:
         'trains' (stochastic pulse trains of max_pulses slots on rows and columns, a pulse per coincidence,
         unbiased, the hardware scheme; see Crossbar.pulse_counts).
     max_pulses: largest |n_ij| of one update (pulses beyond it are dropped; the train length for 'trains').
-    trains_split: γ (dimensionless, 0…1), how the 'trains' update shares the learning-rate scale between
-        columns and rows: with P = (largest desired count)/BL, the column of the largest |δ| fires in a slot
-        with probability q_max = min(1, P^γ) and the row of the largest |x| with p_max = P/q_max. 0.5 is the
-        balanced split p_max = q_max = √P (Gokmen & Vlasov, Front. Neurosci. 10, 333 (2016); the 'update
-        management' of Rasch et al., arXiv:1906.02698 (2019)); 0 lets the columns fire at full probability and
-        puts the whole scale on the rows (the default: the column-coherent term below dominates the forward
-        sums of a layer with many driven rows; measured in docs/training.md). The split does not change
-        E[n_ij], only the noise: the change of a
-        column's sum Σ_i z_i·n_ij for an input z has relative variance (1 − q_j)/(BL·q_j) +
-        Σ_i z_i²·p_i(1 − p_i)/(BL·q_j·(Σ_i z_i·p_i)²) (a column either fires in a slot, moving all its driven
-        rows at once, or not), so small q_j (the balanced split at P ≪ 1) makes the forward sums of dense
-        inputs noisy; docs/training.md measures the effect.
+    trains_split: γ (dimensionless, 0…1), how the 'trains' update shares the learning-rate scale
+        between columns and rows: with P = (largest desired count)/BL, the column of the largest |δ| fires in a
+        slot with probability q_max = min(1, P^γ) and the row of the largest |x| with p_max = P/q_max. The split
+        does not change E[n_ij], only the noise: a column either fires in a slot, moving all its driven rows at
+        once, or not, so its sum Σ_i z_i·n_ij for an input z has relative variance (1 − q_j)/(BL·q_j) +
+        Σ_i z_i²·p_i(1 − p_i)/(BL·q_j·(Σ_i z_i·p_i)²) (the column lottery, which does not average over rows),
+        and a row's transposed sum the same with p and q exchanged. 0.5 is the balanced split p_max = q_max
+        = √P (Gokmen & Vlasov, Front. Neurosci. 10, 333 (2016); the 'update management' of Rasch et al.,
+        arXiv:1906.02698 (2019)): both reads equally noisy. 0 lets the columns fire at full probability (no
+        column lottery) and puts the whole scale on the rows: the default, because an error in a forward sum
+        changes the network's output and every later layer while a transposed sum's error only perturbs the
+        next update; measured in docs/training.md (0 in every layer beat 0 in the first layer and 0.5 in
+        the others on MNIST-backrand, and equalled 0.5 on MNIST).
     """
 
     rounding: Literal["deterministic", "stochastic", "trains"] = "trains"
