@@ -23,10 +23,13 @@ those of the run's configuration), one source per class (:data:`SOURCES`):
                   devices of the circuit's own drift curves (pycosim.devices.pcm.drift_with) at the level
                   G = g_reset + (|W|/w_r)·(ḡ_max − ḡ_reset); α = Σ|W|·μ_r/Σ|W| over the rows of the read
                   (an ideal global drift compensation, hwa.drift_compensation 'global') or 1 ('none').
-    read_noise    W₃ = W₂ + σ_R(|W|)·z₃, σ_R² = scale²·F²·(σ²(G_on) + σ²(g_reset))·t_b·κ(t_x1): the
-                  bundle's PCM read-noise table (pycosim.devices.pcm.read_sigma, grown to the age t_eval
-                  when pcm.read_noise_growth) for one forward read of window t_x1, the 1/f law of the array
-                  model (AnalogCrossbar.noise_factor); a read of pulse fraction x contributes x²·σ_R².
+    read_noise    W₃ = W₂ + σ_R(|W|)·z₃, σ_R² = S·κ(t_x1)·g(t_eval)²: the read-noise variance density S =
+                  scale²·Σ_devices σ²(G)·t_b of the *programmed* probe synapses (both PCM devices as the
+                  closed loop left them, the bundle's read-noise table pcm/read_noise_rel_sigma via
+                  pycosim.devices.pcm.read_sigma; the 3T1C's own), averaged per bin of |W|, for one forward
+                  read of window t_x1 (the 1/f law of the array model, AnalogCrossbar.noise_factor), grown
+                  to the age t_eval by pcm.age_growth when pcm.read_noise_growth; a read of pulse fraction
+                  x contributes x²·σ_R².
     periphery     inputs x̂ = round(min(x, 1)·L)/L, L = 2^input_bits − 1 (PWM); outputs through the ADC of
                   the forward read with its bundle rails and nominal gain (quantisation and clipping;
                   pycosim.array.periphery.ReadChannel, no mismatch and no integrator noise).
@@ -293,13 +296,12 @@ def layer_tables(acfg, bundle, t_eval_s: float, probe_synapses: int, rng: np.ran
         drift_mu, drift_sd = r.mean(axis=1, dtype=np.float64), r.std(axis=1, ddof=1, dtype=np.float64)
     else:
         drift_mu, drift_sd = np.ones(GRID), np.zeros(GRID)
-    # read noise of one forward read (x = 1), at the age t_eval
-    if pc.read_noise:
-        age = max(t_eval_s, 0.0) if (pc.read_noise_growth and pc.drift) else None
-        s_on = pcm.read_sigma(G, pp, age_s=age).astype(np.float64)
-        s_off = float(pcm.read_sigma(np.array([g0]), pp, age_s=age)[0])
+    # read noise of one forward read (x = 1) of the programmed probe, per bin, grown to the age t_eval
+    if xb.S is not None:
         kappa = xb.noise_factor(xb.fwd.t_x1_s)
-        read_var = (xb.scale * acfg.F) ** 2 * (s_on ** 2 + s_off ** 2) * pp.noise_t_int_s * kappa
+        growth = float(pcm.age_growth(t_eval_s, pp)) if (pc.read_noise and pc.read_noise_growth and pc.drift) else 1.0
+        s_tg = (xb.S.reshape(-1)[np.argsort(order)] * (kappa * growth ** 2)).astype(np.float64)
+        read_var = np.interp(a, centres, [s_tg[b == i].mean() for i in range(PROG_BINS)])
     else:
         read_var = np.zeros(GRID)
     pe = acfg.periphery
