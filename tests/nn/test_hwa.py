@@ -125,16 +125,24 @@ def test_programming_alone_adds_the_measured_programming_error(bundle):
     xb = Crossbar(32, 64, acfg, bundle, rng=77)
     tgt = np.random.default_rng(78).uniform(-0.95, 0.95, (32, 64)).astype(np.float32) * np.float32(t.w_range)
     program_fresh(xb, tgt)
-    err = xb.weights() - tgt
-    kk = hwa.grid_index(tgt, t.w_range)
-    predicted = np.sqrt(np.mean(t.prog_mean[kk] ** 2 + t.prog_sigma[kk] ** 2))
-    measured = np.sqrt(np.mean(err.astype(np.float64) ** 2))
-    assert 0.8 < measured / predicted < 1.25
+    e = ((xb.weights() - tgt) * np.sign(tgt)).astype(np.float64).ravel()
+    a = (np.abs(tgt) / t.w_range).ravel()
+    k = hwa.grid_index(tgt, t.w_range).ravel()
+    for lo in np.arange(0, 0.75, 0.125):     # below the top quarter, where devices saturate (heavy tails)
+        m = (a >= lo) & (a < lo + 0.125)
+        sd = np.sqrt(np.mean(t.prog_sigma[k[m]] ** 2))
+        assert 0.75 < e[m].std(ddof=1) / sd < 1.33, lo
+        assert abs(e[m].mean() - np.mean(t.prog_mean[k[m]])) < 4 * sd / np.sqrt(m.sum()), lo
     assert t.prog_measured["err_rms"] > 0 and 0.5 < t.prog_measured["frac_within_tol"] <= 1
 
 
 def test_read_noise_alone_matches_the_array_models_read_noise(bundle):
     layer, t, W, acfg = _layer(bundle, "read_noise", t_eval_s=0.0)
+    # small weights in the first half of the columns, large ones in the second: the noise depends on the level
+    r = np.random.default_rng(21)
+    mag = np.where(np.arange(N_OUT) < N_OUT // 2, r.uniform(0.05, 0.3, (N_IN, N_OUT)), r.uniform(0.6, 0.95, (N_IN, N_OUT)))
+    W = (mag * np.where(r.random((N_IN, N_OUT)) < 0.5, -1, 1) * t.w_range).astype(np.float32)
+    layer.inner.set_weights(W)
     x = _x()
     k = hwa.grid_index(W, t.w_range)
     var = (x.astype(np.float64) ** 2) @ t.read_var[k]
@@ -151,8 +159,10 @@ def test_read_noise_alone_matches_the_array_models_read_noise(bundle):
     kp = hwa.grid_index(Wp, t.w_range)
     ya = np.stack([xb.forward(x) for _ in range(DRAWS)]).astype(np.float64)
     ratio = ya.var(0, ddof=1) / ((x.astype(np.float64) ** 2) @ t.read_var[kp])
-    # per-device G differs from the mean-device mapping the table uses: agreement in the mean, ±15 %
-    assert 0.85 < np.median(ratio) < 1.15
+    # the probe's devices are not these devices: agreement of the typical column within ±15 %, for small
+    # and for large weights
+    for half in (ratio[:N_OUT // 2], ratio[N_OUT // 2:]):
+        assert 0.85 < np.median(half) < 1.15
 
 
 def test_drift_alone_scales_by_the_bundle_drift_and_spreads_by_its_device_spread(bundle):
