@@ -166,8 +166,9 @@ class HWAConfig:
     programming: closed-loop programming error: per-weight error of the transfer engine, mean and σ as a
         function of |W| measured by programming a probe array of the deployment scheme from the bundle
         (the precision floor; Rasch et al. inject programming noise as their main weight noise).
-    read_noise: PCM read noise of one forward read at the forward read window, the bundle's 1/f table
-        (pcm/read_noise_rel_sigma) grown to the age t_eval_s (pcm.read_noise_growth).
+    read_noise: read noise of one forward read at the forward read window: the read-noise variance of the
+        probe's programmed synapses (both PCM devices as the closed loop left them; the bundle's 1/f table
+        pcm/read_noise_rel_sigma), grown to the age t_eval_s (pcm.read_noise_growth).
     drift: PCM drift to t_eval_s with the device-to-device spread: ratio G(t)/G_prog per level from the
         bundle's per-device drift curves (pcm/drift_g_S); Rasch et al. do not inject drift, they rely on
         global drift compensation at inference; here its spread is injected (and the mean too when
@@ -181,7 +182,8 @@ class HWAConfig:
     drift_compensation: 'global': the layer's mean drift is divided out (an ideal global drift
         compensation, Rasch et al. 2023; pycosim.inference.compensation), only the spread stays; 'none':
         the mean decay is injected too.
-    probe_synapses: synapses of the probe array per layer that measures the programming error (count).
+    probe_synapses: synapses of the probe array per layer that measures the programming error and the read
+        noise of programmed synapses (dimensionless; a count of synapses).
     """
 
     scheme: Literal["none", "2pcm+3t1c", "4pcm", "2pcm"] = "none"
