@@ -235,3 +235,54 @@ def deploy(source, synapse: str, out_dir, *, mode: str | None = None, dataset=No
                     "each layer's MSP range ±w_range; test_accuracy_t0 right after programming (analog read)"}
         files.atomic_write_bytes(out / tr.METRICS, (json.dumps(m, indent=2, default=tr._json_default) + "\n").encode())
     return m
+
+
+# ------------------------------------------------------------------ the comparison table (docs/deployment.md)
+def comparison(rows, *, times=("1s", "1h", "1d", "1y"), models=("circuit", "pcm-statistical"),
+               compensations=("none", "global")) -> str:
+    """A Markdown table of accuracy over time and energy, one line per (approach, model, compensation):
+    *rows* is a list of (label, [run directories, one per seed]), each run evaluated (``evaluate.json``, the
+    entries of *models* × *compensations*, times labelled *times*) and reported (``report.json``). Cells are
+    the mean over seeds of each run's mean over its repeats, ± half the range over the seeds (%).
+    Energies (``pycosim report``): per training example (0 for deployed runs: trained off-chip), the one-time
+    initial programming, per inference."""
+    def load(p, name):
+        f = Path(p) / name
+        if not f.is_file():
+            raise ConfigError(f"{p}: no {name} (run pycosim evaluate / pycosim report first)")
+        return json.loads(f.read_text())
+
+    head = (["approach", "model", "drift comp.", "t = 0 (end of training / programming)"] + [f"{t}" for t in times]
+            + ["energy / training example", "programming (one-time)", "energy / inference"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def cell(vals):
+        v = 100 * np.asarray(vals, float)
+        return f"{v.mean():.1f} ± {(v.max() - v.min()) / 2:.1f}" if v.size > 1 else f"{v.mean():.1f}"
+
+    def energy(v):
+        return "—" if v is None or not np.isfinite(v) else f"{v * 1e9:,.0f} nJ" if v < 1e-5 else f"{v * 1e3:.2f} mJ"
+
+    for label, dirs in rows:
+        evs = [load(d, "evaluate.json") for d in dirs]
+        reps = [load(d, "report.json") for d in dirs]
+        t0 = cell([e["trained_test_accuracy"] for e in evs])
+        en = [r.get("energy") or {} for r in reps]
+        off_chip = all(int(r.get("examples_seen") or 0) == 0 for r in reps)
+        e_tr = np.nan if off_chip else float(np.mean([x.get("per_example_J", {}).get("total", np.nan) for x in en]))
+        e_pg = float(np.mean([x.get("phase_J", {}).get("initial programming", np.nan) for x in en]))
+        e_in = float(np.mean([x.get("per_inference_J", np.nan) for x in en]))
+        for model in models:
+            for comp in compensations:
+                accs = []
+                for e in evs:
+                    got = [x for x in e["entries"] if x["noise_model"] == model and x["compensation"] == comp]
+                    if not got:
+                        raise ConfigError(f"{e['run_dir']}: evaluate.json has no entry for {model}, {comp}")
+                    lab = got[-1]["time_labels"]
+                    accs.append([got[-1]["accuracy_mean"][lab.index(t)] for t in times])
+                accs = np.asarray(accs)
+                lines.append("| " + " | ".join([label, model, comp, t0] + [cell(accs[:, k]) for k in range(len(times))]
+                                               + ["— (trained off-chip)" if off_chip else energy(e_tr), energy(e_pg),
+                                                  energy(e_in)]) + " |")
+    return "\n".join(lines) + "\n"
