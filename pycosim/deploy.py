@@ -165,6 +165,7 @@ def deploy(source, synapse: str, out_dir, *, mode: str | None = None, dataset=No
         raise ConfigError(f"--synapse {synapse!r}: allowed values are {', '.join(schemes.names())}")
     if mode is not None and mode not in ("closed", "open"):
         raise ConfigError(f"--mode {mode!r}: allowed values are 'closed', 'open'")
+    tr.check_run_dir(out_dir, False)                # before any work
     src = Path(source).expanduser()
     src_metrics: dict = {}
     if src.is_dir():

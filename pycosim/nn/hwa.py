@@ -209,7 +209,7 @@ class Periphery(NoiseSource):
         """(lowest, highest output, LSB) of the ADC in network units (nominal gain and offset)."""
         c = self.channel
         lo, hi = (c.v_lo_V - c.off_nom) / c.a_nom, (c.v_hi_V - c.off_nom) / c.a_nom
-        lsb = abs(float(c._lsb_over_a)) if c.bits else 0.0
+        lsb = (c.v_hi_V - c.v_lo_V) / ((1 << c.bits) - 1) / abs(c.a_nom) if c.bits else 0.0
         return min(lo, hi), max(lo, hi), lsb
 
     def table(self):
