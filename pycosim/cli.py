@@ -398,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_characterize)
 
     t = sub.add_parser("train", help="train a network on simulated crossbars (circuit-derived models)")
-    t.add_argument("--preset", default=None, help="ambrogio2018 (default), ambrogio2018-olt, cristiano2018-4pcm, "
-                                                  "pcm-only, float")
+    t.add_argument("--preset", default=None, help="ambrogio2018 (default), ambrogio2018-accel, ambrogio2018-olt, "
+                                                  "cristiano2018-4pcm, pcm-only, float, hwa")
     t.add_argument("--config", metavar="FILE.toml", help="a full configuration (e.g. a run's config.toml)")
     t.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
                    help="override a setting by dotted path, e.g. -s transfer.interval=4000 -s synapse.F=4")
@@ -465,6 +465,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="first K test examples (default: the run's training.test_subset; 0 = all)")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_evaluate)
+
+    dp = sub.add_parser("deploy", help="program a trained network (run directory or WEIGHTS.npz) into arrays; "
+                        "leaves a run directory for evaluate and report")
+    dp.add_argument("source", metavar="RUN|WEIGHTS.npz", help="a `pycosim train` run directory or a WEIGHTS.npz "
+                    "(per layer W0, b0, W1, b1, … and activation='sigmoid'; docs/deployment.md)")
+    dp.add_argument("--synapse", default="2pcm+3t1c", help="synapse scheme of the arrays: 2pcm+3t1c (default), "
+                    "4pcm, 2pcm, ideal")
+    dp.add_argument("--mode", default=None, choices=("closed", "open"),
+                    help="programming: closed-loop program-and-verify (the configuration's default) or open loop")
+    dp.add_argument("-s", "--set", action="append", metavar="PATH=VALUE",
+                    help="override a setting of the deployment's configuration, e.g. -s transfer.tolerance=0.03")
+    dp.add_argument("--calibration", metavar="CAL_DIR", help="calibration bundle (default: the shipped one)")
+    dp.add_argument("--dataset", default=None, help="data of the t = 0 test accuracy (default: the run's, else mnist)")
+    dp.add_argument("--test-subset", type=int, default=None, metavar="K", help="first K test examples (0 = all)")
+    dp.add_argument("--seed", type=int, default=None, help="seed of the arrays' devices and programming noise "
+                    "(default: the run's training seed, 0 for WEIGHTS.npz)")
+    dp.add_argument("--out", metavar="DIR", required=True, help="run directory to create")
+    dp.set_defaults(func=cmd_deploy)
 
     rp = sub.add_parser("report", help="energy per example, GOP/s/W and PCM lifetime of runs, side by side")
     rp.add_argument("rundirs", metavar="RUNDIR", nargs="+", help="`pycosim train` run directories (with --html "
@@ -564,6 +582,25 @@ def cmd_evaluate(args) -> int:
         print(f"  {name:<34}" + "".join(f"{100 * m:>8.2f}±{100 * s:<5.2f}" for m, s in
                                          zip(e["accuracy_mean"], e["accuracy_std"])))
     print(f"wrote {Path(args.rundir) / 'evaluate.json'} and plots/accuracy_vs_time.png")
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from pycosim import calibration
+    from pycosim.deploy import deploy
+
+    bundle = calibration.load(args.calibration) if args.calibration else None
+    m = deploy(args.source, args.synapse, args.out, mode=args.mode, dataset=args.dataset, bundle=bundle,
+               seed=args.seed, test_subset=args.test_subset, assignments=args.set)
+    d = m["deployment"]
+    print(f"{d['source']} -> {args.synapse} ({d['mode']} loop, {d['programming_seconds']:.1f} s): test accuracy "
+          f"{d['test_accuracy_t0']:.2%} at t = 0 on {d['test_examples']} examples"
+          + (f" (source {d['source_test_accuracy']:.2%})" if d.get("source_test_accuracy") is not None else ""))
+    for l, s in enumerate(d["layers"]):
+        print(f"  layer {l + 1}: error rms {s['err_rms']:.4f}, {s['frac_within_tol']:.1%} within ±{s['tolerance']:g}, "
+              f"{s['set_pulses']:,} SET pulses, {s['resets']:,} RESETs, {s['clipped_targets']} targets clipped "
+              f"to ±{s['w_range']:.3g}")
+    print(f"wrote {args.out} (pycosim evaluate {args.out}; pycosim report {args.out})")
     return 0
 
 

@@ -9,6 +9,7 @@ The tree (every field documented with its unit)::
       synapse   SynapseConfig      synapse scheme (2pcm+3t1c, 4pcm, 2pcm, ideal), F, weight range
       pcm, lsp, periphery, update, transfer     the crossbar's sections (pycosim.array.config)
       schedule  ScheduleConfig     how hardware time passes: the accelerator's, or the paper's tester
+      hwa       HWAConfig          hardware-aware training: deployment noise in a float forward pass
 
 so that ``-s transfer.interval=4000 -s synapse.F=4 -s lsp.up_down_ratio=0.9`` address the same names a
 researcher reads in the papers. :func:`array_config` assembles the per-layer
@@ -150,6 +151,63 @@ class ScheduleConfig:
                f"schedule.transfer_s={self.transfer_s}: must be a finite time ≥ 0 (s)")
 
 
+#: Deployment schemes whose noise hardware-aware training can inject ('none': HWA off).
+HWA_SCHEMES = ("none", "2pcm+3t1c", "4pcm", "2pcm")
+
+
+@dataclass(frozen=True)
+class HWAConfig:
+    """Hardware-aware (HWA) training: float weights (synapse.kind 'ideal') whose forward pass sees, per
+    example, the noise a deployment into *scheme* would add (:mod:`pycosim.nn.hwa`; after Rasch et al.,
+    Nat. Commun. 14, 5282 (2023), who inject noise in the forward pass only, backward and update ideal).
+    Every amount comes from the calibration bundle through the deployment's own array configuration
+    (the pcm, periphery, transfer sections of this configuration with synapse.kind = scheme).
+
+    scheme: deployment synapse scheme whose noise is injected; 'none' = HWA off (plain float training).
+    programming: closed-loop programming error: per-weight error of the transfer engine, mean and σ as a
+        function of |W| measured by programming a probe array of the deployment scheme from the bundle
+        (the precision floor; Rasch et al. inject programming noise as their main weight noise).
+    read_noise: read noise of one forward read at the forward read window: the read-noise variance of the
+        probe's programmed synapses (both PCM devices as the closed loop left them; the bundle's 1/f table
+        pcm/read_noise_rel_sigma), grown to the age t_eval_s (pcm.read_noise_growth).
+    drift: PCM drift to t_eval_s with the device-to-device spread: ratio G(t)/G_prog per level from the
+        bundle's per-device drift curves (pcm/drift_g_S); Rasch et al. do not inject drift, they rely on
+        global drift compensation at inference; here its spread is injected (and the mean too when
+        drift_compensation is 'none').
+    periphery: PWM input quantisation (periphery.input_bits) and ADC quantisation and rail clipping of the
+        forward read (periphery.adc_bits, the bundle's integrator rails and gain, nominal: no mismatch).
+    weight_clip: clip every weight to the deployment's MSP range ±weight_max of its layer after each update
+        and in the forward pass (Rasch et al. clip weights to the range that can be programmed).
+    t_eval_s: time after programming the drift and read-noise growth are drawn at (s). Default 3600 s:
+        the logarithmic middle of the 1 s … 1 y horizons of docs/deployment.md (a choice, not fitted).
+    drift_compensation: 'global': the layer's mean drift is divided out (an ideal global drift
+        compensation, Rasch et al. 2023; pycosim.inference.compensation), only the spread stays; 'none':
+        the mean decay is injected too.
+    probe_synapses: synapses of the probe array per layer that measures the programming error and the read
+        noise of programmed synapses (dimensionless; a count of synapses).
+    """
+
+    scheme: Literal["none", "2pcm+3t1c", "4pcm", "2pcm"] = "none"
+    programming: bool = True
+    read_noise: bool = True
+    drift: bool = True
+    periphery: bool = True
+    weight_clip: bool = True
+    t_eval_s: float = 3600.0
+    drift_compensation: Literal["none", "global"] = "global"
+    probe_synapses: int = 4096
+
+    def __post_init__(self):
+        _check(self.scheme in HWA_SCHEMES,
+               f"hwa.scheme={self.scheme!r}: allowed values are {', '.join(map(repr, HWA_SCHEMES))}")
+        _check(math.isfinite(self.t_eval_s) and self.t_eval_s >= 0,
+               f"hwa.t_eval_s={self.t_eval_s}: must be a finite time ≥ 0 (s)")
+        _check(self.drift_compensation in ("none", "global"),
+               f"hwa.drift_compensation={self.drift_compensation!r}: allowed values are 'none', 'global'")
+        _check(64 <= self.probe_synapses <= 1_000_000,
+               f"hwa.probe_synapses={self.probe_synapses}: must be 64…1000000")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """A complete training run (see the module docstring for the tree).
@@ -168,6 +226,7 @@ class TrainConfig:
     update: UpdateConfig = field(default_factory=UpdateConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    hwa: HWAConfig = field(default_factory=HWAConfig)
 
 
 def float_baseline_of(cfg: TrainConfig) -> TrainConfig:

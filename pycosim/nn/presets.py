@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pycosim.errors import ConfigError
-from pycosim.nn.config import SynapseConfig, TrainConfig, float_baseline_of
+from pycosim.nn.config import HWAConfig, SynapseConfig, TrainConfig, float_baseline_of
 
 
 def ambrogio2018() -> TrainConfig:
@@ -69,6 +69,18 @@ def float_baseline() -> TrainConfig:
     return float_baseline_of(ambrogio2018())
 
 
+def hwa() -> TrainConfig:
+    """Hardware-aware training for deployment into 2PCM+3T1C arrays: the float preset's network, data and
+    schedule, with every noise source of :mod:`pycosim.nn.hwa` on (closed-loop programming error, PCM read
+    noise, drift to 1 h with its device spread under global compensation, PWM/ADC quantisation and
+    clipping, weight-range clipping), each amount from the calibration bundle. After M. J. Rasch et al.,
+    "Hardware-aware training for large-scale and diverse deep learning inference workloads using in-memory
+    computing-based accelerators", Nat. Commun. 14, 5282 (2023): noise in the forward pass only, backward
+    and update ideal. Deploy the result with ``pycosim deploy RUN --synapse 2pcm+3t1c``."""
+    base = float_baseline()
+    return replace(base, preset="hwa", hwa=HWAConfig(scheme="2pcm+3t1c"))
+
+
 _PRESETS = {
     "ambrogio2018": ambrogio2018,
     "ambrogio2018-accel": ambrogio2018_accel,
@@ -76,6 +88,7 @@ _PRESETS = {
     "cristiano2018-4pcm": cristiano2018_4pcm,
     "pcm-only": pcm_only,
     "float": float_baseline,
+    "hwa": hwa,
 }
 NAMES = tuple(_PRESETS)
 

@@ -102,10 +102,15 @@ def pickled_checkpoint_error(path) -> ConfigError:
 
 def build_network(cfg: ncfg.TrainConfig, sizes, bundle) -> tuple[Network, np.random.Generator]:
     """The freshly initialised network of a run and its example-order generator, both from
-    ``cfg.training.seed`` (the seed is spawned into the network's and the order's generators)."""
+    ``cfg.training.seed`` (the seed is spawned into the network's and the order's generators; a run with
+    hwa.scheme set spawns a third, the noise of hardware-aware training, :func:`pycosim.nn.hwa.attach`)."""
     rng = np.random.default_rng(cfg.training.seed)
     net_rng, order_rng = rng.spawn(2)
     net = Network(sizes, ncfg.array_configs(cfg, sizes), bundle, rng=net_rng, init_scale=cfg.network.init_scale)
+    if cfg.hwa.scheme != "none":          # hardware-aware training: the third child of the seed (pycosim.nn.hwa)
+        from pycosim.nn import hwa
+
+        hwa.attach(net, cfg, bundle, rng.spawn(1)[0])
     return net, order_rng
 
 
@@ -450,7 +455,16 @@ def _metrics(cfg, state: _State, status: str, bundle, t_example_s: float, sizes,
         "dataset": dataset,
         "resumes": list(resumes or []),
         "pycosim_version": __version__,
-    }
+    } | _hwa_metrics(cfg, state.net)
+
+
+def _hwa_metrics(cfg, net) -> dict:
+    """{'hwa': per layer the tables of the injected noise sources} of a hardware-aware run, else {}."""
+    if cfg.hwa.scheme == "none":
+        return {}
+    from pycosim.nn import hwa
+
+    return {"hwa": {"scheme": cfg.hwa.scheme, "layers": hwa.summary(net)}}
 
 
 class _DeferInterrupt:

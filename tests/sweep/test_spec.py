@@ -47,7 +47,7 @@ def test_named_budget_replaces_values(write_sweep):
 @pytest.mark.parametrize("vary, message", [
     ('"lsp.up_down_ration" = [1.0]', r"unknown setting 'lsp.up_down_ration'; did you mean lsp.up_down_ratio\? "
                                      r"lsp has: lsp.d2d_scale, lsp.c2c_scale"),
-    ('"synaps.F" = [1.0]', r"unknown setting 'synaps.F'; did you mean synapse.F.*sections: lsp, network"),
+    ('"synaps.F" = [1.0]', r"unknown setting 'synaps.F'; did you mean synapse.F.*sections: hwa, lsp, network"),
     ('"synapse.F" = [2, "three"]', r"point 1 \(synapse.F='three'\): synapse.F='three': expected a number"),
     ('"transfer.interval" = [100, 2.5]', r"transfer.interval=2.5: expected an integer"),
     ('"transfer.mode" = ["closed", "opne"]', r"transfer.mode='opne': allowed values are 'closed', 'open'"),
