@@ -347,6 +347,8 @@ class AnalogCrossbar(Crossbar):
         self._refresh_lines()
 
     def _restored(self) -> None:
+        if self.P_tprog is None:          # without drift, reads use P itself (Pe is an alias, not a copy)
+            self.Pe = self.P
         self._t_young = float(self.P_tprog.max()) if self.P_tprog is not None and self.P_tprog.size else 0.0
         if self.Wf is None:
             self.Wf = self.W

@@ -152,6 +152,7 @@ class Pcm3T1CKPairs(KPairs, Pcm3T1C):
     docstring)."""
 
     RING_BASE = 0
+    _STATE_ARRAYS = Pcm3T1C._STATE_ARRAYS + ("P_inst",)     # the switches move the instances between rows
 
 
 class Pcm4KPairs(KPairs, Pcm4):
@@ -159,3 +160,4 @@ class Pcm4KPairs(KPairs, Pcm4):
     docstring)."""
 
     RING_BASE = 2
+    _STATE_ARRAYS = Pcm4._STATE_ARRAYS + ("P_inst",)
