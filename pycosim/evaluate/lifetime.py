@@ -27,9 +27,11 @@ so device d fails after N_d = L_d/s_d examples and
 
     N* = the ⌈f·N_dev⌉-th smallest N_d
 
-(a Monte Carlo over the drawn L_d). Its uncertainty (16th–84th percentile) comes from repeating the projection
-with the counts resampled as Poisson counts (R_d* ~ Poisson(R_d), S_d* ~ Poisson(S_d): the run's finite sample
-of the write process) and the L_d drawn anew (which devices are weak). Per role (G+, G−, g+, g− — the waiting
+(a Monte Carlo over the drawn L_d). Its uncertainty comes from repeating the projection with the counts resampled
+as Poisson counts (R_d* ~ Poisson(R_d), S_d* ~ Poisson(S_d): the run's finite sample of the write process) and the
+L_d drawn anew (which devices are weak): the basic bootstrap interval [2N* − q84, 2N* − q16] of the repeats'
+16th and 84th percentiles, widened to contain N* (an extreme quantile of noisy counts is biased low — the
+noise adds to the largest rates — and this interval carries that bias). Per role (G+, G−, g+, g− — the waiting
 pairs of the redundant schemes count with their role) and over all devices. Runs with the endurance model on
 (pcm.endurance_scale > 0) also carry what was measured: the worn devices per role (counters.pcm_worn_per_device).
 """
@@ -115,7 +117,10 @@ def stress_projection(resets: np.ndarray, sets: np.ndarray, examples: int, t_exa
                       "seconds_p84": None, "bound": "lower"}
     reps = [n_star(rng.poisson(R).astype(np.float64), rng.poisson(S).astype(np.float64)) for _ in range(repeats)]
     reps = np.array([r for r in reps if r is not None], np.float64)
-    p16, p84 = (np.percentile(reps, [16, 84]) * sec).tolist() if reps.size else (None, None)
+    p16 = p84 = None
+    if reps.size:     # basic bootstrap interval [2·est − q84, 2·est − q16], widened to contain est (the extreme
+        q16, q84 = np.percentile(reps, [16, 84])        # quantile of noisy counts is biased: this carries the bias)
+        p16, p84 = min(est, 2 * est - q84) * sec, max(est, 2 * est - q16) * sec
     return out | {"examples_to_failure": est, "seconds_to_failure": est * sec, "seconds_p16": p16,
                   "seconds_p84": p84, "bound": "estimate"}
 
