@@ -31,7 +31,8 @@ class Counters:
     pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance);
     pcm_sets_per_device: same shape, SET pulses of each PCM device (updates, transfers, programming);
     pcm_worn_per_device: same shape, bool, devices past their endurance (PCMConfig.endurance_scale), stuck in
-        their failure state;
+        their failure state; pcm_worn_at_s_per_device: float32, the layer's hardware time t_s (s) at which each
+        device wore out (inf: not worn; empty without the endurance model);
     redundancy_switches: pair switch-overs of the redundant schemes (one pointer write per synapse switched);
     device_roles: the role label of each row of the per-device arrays (Crossbar.device_roles: 'G+', 'G-', …;
         the waiting pairs of redundant schemes repeat their significance's labels).
@@ -60,6 +61,7 @@ class Counters:
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_worn_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+    pcm_worn_at_s_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     device_roles: tuple = ()
 
     def as_dict(self) -> dict:

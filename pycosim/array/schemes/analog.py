@@ -90,6 +90,8 @@ class AnalogCrossbar(Crossbar):
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
         self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
         self.counters.pcm_worn_per_device = np.zeros((k,) + shape, bool)
+        self.counters.pcm_worn_at_s_per_device = (np.full((k,) + shape, np.inf, np.float32)
+                                                  if pc.endurance_scale > 0 else np.zeros((0,), np.float32))
         self.counters.device_roles = self.device_roles()
         self._build_endurance(bundle)
         self._ubuf = self._zbuf = None
@@ -630,6 +632,7 @@ class AnalogCrossbar(Crossbar):
         d = np.unique(dev[newly])
         Pf[dev[newly]] = g[newly]
         wf[d] = True
+        c.pcm_worn_at_s_per_device.reshape(-1)[d] = np.float32(self.t_s)
         if self.P_stuck is None:
             self.P_stuck = np.zeros(self.P.shape, bool)
         self.P_stuck.reshape(-1)[d] = True

@@ -43,7 +43,8 @@ from pycosim.array.schemes.pcm_3t1c import Pcm3T1C
 
 _PER_DEVICE = ("P", "P_since", "P_inst", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty", "P_life",
                "P_fail_hi")
-_PER_DEVICE_COUNTERS = ("pcm_resets_per_device", "pcm_sets_per_device", "pcm_worn_per_device")
+_PER_DEVICE_COUNTERS = ("pcm_resets_per_device", "pcm_sets_per_device", "pcm_worn_per_device",
+                        "pcm_worn_at_s_per_device")
 
 
 class KPairs:
