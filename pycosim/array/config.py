@@ -64,7 +64,7 @@ class PCMConfig:
         w = endurance_set_weight) exceeds L_d fails for the rest of the run: stuck at G_max (stuck-SET) with
         probability endurance_stuck_high_frac, else at its RESET floor (stuck-RESET) (pcm.wear_out). 1 = the
         cited distribution; 1e-5 scales it down so that a short run reaches wear-out (dimensionless).
-    endurance_median_cycles: median L_d at endurance_scale 1 (cycles). Default 10⁸: PCM endurance spans
+    endurance_median_cycles: median L_d at endurance_scale 1 (dimensionless; RESET cycles). Default 10⁸: PCM endurance spans
         10⁶–10⁹ cycles (Burr et al., IEEE JETCAS 6, 146 (2016)); 10⁸ is the mean cell lifetime of Schechter et al.,
         ISCA 2010 (assumption PCM_ENDURANCE_MEDIAN_CYCLES).
     endurance_sigma_ln: σ of ln L_d between devices (dimensionless). Default 0.25: the coefficient of variation of
@@ -75,7 +75,7 @@ class PCMConfig:
     endurance_set_weight: stress of one partial-SET pulse in RESET cycles (dimensionless); None = the bundle's
         e_set_J/e_reset_J (0.38 on the shipped bundle): stress ∝ dissipated energy, an ASSUMPTION and an upper
         bound (a partial SET does not melt the cell; the failure mechanisms are driven by melt-quench cycles).
-    redundant_pairs: k, conductance pairs per significance level of the redundant schemes ('4pcm-kpairs': the
+    redundant_pairs: k (dimensionless), conductance pairs per significance level of the redundant schemes ('4pcm-kpairs': the
         lower pair; '2pcm+3t1c-kpairs': the PCM pair); one pair is connected at a time, the others wait at
         their RESET floor behind a select switch. 1 = the plain scheme. Other schemes ignore it (pairs).
     redundancy: how the k pairs are used: 'rotate' (wear levelling: after every RESET of the connected pair the
