@@ -32,8 +32,18 @@ def test_endurance_off_draws_nothing_and_keeps_no_endurance_state(bundle2):
     a = Crossbar(8, 4, _cfg(), bundle2, rng=5)
     b = Crossbar(8, 4, _cfg(endurance_scale=1.0), bundle2, rng=5)
     assert a.P_life is None and a.P_fail_hi is None and b.P_life is not None
-    # the draws come after every draw of the plain layer: its devices are the same ones
+    # the draws come from a child of the layer's seed sequence: the layer's own stream is untouched, so the two
+    # layers stay the same layer, bit for bit, as long as no device has worn out
     np.testing.assert_array_equal(a.P_inst, b.P_inst)
+    for xb in (a, b):
+        rng = np.random.default_rng(1)
+        xb.set_weights(rng.uniform(-0.3, 0.3, (8, 4)).astype(np.float32))
+        for _ in range(20):
+            xb.update(rng.uniform(0, 1, 8).astype(np.float32), rng.normal(0, 0.2, 4).astype(np.float32), 0.1)
+        xb.transfer()
+    assert b.counters.as_dict()["pcm_worn_total"] == 0
+    np.testing.assert_array_equal(a.weights(), b.weights())
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
     assert a.counters.as_dict()["pcm_worn_total"] == 0
 
 

@@ -604,14 +604,24 @@ class AnalogCrossbar(Crossbar):
         self.set_stress_weight = 0.0
         if not pc.endurance_scale > 0:
             return
-        self.P_life = pcm.endurance_cycles(self.P.shape, self.rng, median_cycles=pc.endurance_median_cycles,
+        rng = self._endurance_rng()
+        self.P_life = pcm.endurance_cycles(self.P.shape, rng, median_cycles=pc.endurance_median_cycles,
                                            sigma_ln=pc.endurance_sigma_ln, scale=pc.endurance_scale)
-        self.P_fail_hi = pcm.failure_modes(self.P.shape, self.rng, pc.endurance_stuck_high_frac)
+        self.P_fail_hi = pcm.failure_modes(self.P.shape, rng, pc.endurance_stuck_high_frac)
         w = pc.endurance_set_weight
         if w is None:
             sc = (bundle.scalars.get("pcm") or {}) if bundle is not None else {}
             w = float(sc["e_set_J"]) / float(sc["e_reset_J"]) if sc.get("e_set_J") and sc.get("e_reset_J") else 0.0
         self.set_stress_weight = float(w)
+
+    def _endurance_rng(self) -> np.random.Generator:
+        """The generator of the endurance draws: a child of the layer generator's seed sequence (spawning does not
+        advance the layer's stream), so a run with the endurance model is the same run as without it, bit for
+        bit, until its first device wears out; the layer generator itself if it has no seed sequence."""
+        seq = getattr(self.rng.bit_generator, "seed_seq", None)
+        if seq is None or not hasattr(seq, "spawn"):
+            return self.rng
+        return np.random.Generator(type(self.rng.bit_generator)(seq.spawn(1)[0]))
 
     def _wear(self, dev: np.ndarray) -> None:
         """Devices *dev* (flat indices into P) were just pulsed: those whose stress R + w·S passed their cycles
