@@ -382,7 +382,14 @@ class AnalogCrossbar(Crossbar):
             out["transfer.verify_t_read_s"] = float(self.default_verify_window())
         if c.transfer.drift_horizon_s is None:
             out["transfer.drift_horizon_s"] = 0.0
+        if c.pcm.endurance_set_weight is None:
+            out["pcm.endurance_set_weight"] = self._bundle_set_weight()
         return out | self._lsp_resolved()
+
+    def _bundle_set_weight(self) -> float:
+        """The bundle's e_set_J/e_reset_J (0 if it lacks them): the default SET-stress weight."""
+        sc = (self.bundle.scalars.get("pcm") or {}) if self.bundle is not None else {}
+        return float(sc["e_set_J"]) / float(sc["e_reset_J"]) if sc.get("e_set_J") and sc.get("e_reset_J") else 0.0
 
     def _lsp_resolved(self) -> dict:
         """The LSP's resolved "auto" settings (:meth:`resolved_settings`); none without a 3T1C LSP."""
@@ -609,10 +616,7 @@ class AnalogCrossbar(Crossbar):
                                            sigma_ln=pc.endurance_sigma_ln, scale=pc.endurance_scale)
         self.P_fail_hi = pcm.failure_modes(self.P.shape, rng, pc.endurance_stuck_high_frac)
         w = pc.endurance_set_weight
-        if w is None:
-            sc = (bundle.scalars.get("pcm") or {}) if bundle is not None else {}
-            w = float(sc["e_set_J"]) / float(sc["e_reset_J"]) if sc.get("e_set_J") and sc.get("e_reset_J") else 0.0
-        self.set_stress_weight = float(w)
+        self.set_stress_weight = float(w) if w is not None else self._bundle_set_weight()
 
     def _endurance_rng(self) -> np.random.Generator:
         """The generator of the endurance draws: a child of the layer generator's seed sequence (spawning does not
