@@ -62,3 +62,31 @@ def test_the_periphery_cost_of_k_pairs():
     assert four["per_example_J"]["line_length"] == pytest.approx((14 / 4 - 1) * 4e-12)
     assert four["per_example_J"]["switches"] == pytest.approx(40 * four["switch_J"] / 100)
     assert four["total_with_redundancy_J"] == pytest.approx(1e-6 + four["per_example_J"]["total"])
+
+
+def test_a_run_with_wear_and_k_pairs_reports_worn_devices_stress_lifetime_and_the_periphery_cost(tmp_path, mnist_npz):
+    """A tiny '4pcm-kpairs' run whose devices wear out: metrics.json counts the worn devices per layer and role,
+    the report gives the lifetime with SET stress per role (the waiting pairs included) and the cost of k pairs."""
+    from pycosim.datasets import sources
+    from pycosim.evaluate import format_report, report
+    from pycosim.nn import train
+
+    data = sources.load(f"npz:{mnist_npz(200, 50)}")
+    cfg = train.resolve_config("cristiano2018-4pcm", None, [
+        "network.hidden=8", "transfer.interval=50", "synapse.kind=4pcm-kpairs", "pcm.redundant_pairs=2",
+        "pcm.redundancy=rotate+spare", "pcm.endurance_scale=2e-7"], epochs=1, train_subset=200)
+    m = train.train(cfg, tmp_path / "run", dataset=data, progress=False)
+    c = m["counters"]
+    assert len(c) == 2 and sum(x["pcm_worn_total"] for x in c) > 0
+    assert set(c[0]["pcm_worn_by_role"]) == {"G+", "G-", "g+", "g-"}
+    assert sum(x["redundancy_switches"] for x in c) > 0
+    assert m["resolved_settings"]["pcm.endurance_set_weight"][0] > 0
+    rep = report([tmp_path / "run"])[0]
+    lt = rep["lifetime"]
+    assert lt["worn"]["worn"] == sum(x["pcm_worn_total"] for x in c)
+    assert set(lt["stress"]["by_role"]) == {"G+", "G-", "g+", "g-"}
+    assert lt["stress"]["by_role"]["g+"]["devices"] == 2 * lt["stress"]["by_role"]["G+"]["devices"]   # k = 2 lower pairs
+    assert lt["endurance_model"]["redundant_pairs"] == 2
+    assert rep["energy"]["redundancy"]["pairs"] == 2 and rep["energy"]["redundancy"]["pcm_devices_per_synapse"] == 6
+    text = format_report([rep])
+    assert "with SET stress" in text and "redundant pairs" in text and "worn out during the run" in text
