@@ -71,8 +71,9 @@ class KPairs:
         rows = [[rb, rb + 1]] + [[n + 2 * i, n + 2 * i + 1] for i in range(self.pairs - 1)]
         return np.asarray(rows, np.int64)
 
-    def connected(self) -> np.ndarray:
-        """Pair-switch pointer's view: (k, n_in, n_out) bool, ring position i has no stuck device."""
+    def healthy_pairs(self) -> np.ndarray:
+        """(k, n_in, n_out) bool: ring position i (0 = the connected pair) of each synapse has no stuck device
+        (the periphery's failed-device table seen per pair)."""
         return self._healthy(np.arange(self.W.size)).reshape((self.pairs,) + self.shape)
 
     def _healthy(self, flat: np.ndarray) -> np.ndarray:
