@@ -45,8 +45,8 @@ def test_a_run_too_short_to_stress_the_quantile_is_a_lower_bound():
 
 def test_worn_devices_are_summed_per_role():
     w = np.zeros((6, 2, 2), bool)
-    w[0, 0, 0] = w[4, 1, 1] = w[5, 0, 1] = True
-    assert worn_by_role(w, ("G+", "G-", "g+", "g-", "g+", "g-")) == {"G+": 1, "G-": 0, "g+": 1, "g-": 1}
+    w[0, 0, 0] = w[2, 0, 0] = w[4, 1, 1] = w[5, 0, 1] = True
+    assert worn_by_role(w, ("G+", "G-", "g+", "g-", "g+", "g-")) == {"G+": 1, "G-": 0, "g+": 2, "g-": 1}
     assert worn_by_role(w, ()) == {f"dev{i}": int(w[i].sum()) for i in range(6)}
 
 
