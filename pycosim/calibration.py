@@ -503,4 +503,126 @@ def summary(bundle: Bundle) -> str:
     stale = stale_files(bundle)
     if stale:
         lines.append(f"  WARNING: changed since characterisation: {', '.join(stale)}")
+    lines += measured_summary_lines(bundle)
+    return "\n".join(lines)
+
+
+def measured_summary_lines(bundle: Bundle) -> list[str]:
+    """Lines of :func:`summary` for a bundle made from measured data (``pycosim calibrate-data``): its role, the
+    input files (SHA-256, rows, devices), which tables and scalars came from the data and which from the base
+    bundle, and for the lsp role the measured device's range and steps. Empty for a SPICE bundle."""
+    m = (bundle.provenance or {}).get("measured")
+    if not isinstance(m, dict):
+        return []
+    u = 1e6
+    lines = [f"Measured data (role {m.get('role')}; use with {m.get('scheme')})"]
+    for key, inp in (m.get("inputs") or {}).items():
+        extra = f", {inp['sequences']} sequences" if "sequences" in inp else ""
+        lines.append(f"  {key:<10} {inp.get('file')}: {inp.get('rows')} rows, {inp.get('devices')} devices{extra}; "
+                     f"SHA-256 {str(inp.get('sha256'))[:16]}…")
+    base = m.get("base") or {}
+    lines.append(f"  base       {base.get('path')} (tables {str(base.get('tables_sha256'))[:16]}…)")
+    lines.append(f"  from data  ({len(m.get('from_data') or [])}) " + ", ".join(m.get("from_data") or []))
+    lines.append(f"  from base  ({len(m.get('from_base') or [])}) " + ", ".join(m.get("from_base") or []))
+    d = bundle.scalars.get("lsp_data")
+    if isinstance(d, dict) and "dg_up_mean_S" in d:
+        lines.append(f"  LSP device G {d['g_min_mean_S'] * u:.3f} … {d['g_max_mean_S'] * u:.3f} µS (device means), reset "
+                     f"to {d['g_reset_mean_S'] * u:.3f} µS; step there up {d['dg_up_mean_S'] * u:+.4f} µS (c2c σ "
+                     f"{d['dg_up_c2c_sigma_S'] * u:.4f}), down {d['dg_down_mean_S'] * u:+.4f} µS (c2c σ "
+                     f"{d['dg_down_c2c_sigma_S'] * u:.4f}); {d['instances']} instances of {d['devices']} devices")
+    return lines
+
+
+def _flat_scalars(scalars: dict) -> dict:
+    """section.key (and section.key.sub, section.key[i]) → number or text, of a bundle's scalars."""
+    out = {}
+    for sec, d in scalars.items():
+        if not isinstance(d, dict):
+            continue
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update({f"{sec}.{k}.{s}": w for s, w in v.items()})
+            elif isinstance(v, list):
+                out.update({f"{sec}.{k}[{i}]": w for i, w in enumerate(v)})
+            else:
+                out[f"{sec}.{k}"] = v
+    return out
+
+
+def _rel(a: float, b: float) -> float:
+    """Relative change (b − a)/|a| (inf when a = 0 ≠ b; 0 when both are 0)."""
+    if a == b:
+        return 0.0
+    return (b - a) / abs(a) if a != 0 else float("inf")
+
+
+def diff(a: Bundle, b: Bundle, rtol: float = 1e-9) -> list[dict]:
+    """What differs between bundles *a* and *b*: one dict per scalar or table.
+
+    Scalars (numbers, list entries, object fields): ``{"kind": "scalar", "name", "a", "b", "rel"}`` with
+    rel = (b − a)/|a| when |b − a| > rtol·max(|a|, |b|); text that differs: rel None. Tables of the same shape:
+    ``{"kind": "table", "name", "shape_a", "shape_b", "mean_a", "mean_b", "rel" (of the mean),
+    "max_rel"}`` with max_rel = max|b − a| / max|a| (NaN-aware); tables of different shapes: their shapes and
+    means. Items only in one bundle: ``{"kind": "only_a" | "only_b", "name"}``. Provenance is not compared.
+    Sorted by kind, then |rel| descending."""
+    out = []
+    fa, fb = _flat_scalars(a.scalars), _flat_scalars(b.scalars)
+    for name in sorted(set(fa) | set(fb)):
+        if name not in fb or name not in fa:
+            out.append({"kind": "only_a" if name in fa else "only_b", "name": name})
+            continue
+        va, vb = fa[name], fb[name]
+        if _is_number(va) and _is_number(vb):
+            if abs(float(vb) - float(va)) > rtol * max(abs(float(va)), abs(float(vb))):
+                out.append({"kind": "scalar", "name": name, "a": va, "b": vb, "rel": _rel(float(va), float(vb))})
+        elif va != vb:
+            out.append({"kind": "scalar", "name": name, "a": va, "b": vb, "rel": None})
+    for name in sorted(set(a.tables) | set(b.tables)):
+        if name not in a.tables or name not in b.tables:
+            out.append({"kind": "only_a" if name in a.tables else "only_b", "name": name})
+            continue
+        ta, tb = np.asarray(a.tables[name], np.float64), np.asarray(b.tables[name], np.float64)
+        ma = float(np.nanmean(ta)) if ta.size and not np.all(np.isnan(ta)) else float("nan")
+        mb = float(np.nanmean(tb)) if tb.size and not np.all(np.isnan(tb)) else float("nan")
+        entry = {"kind": "table", "name": name, "shape_a": ta.shape, "shape_b": tb.shape, "mean_a": ma,
+                 "mean_b": mb, "rel": _rel(ma, mb) if np.isfinite(ma) and np.isfinite(mb) else None, "max_rel": None}
+        if ta.shape == tb.shape:
+            d = np.abs(tb - ta)
+            same_nan = np.isnan(ta) == np.isnan(tb)
+            scale = float(np.nanmax(np.abs(ta))) if np.any(np.isfinite(ta)) else 0.0
+            dmax = float(np.nanmax(d)) if np.any(np.isfinite(d)) else 0.0
+            if same_nan.all() and dmax <= rtol * max(scale, float(np.nanmax(np.abs(tb))) if np.any(np.isfinite(tb)) else 0.0):
+                continue
+            entry["max_rel"] = dmax / scale if scale > 0 else float("inf")
+        out.append(entry)
+    order = {"scalar": 0, "table": 1, "only_a": 2, "only_b": 3}
+    return sorted(out, key=lambda e: (order[e["kind"]], -abs(e["rel"]) if isinstance(e.get("rel"), float)
+                                      and np.isfinite(e["rel"]) else 0.0, e["name"]))
+
+
+def format_diff(entries: list[dict], a: Bundle, b: Bundle) -> str:
+    """Readable :func:`diff` (for ``calibration diff``): one line per differing scalar (A → B, relative change)
+    and table (shapes, means, relative change of the mean, largest change relative to A's largest value)."""
+    def num(v):
+        return f"{v:.4g}" if _is_number(v) else repr(v)
+
+    def pct(r):
+        return "      n/a" if r is None else ("     new≠0" if not np.isfinite(r) else f"{100 * r:+9.2f}%")
+
+    lines = [f"A = {a.path}", f"B = {b.path}"]
+    sc = [e for e in entries if e["kind"] == "scalar"]
+    tb = [e for e in entries if e["kind"] == "table"]
+    lines.append(f"scalars that differ: {len(sc)}")
+    lines += [f"  {pct(e['rel'])}  {e['name']:<40} {num(e['a'])} → {num(e['b'])}" for e in sc]
+    lines.append(f"tables that differ: {len(tb)}  (change of the mean; max |B − A| / max |A|)")
+    for e in tb:
+        shape = (f"{e['shape_a']}" if e["shape_a"] == e["shape_b"] else f"{e['shape_a']} → {e['shape_b']}")
+        mx = "" if e["max_rel"] is None else f"; max {100 * e['max_rel']:.3g}%"
+        lines.append(f"  {pct(e['rel'])}  {e['name']:<32} {shape:<18} mean {e['mean_a']:.4g} → {e['mean_b']:.4g}{mx}")
+    for kind, label in (("only_a", "only in A"), ("only_b", "only in B")):
+        names = [e["name"] for e in entries if e["kind"] == kind]
+        if names:
+            lines.append(f"{label}: {', '.join(names)}")
+    if not sc and not tb and len(lines) == 4:
+        lines.append("no differences")
     return "\n".join(lines)

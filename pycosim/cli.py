@@ -484,7 +484,68 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("cal_dir", nargs="?", default=None, help="bundle directory (default: the shipped bundle)")
     sh.add_argument("--plots", metavar="DIR", help="write PNG plots of the bundle here")
     sh.set_defaults(func=cmd_calibration_show)
+    _add_measured_parsers(sub, csub)
     return p
+
+
+def _add_measured_parsers(sub, csub) -> None:
+    """``calibrate-data``, ``calibration diff`` and ``calibration export-pulses`` (measured device data)."""
+    cd = sub.add_parser("calibrate-data", help="measured pulse responses (CSV) -> calibration bundle")
+    cd.add_argument("pulses", metavar="PULSES.csv", help="device,pulse,direction,G_S (docs/devices.md)")
+    cd.add_argument("--role", required=True, choices=("msp", "lsp"),
+                    help="msp: the PCM pair's device (every scheme with PCM); lsp: a bidirectional "
+                         "lower-significance device (synapse.kind=2pcm+meas)")
+    cd.add_argument("--out", required=True, metavar="CAL_DIR", help="bundle directory to write")
+    cd.add_argument("--base", metavar="CAL_DIR", help="bundle for what the data do not give (default: the shipped one)")
+    cd.add_argument("--drift", metavar="DRIFT.csv", help="device,t_s,G_S reads after programming (msp)")
+    cd.add_argument("--read-noise", metavar="NOISE.csv", help="device,G_S repeated reads")
+    cd.add_argument("--plots", metavar="DIR", help="write the per-device fits against the data here")
+    cd.set_defaults(func=cmd_calibrate_data)
+    df = csub.add_parser("diff", help="scalars and tables that differ between two bundles, with relative changes")
+    df.add_argument("a", metavar="A", help="first bundle directory ('default' = the shipped one)")
+    df.add_argument("b", metavar="B", help="second bundle directory")
+    df.add_argument("--rtol", type=float, default=1e-9, help="relative change below which values count as equal")
+    df.set_defaults(func=cmd_calibration_diff)
+    ex = csub.add_parser("export-pulses", help="write a bundle's SPICE PCM pulse responses and drift as CSV")
+    ex.add_argument("cal_dir", nargs="?", default=None, help="bundle directory (default: the shipped bundle)")
+    ex.add_argument("--out", required=True, metavar="DIR", help="directory for pulses.csv and drift.csv")
+    ex.set_defaults(func=cmd_calibration_export)
+
+
+def cmd_calibrate_data(args) -> int:
+    import time
+
+    from pycosim.measured import calibrate_data
+
+    t0 = time.perf_counter()
+    b = calibrate_data(args.pulses, args.role, args.out, base=args.base, drift=args.drift,
+                       read_noise_csv=args.read_noise, plots=args.plots)
+    m = b.provenance["measured"]
+    inp = m["inputs"]["pulses"]
+    print(f"wrote calibration bundle {b.path} in {time.perf_counter() - t0:.1f} s ({args.role}: {inp['rows']} rows, "
+          f"{inp['devices']} devices, {inp['sequences']} sequences; {len(m['from_data'])} items from data, "
+          f"the rest from {m['base']['path']})")
+    if args.role == "lsp":
+        print(f"train with: pycosim train --calibration {b.path} -s synapse.kind=2pcm+meas")
+    return 0
+
+
+def cmd_calibration_diff(args) -> int:
+    from pycosim import calibration
+
+    a = calibration.load(None if args.a == "default" else args.a)
+    b = calibration.load(None if args.b == "default" else args.b)
+    print(calibration.format_diff(calibration.diff(a, b, rtol=args.rtol), a, b))
+    return 0
+
+
+def cmd_calibration_export(args) -> int:
+    from pycosim import calibration
+    from pycosim.measured import export_pulses
+
+    paths = export_pulses(calibration.load(args.cal_dir), args.out)
+    print("wrote " + ", ".join(map(str, paths)))
+    return 0
 
 
 def cmd_evaluate(args) -> int:

@@ -274,15 +274,30 @@ class UpdateConfig:
         'trains' (stochastic pulse trains of max_pulses slots on rows and columns, a pulse per coincidence,
         unbiased, the hardware scheme; see Crossbar.pulse_counts).
     max_pulses: largest |n_ij| of one update (pulses beyond it are dropped; the train length for 'trains').
+    trains_split: γ (dimensionless, 0…1), how the 'trains' update shares the learning-rate scale
+        between columns and rows: with P = (largest desired count)/BL, the column of the largest |δ| fires in a
+        slot with probability q_max = min(1, P^γ) and the row of the largest |x| with p_max = P/q_max. The split
+        does not change E[n_ij], only the noise: a column either fires in a slot, moving all its driven rows at
+        once, or not, so its sum Σ_i z_i·n_ij for an input z has relative variance (1 − q_j)/(BL·q_j) +
+        Σ_i z_i²·p_i(1 − p_i)/(BL·q_j·(Σ_i z_i·p_i)²) (the column lottery, which does not average over rows),
+        and a row's transposed sum the same with p and q exchanged. 0.5 is the balanced split p_max = q_max
+        = √P (Gokmen & Vlasov, Front. Neurosci. 10, 333 (2016); the 'update management' of Rasch et al.,
+        arXiv:1906.02698 (2019)): both reads equally noisy. 0 lets the columns fire at full probability (no
+        column lottery) and puts the whole scale on the rows: the default, because an error in a forward sum
+        changes the network's output and every later layer while a transposed sum's error only perturbs the
+        next update; measured in docs/training.md (0 in every layer beat 0 in the first layer and 0.5 in
+        the others on MNIST-backrand, and equalled 0.5 on MNIST).
     """
 
     rounding: Literal["deterministic", "stochastic", "trains"] = "trains"
     max_pulses: int = 8
+    trains_split: float = 0.0
 
     def __post_init__(self):
         _check(self.rounding in ("deterministic", "stochastic", "trains"),
                f"update.rounding={self.rounding!r}: allowed values are 'deterministic', 'stochastic', 'trains'")
         _check(1 <= self.max_pulses <= 1000, f"update.max_pulses={self.max_pulses}: must be 1…1000")
+        _check(0.0 <= self.trains_split <= 1.0, f"update.trains_split={self.trains_split}: must be 0…1")
 
 
 @dataclass(frozen=True)
@@ -358,6 +373,7 @@ class ArrayConfig:
         '4pcm' (W = F·(G⁺ − G⁻) + (g⁺ − g⁻), PCM pairs of different significance, Cristiano et al.,
         J. Appl. Phys. 124, 151901 (2018)); '2pcm' (W = F·(G⁺ − G⁻), updates as SET pulses, Burr et al.,
         IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference);
+        '2pcm+meas' (as '2pcm+3t1c' with a measured device as the LSP: pycosim calibrate-data --role lsp);
         '4pcm-kpairs', '2pcm+3t1c-kpairs': the same with k = pcm.redundant_pairs pairs at the lower (4pcm) or
         the PCM (2pcm+3t1c) significance, used by pcm.redundancy (pycosim.array.schemes.redundant).
     F: significance factor of the MSP pair (Ambrogio et al.: 3).
@@ -366,7 +382,7 @@ class ArrayConfig:
         holds the weights of a 784-250-125-10 MNIST network (|W| < 1 after training at lr ≤ 0.1).
     """
 
-    synapse: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal", "4pcm-kpairs", "2pcm+3t1c-kpairs"] = "2pcm+3t1c"
+    synapse: Literal[SYNAPSES] = "2pcm+3t1c"
     F: float = 3.0
     weight_max: float = 1.0
     pcm: PCMConfig = field(default_factory=PCMConfig)

@@ -80,6 +80,7 @@ class Crossbar:
         self.t_s = 0.0
         self.scale = 1.0
         self.dw_pulse = 0.0
+        self.trains_split = float(config.update.trains_split)
         self._build(bundle)
 
     # ------------------------------------------------------------------ the scheme protocol (hooks)
@@ -236,6 +237,11 @@ class Crossbar:
             raise ConfigError(f"crossbar state of {state.get('scheme')!r} {state.get('shape')} does not fit this "
                               f"{self.cfg.synapse!r} layer ({self.n_in}, {self.n_out})")
         arrays = state["arrays"]
+        keys = self._STATE_ARRAYS
+        # arrays that are one object in this layer (e.g. Wf is W without a line model, Pe is P without drift)
+        # stay one object: restoring them as two copies would let later updates miss the reads
+        aliases = {k: j for i, k in enumerate(keys) for j in keys[:i]
+                   if getattr(self, k) is not None and getattr(self, k) is getattr(self, j)}
         for k, v in arrays.items():
             if k.startswith("counters."):
                 setattr(self.counters, k[len("counters."):], np.array(v))
@@ -250,6 +256,10 @@ class Crossbar:
                 setattr(self, k, a)
             else:
                 setattr(self, k, None)
+        for k, j in aliases.items():
+            a, b = getattr(self, k), getattr(self, j)
+            if a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b):
+                setattr(self, k, b)
         for k in self._STATE_SCALARS:
             setattr(self, k, state["scalars"][k])
         self.rng.bit_generator.state = state["rng"]

@@ -196,12 +196,13 @@ def _fire_mask(u, p, bl):
 
 
 @njit(cache=True)
-def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
+def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n, gamma=0.5):
     """Coincidences of stochastic pulse trains (the 'trains' update, :meth:`AnalogCrossbar._counts`).
 
     rows, cols: ascending indices with x_i ≠ 0 and δ_j ≠ 0; k = lr/(Δw_pulse·BL). Probabilities
-    p_i = min(1, |x_i|·s_x), q_j = min(1, |δ_j|·s_δ) with s_x·s_δ = k and s_x/s_δ = max|δ|/max|x|
-    (balanced). In slot b column j fires if u_c[b, j] < q_j and row i if u_r[i, b] < p_i (u ~ U[0, 1),
+    p_i = min(1, |x_i|·s_x), q_j = min(1, |δ_j|·s_δ) with s_x·s_δ = k, split by gamma (γ, the
+    ArrayConfig's update.trains_split): with P = k·max|x|·max|δ|, s_δ·max|δ| = min(1, P^γ) and
+    s_x·max|x| = P/min(1, P^γ); γ = 0.5 is the balanced s_x/s_δ = max|δ|/max|x| (computed as before). In slot b column j fires if u_c[b, j] < q_j and row i if u_r[i, b] < p_i (u ~ U[0, 1),
     drawn by the caller's Generator); every coincidence adds −sign(x_i)·sign(δ_j) to the count of synapse
     rows[i]·n_out + cols[j], so n_ij = −sign(x_i)·sign(δ_j)·popcount(r_i ∧ c_j) with r_i, c_j the BL-bit
     firing masks of row i and column j. Writes the touched synapses and their signed counts to
@@ -217,8 +218,14 @@ def trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n):
     md = np.float32(0)
     for j in range(nc):
         md = max(md, abs(d[cols[j]]))
-    sx = np.float32(np.sqrt(k * md / mx))
-    sd = np.float32(np.sqrt(k * mx / md))
+    if gamma == 0.5:
+        sx = np.float32(np.sqrt(k * md / mx))
+        sd = np.float32(np.sqrt(k * mx / md))
+    else:
+        pq = np.float64(k) * mx * md                       # P = p_max·q_max: desired largest count / BL
+        qm = min(1.0, pq ** gamma)
+        sd = np.float32(qm / md)
+        sx = np.float32(pq / qm / mx)
     if bl <= 64:
         cmask = np.empty(nc, np.uint64)
         ccol = np.empty(nc, np.int64)
@@ -454,7 +461,7 @@ def _nonzero(a):
 def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, use_z,
                       V, g, W, Wf, kg, S, V_inst, pol, n_out, n_inst,
                       step_tab, step_n, step_x0, step_inv, g_tab, g_n, g_x0, g_inv, v_min, v_max,
-                      sig_up, sig_dn, scale, var_tab, leak_seg):
+                      sig_up, sig_dn, scale, var_tab, leak_seg, gamma=0.5):
     """One 'trains' update of a '2pcm+3t1c' layer in a single call: the driven rows (x_i ≠ 0) and columns
     (δ_j ≠ 0), their slot uniforms taken in order from ubuf at upos (rows·BL, then BL·columns, as
     :meth:`Crossbar._counts` takes them), the coincidences of :func:`trains_counts`, then
@@ -470,7 +477,7 @@ def lsp_trains_update(x, d, k, bl, ubuf, upos, ws, out_flat, out_n, zbuf, zpos, 
     upos += nr * bl
     u_c = ubuf[upos:upos + bl * nc].reshape((bl, nc))
     upos += bl * nc
-    m = trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n)
+    m = trains_counts(x, d, rows, cols, k, u_r, u_c, n_out, ws, out_flat, out_n, gamma)
     if use_z:
         z = zbuf[zpos:zpos + m]
         zpos += m

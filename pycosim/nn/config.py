@@ -95,6 +95,7 @@ class SynapseConfig:
         '4pcm' W = F·(G⁺ − G⁻) + (g⁺ − g⁻) (Cristiano et al., J. Appl. Phys. 124, 151901 (2018));
         '2pcm' W = F·(G⁺ − G⁻), updates as SET pulses (Burr et al., IEEE TED 62, 3498 (2015));
         'ideal' float32 weights (the software baseline through the same loop);
+        '2pcm+meas' as '2pcm+3t1c' with a measured device as the LSP (a bundle of pycosim calibrate-data --role lsp);
         '4pcm-kpairs', '2pcm+3t1c-kpairs': k = pcm.redundant_pairs pairs at one significance (pcm.redundancy).
     F: significance factor of the MSP pair (dimensionless).
     weight_max: network weight (network units) of the full MSP range F·(G_max − G_reset) in the first layer; fixes network
@@ -105,7 +106,7 @@ class SynapseConfig:
         updates fit its range and pulse budget; 'fixed': weight_max in every layer.
     """
 
-    kind: Literal["2pcm+3t1c", "4pcm", "2pcm", "ideal", "4pcm-kpairs", "2pcm+3t1c-kpairs"] = "2pcm+3t1c"
+    kind: Literal[SYNAPSES] = "2pcm+3t1c"
     F: float = 3.0
     weight_max: float = 1.0
     weight_scaling: Literal["fan_in", "fixed"] = "fan_in"

@@ -2,6 +2,7 @@
 checked against the reference equations)."""
 
 import numpy as np
+import pytest
 
 from pycosim.array import ArrayConfig, Crossbar, kernels
 from pycosim.devices import lsp
@@ -165,3 +166,35 @@ def test_ziggurat_normals_are_standard_normal():
     out = np.full(8, np.nan, np.float32)
     k, used = kernels.fill_normals(words, out, kernels.ZIG_K, kernels.ZIG_W, kernels.ZIG_F)
     assert k <= 3 and np.isnan(out[k:]).all()
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.0])
+def test_trains_split_keeps_the_mean_and_sets_the_column_coherent_noise(gamma):
+    """The 'trains' split γ (update.trains_split): the largest-|δ| column fires with q_max = min(1, P^γ), the
+    largest-|x| row with p_max = P/q_max (P = k·max|x|·max|δ|), so E[n_ij] = BL·k·|x_i δ_j| for every γ; and a
+    column's summed change S_j = Σ_i z_i·n_ij has Var = BL·[q_j(1 − q_j)·A² + q_j·B], A = Σ z_i·p_i,
+    B = Σ z_i²·p_i(1 − p_i) (one Bernoulli column firing moves all its driven rows at once). Guards the
+    split's scales and the shared-row/column correlation of the coincidences."""
+    rng = np.random.default_rng(7)
+    n_in, n_out, bl = 60, 3, 8
+    x = rng.uniform(0.05, 1.0, n_in).astype(np.float32)
+    d = np.array([0.02, 0.01, 0.005], np.float32)
+    k = np.float32(1.0)                     # P = 0.02: the sparse-update regime of a dense first layer
+    rows, cols = np.arange(n_in), np.arange(n_out)
+    ws = np.zeros(n_in * n_out, np.int32)
+    of, on = np.empty(n_in * n_out, np.int64), np.empty(n_in * n_out, np.int32)
+    reps = 6000
+    n = np.zeros((reps, n_in, n_out))
+    for r in range(reps):
+        m = kernels.trains_counts(x, d, rows, cols, k, rng.random((n_in, bl), dtype=np.float32),
+                                  rng.random((bl, n_out), dtype=np.float32), n_out, ws, of, on, gamma)
+        n[r].reshape(-1)[of[:m]] = -on[:m]
+    P = float(k) * x.max() * d.max()
+    qm = min(1.0, P ** gamma)
+    p, q = x / x.max() * (P / qm), d / d.max() * qm
+    np.testing.assert_allclose(n.mean(0).sum(0), bl * float(k) * x.sum() * d, rtol=0.08)   # E[n] unchanged
+    z = x.astype(np.float64)
+    S = np.einsum("i,rij->rj", z, n)
+    A, B = (z * p).sum(), (z ** 2 * p * (1 - p)).sum()
+    want = bl * (q * (1 - q) * A ** 2 + q * B)
+    np.testing.assert_allclose(S.var(0), want, rtol=0.12)

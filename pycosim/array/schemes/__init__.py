@@ -32,7 +32,9 @@ class SchemeInfo:
     polarity: it has a per-column polarity bit that transfers invert;
     has_3t1c: its LSP is a 3T1C cell (capacitor voltage, leakage, transmission-gate reset);
     device_roles: one label per PCM device of a synapse, in the order of the layer's device arrays;
-    module, cls: where its class lives (imported on first use).
+    module, cls: where its class lives (imported on first use);
+    bundle_tables: tables it needs beyond the schema's required ones (a bundle made for it, e.g. by
+        ``pycosim calibrate-data --role lsp``); empty for schemes that run on every bundle.
     """
 
     name: str
@@ -45,6 +47,7 @@ class SchemeInfo:
     device_roles: tuple[str, ...]
     module: str
     cls: str
+    bundle_tables: tuple[str, ...] = ()
 
 
 _REGISTRY = {s.name: s for s in (
@@ -59,6 +62,10 @@ _REGISTRY = {s.name: s for s in (
                ("G+", "G-"), "pycosim.array.schemes.pcm2", "Pcm2"),
     SchemeInfo("ideal", "W stored as float32, exact arithmetic (the software reference)", "—", False, False, False, False,
                (), "pycosim.array.schemes.ideal", "Ideal"),
+    SchemeInfo("2pcm+meas", "W = scale·[F·(G⁺ − G⁻) + pol_j·(g − g_shared,j)], g a measured device",
+               "Ambrogio et al., Nature 558, 60 (2018), LSP from pycosim calibrate-data --role lsp", True, True, True,
+               False, ("G+", "G-"), "pycosim.array.schemes.pcm_meas", "PcmMeasured",
+               ("lsp_data/g_grid_S", "lsp_data/dg_up_S", "lsp_data/dg_down_S", "lsp_data/g_reset_S")),
     SchemeInfo("4pcm-kpairs", "W = scale·[F·(G⁺ − G⁻) + (g⁺_a − g⁻_a)], a = the connected of k lower pairs",
                "Cristiano et al., J. Appl. Phys. 124, 151901 (2018) (redundancy through multiple pairs)", True, True,
                False, False, ("G+", "G-", "g+", "g-"), "pycosim.array.schemes.redundant", "Pcm4KPairs"),

@@ -349,8 +349,6 @@ class AnalogCrossbar(Crossbar):
         self._refresh_lines()
 
     def _restored(self) -> None:
-        if self.P_tprog is None:          # without drift, reads use P itself (Pe is an alias, not a copy)
-            self.Pe = self.P
         self._t_young = float(self.P_tprog.max()) if self.P_tprog is not None and self.P_tprog.size else 0.0
         if self.Wf is None:
             self.Wf = self.W
@@ -503,7 +501,8 @@ class AnalogCrossbar(Crossbar):
         * 'trains': stochastic pulse trains of length BL = max_pulses on every row and column (Gokmen &
           Vlasov, Front. Neurosci. 10, 333 (2016); Burr et al., IEEE TED 62, 3498 (2015)): row i fires in
           each slot with probability p_i = min(1, |x_i|·s_x), column j with q_j = min(1, |δ_j|·s_δ),
-          s_x·s_δ = lr/(Δw_pulse·BL), s_x/s_δ = max|δ|/max|x| (balanced); a synapse gets one pulse per
+          s_x·s_δ = lr/(Δw_pulse·BL), split by update.trains_split γ (0.5: s_x/s_δ = max|δ|/max|x|,
+          balanced; 0: the largest-|δ| column fires in every slot); a synapse gets one pulse per
           coincidence, E[n_ij] = BL·p_i·q_j = n_ij (when unclipped). Only BL·(rows + cols) random numbers.
 
         |n| ≤ max_pulses. Only rows with x_i ≠ 0 and columns that can get a pulse are formed (for
@@ -529,7 +528,7 @@ class AnalogCrossbar(Crossbar):
             u_r = self._uniforms(rows.size * bl).reshape(rows.size, bl)
             u_c = self._uniforms(bl * cols.size).reshape(bl, cols.size)
             m = kernels.trains_counts(x, d, rows, cols, np.float32(c / bl), u_r, u_c, self.n_out, self._ws,
-                                      self._out_flat, self._out_n)
+                                      self._out_flat, self._out_n, np.float64(self.trains_split))
             return self._out_flat[:m], self._out_n[:m]     # ascending synapse index; views of work arrays
         p = np.multiply.outer(xr * -c, d[cols])
         if uc.rounding == "deterministic":
@@ -773,20 +772,26 @@ class AnalogCrossbar(Crossbar):
         flat = (np.arange(self.n_in)[:, None] * self.n_out + cols[None, :]).ravel()
         stats.n_synapses = int(flat.size)
         c = self.lsp_contribution().reshape(-1)[flat]
-        if self._dc:      # the effective weight ĝ_j·W changes by (ĝ_j − 1)·W + LSP when the LSP resets and ĝ_j → 1
+        # the reference devices are re-programmed (ĝ → 1) when they serve only transferred columns: per-column
+        # references, or one layer group and every column transferred; otherwise ĝ stays and so must the rest
+        regain = self._dc and (self.R.shape[0] == self.n_out or np.unique(cols).size == self.n_out)
+        if self._dc:
             gcol = self._col_gain()[flat % self.n_out]
-            c = (gcol - np.float32(1)) * self.W.reshape(-1)[flat] + c
+            if regain:    # the effective weight ĝ_j·W changes by (ĝ_j − 1)·W + LSP when the LSP resets and ĝ_j → 1
+                c = (gcol - np.float32(1)) * self.W.reshape(-1)[flat] + c
+            else:         # ĝ kept: the effective weight loses ĝ_j·LSP; the MSP is tuned to the raw read
+                c = gcol * c
         moved = np.abs(c) > opt["threshold"]
         fm = flat[moved]
         target, _ = ArrayProgrammer(self, fm, opt["verify_t_read_s"]).read(np.arange(fm.size))
-        if self._dc:      # the target read goes through the compensated periphery
+        if regain:        # the target read goes through the compensated periphery
             target = (target * gcol[moved]).astype(np.float32)
         self.counters.transfer_verify_reads += int(fm.size)
         stats.dropped_abs_sum = float(np.abs(c[~moved]).sum())
         self._reset_lsp(flat, fm, cols, opt)
         self._refresh(flat)
         self._program_msp(fm, target, opt, stats)
-        if self._dc:
+        if regain:
             self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1))
         self._refresh_lines()
         self.counters.transfers += 1

@@ -145,7 +145,7 @@ class Pcm3T1C(AnalogCrossbar):
             zbuf = self._zbuf if self._c2c else _EMPTY_F32
             up, dn, self._upos, self._zpos = kernels.lsp_trains_update(
                 x, d, np.float32(c / bl), bl, self._ubuf, self._upos, self._ws, self._out_flat, self._out_n,
-                zbuf, self._zpos, self._c2c, *state, *self._lsp_kargs, *tail)
+                zbuf, self._zpos, self._c2c, *state, *self._lsp_kargs, *tail, np.float64(self.trains_split))
         else:
             flat, n = self._counts(x, d, lr)
             if flat.size == 0:
