@@ -17,7 +17,8 @@ per-device counters) have N_PCM + 2(k − 1) rows; rows RING_BASE, RING_BASE + 1
 the plain scheme's code reads, updates and programs, unchanged), rows N_PCM + 2i, N_PCM + 2i + 1 the waiting
 pair at ring position i + 1. Switching pairs (:meth:`KPairs._rotate`) moves the device records between the rows
 (a relabelling: each device keeps its instance, conductance, drift clock and counters), so a row of the counters
-is always one physical device.
+is always one physical device. The waiting pairs drift like the others (they are re-evaluated at every drift
+refresh, a cost ∝ the rows) and are neither read nor programmed until they are connected.
 
 When the connected pair is switched (pcm.redundancy), always right after a RESET of that pair — the common-mode
 refresh and saturation restarts of the closed loop ('2pcm+3t1c-kpairs'), the transfer RESET of moved lower pairs
