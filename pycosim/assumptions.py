@@ -174,3 +174,32 @@ def opamp_power_W(v_dd: float | None = None) -> float:
     """Bias power (W) of one integrator op-amp while active: 2·g_m/(g_m/I_D)·V_DD."""
     v = V_DD_DRIVER_V.value if v_dd is None else v_dd
     return 2.0 * OPAMP_GM_S.value / OPAMP_GM_OVER_ID.value * v
+
+
+# ------------------------------------------------------------------ PCM endurance and redundancy (issue: wear-out)
+PCM_ENDURANCE_MEDIAN_CYCLES = Assumption(
+    1e8, "cycles",
+    "median cycles to failure of one PCM device (pcm.endurance_median_cycles): PCM endurance spans 10^6-10^9 "
+    "cycles (G. W. Burr et al., IEEE JETCAS 6, 146 (2016)); 10^8 is the mean cell lifetime assumed by S. Schechter "
+    "et al., 'Use ECP, not ECC, for hard failures in resistive memories', ISCA 2010; an assumption")
+PCM_ENDURANCE_SIGMA_LN = Assumption(
+    0.25, "-",
+    "device-to-device spread of the cycles to failure, σ of ln L (pcm.endurance_sigma_ln): the coefficient of "
+    "variation 0.25 of cell lifetimes of Schechter et al., ISCA 2010 (a normal distribution there), taken as a "
+    "lognormal so that L > 0; an assumption (no PCM array data of the spread were found)")
+PCM_STUCK_SET_FRACTION = Assumption(
+    0.5, "-",
+    "fraction of endurance failures that are stuck-SET (stuck at high conductance, elemental segregation) rather "
+    "than stuck-RESET (open, void formation): both modes are reported (W. Kim et al., 'Phase-change memory cycling "
+    "endurance', MRS Bull. 44, 710 (2019)); their proportion depends on the programming currents and no source "
+    "gives it for these devices: 0.5 is an assumption (pcm.endurance_stuck_high_frac)")
+E_POINTER_BIT_WRITE_J = Assumption(
+    10e-12 / 64, "J",
+    "write of one bit of the per-synapse pair pointer of the redundant schemes (SRAM next to the array): a 64-bit "
+    "access of an 8 kB SRAM costs 10 pJ at 45 nm (M. Horowitz, ISSCC 2014, Fig. 1.1.9), i.e. ≈ 0.16 pJ per bit; "
+    "an assumption")
+SELECT_TRANSISTORS_PER_PAIR = Assumption(
+    1.0, "-",
+    "select switches per redundant conductance pair (one transistor in series with the pair's two devices, "
+    "gated by the pair pointer) that connect one of the k pairs to the read and program lines; an assumption "
+    "about the cell design (area counted in cells, energy of the gate swing per switch-over)")

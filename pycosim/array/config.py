@@ -57,6 +57,31 @@ class PCMConfig:
         G_max from the start (default 0: the bundle models no defects).
     endurance_resets: a device that has had more RESETs than this sticks where it is (0 = unlimited;
         PCM endurance of 10⁶–10⁹ cycles, Burr et al., JETCAS 6, 146 (2016), is far above a training run).
+        The fixed limit of one value for every device; the per-device model below generalises it.
+    endurance_scale: per-device endurance model on (> 0) or off (0, default): each device's cycles to failure
+        are drawn once, L_d = endurance_scale·exp(ln endurance_median_cycles + endurance_sigma_ln·z), z ~ N(0, 1)
+        (pycosim.devices.pcm.endurance_cycles); a device whose stress R_d + w·S_d (RESETs R_d, SET pulses S_d,
+        w = endurance_set_weight) exceeds L_d fails for the rest of the run: stuck at G_max (stuck-SET) with
+        probability endurance_stuck_high_frac, else at its RESET floor (stuck-RESET) (pcm.wear_out). 1 = the
+        cited distribution; 1e-5 scales it down so that a short run reaches wear-out (dimensionless).
+    endurance_median_cycles: median L_d at endurance_scale 1 (dimensionless; RESET cycles). Default 10⁸: PCM endurance spans
+        10⁶–10⁹ cycles (Burr et al., IEEE JETCAS 6, 146 (2016)); 10⁸ is the mean cell lifetime of Schechter et al.,
+        ISCA 2010 (assumption PCM_ENDURANCE_MEDIAN_CYCLES).
+    endurance_sigma_ln: σ of ln L_d between devices (dimensionless). Default 0.25: the coefficient of variation of
+        cell lifetimes of Schechter et al., ISCA 2010, as a lognormal (assumption PCM_ENDURANCE_SIGMA_LN).
+    endurance_stuck_high_frac: fraction of failures that are stuck-SET (stuck at high conductance; elemental
+        segregation) rather than stuck-RESET (open, void formation) — both modes in Kim et al., MRS Bull. 44,
+        710 (2019); the proportion is an ASSUMPTION (PCM_STUCK_SET_FRACTION, 0.5: no source gives it).
+    endurance_set_weight: stress of one partial-SET pulse in RESET cycles (dimensionless); None = the bundle's
+        e_set_J/e_reset_J (0.38 on the shipped bundle): stress ∝ dissipated energy, an ASSUMPTION and an upper
+        bound (a partial SET does not melt the cell; the failure mechanisms are driven by melt-quench cycles).
+    redundant_pairs: k (dimensionless), conductance pairs per significance level of the redundant schemes ('4pcm-kpairs': the
+        lower pair; '2pcm+3t1c-kpairs': the PCM pair); one pair is connected at a time, the others wait at
+        their RESET floor behind a select switch. 1 = the plain scheme. Other schemes ignore it (pairs).
+    redundancy: how the k pairs are used: 'rotate' (wear levelling: after every RESET of the connected pair the
+        next pair in the ring is connected, so the RESETs are spread over k pairs), 'spare' (a pair stays
+        connected until one of its devices has failed, then the next healthy pair is switched in at its next
+        RESET), 'rotate+spare' (rotation that skips pairs with a failed device).
     g_max_scale: multiplier of each device's G_max (limited dynamic range study; 1 = as simulated).
     saturation_frac: in '2pcm' and the LSP pair of '4pcm', a pair whose larger device exceeds this
         fraction of its G_max is RESET and its difference reprogrammed (Burr et al., IEEE TED 62, 3498
@@ -78,6 +103,13 @@ class PCMConfig:
     stuck_reset_frac: float = 0.0
     stuck_max_frac: float = 0.0
     endurance_resets: int = 0
+    endurance_scale: float = 0.0
+    endurance_median_cycles: float = 1e8
+    endurance_sigma_ln: float = 0.25
+    endurance_stuck_high_frac: float = 0.5
+    endurance_set_weight: float | None = None
+    redundant_pairs: int = 1
+    redundancy: Literal["rotate", "spare", "rotate+spare"] = "rotate"
     g_max_scale: float = 1.0
     saturation_frac: float = 0.9
 
@@ -90,6 +122,17 @@ class PCMConfig:
         _check(self.stuck_reset_frac + self.stuck_max_frac <= 1, "pcm.stuck_reset_frac + pcm.stuck_max_frac must be ≤ 1")
         _check(self.endurance_resets >= 0, f"pcm.endurance_resets={self.endurance_resets}: must be ≥ 0 (0 = unlimited)")
         _check(0 < self.saturation_frac <= 1, f"pcm.saturation_frac={self.saturation_frac}: must be in (0, 1]")
+        _check(self.endurance_scale >= 0, f"pcm.endurance_scale={self.endurance_scale}: must be ≥ 0 (0 = off)")
+        _check(self.endurance_median_cycles > 0,
+               f"pcm.endurance_median_cycles={self.endurance_median_cycles}: must be > 0 (cycles)")
+        _check(self.endurance_sigma_ln >= 0, f"pcm.endurance_sigma_ln={self.endurance_sigma_ln}: must be ≥ 0")
+        _check(0 <= self.endurance_stuck_high_frac <= 1,
+               f"pcm.endurance_stuck_high_frac={self.endurance_stuck_high_frac}: must be in [0, 1]")
+        _check(self.endurance_set_weight is None or self.endurance_set_weight >= 0,
+               f"pcm.endurance_set_weight={self.endurance_set_weight}: must be ≥ 0 or None (the bundle's e_set/e_reset)")
+        _check(1 <= self.redundant_pairs <= 16, f"pcm.redundant_pairs={self.redundant_pairs}: must be 1…16")
+        _check(self.redundancy in ("rotate", "spare", "rotate+spare"),
+               f"pcm.redundancy={self.redundancy!r}: allowed values are 'rotate', 'spare', 'rotate+spare'")
         _check(self.drift_t_on_s > 0, f"pcm.drift_t_on_s={self.drift_t_on_s}: must be > 0")
         _check(self.drift_t_prog_s > 0, f"pcm.drift_t_prog_s={self.drift_t_prog_s}: must be > 0")
 
@@ -330,7 +373,9 @@ class ArrayConfig:
         '4pcm' (W = F·(G⁺ − G⁻) + (g⁺ − g⁻), PCM pairs of different significance, Cristiano et al.,
         J. Appl. Phys. 124, 151901 (2018)); '2pcm' (W = F·(G⁺ − G⁻), updates as SET pulses, Burr et al.,
         IEEE TED 62, 3498 (2015)); 'ideal' (float32 weights, exact arithmetic: the software reference);
-        '2pcm+meas' (as '2pcm+3t1c' with a measured device as the LSP: pycosim calibrate-data --role lsp).
+        '2pcm+meas' (as '2pcm+3t1c' with a measured device as the LSP: pycosim calibrate-data --role lsp);
+        '4pcm-kpairs', '2pcm+3t1c-kpairs': the same with k = pcm.redundant_pairs pairs at the lower (4pcm) or
+        the PCM (2pcm+3t1c) significance, used by pcm.redundancy (pycosim.array.schemes.redundant).
     F: significance factor of the MSP pair (Ambrogio et al.: 3).
     weight_max: network weight of the full MSP range, F·(mean G_max − mean RESET floor); it fixes the
         weight scale (network units per siemens) = weight_max / (F·ΔG_range). Default 1: the ±1 range

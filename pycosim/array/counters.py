@@ -29,7 +29,13 @@ class Counters:
         SET pulses and RESETs of the drift-compensation reference devices (PeripheryConfig.drift_compensation;
         0 without it);
     pcm_resets_per_device: (n_pcm_per_synapse, n_in, n_out) uint32, RESETs of each PCM device (endurance);
-    pcm_sets_per_device: same shape, SET pulses of each PCM device (updates, transfers, programming).
+    pcm_sets_per_device: same shape, SET pulses of each PCM device (updates, transfers, programming);
+    pcm_worn_per_device: same shape, bool, devices past their endurance (PCMConfig.endurance_scale), stuck in
+        their failure state; pcm_worn_at_s_per_device: float32, the layer's hardware time t_s (s) at which each
+        device wore out (inf: not worn; empty without the endurance model);
+    redundancy_switches: pair switch-overs of the redundant schemes (one pointer write per synapse switched);
+    device_roles: the role label of each row of the per-device arrays (Crossbar.device_roles: 'G+', 'G-', …;
+        the waiting pairs of redundant schemes repeat their significance's labels).
     """
 
     integrations_forward: int = 0
@@ -51,15 +57,39 @@ class Counters:
     drift_ref_reads: int = 0
     drift_ref_set_pulses: int = 0
     drift_ref_resets: int = 0
+    redundancy_switches: int = 0
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
+    pcm_worn_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))
+    pcm_worn_at_s_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
+    device_roles: tuple = ()
 
     def as_dict(self) -> dict:
-        """Plain dict (the per-device array summarised by its max and total)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.endswith("_per_device")}
+        """Plain dict (the per-device arrays summarised: RESETs max and total, SET pulses max, worn devices in
+        total and per role, ``pcm_worn_by_role`` {role: n})."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if not f.name.endswith("_per_device") and f.name != "device_roles"}
         r = self.pcm_resets_per_device
         out["pcm_resets_max_per_device"] = int(r.max()) if r.size else 0
         out["pcm_resets_total"] = int(r.sum(dtype=np.int64)) if r.size else 0
         s = self.pcm_sets_per_device
         out["pcm_sets_max_per_device"] = int(s.max()) if s.size else 0
+        out["pcm_sets_total"] = int(s.sum(dtype=np.int64)) if s.size else 0
+        w = np.asarray(self.pcm_worn_per_device)
+        out["pcm_worn_total"] = int(np.count_nonzero(w))
+        out["pcm_devices"] = int(r.size)
+        out["pcm_worn_by_role"] = worn_by_role(w, self.device_roles)
         return out
+
+
+def worn_by_role(worn: np.ndarray, roles) -> dict:
+    """{role: number of worn devices} of a (rows, …) bool array whose row i has role roles[i] (rows of the same
+    role summed; 'dev{i}' when the roles are unknown)."""
+    out: dict[str, int] = {}
+    if worn.ndim == 0 or worn.size == 0:
+        return out
+    roles = tuple(roles) if roles is not None and len(roles) == worn.shape[0] else tuple(
+        f"dev{i}" for i in range(worn.shape[0]))
+    for i, role in enumerate(roles):
+        out[role] = out.get(role, 0) + int(np.count_nonzero(worn[i]))
+    return out

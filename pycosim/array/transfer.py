@@ -25,6 +25,15 @@ for noise-free reads) or its SET budget max_pulses is spent; otherwise one SET p
 (≤ max_restarts, then it is dropped). All synapses in parallel; the loop runs over iterations
 (≤ max_pulses + max_restarts + 1).
 
+Stuck devices (yield defects, devices past their endurance): a programmer that knows its failed devices
+(optional method ``stuck(idx)`` → (2, k) bool, or None when there are none) has the loop route around them:
+a stuck device is never pulsed — a synapse whose next pulse would go to a stuck device is handled as if that
+device were saturated (its pair is RESET, which moves only the healthy partner, and the synapse restarts
+from there; the redundant schemes switch in another pair at that RESET, :mod:`pycosim.array.schemes.redundant`),
+so the healthy device alone approaches the target where the stuck one allows it, and a target it cannot reach
+is dropped after max_restarts instead of spending the SET budget on a dead device; pairs with a stuck device
+get no common-mode refresh (it would RESET the partner of a device stuck high).
+
 Open loop (:func:`open_loop`): RESET both devices, then n SET pulses on G⁺ (target ≥ 0) or G⁻, n from the
 calibrated mean ΔG(G) (:func:`pycosim.devices.pcm.open_loop_pulses`); no verify.
 """
@@ -101,10 +110,15 @@ def closed_loop(prog: MspProgrammer, target: np.ndarray, opt: LoopOptions) -> Lo
     if m == 0:
         return res
     everyone = np.arange(m, dtype=np.int64)
+    stuck_of = getattr(prog, "stuck", None)       # optional: the programmer's table of failed devices
     if opt.refresh_frac < 1:                      # common-mode refresh (TransferConfig.refresh_frac)
         G, gmax = prog.levels(everyone)
         fr = np.float32(opt.refresh_frac)
-        hi = everyone[(G[0] > fr * gmax[0]) & (G[1] > fr * gmax[1])]
+        high = (G[0] > fr * gmax[0]) & (G[1] > fr * gmax[1])
+        st = stuck_of(everyone) if stuck_of is not None else None
+        if st is not None:
+            high &= ~(st[0] | st[1])
+        hi = everyone[high]
         if hi.size:
             prog.step(hi, np.zeros(hi.size, np.int8), np.zeros(hi.size, np.int32), np.ones(hi.size, bool))
             res.resets[hi] += 1
@@ -130,6 +144,9 @@ def closed_loop(prog: MspProgrammer, target: np.ndarray, opt: LoopOptions) -> Lo
         G, gmax = prog.levels(act)
         cols = np.arange(act.size)
         sat = G[dev, cols] >= sat_frac * gmax[dev, cols]
+        st = stuck_of(act) if stuck_of is not None else None
+        if st is not None:                        # never pulse a stuck device: restart on the partner
+            sat |= st[dev, cols]
         can = sat & (restarts[act] < opt.max_restarts)
         restarts[act[can]] += 1
         res.resets[act[can]] += 1

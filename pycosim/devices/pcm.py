@@ -469,3 +469,47 @@ def open_loop_pulses(g_from_S, g_to_S, fit: dict, max_pulses: int) -> np.ndarray
     a = np.exp(np.minimum(np.asarray(g_to_S, np.float64) / gs, 700.0))
     b = np.exp(np.asarray(g_from_S, np.float64) / gs)
     return np.clip(np.rint(gs / dg0 * (a - b)), 0, max_pulses).astype(np.int32)
+
+
+# ---------------------------------------------------------------------------------------------- endurance
+def endurance_cycles(shape, rng: np.random.Generator, *, median_cycles: float = 1e8, sigma_ln: float = 0.25,
+                     scale: float = 1.0) -> np.ndarray:
+    """Cycles to failure L_d of PCM devices, drawn once per device (float32, *shape*):
+
+        L_d = scale·exp(ln median_cycles + sigma_ln·z_d),   z_d ~ N(0, 1)
+
+    A lognormal whose median 10⁸ and spread σ = 0.25 are assumptions (pycosim.assumptions
+    PCM_ENDURANCE_MEDIAN_CYCLES, PCM_ENDURANCE_SIGMA_LN: PCM endurance of 10⁶–10⁹ cycles, Burr et al., IEEE JETCAS
+    6, 146 (2016); cell-lifetime mean 10⁸ and CoV 0.25 of Schechter et al., ISCA 2010). *scale* < 1 compresses
+    the distribution so that a short run reaches wear-out (pcm.endurance_scale)."""
+    if not (median_cycles > 0 and sigma_ln >= 0 and scale > 0):
+        raise ConfigError(f"endurance_cycles: median {median_cycles} and scale {scale} must be > 0, sigma {sigma_ln} ≥ 0")
+    z = rng.standard_normal(shape, dtype=np.float32)
+    return (np.float32(scale * median_cycles) * np.exp(np.float32(sigma_ln) * z)).astype(np.float32)
+
+
+def failure_modes(shape, rng: np.random.Generator, stuck_high_frac: float = 0.5) -> np.ndarray:
+    """The failure state of each device once worn (bool, *shape*): True = stuck-SET (stuck at its G_max:
+    elemental segregation), False = stuck-RESET (stuck at its RESET floor: void formation, an open cell)
+    — the two endurance failure modes of PCM (Kim et al., MRS Bull. 44, 710 (2019)); P(True) = stuck_high_frac,
+    an assumption (pycosim.assumptions PCM_STUCK_SET_FRACTION)."""
+    if not 0 <= stuck_high_frac <= 1:
+        raise ConfigError(f"failure_modes: stuck_high_frac={stuck_high_frac} must be in [0, 1]")
+    return rng.random(shape, dtype=np.float32) < np.float32(stuck_high_frac)
+
+
+def stress(resets, sets, set_weight: float) -> np.ndarray:
+    """Endurance stress in RESET cycles (float32): R + w·S for R RESETs and S partial-SET pulses of a device;
+    w = set_weight (pcm.endurance_set_weight; default the bundle's e_set/e_reset, stress ∝ dissipated energy,
+    an assumption and an upper bound)."""
+    return (np.asarray(resets, np.float32) + np.float32(set_weight) * np.asarray(sets, np.float32)).astype(np.float32)
+
+
+def wear_out(G: np.ndarray, stress_cycles: np.ndarray, life_cycles: np.ndarray, worn: np.ndarray,
+             stuck_high: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> tuple[np.ndarray, np.ndarray]:
+    """Devices that pass their endurance now: newly = (stress > L) & ~worn; their conductance becomes the
+    failure state, G_max,k (stuck_high) or G_reset,k (stuck-RESET), for good (the caller marks them stuck).
+    All arrays of one shape (any). Returns (G float32, newly bool)."""
+    newly = (np.asarray(stress_cycles) > life_cycles) & ~np.asarray(worn, bool)
+    G = np.where(newly, np.where(stuck_high, pop.g_max_S[inst], pop.g_reset_S[inst]), G).astype(np.float32)
+    return G, newly

@@ -384,3 +384,50 @@ def read_conduction_bound_J(net, bundle=None) -> float | None:
         v, vt = read_pulse(xb, bundle)
         total += v * vt * g
     return total
+
+
+def redundancy_cost(metrics: dict, energy_report: dict | None, *, pairs: int, mode: str, n_pcm_plain: int,
+                    pairs_per_synapse_redundant: int = 1) -> dict:
+    """The periphery cost of k conductance pairs at one significance (the redundant schemes,
+    :mod:`pycosim.array.schemes.redundant`), against the plain scheme (k = 1):
+
+    * area in cells per synapse: PCM devices n_plain + 2(k − 1), plus SELECT_TRANSISTORS_PER_PAIR·k select
+      switches (k > 1), each counted as one cell (assumption), plus a pair pointer of ⌈log₂ k⌉ SRAM bits;
+    * switch-overs: counters.redundancy_switches of the run, each one pointer write (⌈log₂ k⌉ bits ×
+      E_POINTER_BIT_WRITE_J) and the gate swing of two select lines, 2·C_cell·V_program_gate²;
+    * line length: the waiting pairs lengthen the column lines by the factor f = (cells per synapse)/(n_plain)
+      along a column (a cell-pitch wire model, :func:`pycosim.assumptions.c_cell_F`), so the read-line charging and
+      row-driver energies grow by (f − 1)·(their energy) — an estimate from the wire model;
+    * extra reads: none — the closed loop programs the connected pair only, its verify reads are counted as ever
+      (a switch-over RESETs one pair and re-programs another inside the same loop).
+
+    Returns {"pairs", "mode", "pcm_devices_per_synapse", "cells_per_synapse", "cells_per_synapse_plain",
+    "area_ratio", "pointer_bits_per_synapse", "synapses", "switches", "switch_J", "per_example_J" {switches,
+    line_length, total}, "total_with_redundancy_J" (per example, the report's total plus these), "note"}.
+    Not in the energy totals of :func:`energy` (reported beside them)."""
+    import math
+
+    k = int(pairs)
+    sizes = [int(s) for s in metrics["layers"]]
+    synapses = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    devices = n_pcm_plain + 2 * (k - 1) * pairs_per_synapse_redundant
+    select = A.SELECT_TRANSISTORS_PER_PAIR.value * k if k > 1 else 0.0
+    cells, cells_plain = devices + select, float(n_pcm_plain)
+    bits = math.ceil(math.log2(k)) if k > 1 else 0
+    sw = sum(int(c.get("redundancy_switches", 0) or 0) for c in metrics.get("counters") or [])
+    e_sw = bits * A.E_POINTER_BIT_WRITE_J.value + 2 * A.c_cell_F() * A.V_PROGRAM_GATE_V.value ** 2
+    ex = max(int(metrics.get("examples_seen") or 0), 1)
+    f = cells / cells_plain
+    line = 0.0
+    if energy_report:
+        op = energy_report.get("per_example_op_J") or {}
+        line = (f - 1) * float((op.get("line_charging") or 0.0) + (op.get("row_drivers") or 0.0))
+    per_ex = {"switches": sw * e_sw / ex, "line_length": line}
+    per_ex["total"] = per_ex["switches"] + per_ex["line_length"]
+    tot = (energy_report or {}).get("per_example_J", {}).get("total")
+    return {"pairs": k, "mode": mode, "pcm_devices_per_synapse": devices, "cells_per_synapse": cells,
+            "cells_per_synapse_plain": cells_plain, "area_ratio": f, "pointer_bits_per_synapse": bits,
+            "synapses": synapses, "pointer_bits_total": bits * synapses, "switches": sw, "switch_J": e_sw,
+            "per_example_J": per_ex, "total_with_redundancy_J": None if tot is None else tot + per_ex["total"],
+            "note": "cells: PCM devices + select switches (one cell each, assumption); energy not in the totals "
+                    "above (reported beside them); pointer SRAM leakage not modelled"}

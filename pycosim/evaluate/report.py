@@ -53,6 +53,10 @@ def run_report(run_dir, *, endurance_cycles: float = 1e8, duty_cycle: float = 1.
         t_ex = float(rep["energy"]["time_s"]["training_example"])   # transfers' own time included
         rep["lifetime"] = _lifetime.lifetime(state.net, state.examples, t_ex, endurance_cycles=endurance_cycles,
                                              duty_cycle=duty_cycle, fraction=fraction)
+        info = cfg.synapse.scheme
+        k = cfg.pcm.redundant_pairs if len(state.net.layers[0].device_roles()) > len(info.device_roles) else 1
+        rep["energy"]["redundancy"] = _energy.redundancy_cost(metrics, rep["energy"], pairs=k, mode=cfg.pcm.redundancy,
+                                                              n_pcm_plain=len(info.device_roles))
     ev = p / rundir.EVALUATE_JSON
     if ev.is_file():
         try:
@@ -176,6 +180,31 @@ def format_report(reps: list[dict]) -> str:
         roles = sorted({k for r in reps if r["lifetime"] for k in r["lifetime"]["by_role"]})
         for role in roles:
             row(f"    {role} only", lambda r, role=role: _life(r, "seconds_to_failure", duration, role))
+        st0 = next((r["lifetime"]["stress"]["all"] for r in reps if r["lifetime"] and r["lifetime"].get("stress")), None)
+        if st0:
+            rows.append((f"PCM lifetime with SET stress (stress = RESETs + w·SET pulses) and the endurance spread "
+                         f"(σ_ln = {st0['sigma_ln']:.3g}): first {100 * lt0['fraction']:.3g} % worn, "
+                         f"median [16th–84th percentile]", []))
+            row("  SET-stress weight w / stress max per device",
+                lambda r: "—" if not _stress(r) else f"{_stress(r)['set_weight']:.3g} / {_stress(r)['stress_max']:,.1f}")
+            row("  time until then", lambda r: _stress_time(r))
+            sroles = sorted({k for r in reps if _stress(r) for k in r["lifetime"]["stress"]["by_role"]})
+            for role in sroles:
+                row(f"    {role} only", lambda r, role=role: _stress_time(r, role))
+        if any((r["lifetime"] or {}).get("worn", {}).get("worn") for r in reps):
+            row("PCM devices worn out during the run", lambda r: _worn(r))
+    red = [r for r in reps if (r["energy"] or {}).get("redundancy") and r["energy"]["redundancy"]["pairs"] > 1]
+    if red:
+        rd = lambda r: (r["energy"] or {}).get("redundancy") or {}  # noqa: E731
+        rows.append(("redundant pairs: periphery cost (not in the totals above)", []))
+        row("  pairs k / use", lambda r: f"{rd(r).get('pairs', 1)} / {rd(r).get('mode', '—')}" if rd(r) else "—")
+        row("  cells per synapse (PCM + select), × plain", lambda r: "—" if not rd(r) else
+            f"{rd(r)['cells_per_synapse']:.3g}, × {rd(r)['area_ratio']:.3g}")
+        row("  pointer bits per synapse / switch-overs", lambda r: "—" if not rd(r) else
+            f"{rd(r)['pointer_bits_per_synapse']} / {rd(r)['switches']:,}")
+        row("  energy per example: switches / longer lines", lambda r: "—" if not rd(r) else
+            f"{si(rd(r)['per_example_J']['switches'], 'J')} / {si(rd(r)['per_example_J']['line_length'], 'J')}")
+        row("  total per example with them", lambda r: si(rd(r).get("total_with_redundancy_J"), "J"))
     w0 = max(len(n) for n, v in rows if v) + 2
     ws = [max([len(r["label"])] + [len(v[i]) for _, v in rows if v]) + 2 for i, r in enumerate(reps)]
     lines = [" " * w0 + "".join(r["label"].ljust(w) for r, w in zip(reps, ws))]
@@ -212,6 +241,32 @@ def _life(r, key, fmt, role=None) -> str:
     if v is None:
         return "—"
     return ("> " if d["bound"] == "lower" else "") + fmt(v)
+
+
+def _stress(r, role=None):
+    lt = r.get("lifetime") or {}
+    st = lt.get("stress")
+    if not st:
+        return None
+    return st["by_role"].get(role) if role else st["all"]
+
+
+def _stress_time(r, role=None) -> str:
+    """t* [p16–p84] of :func:`pycosim.evaluate.lifetime.stress_projection` ('> t' for a lower bound)."""
+    d = _stress(r, role)
+    if not d or d.get("seconds_to_failure") is None:
+        return "—"
+    if d["bound"] == "lower":
+        return "> " + duration(d["seconds_to_failure"])
+    return f"{duration(d['seconds_to_failure'])} [{duration(d['seconds_p16'])}–{duration(d['seconds_p84'])}]"
+
+
+def _worn(r) -> str:
+    w = (r.get("lifetime") or {}).get("worn")
+    if not w:
+        return "—"
+    roles = ", ".join(f"{k} {v:,}" for k, v in w["by_role"].items() if v)
+    return f"{w['worn']:,} of {w['devices']:,} ({100 * w['worn'] / max(w['devices'], 1):.3g} %; {roles})"
 
 
 def _gpu_ratio(r, key: str) -> str:
@@ -260,5 +315,9 @@ def _energy_notes(reps) -> list[str]:
                "A real batch-1 GPU lies between the two; ratios < 1 mean the accelerator is faster / uses less.")
     out.append("Lifetime: one RESET = one endurance cycle; the run's per-device RESET rate extrapolated linearly "
                "(relative uncertainty ≈ 1/√(RESETs of the device at that fraction); initial programming included); "
-               "'>' = no RESET in the run at that quantile (lower bound).")
+               "'>' = no RESET in the run at that quantile (lower bound). With SET stress: each device's stress "
+               "rate (RESETs + w·SET pulses per example) against cycles to failure drawn from the endurance "
+               "distribution (median = --endurance, σ_ln and w of the run's pcm.endurance_* settings; assumptions "
+               "PCM_ENDURANCE_*), [16th–84th percentile] over Poisson resamplings of the counts and fresh draws; "
+               "roles include the waiting pairs of redundant schemes.")
     return out

@@ -96,7 +96,8 @@ class SynapseConfig:
         '4pcm' W = F·(G⁺ − G⁻) + (g⁺ − g⁻) (Cristiano et al., J. Appl. Phys. 124, 151901 (2018));
         '2pcm' W = F·(G⁺ − G⁻), updates as SET pulses (Burr et al., IEEE TED 62, 3498 (2015));
         'ideal' float32 weights (the software baseline through the same loop);
-        '2pcm+meas' as '2pcm+3t1c' with a measured device as the LSP (a bundle of pycosim calibrate-data --role lsp).
+        '2pcm+meas' as '2pcm+3t1c' with a measured device as the LSP (a bundle of pycosim calibrate-data --role lsp);
+        '4pcm-kpairs', '2pcm+3t1c-kpairs': k = pcm.redundant_pairs pairs at one significance (pcm.redundancy).
     F: significance factor of the MSP pair (dimensionless).
     weight_max: network weight (network units) of the full MSP range F·(G_max − G_reset) in the first layer; fixes network
         units per siemens (the read gain of the layer's periphery).

@@ -66,6 +66,12 @@ _REGISTRY = {s.name: s for s in (
                "Ambrogio et al., Nature 558, 60 (2018), LSP from pycosim calibrate-data --role lsp", True, True, True,
                False, ("G+", "G-"), "pycosim.array.schemes.pcm_meas", "PcmMeasured",
                ("lsp_data/g_grid_S", "lsp_data/dg_up_S", "lsp_data/dg_down_S", "lsp_data/g_reset_S")),
+    SchemeInfo("4pcm-kpairs", "W = scale·[F·(G⁺ − G⁻) + (g⁺_a − g⁻_a)], a = the connected of k lower pairs",
+               "Cristiano et al., J. Appl. Phys. 124, 151901 (2018) (redundancy through multiple pairs)", True, True,
+               False, False, ("G+", "G-", "g+", "g-"), "pycosim.array.schemes.redundant", "Pcm4KPairs"),
+    SchemeInfo("2pcm+3t1c-kpairs", "W = scale·[F·(G⁺_a − G⁻_a) + pol_j·(g − g_shared,j)], a = the connected of k pairs",
+               "Ambrogio et al., Nature 558, 60 (2018); redundancy: Cristiano et al., J. Appl. Phys. 124, 151901 (2018)",
+               True, True, True, True, ("G+", "G-"), "pycosim.array.schemes.redundant", "Pcm3T1CKPairs"),
 )}
 
 

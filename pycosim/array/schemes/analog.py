@@ -50,6 +50,7 @@ class AnalogCrossbar(Crossbar):
 
     N_PCM = 2
     _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
+                     "P_life", "P_fail_hi",
                      "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf",
                      "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b")
     _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
@@ -69,7 +70,7 @@ class AnalogCrossbar(Crossbar):
             pop = dataclasses.replace(pop, g_max_S=(pop.g_max_S * pc.g_max_scale).astype(np.float32))
         self.pcm_pop = pp = pop
         self.scale = c.weight_max / (c.F * float(np.mean(pp.g_max_S) - np.mean(pp.g_reset_S)))
-        k = self.N_PCM
+        k = self.N_PCM + self._bank_rows()
         self.P_inst = assign_instances((k,) + shape, pp.n, rng)
         self.P = pp.g_reset_S[self.P_inst]
         self.P_since = np.zeros((k,) + shape, np.int32)
@@ -88,6 +89,11 @@ class AnalogCrossbar(Crossbar):
         self._t_young = 0.0        # time of the latest programming event (cache; rebuilt from P_tprog on restore)
         self.counters.pcm_resets_per_device = np.zeros((k,) + shape, np.uint32)
         self.counters.pcm_sets_per_device = np.zeros((k,) + shape, np.uint32)
+        self.counters.pcm_worn_per_device = np.zeros((k,) + shape, bool)
+        self.counters.pcm_worn_at_s_per_device = (np.full((k,) + shape, np.inf, np.float32)
+                                                  if pc.endurance_scale > 0 else np.zeros((0,), np.float32))
+        self.counters.device_roles = self.device_roles()
+        self._build_endurance(bundle)
         self._ubuf = self._zbuf = None
         self._upos = self._zpos = 0
         self._ws = None
@@ -374,7 +380,14 @@ class AnalogCrossbar(Crossbar):
             out["transfer.verify_t_read_s"] = float(self.default_verify_window())
         if c.transfer.drift_horizon_s is None:
             out["transfer.drift_horizon_s"] = 0.0
+        if c.pcm.endurance_set_weight is None:
+            out["pcm.endurance_set_weight"] = self._bundle_set_weight()
         return out | self._lsp_resolved()
+
+    def _bundle_set_weight(self) -> float:
+        """The bundle's e_set_J/e_reset_J (0 if it lacks them): the default SET-stress weight."""
+        sc = (self.bundle.scalars.get("pcm") or {}) if self.bundle is not None else {}
+        return float(sc["e_set_J"]) / float(sc["e_reset_J"]) if sc.get("e_set_J") and sc.get("e_reset_J") else 0.0
 
     def _lsp_resolved(self) -> dict:
         """The LSP's resolved "auto" settings (:meth:`resolved_settings`); none without a 3T1C LSP."""
@@ -553,6 +566,8 @@ class AnalogCrossbar(Crossbar):
         setattr(self.counters, counter, getattr(self.counters, counter) + int(n.sum()))
         moved = n > 0 if stuck is None else (n > 0) & ~stuck     # devices of one call are distinct
         self.counters.pcm_sets_per_device.reshape(-1)[dev[moved]] += n[moved].astype(np.uint32)
+        if self.P_life is not None:
+            self._wear(dev[moved])
         self._programmed(dev)
 
     def _reset(self, dev: np.ndarray, counter: str) -> None:
@@ -571,7 +586,70 @@ class AnalogCrossbar(Crossbar):
                 if self.P_stuck is None:
                     self.P_stuck = np.zeros(self.P.shape, bool)
                 self.P_stuck.reshape(-1)[worn] = True
+        if self.P_life is not None:
+            self._wear(dev)
         self._programmed(dev)
+
+    # ------------------------------------------------------------------ endurance (wear-out inside training)
+    def _bank_rows(self) -> int:
+        """PCM device rows beyond N_PCM per synapse: the waiting pairs of the redundant schemes (0 here)."""
+        return 0
+
+    def device_roles(self) -> tuple[str, ...]:
+        """One role label per row of the device arrays (P, the per-device counters): the scheme's device_roles,
+        then those of the waiting pairs of redundant schemes (the same labels: a role is a significance and sign)."""
+        return tuple(self.scheme.device_roles)
+
+    def _build_endurance(self, bundle) -> None:
+        """Per-device endurance (PCMConfig.endurance_scale > 0; else P_life = P_fail_hi = None and no random
+        draw): cycles to failure P_life (:func:`pycosim.devices.pcm.endurance_cycles`) and failure mode P_fail_hi
+        (:func:`pycosim.devices.pcm.failure_modes`) of every PCM device, drawn from the layer's generator; the
+        SET-stress weight w (endurance_set_weight, None = the bundle's e_set_J/e_reset_J)."""
+        pc = self.cfg.pcm
+        self.P_life = self.P_fail_hi = None
+        self.set_stress_weight = 0.0
+        if not pc.endurance_scale > 0:
+            return
+        rng = self._endurance_rng()
+        self.P_life = pcm.endurance_cycles(self.P.shape, rng, median_cycles=pc.endurance_median_cycles,
+                                           sigma_ln=pc.endurance_sigma_ln, scale=pc.endurance_scale)
+        self.P_fail_hi = pcm.failure_modes(self.P.shape, rng, pc.endurance_stuck_high_frac)
+        w = pc.endurance_set_weight
+        self.set_stress_weight = float(w) if w is not None else self._bundle_set_weight()
+
+    def _endurance_rng(self) -> np.random.Generator:
+        """The generator of the endurance draws: a child of the layer generator's seed sequence (spawning does not
+        advance the layer's stream), so a run with the endurance model is the same run as without it, bit for
+        bit, until its first device wears out; the layer generator itself if it has no seed sequence."""
+        seq = getattr(self.rng.bit_generator, "seed_seq", None)
+        if seq is None or not hasattr(seq, "spawn"):
+            return self.rng
+        return np.random.Generator(type(self.rng.bit_generator)(seq.spawn(1)[0]))
+
+    def _wear(self, dev: np.ndarray) -> None:
+        """Devices *dev* (flat indices into P) were just pulsed: those whose stress R + w·S passed their cycles
+        to failure are worn — set to their failure state (:func:`pycosim.devices.pcm.wear_out`), stuck for the
+        rest of the run (P_stuck; the updates, transfers and the closed loop see them as any stuck device) and
+        counted in counters.pcm_worn_per_device."""
+        if dev.size == 0:
+            return
+        c = self.counters
+        st = pcm.stress(c.pcm_resets_per_device.reshape(-1)[dev], c.pcm_sets_per_device.reshape(-1)[dev],
+                        self.set_stress_weight)
+        wf = c.pcm_worn_per_device.reshape(-1)
+        Pf, If = self.P.reshape(-1), self.P_inst.reshape(-1)
+        g, newly = pcm.wear_out(Pf[dev], st, self.P_life.reshape(-1)[dev], wf[dev],
+                                self.P_fail_hi.reshape(-1)[dev], If[dev], self.pcm_pop)
+        if not newly.any():
+            return
+        d = np.unique(dev[newly])
+        Pf[dev[newly]] = g[newly]
+        wf[d] = True
+        c.pcm_worn_at_s_per_device.reshape(-1)[d] = np.float32(self.t_s)
+        if self.P_stuck is None:
+            self.P_stuck = np.zeros(self.P.shape, bool)
+        self.P_stuck.reshape(-1)[d] = True
+        self._programmed(d)
 
     def _programmed(self, dev: np.ndarray) -> None:
         """Devices *dev* (flat indices into P) were just programmed: restart their drift clock; their drift
@@ -785,6 +863,16 @@ class ArrayProgrammer:
         xb, f = self.xb, self.flat[idx]
         dev = np.stack([f, xb.W.size + f])
         return xb.P.reshape(-1)[dev], xb.pcm_pop.g_max_S[xb.P_inst.reshape(-1)[dev]]
+
+    def stuck(self, idx):
+        """(2, k) bool: G⁺, G⁻ of synapses idx are stuck (yield defects, worn devices) — the periphery's table of
+        failed devices, known since the write that found them unresponsive (Schechter et al., ISCA 2010: failures
+        are detectable at write time); None when the layer has no stuck device (the loop then never asks)."""
+        xb = self.xb
+        if xb.P_stuck is None:
+            return None
+        f = self.flat[idx]
+        return xb.P_stuck.reshape(-1)[np.stack([f, xb.W.size + f])]
 
     def step(self, idx, device, n, reset):
         xb, f = self.xb, self.flat[idx]
