@@ -56,6 +56,32 @@ class Options:
                               + ", ".join(bench_names()))
 
 
+#: Typical CPU time of one run of each bench (ms, ngspice 39, this package's defaults; measured with
+#: ``benchmarks/characterize_time.py --profile``). Only the ORDER of the runs depends on it: the longest go
+#: first, so that the two worker processes finish together instead of one idling while the other ends a
+#: long run (longest-processing-time-first scheduling). Results do not depend on the order.
+RUN_COST_MS = {"pcm_set_staircase": 135, "pcm_reset": 34, "pcm_read_iv": 100, "pcm_drift": 160,
+               "pcm_read_noise": 410, "lsp_up_down": 48, "lsp_read_gv": 12, "lsp_steps": 44, "lsp_retention": 35,
+               "lsp_reset": 31, "lsp_c2c": 1960, "lsp_read_noise": 720, "integrator_transfer": 15,
+               "integrator_noise": 650, "integrator_diff": 32}
+#: Worker processes are replaced after this many runs (ngspice leaks ~2 kB per run; a replacement costs a
+#: Python start and an ngspice load, ~0.3 s): 2,000 runs hold ~4 MB of leaked memory per worker.
+RECYCLE_AFTER = 2000
+
+
+def run_cost_ms(bench: str, job: dict) -> float:
+    """Expected CPU time (ms) of one bench run, for scheduling only (:data:`RUN_COST_MS`; a run whose
+    parameters move the bench's end time ``tp`` — the long SET pulse of ``pcm_drift``'s top level —
+    or ask for a cycle-to-cycle staircase of ``np`` pulses is scaled accordingly)."""
+    base = RUN_COST_MS.get(bench, 50.0)
+    p = job.get("params") or {}
+    if "tp" in p:
+        base *= max(1.0, float(p["tp"]) / 7e-6 * 0.25)   # pcm_drift: the 100 µs pulse of the top level
+    if "np" in p:
+        base *= max(0.1, float(p["np"]) / 20)
+    return base
+
+
 def _distinct(dicts: list[dict]) -> list[dict]:
     """The distinct dictionaries of *dicts*, in order of first appearance."""
     seen, out = set(), []
@@ -95,8 +121,12 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
                 net.render(extra)  # unknown .param names fail here, with the valid names
             for job in jobs:
                 plan.append((dev, bench, dict(job, netlist=net, params={**(job.get("params") or {}), **extra})))
-    results = run_many([j for _, _, j in plan], workers=workers, cache=cache,
-                       progress="characterize" if progress else False, errors="return")
+    order = sorted(range(len(plan)), key=lambda k: -run_cost_ms(plan[k][1], plan[k][2]))  # longest first
+    done = run_many([plan[k][2] for k in order], workers=workers, cache=cache, recycle_after=RECYCLE_AFTER,
+                    progress="characterize" if progress else False, errors="return")
+    results = [None] * len(plan)
+    for k, res in zip(order, done):
+        results[k] = res
     failed = []
     grouped: dict[str, dict[str, list]] = {d: {} for d in DEVICES}
     for (dev, bench, job), res in zip(plan, results):

@@ -125,17 +125,17 @@ class Netlist:
         """(index, assignments) of the top-level ``.param`` lines, found once per netlist."""
         return tuple(_top_level_param_lines(list(self._lines)))
 
-    @property
+    @cached_property
     def analyses(self) -> list[str]:
         """Analyses requested by dot-commands (``tran``, ``dc``, ``op`` …), in order."""
         return [m.group(1).lower() for line in self.text.splitlines() if (m := _ANALYSIS_RE.match(line))]
 
-    @property
+    @cached_property
     def meas_names(self) -> list[str]:
         """Names of the ``.meas`` results the netlist declares (lower case)."""
         return [m.group(1).lower() for line in self.text.splitlines() if (m := _MEAS_RE.match(line))]
 
-    @property
+    @cached_property
     def voltage_sources(self) -> dict[str, tuple[str, str]]:
         """Top-level independent voltage sources: lower-case name → (+ node, − node).
 
