@@ -344,9 +344,11 @@ def read_noise(results) -> tuple[np.ndarray, np.ndarray, float]:
     return mean / (tint * vread), rel, tint
 
 
-def extract(runs: dict[str, list]) -> tuple[dict, dict]:
+def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict, dict]:
     """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results.
 
+    *lib_params*: the library overrides of the runs (:attr:`pycosim.characterize.runner.Options.lib_params`);
+    a ``pcm`` default the extraction reads (the drift onset ``ton``) is taken from them.
     Raises CalibrationError naming the quantity if a table would hold non-finite values."""
     all_st = runs["pcm_set_staircase"]
     st_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) != 0]
@@ -422,7 +424,7 @@ def extract(runs: dict[str, list]) -> tuple[dict, dict]:
         "nu_from_20s_by_level_mean": [float(v) for v in nu_pub.mean(axis=0)],
         "nu_from_20s_by_level_std": [float(v) for v in nu_pub.std(axis=0)],
         "drift_t_prog_s": DRIFT_T_PROG_S,
-        "drift_t_on_s": lib_default("ton"),
+        "drift_t_on_s": float(((lib_params or {}).get("pcm") or {}).get("ton", lib_default("ton"))),
         "drift_fit_t_min_s": DRIFT_FIT_T_MIN_S,
         "drift_g0_mean_S": float(g0[:, 0].mean()),
         "read_disturb_max": float(np.max(np.abs(disturb))),

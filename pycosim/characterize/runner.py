@@ -17,7 +17,7 @@ from pycosim.errors import ConfigError, SpiceError
 from pycosim.characterize import integrator, lsp, pcm
 from pycosim.resources import spice_root
 from pycosim.spice import load, ngspice_version, run_many
-from pycosim.spice.netlist import check_seed, sha256_file
+from pycosim.spice.netlist import check_library_params, check_seed, sha256_file, with_library_params
 
 DEVICES = {"pcm": pcm, "lsp": lsp, "integrator": integrator}
 DEFAULT_MC = {"pcm": 100, "lsp": 200, "integrator": 1}
@@ -36,7 +36,14 @@ class Options:
         skip_failed: record a failing instance in the bundle instead of aborting.
         bench_params: bench name → {.param name: value (SI units)} overriding the bench's
             defaults for every instance (e.g. ``{"pcm_set_staircase": {"vg_set": 1.4}}`` to
-            characterise a stronger SET pulse); recorded in the bundle's provenance.
+            characterise a stronger SET pulse); recorded in the bundle's provenance. Another bench
+            with a top-level parameter of the same name that keeps a different value is reported
+            (:class:`MixedConditionsWarning`).
+        lib_params: library name → {parameter: value (SI units)} overriding a library default for
+            every bench that includes the library (e.g. ``{"pcm": {"nu": 0.05}}``: the drift exponent
+            of ``netlists/pcm.lib``'s ``pcm_dev``), see
+            :func:`pycosim.spice.netlist.with_library_params`; the files on disk are not changed;
+            recorded in the bundle's provenance (``lib_params``).
     """
 
     mc_pcm: int = DEFAULT_MC["pcm"]
@@ -44,6 +51,7 @@ class Options:
     seed: int = DEFAULT_SEED
     skip_failed: bool = False
     bench_params: dict = field(default_factory=dict)
+    lib_params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("mc_pcm", "mc_lsp"):
@@ -54,6 +62,74 @@ class Options:
         if unknown:
             raise ConfigError(f"unknown bench {unknown[0]!r}; the characterisation benches are: "
                               + ", ".join(bench_names()))
+        try:
+            checked = check_library_params(self.lib_params)
+        except SpiceError as exc:
+            raise ConfigError(str(exc)) from None
+        object.__setattr__(self, "lib_params", checked)
+
+
+class MixedConditionsWarning(UserWarning):
+    """A characterisation override leaves the benches under different conditions: ``-p BENCH.NAME`` where
+    another bench keeps its own value of NAME, or a library parameter that no bench's simulation sees."""
+
+
+def _bench_defaults(bench: str) -> dict:
+    """Top-level ``.param`` defaults of a characterisation bench (lower-case names → SPICE text)."""
+    return load(f"circuits/{bench}.cir").params
+
+
+def mixed_conditions(options: Options) -> list[str]:
+    """The overrides in *options* that leave the benches under different conditions, one sentence each:
+
+    * ``bench_params``: for each overridden ``BENCH.NAME``, every other characterisation bench with a top-level
+      ``.param`` of the same name (the same quantity, e.g. ``vg_set``, the word-line level of a SET pulse, in
+      ``pcm_set_staircase`` and ``pcm_drift``) whose value — its own override, else its default — differs and
+      that its runs do not set themselves (``pcm_drift`` sets ``tset`` per level);
+    * ``lib_params``: a library parameter that no bench including the library can see, because every instance
+      passes it explicitly (e.g. ``pcm.mc``; set the benches' own ``.param`` with ``-p`` instead), or whose
+      library no bench includes.
+    Parameter names are matched by name only (a bench's docstring says what each one means)."""
+    from pycosim.spice.netlist import library_param_shadowed, spice_number
+
+    notes = []
+    per_job = {b: {k.lower() for j in jobs for k in (j.get("params") or {})}
+               for mod, mc in ((m, 2) for m in DEVICES.values()) for b, jobs in mod.jobs(mc, DEFAULT_SEED).items()}
+    for bench, params in sorted(options.bench_params.items()):
+        for name, value in params.items():
+            name = name.lower()
+            v = spice_number(value)
+            others = []
+            for other in bench_names():
+                if other == bench or name in per_job.get(other, ()):
+                    continue
+                defaults = _bench_defaults(other)
+                if name not in defaults:
+                    continue
+                own = {k.lower(): x for k, x in (options.bench_params.get(other) or {}).items()}
+                kept = own.get(name, defaults[name])
+                k = spice_number(kept)
+                if v is None or k is None or abs(k - v) > 1e-12 * max(abs(k), abs(v)):
+                    others.append(f"{other} keeps {name}={kept}")
+            if others:
+                notes.append(f"-p {bench}.{name}={value}: " + "; ".join(others)
+                             + f" (pass -p BENCH.{name}={value} for each bench that should run at the same value)")
+    for lib, params in sorted(options.lib_params.items()):
+        nets = {b: load(f"circuits/{b}.cir") for b in bench_names()}
+        users = [b for b, n in nets.items() if any(f.stem == lib and f.suffix == ".lib" for f in n.files)]
+        if not users:
+            notes.append(f"--lib-param {lib}.…: no characterisation bench includes netlists/{lib}.lib; "
+                         f"the override changes nothing")
+            continue
+        for name in params:
+            blind = [b for b in users if library_param_shadowed(nets[b], lib, name)]
+            if len(blind) == len(users):
+                notes.append(f"--lib-param {lib}.{name}: every bench passes {name} to the subcircuit explicitly, so "
+                             f"the library default is not used; set the benches' own .param with -p BENCH.{name}=…")
+            elif blind:
+                notes.append(f"--lib-param {lib}.{name}: not seen by {', '.join(blind)} (their instances pass "
+                             f"{name} explicitly)")
+    return notes
 
 
 #: Typical CPU time of one run of each bench (ms, ngspice 39, this package's defaults; measured with
@@ -107,6 +183,10 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
     if *out_dir* cannot be written. Nothing is written unless everything succeeded.
     """
     out_dir = cal.check_destination(out_dir, "--out")  # before any simulation: no result lost to a late check
+    import warnings
+
+    for note in mixed_conditions(options):
+        warnings.warn(note, MixedConditionsWarning, stacklevel=2)
     if plots_dir is not None:
         from pycosim.plots import check_writable
 
@@ -115,7 +195,7 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
     plan = []  # (device, bench, job)
     for dev, mod in DEVICES.items():
         for bench, jobs in mod.jobs(mc[dev], options.seed).items():
-            net = load(f"circuits/{bench}.cir")
+            net = with_library_params(load(f"circuits/{bench}.cir"), options.lib_params)
             extra = options.bench_params.get(bench) or {}
             if extra:
                 net.render(extra)  # unknown .param names fail here, with the valid names
@@ -144,7 +224,7 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
         if empty:
             raise SpiceError(f"bench {empty[0]}: every instance failed ({len(failed)} failures recorded); "
                              f"first error: {failed[0]['error'] if failed else '?'}")
-        s, t = mod.extract(grouped[dev])
+        s, t = mod.extract(grouped[dev], lib_params=options.lib_params)
         scalars[dev] = s
         tables.update({f"{dev}/{k}": v for k, v in t.items()})
     files = {}
@@ -156,6 +236,8 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
         "files": dict(sorted(files.items())),
         "mc": {"pcm": mc["pcm"], "lsp": mc["lsp"]},
         "seed": options.seed,
+        # library defaults overridden for every bench (--lib-param), on top of the files hashed above
+        "lib_params": {lib: dict(sorted(p.items())) for lib, p in sorted(options.lib_params.items())},
         # per bench: number of runs and every distinct parameter set its instances used
         "benches": {b: {"runs": sum(1 for _, bb, _ in plan if bb == b),
                         "param_sets": _distinct([j.get("params") or {} for _, bb, j in plan if bb == b])}
