@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycosim import calibration as cal
-from pycosim.errors import ConfigError, SpiceError
+from pycosim.errors import CalibrationError, ConfigError, SpiceError
 from pycosim.characterize import integrator, lsp, pcm
 from pycosim.resources import spice_root
 from pycosim.spice import load, ngspice_version, run_many
@@ -93,6 +93,8 @@ def mixed_conditions(options: Options) -> list[str]:
     from pycosim.spice.netlist import library_param_shadowed, spice_number
 
     notes = []
+    if not options.bench_params and not options.lib_params:
+        return notes
     per_job = {b: {k.lower() for j in jobs for k in (j.get("params") or {})}
                for mod, mc in ((m, 2) for m in DEVICES.values()) for b, jobs in mod.jobs(mc, DEFAULT_SEED).items()}
     for bench, params in sorted(options.bench_params.items()):
@@ -136,7 +138,7 @@ def mixed_conditions(options: Options) -> list[str]:
 #: ``benchmarks/characterize_time.py --profile``). Only the ORDER of the runs depends on it: the longest go
 #: first, so that the two worker processes finish together instead of one idling while the other ends a
 #: long run (longest-processing-time-first scheduling). Results do not depend on the order.
-RUN_COST_MS = {"pcm_set_staircase": 135, "pcm_reset": 34, "pcm_read_iv": 100, "pcm_drift": 160,
+RUN_COST_MS = {"pcm_set_staircase": 135, "pcm_reset": 34, "pcm_read_iv": 100, "pcm_drift": 110,
                "pcm_read_noise": 410, "lsp_up_down": 48, "lsp_read_gv": 12, "lsp_steps": 44, "lsp_retention": 35,
                "lsp_reset": 31, "lsp_c2c": 1960, "lsp_read_noise": 720, "integrator_transfer": 15,
                "integrator_noise": 650, "integrator_diff": 32}
@@ -174,6 +176,93 @@ def bench_names() -> list[str]:
     return sorted({b for mod in DEVICES.values() for b in mod.BENCHES})
 
 
+#: Bundles of earlier characterisations kept in the SPICE cache directory (``bundles/<key>``), newest first.
+BUNDLE_CACHE_KEEP = 8
+
+
+def _source_digest() -> str:
+    """SHA-256 over pycosim's Python sources (what extracts the tables from the runs), NumPy's and SciPy's
+    versions and the Python version: part of the key of a cached bundle (:func:`plan_key`)."""
+    import hashlib
+    import platform
+
+    import numpy
+    import scipy
+
+    h = hashlib.sha256(f"{platform.python_version()} numpy {numpy.__version__} scipy {scipy.__version__}".encode())
+    root = Path(__file__).resolve().parent.parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def plan_key(plan: list, options: Options, library: str) -> str:
+    """Key of the bundle a characterisation *plan* produces: SHA-256 over every bench's expanded netlist text
+    (library overrides included), every run's parameters, seed and kept vectors in plan order, the options
+    that shape the bundle (skip_failed, lib_params), the ngspice library identity and :func:`_source_digest`.
+    Equal keys = the same simulations and the same extraction code, hence the same bundle."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    texts: dict[int, str] = {}
+    for dev, bench, job in plan:
+        net = job["netlist"]
+        if id(net) not in texts:
+            texts[id(net)] = hashlib.sha256(net.text.encode()).hexdigest()
+        h.update(json.dumps([dev, bench, texts[id(net)], {k: repr(v) for k, v in sorted((job.get("params") or {}).items())},
+                             job.get("seed"), list(job.get("keep") or [])]).encode())
+    h.update(json.dumps({"skip_failed": bool(options.skip_failed), "lib_params": options.lib_params,
+                         "library": library, "sources": _source_digest()}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _bundle_cache_dir() -> Path:
+    from pycosim.spice import cache as _cache
+
+    return _cache.cache_dir() / "bundles"
+
+
+def _cached_bundle(key: str) -> cal.Bundle | None:
+    """The bundle stored under *key* by an earlier characterisation, or None (absent or unreadable)."""
+    d = _bundle_cache_dir() / key
+    if not (d / cal.JSON_NAME).is_file():
+        return None
+    try:
+        bundle = cal.load(d)
+        import os
+
+        os.utime(d)
+        return bundle
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss (and is replaced)
+        import shutil
+
+        shutil.rmtree(d, ignore_errors=True)
+        return None
+
+
+def _store_bundle(key: str, bundle: cal.Bundle) -> None:
+    """Keep a copy of *bundle* under *key* (atomically; failures ignored: the cache is optional), and only the
+    :data:`BUNDLE_CACHE_KEEP` most recently used entries."""
+    import shutil
+
+    from pycosim.spice import cache as _cache
+
+    if _cache.max_bytes() <= 0:
+        return
+    root = _bundle_cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        cal.save(cal.Bundle(scalars=bundle.scalars, tables=bundle.tables, provenance=dict(bundle.provenance)),
+                 root / key)
+        entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[BUNDLE_CACHE_KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
+    except (OSError, CalibrationError):
+        pass
+
+
 def characterize(out_dir: str | Path, options: Options = Options(), *, workers: int | None = None,
                  cache: bool = True, progress: bool = True, plots_dir: str | Path | None = None) -> cal.Bundle:
     """Run all benches, extract the device tables and write a calibration bundle to *out_dir*.
@@ -181,6 +270,11 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
     Returns the saved :class:`pycosim.calibration.Bundle`. Raises SpiceError naming the bench,
     instance and seed of a failing run (unless ``options.skip_failed``), CalibrationError
     if *out_dir* cannot be written. Nothing is written unless everything succeeded.
+
+    With *cache*, every run is served from the SPICE cache when it was simulated before
+    (:mod:`pycosim.spice.cache`), and an unchanged re-run — the same runs of the same netlists, options,
+    ngspice and pycosim sources (:func:`plan_key`) — takes the bundle its first run made (kept in the
+    cache directory under ``bundles/``), with a new ``created_utc``.
     """
     out_dir = cal.check_destination(out_dir, "--out")  # before any simulation: no result lost to a late check
     import warnings
@@ -201,6 +295,23 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
                 net.render(extra)  # unknown .param names fail here, with the valid names
             for job in jobs:
                 plan.append((dev, bench, dict(job, netlist=net, params={**(job.get("params") or {}), **extra})))
+    key = None
+    if cache:
+        from pycosim.spice.engine import library_identity
+
+        key = plan_key(plan, options, library_identity())
+        hit = _cached_bundle(key)
+        if hit is not None:
+            prov = dict(hit.provenance)
+            prov.pop("tables_sha256", None)
+            prov["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            bundle = cal.Bundle(scalars=hit.scalars, tables=hit.tables, provenance=prov)
+            cal.save(bundle, out_dir)
+            if plots_dir is not None:
+                from pycosim.plots import plot_bundle
+
+                plot_bundle(bundle, plots_dir)
+            return bundle
     order = sorted(range(len(plan)), key=lambda k: -run_cost_ms(plan[k][1], plan[k][2]))  # longest first
     done = run_many([plan[k][2] for k in order], workers=workers, cache=cache, recycle_after=RECYCLE_AFTER,
                     progress="characterize" if progress else False, errors="return")
@@ -247,6 +358,8 @@ def characterize(out_dir: str | Path, options: Options = Options(), *, workers: 
     }
     bundle = cal.Bundle(scalars=scalars, tables=tables, provenance=provenance)
     cal.save(bundle, out_dir)
+    if key is not None:
+        _store_bundle(key, bundle)
     if plots_dir is not None:
         from pycosim.plots import plot_bundle
 
