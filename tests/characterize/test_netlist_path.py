@@ -108,6 +108,7 @@ def test_characterize_with_a_library_parameter_records_it(tmp_path, shipped):
     nu = b["pcm/nu"]
     assert np.all(nu < shipped["pcm/nu"][:2] - 0.03), (nu, shipped["pcm/nu"][:2])
     assert cal.stale_files(b) == []                              # an override is not staleness
+    assert "library overrides (characterize --lib-param): pcm.nu=0.05" in cal.summary(b)
 
 
 # ------------------------------------------------------------------ stale bundles
