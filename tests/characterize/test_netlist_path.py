@@ -161,3 +161,18 @@ def test_train_warns_once_on_a_stale_bundle(tmp_path, mnist_npz, capsys):
     assert code == 0
     stale = [x for x in err.splitlines() if "stale" in x]
     assert len(stale) == 1 and stale[0].startswith("pycosim: warning: calibration bundle") and "pcm.lib" in stale[0]
+
+
+def test_sweep_warns_once_about_its_stale_bundles(tmp_path, write_sweep, mnist_npz, capsys):
+    from pycosim.doctor import analog_bundles
+    from pycosim.sweep import load_sweep
+
+    d = _stale_copy(tmp_path)
+    spec = write_sweep(f'calibration = ["{d}", "default"]', baseline="false")
+    text = spec.read_text().replace('base = "ambrogio2018"', f'base = "ambrogio2018"\ndataset = "npz:{mnist_npz(100, 50)}"')
+    spec.write_text(text)
+    assert analog_bundles(load_sweep(spec).tasks) == [str(d), None]
+    code = main(["sweep", str(spec), "--out", str(tmp_path / "sw"), "--quiet", "--no-plots", "--jobs", "1"])
+    err = capsys.readouterr().err
+    stale = [x for x in err.splitlines() if "stale" in x]
+    assert code == 0 and len(stale) == 1 and str(d) in stale[0] and stale[0].count(" is stale") == 1
