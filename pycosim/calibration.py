@@ -457,6 +457,9 @@ def summary(bundle: Bundle) -> str:
         f"  schema {SCHEMA} v{SCHEMA_VERSION}; pycosim {pv.get('pycosim_version')}; ngspice {pv.get('ngspice_version')}; "
         f"created {pv.get('created_utc')}",
         f"  Monte Carlo: {pv.get('mc')} seed {pv.get('seed')}; failed instances: {len(pv.get('failed') or [])}",
+        *([f"  library overrides (characterize --lib-param): " + ", ".join(
+            f"{lib}.{k}={v:g}" for lib, ps in sorted(pv['lib_params'].items()) for k, v in sorted(ps.items()))]
+          if pv.get("lib_params") else []),
         "PCM (most significant pair)",
         f"  RESET floor       {p['g_reset_mean_S'] * u:8.3f} ± {p['g_reset_std_S'] * u:.3f} µS   (read at {p['read_v_V']} V)",
         f"  G_max per device  {p['g_max_mean_S'] * u:8.2f} ± {p['g_max_std_S'] * u:.2f} µS",

@@ -79,14 +79,14 @@ class _Stats:
 
 
 def cmd_doctor(args) -> int:
-    from pycosim.doctor import doctor
+    from pycosim.doctor import doctor, format_check, summary_line
 
     checks = doctor(args.data)
     for c in checks:
-        print(f"[{'ok' if c.ok else 'MISSING'}] {c.name:<16} {c.detail}")
-    bad = [c.name for c in checks if not c.ok]
-    if bad:
-        print(f"pycosim doctor: missing or broken: {', '.join(bad)}", file=sys.stderr)
+        print(format_check(c))
+    summary = summary_line(checks)
+    if summary:
+        print(summary, file=sys.stderr)
         return 1
     return 0
 
@@ -182,6 +182,18 @@ def _bench_params(items) -> dict:
     return out
 
 
+def _lib_params(items) -> dict:
+    """``["LIB.NAME=VALUE", ...]`` → {library: {name: value}} (validated by the characterisation)."""
+    out: dict = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        lib, dot, name = key.strip().partition(".")
+        if not sep or not dot or not lib or not name or not value.strip():
+            raise ConfigError(f"--lib-param {item!r}: expected LIB.NAME=VALUE, e.g. pcm.nu=0.05")
+        out.setdefault(lib, {})[name.strip()] = value.strip()
+    return out
+
+
 def cmd_characterize(args) -> int:
     import time
 
@@ -197,7 +209,8 @@ def cmd_characterize(args) -> int:
     _check_count("--jobs", args.jobs)
     _check_environment()
     opts = Options(mc_pcm=args.mc_pcm or args.mc or Options.mc_pcm, mc_lsp=args.mc or Options.mc_lsp,
-                   seed=args.seed, skip_failed=args.skip_failed, bench_params=_bench_params(args.param))
+                   seed=args.seed, skip_failed=args.skip_failed, bench_params=_bench_params(args.param),
+                   lib_params=_lib_params(args.lib_param))
     t0 = time.perf_counter()
     bundle = characterize(args.out, opts, workers=args.jobs, cache=not args.no_cache, progress=True,
                           plots_dir=args.plots)
@@ -246,6 +259,10 @@ def cmd_train(args) -> int:
 
     data = sources.load(args.dataset)
     bundle = calibration.load(args.calibration) if args.calibration else None
+    if cfg.synapse.scheme.analog:
+        from pycosim.doctor import warn_if_stale
+
+        warn_if_stale([args.calibration])
     check_run_dir(out, resume)             # checked before any work, so nothing is lost to a late error
     base_dir = Path(out) / "float-baseline"
     base_resume = resume and (base_dir / CHECKPOINT).is_file()
@@ -300,6 +317,10 @@ def _train_seeds(args, cfg, out, resume: bool) -> int:
         from pycosim import calibration
 
         calibration.load(args.calibration)
+    if cfg.synapse.scheme.analog:
+        from pycosim.doctor import warn_if_stale
+
+        warn_if_stale([args.calibration])
     n = cfg.training.train_subset or len(data.y_train)
     check_transfers(cfg, min(n, len(data.y_train)))
     doc = train_seeds(cfg, out, seeds, dataset=args.dataset, calibration=args.calibration, baseline=args.baseline,
@@ -347,6 +368,9 @@ def cmd_sweep(args) -> int:
         return 0
     if not args.out:
         raise ConfigError("sweep: --out DIR is required (or --dry-run)")
+    from pycosim.doctor import analog_bundles, warn_if_stale
+
+    warn_if_stale(analog_bundles(sweep.tasks))
     res = run_sweep(sweep, args.out, jobs=args.jobs, scheduler=args.scheduler, progress=not args.quiet,
                     plots=not args.no_plots)
     print(format_summary(res.sweep, res.records))
@@ -394,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true", help="re-run every simulation")
     c.add_argument("-p", "--param", action="append", metavar="BENCH.NAME=VALUE",
                    help="override a bench .param for every instance, e.g. pcm_set_staircase.vg_set=1.4")
+    c.add_argument("--lib-param", action="append", metavar="LIB.NAME=VALUE",
+                   help="override a library default (netlists/LIB.lib) for every bench, e.g. pcm.nu=0.05")
     c.add_argument("--list", action="store_true", help="list the benches and exit")
     c.set_defaults(func=cmd_characterize)
 

@@ -138,12 +138,12 @@ def pooled_std(groups: list[np.ndarray]) -> float:
     return float(np.sqrt(ss / sum(len(g) - 1 for g in groups)))
 
 
-def extract_noise(res: list) -> dict:
-    """Noise scalars (see the module docstring) from the ``integrator_noise`` runs."""
+def extract_noise(res: list, tk: float = 300.15) -> dict:
+    """Noise scalars (see the module docstring) from the ``integrator_noise`` runs; *tk* (K) is the noise
+    temperature of the library (``tk`` of netlists/integrator.lib, 300.15 K unless overridden)."""
     reads = [noise_reads(r) for r in res]
     p = res[0].meta["all_params"]
     cint, t_int, gcol = _param(p, "cint"), _param(p, "t_int"), _param(p, "gcol")
-    tk = 300.15  # K, the library's default noise temperature (tk of netlists/integrator.lib)
     return {
         "ktc_noise_V": pooled_std([r["vc0_V"] for r in reads]),
         "noise_in_rms_V": pooled_std([r["ebar_V"] for r in reads]),
@@ -309,15 +309,17 @@ def linear_fit(q: np.ndarray, v: np.ndarray, v_lo: float, v_hi: float) -> tuple[
     return float(gain), float(offset), q_lin, float(err[inside].max())
 
 
-def extract(runs: dict[str, list]) -> tuple[dict, dict]:
+def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict, dict]:
     """Scalars and tables (``integrator/…``) from the transfer, integrator-noise and column-read runs.
 
     The integrator's transfer (gain, offset, rails, linear range) is measured at the column read's C_int
     (CINT_F); the read's noise (``noise_out_rms_V``) and energy per read (``e_read_J``) are those of the
     whole column read (:func:`extract_diff`); the integrator-only noise bench keeps its scalars, its total
-    as ``noise_int_out_rms_V``."""
+    as ``noise_int_out_rms_V``. *lib_params*: the library overrides of the runs
+    (:attr:`pycosim.characterize.runner.Options.lib_params`; the noise temperature ``integrator.tk``)."""
     res = runs["integrator_transfer"]
-    noise = extract_noise(runs["integrator_noise"]) if runs.get("integrator_noise") else {}
+    tk = float(((lib_params or {}).get("integrator") or {}).get("tk", 300.15))  # --lib-param integrator.tk
+    noise = extract_noise(runs["integrator_noise"], tk) if runs.get("integrator_noise") else {}
     if "noise_out_rms_V" in noise:
         noise["noise_int_out_rms_V"] = noise.pop("noise_out_rms_V")
     diff, diff_tables = extract_diff(runs["integrator_diff"]) if runs.get("integrator_diff") else ({}, {})

@@ -203,8 +203,10 @@ def read_noise(result) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     return np.array(vc), np.array(rel), np.array(g), tint
 
 
-def extract(runs: dict[str, list]) -> tuple[dict, dict]:
-    """Scalars (SI units in names) and tables (``lsp/…``) from the 3T1C bench results."""
+def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict, dict]:
+    """Scalars (SI units in names) and tables (``lsp/…``) from the 3T1C bench results (*lib_params*, the
+    library overrides of the runs, is accepted for a uniform interface: no 3T1C quantity is read from a
+    library file)."""
     missing = [b for b in BENCHES if not runs.get(b)]
     if missing:
         raise CalibrationError(f"3T1C extraction: no results for bench(es) {missing}")

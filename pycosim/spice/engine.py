@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes.util
+import functools
 import io
 import logging
 import math
@@ -51,13 +52,27 @@ def library_path() -> str:
         if not Path(env).is_file():
             raise SpiceError(f"PYCOSIM_NGSPICE_LIBRARY={env} does not exist; {DEBIAN_HINT}")
         return env
-    name = ctypes.util.find_library("ngspice")
+    name = _find_ngspice()
     if name:
         for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib"):
             if (Path(d) / name).exists():
                 return str(Path(d) / name)
         return name
     raise SpiceError(f"ngspice shared library (libngspice.so) not found; {DEBIAN_HINT}")
+
+
+_FOUND: list[str] = []  # the library name once found (a failed search is repeated: it may be installed later)
+
+
+def _find_ngspice() -> str | None:
+    """``ctypes.util.find_library("ngspice")``, remembered once found: the search runs ``ldconfig -p``
+    in a subprocess (about 10 ms), and the path is recorded in the metadata of every run."""
+    if not _FOUND:
+        name = ctypes.util.find_library("ngspice")
+        if not name:
+            return None
+        _FOUND.append(name)
+    return _FOUND[0]
 
 
 def library_identity() -> str:
@@ -132,9 +147,15 @@ def _circ(ng, text: str) -> int:
     """Load SPICE *text* with ngSpice_Circ (no PySpice error heuristics); returns its status."""
     from PySpice.Spice.NgSpice.Shared import FFI, ffi
 
-    lines = [line for line in text.splitlines() if line] + [""]
-    keep = [ffi.new("char[]", line.encode("utf-8", "replace")) for line in lines] + [FFI.NULL]
-    return int(ng._ngspice_shared.ngSpice_Circ(ffi.new("char *[]", keep)))
+    lines = [line.encode("utf-8", "replace") for line in text.splitlines() if line] + [b""]
+    buf = ffi.new("char[]", b"\0".join(lines) + b"\0")  # one NUL-separated block, kept alive for the call
+    ptrs = ffi.new("char *[]", len(lines) + 1)
+    off = 0
+    for i, line in enumerate(lines):
+        ptrs[i] = buf + off
+        off += len(line) + 1
+    ptrs[len(lines)] = FFI.NULL
+    return int(ng._ngspice_shared.ngSpice_Circ(ptrs))
 
 
 def _command(ng, cmd: str) -> int:
@@ -224,7 +245,7 @@ def _probe_draw() -> float:
         _reload()
         raise SpiceError("ngspice could not load the internal Gaussian probe deck")
     _run_interruptibly(ng)
-    z = np.real(np.asarray(ng.plot(None, ng.last_plot)["z"]._data))
+    z = np.real(_read_plot(ng, ng.last_plot, {"z"})["z"])
     _cleanup(ng)
     return float(z[-1])
 
@@ -265,7 +286,7 @@ def _error_lines(output: list[tuple[str, str]], netlist_text: str = "", all_stde
     netlist quoted back — a title or comment containing "error" is not an error), the
     ``.meas`` evaluation block (a failed measure is NaN, see :func:`_failed_meas`) and boiler-plate.
     """
-    echo = {line.strip().lower() for line in netlist_text.splitlines() if line.strip()}
+    echo = None  # the netlist's lines, built only when a line looks like a complaint (rarely)
     out: list[str] = []
     in_meas = False
     for stream, line in output:
@@ -276,13 +297,15 @@ def _error_lines(output: list[tuple[str, str]], netlist_text: str = "", all_stde
             continue
         if low.startswith("doing analysis") or low.startswith("initial transient solution"):
             in_meas = False
-        if (not s or in_meas or low in echo or low.startswith("circuit:") or low.startswith(".meas")
+        if (not s or in_meas or low.startswith("circuit:") or low.startswith(".meas")
                 or low.startswith("warning") or any(n in low for n in _NOISE)):
             # a "Warning: singular matrix" during gmin/source stepping that ngspice recovers from
             # is not a failure; a real one ends in "simulation(s) aborted" / "Timestep too small"
             continue
         if (all_stderr and stream == "stderr") or _ERROR_RE.search(s):
-            if s not in out:
+            if echo is None:
+                echo = {line.strip().lower() for line in netlist_text.splitlines() if line.strip()}
+            if low not in echo and s not in out:
                 out.append(s)
     if len(out) > 8:  # keep ngspice's first complaint and its final verdict
         out = out[:3] + ["…"] + out[-5:]
@@ -334,6 +357,7 @@ def _parse_meas(output: list[tuple[str, str]], names: list[str]) -> dict[str, fl
     return {n: found.get(n, math.nan) for n in names} | {k: v for k, v in found.items() if k not in names}
 
 
+@functools.lru_cache(maxsize=64)
 def _has_elements(text: str) -> bool:
     """True when the deck has at least one circuit element after its title line."""
     for line in text.splitlines()[1:]:
@@ -360,7 +384,8 @@ _CIRCUIT_OPTIONS = frozenset({
 _OPTION_LINE_RE = re.compile(r"^\s*\.options?\b(.*)$", re.IGNORECASE)
 
 
-def _persistent_options(text: str) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _persistent_options(text: str) -> tuple[str, ...]:
     """Names set on ``.option(s)`` lines of *text* that are not known per-circuit options."""
     names = []
     for line in text.splitlines():
@@ -372,13 +397,52 @@ def _persistent_options(text: str) -> list[str]:
             name = tok.split("=", 1)[0].lower()
             if name and name not in _CIRCUIT_OPTIONS:
                 names.append(name)
-    return names
+    return tuple(names)
 
 
-def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
-    """Load *text* into ngspice, run it, return (plots, ordered output); plots newest last."""
+def _wanted(name: str, wanted: set[str] | None) -> bool:
+    """Whether vector *name* (lower case) is kept: all when *wanted* is None, else the named ones, the
+    analysis axes (``time``, ``frequency``) and DC sweep axes (``…-sweep``)."""
+    return wanted is None or name in wanted or name in ("time", "frequency") or name.endswith("-sweep")
+
+
+def _read_plot(ng, plot_name: str, wanted: set[str] | None) -> dict[str, np.ndarray]:
+    """The vectors of one ngspice plot as float64 (complex128) copies, names in lower case, in ngspice's
+    order; only those :func:`_wanted` keeps are copied out of the simulator (the same arrays as
+    PySpice's ``NgSpiceShared.plot``, without building its objects for the vectors that are dropped)."""
+    from PySpice.Spice.NgSpice.Shared import FFI, ffi
+
+    lib = ng._ngspice_shared
+    names = lib.ngSpice_AllVecs(plot_name.encode("utf-8"))
+    vecs: dict[str, np.ndarray] = {}
+    i = 0
+    while names[i] != FFI.NULL:
+        vector_name = ffi.string(names[i]).decode("utf-8", "replace")
+        i += 1
+        key = vector_name.lower()
+        if not _wanted(key, wanted):
+            continue
+        info = lib.ngGet_Vec_Info(f"{plot_name}.{vector_name}".encode("utf-8"))
+        n = info.v_length
+        if info.v_compdata == FFI.NULL:
+            arr = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64).copy()
+        else:
+            raw = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.float64)
+            arr = np.array(raw[0::2], dtype=np.complex128)
+            arr.imag = raw[1::2]
+        vecs[key] = arr
+    return vecs
+
+
+def _simulate(net: Netlist, text: str, keep: tuple[str, ...] | None = None
+              ) -> tuple[dict[str, dict[str, np.ndarray]], list[tuple[str, str]]]:
+    """Load *text* into ngspice, run it, return (plots, ordered output); plots newest last, each with
+    the vectors :func:`_wanted` keeps of *keep* (None: all)."""
     analysis = ",".join(net.analyses) or "(none)"
-    if not _has_elements(text):
+    # *text* is ``net.render(...)``: rendering changes only .param lines and adds ``.option seed`` (a
+    # per-circuit option), so the elements and options are those of net.text, checked once per netlist
+    # (cached), not once per run
+    if not _has_elements(net.text):
         raise SpiceError(f"{net.source}: the netlist has no circuit elements (empty or comment-only file?); "
                          f"a SPICE deck is a title line, then elements and an analysis such as .tran")
     if not net.analyses:
@@ -404,16 +468,10 @@ def _simulate(net: Netlist, text: str) -> tuple[dict[str, dict[str, np.ndarray]]
         _reload()
         msg = " | ".join(run_err) or "no analysis produced output (does the netlist have .tran/.dc/.op?)"
         raise SpiceError(f"{net.source}: simulation failed ({analysis}): {msg}")
-    plots: dict[str, dict[str, np.ndarray]] = {}
-    for name in reversed(names):  # ngspice lists the newest plot first
-        plot = ng.plot(None, name)
-        vecs = {}
-        for key, vec in plot.items():
-            arr = np.asarray(vec._data)
-            vecs[key.lower()] = arr.astype(np.complex128 if np.iscomplexobj(arr) else np.float64, copy=True)
-        plots[name] = vecs
+    wanted = None if keep is None else {k.lower() for k in keep}
+    plots = {name: _read_plot(ng, name, wanted) for name in reversed(names)}  # ngspice lists the newest first
     _cleanup(ng)
-    if _persistent_options(text):
+    if _persistent_options(net.text):
         _reload()
     return plots, output
 
@@ -438,12 +496,8 @@ def execute(net: Netlist, params: dict | None = None, seed: int | None = None,
     t0 = time.perf_counter()
     if seed is not None and _RANDOM_RE.search(text):
         _clear_gaussian_spare()
-    plots, output = _simulate(net, text)
+    plots, output = _simulate(net, text, keep)
     wall = time.perf_counter() - t0
-    if keep is not None:
-        wanted = {k.lower() for k in keep} | {"time", "frequency"}
-        plots = {p: {k: v for k, v in vecs.items() if k in wanted or k.endswith("-sweep")}
-                 for p, vecs in plots.items()}
     last = list(plots)[-1]
     analysis = re.sub(r"\d+$", "", last)
     meta = {

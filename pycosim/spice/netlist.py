@@ -125,17 +125,17 @@ class Netlist:
         """(index, assignments) of the top-level ``.param`` lines, found once per netlist."""
         return tuple(_top_level_param_lines(list(self._lines)))
 
-    @property
+    @cached_property
     def analyses(self) -> list[str]:
         """Analyses requested by dot-commands (``tran``, ``dc``, ``op`` …), in order."""
         return [m.group(1).lower() for line in self.text.splitlines() if (m := _ANALYSIS_RE.match(line))]
 
-    @property
+    @cached_property
     def meas_names(self) -> list[str]:
         """Names of the ``.meas`` results the netlist declares (lower case)."""
         return [m.group(1).lower() for line in self.text.splitlines() if (m := _MEAS_RE.match(line))]
 
-    @property
+    @cached_property
     def voltage_sources(self) -> dict[str, tuple[str, str]]:
         """Top-level independent voltage sources: lower-case name → (+ node, − node).
 
@@ -324,3 +324,152 @@ def sha256_text(text: str) -> str:
 def sha256_file(path: Path) -> str:
     """SHA-256 hex digest of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# --- library parameters ---------------------------------------------------------------------------
+# A library parameter is a default a library file declares for every bench that includes it: a top-level
+# ``.param NAME=VALUE`` of the library, or a ``NAME=VALUE`` default on one of its ``.subckt … params:``
+# lines (continuation lines included), e.g. ``nu`` of ``.subckt pcm_dev`` in netlists/pcm.lib.
+_BEGIN_RE = re.compile(r"^\* ---- begin include (.+) ----$")
+_END_RE = re.compile(r"^\* ---- end include (.+) ----$")
+
+
+def library_names() -> list[str]:
+    """Names of the shipped libraries (file stems of ``netlists/*.lib``: ``cmos``, ``pcm``, …)."""
+    return sorted(p.stem for p in (spice_root() / "netlists").glob("*.lib"))
+
+
+def _param_tokens(text: str):
+    """``(name, value)`` pairs of the ``NAME=VALUE`` tokens of *text* (a ``.subckt`` line's params)."""
+    for m in re.finditer(r"(?<![\w.])([A-Za-z_]\w*)\s*=\s*(\{[^}]*\}|[^\s{}]+)", text):
+        yield m.group(1).lower(), m.group(2)
+
+
+def _library_lines(lines):
+    """Yield ``(index, kind, text)`` for the overridable lines of a library's text: kind ``"param"`` for a
+    top-level ``.param`` line, ``"subckt"`` for the parameter part of a ``.subckt`` line and its ``+``
+    continuation lines (text = the part after ``params:``, or the continuation after ``+``)."""
+    depth = 0
+    in_head = False
+    for i, line in enumerate(lines):
+        low = line.strip().lower()
+        if in_head and low.startswith("+"):
+            yield i, "subckt", line.strip()[1:]
+            continue
+        in_head = False
+        if low.startswith(".subckt"):
+            depth += 1
+            in_head = True
+            body = re.split(r"\bparams:", line, maxsplit=1, flags=re.IGNORECASE)
+            if len(body) == 2:
+                yield i, "subckt", body[1]
+        elif low.startswith(".ends"):
+            depth = max(depth - 1, 0)
+        elif depth == 0 and _PARAM_LINE_RE.match(line):
+            yield i, "param", _PARAM_LINE_RE.match(line).group(1)
+
+
+def library_parameters(library: str) -> dict[str, str]:
+    """The parameters of shipped library *library* (``"pcm"`` = ``netlists/pcm.lib``) a user may override for
+    every bench at once: name (lower case) → default text, from its top-level ``.param`` lines and the
+    defaults of its ``.subckt … params:`` lines (the first default where several subcircuits declare one).
+    SpiceError naming the valid libraries for an unknown one."""
+    path = spice_root() / "netlists" / f"{library}.lib"
+    if not path.is_file():
+        raise SpiceError(f"unknown library {library!r}; the libraries are: {', '.join(library_names())}")
+    lines = path.read_text().splitlines()
+    out: dict[str, str] = {}
+    for _, kind, text in _library_lines(lines):
+        pairs = _split_assignments(text) if kind == "param" else list(_param_tokens(text))
+        for name, value in pairs:
+            out.setdefault(name, value)
+    return out
+
+
+def check_library_params(overrides: dict) -> dict[str, dict[str, float]]:
+    """Validate ``{library: {name: value}}`` overrides of library parameters: a shipped library, a parameter it
+    declares (:func:`library_parameters`), a finite number (SPICE suffixes allowed: ``30f``). Returns them with
+    lower-case names and float values; SpiceError naming the library, the parameter and the valid names."""
+    out: dict[str, dict[str, float]] = {}
+    for lib, params in (overrides or {}).items():
+        known = library_parameters(str(lib))
+        for name, value in (params or {}).items():
+            key = str(name).lower()
+            if key not in known:
+                raise SpiceError(f"library {lib}: unknown parameter {name!r}; its parameters are: "
+                                 + ", ".join(sorted(known)))
+            number = None if isinstance(value, bool) else spice_number(value)
+            if number is None or not math.isfinite(number):
+                raise SpiceError(f"library parameter {lib}.{name}={value!r}: not a number (give e.g. 0.05, 1.5e-9 "
+                                 f"or 30f)")
+            out.setdefault(str(lib), {})[key] = float(number)
+    return out
+
+
+def with_library_params(net: Netlist, overrides: dict) -> Netlist:
+    """A copy of *net* in which the included libraries' defaults are replaced by *overrides*
+    (``{library: {name: value}}``, library = file stem of the included file, checked with
+    :func:`check_library_params`): their top-level ``.param`` values and ``.subckt`` defaults, in the
+    expanded text handed to ngspice. The files on disk are not touched; a library the netlist does not
+    include is ignored. The bench's own top-level parameters (:attr:`Netlist.params`) are unchanged."""
+    overrides = check_library_params(overrides)
+    if not overrides:
+        return net
+    lines = list(net._lines)
+    stack: list[str] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for i, line in enumerate(lines):
+        if (m := _BEGIN_RE.match(line)):
+            stack.append((Path(m.group(1)).stem, i))
+        elif (m := _END_RE.match(line)) and stack:
+            lib, start = stack.pop()
+            spans.setdefault(lib, []).append((start + 1, i))
+    for lib, params in overrides.items():
+        for start, end in spans.get(lib, []):
+            block = lines[start:end]
+            for j, kind, text in list(_library_lines(block)):
+                if kind == "param":
+                    if any(name in params for name, _ in _split_assignments(text)):
+                        block[j] = _substitute([block[j]], params, [(0, _split_assignments(text))])[0]
+                    continue
+                new = re.sub(r"(?<![\w.])([A-Za-z_]\w*)(\s*=\s*)(\{[^}]*\}|[^\s{}]+)",
+                             lambda m: (f"{m.group(1)}={format_value(params[m.group(1).lower()])}"
+                                        if m.group(1).lower() in params else m.group(0)), text)
+                if new != text:
+                    block[j] = block[j].replace(text, new, 1)
+            lines[start:end] = block
+    return Netlist(text="\n".join(lines), source=net.source, files=net.files, params=dict(net.params))
+
+
+def library_param_shadowed(net: Netlist, library: str, name: str) -> bool:
+    """True when *net* includes *library* and every subcircuit instance (``X`` line) of a subcircuit of that
+    library declaring *name* passes *name* explicitly, so that the library's default of *name* cannot
+    reach the simulation (e.g. ``pcm.mc``: the benches pass ``mc={mc}``; their own ``.param`` decides)."""
+    name = name.lower()
+    declaring: set[str] = set()
+    inside = False
+    for line in net._lines:
+        if (m := _BEGIN_RE.match(line)):
+            inside = Path(m.group(1)).stem == library
+            continue
+        if _END_RE.match(line):
+            inside = False
+            continue
+        low = line.strip().lower()
+        if inside and low.startswith(".subckt"):
+            head = re.split(r"\bparams:", low, maxsplit=1)
+            if len(head) == 2 and any(n == name for n, _ in _param_tokens(head[1])):
+                declaring.add(low.split()[1])
+    if not declaring:
+        return False   # a top-level .param of the library, or a library the netlist does not include
+    uses = passes = 0
+    for line in net._lines:
+        low = line.strip().lower()
+        if not low.startswith("x"):
+            continue
+        tokens = low.split()
+        plain = [t for t in tokens[1:] if "=" not in t]
+        if plain and plain[-1] in declaring:
+            uses += 1
+            passes += any(n == name for n, _ in _param_tokens(low))
+    return uses > 0 and uses == passes

@@ -39,6 +39,11 @@ def _to_tree(obj) -> dict:
     raise TypeError(f"worker message: cannot send a {type(obj).__name__}")
 
 
+#: Netlists received by this worker, by text (a bench's instances differ only in parameters and seed,
+#: so a worker parses each bench's lines once).
+_NETLISTS: dict = {}
+
+
 def _from_tree(tree):
     from pathlib import Path
 
@@ -48,8 +53,13 @@ def _from_tree(tree):
     kind = tree.get("type") if isinstance(tree, dict) else None
     if kind == "request":
         n = tree["netlist"]
-        net = Netlist(text=n["text"], source=n["source"], files=tuple(Path(f) for f in n["files"]),
-                      params=n["params"])
+        files = tuple(Path(f) for f in n["files"])
+        net = _NETLISTS.get(n["text"])
+        if net is None or (net.source, net.files, net.params) != (n["source"], files, n["params"]):
+            net = Netlist(text=n["text"], source=n["source"], files=files, params=n["params"])
+            if len(_NETLISTS) >= 64:
+                _NETLISTS.clear()
+            _NETLISTS[n["text"]] = net  # the same bench again: its parsed lines are reused
         keep = tree["keep"]
         return net, tree["params"], tree["seed"], None if keep is None else tuple(keep)
     if kind == "ok":
