@@ -54,13 +54,15 @@ MODULES = {
     "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
-                           ["tests/devices/test_integrator.py"], None),
+                           ["tests/devices/test_integrator_helpers.py", "tests/devices/test_integrator.py"], None),
     "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_transfer_engine.py", "tests/array/test_crossbar.py",
                                                  "tests/validation/test_engine.py"], None),
     # crossbar and schemes: all of tests/array per mutant is too slow (its 3 slowest tests take ~50 s alone);
     # the selection below runs in ~9 s (3 s of CPU) on the shared 2-core machine
     "crossbar": (["pycosim/array/crossbar.py"], [*ARRAY_TESTS], None),
     "schemes": (["pycosim/array/schemes/*.py"], [*ARRAY_TESTS], None),
+    # analog.py alone (the base of every analog scheme: build, update counts, transfer, reset, set, refresh)
+    "schemes-analog": (["pycosim/array/schemes/analog.py"], [*ARRAY_TESTS], None),
     "inference": (["pycosim/inference/*.py"], ["tests/evaluate/test_inference_formulas.py",
                                                "tests/evaluate/test_inference.py"], None),
     "energy": (["pycosim/evaluate/energy.py"], ["tests/evaluate/test_energy.py"],
