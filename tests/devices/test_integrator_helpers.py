@@ -130,6 +130,11 @@ def test_draw_lines_are_the_mirror_and_conveyor_sigmas_times_one_4_by_n_normal_d
         assert len(out) == 4
         for a, b in zip(out, want):
             np.testing.assert_allclose(a, b, rtol=1e-15, atol=0)
+    # exactly one 4×n draw: a seeded run's later random numbers do not depend on how this one was drawn
+    r, ref = np.random.default_rng(11), np.random.default_rng(11)
+    integrator.draw_lines(6, p, r)
+    ref.standard_normal((4, 6))
+    assert r.standard_normal() == ref.standard_normal()
     a = integrator.draw_lines(6, p, np.random.default_rng(11))
     np.testing.assert_allclose(a[0], 0.011 * np.random.default_rng(11).standard_normal((4, 6))[0], rtol=1e-15)
 
@@ -250,3 +255,15 @@ def test_interp_rows_is_each_rows_linear_interpolation_with_held_ends():
     one = interp_rows(np.array([0.3, 0.5, 0.9]), grid, table, 1)   # one row for every element
     np.testing.assert_allclose(one, [4.5, 3.5, 1.5], rtol=2e-6)
     np.testing.assert_allclose(interp_rows(0.7, grid, table, np.array(0)), 6.5, rtol=2e-6)
+
+
+def test_interp_rows_takes_any_float_type_of_values_and_table():
+    """Guards the float32 conversion of x and of the table before the compiled loop (the contract is "x: any
+    float"; the compiled law has no half-precision version, and a float64 table would be read as float64)."""
+    grid = np.linspace(0.0, 1.0, 3)
+    table = np.array([[0.0, 2.0, 6.0]])
+    for xt in (np.float16, np.float32, np.float64):
+        for tt in (np.float16, np.float32, np.float64):
+            out = interp_rows(np.array([0.25, 0.75], xt), grid, table.astype(tt), np.zeros(2, np.int64))
+            assert out.dtype == np.float32
+            np.testing.assert_allclose(out, [1.0, 4.0], rtol=1e-6)
