@@ -1,0 +1,199 @@
+"""The shared analog machinery of every PCM scheme (pycosim/array/schemes/analog.py), by hand: the saturation
+refresh of a PCM pair, the drift-compensation reference devices and their gain, the drift-refresh clock, the
+views and resolved settings. Expected values come from the device module's laws (pcm.reset, pcm.set_pulses,
+pcm.open_loop_pulses, pcm.drift_with on the same population: device physics checked in tests/devices) and
+hand arithmetic, never from the crossbar under test. Small quiet layers (no c2c, no read noise unless a test
+is about it): fast, part of the short tests/array selection of the mutation script."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pycosim.array import ArrayConfig, Crossbar
+from pycosim.devices import pcm
+
+F32 = np.float32
+QUIET = {"pcm": {"read_noise": False, "drift": False, "c2c_scale": 0.0},
+         "lsp": {"read_noise": False, "c2c_scale": 0.0}, "periphery": {"integrator_noise": False}}
+
+
+def layer(shipped, synapse, shape=(3, 2), seed=5, **cfg):
+    d = {k: dict(v) for k, v in QUIET.items()}
+    for k, v in cfg.items():
+        d.setdefault(k, {}).update(v)
+    return Crossbar(*shape, ArrayConfig.from_dict({"synapse": synapse, **d}), bundle=shipped, rng=seed)
+
+
+# ------------------------------------------------------------------------------------------ saturation refresh
+
+
+def test_saturation_refresh_resets_the_pair_and_reprograms_its_difference_by_hand(shipped):
+    """Guards the '4pcm' LSP pair's refresh (Burr et al. 2015 occasional RESET): pairs (devices 2, 3) whose larger
+    device passed saturation_frac·G_max (strictly) are RESET to their own floors, and |G⁺ − G⁻| goes back onto
+    the larger side open loop with the mean-device count, clipped at transfer.max_pulses; other pairs and the
+    MSP pair untouched; the counters."""
+    xb = layer(shipped, "4pcm", pcm={"saturation_frac": 0.5}, transfer={"max_pulses": 3})
+    pp, N = xb.pcm_pop, xb.W.size
+    inst = xb.P_inst.reshape(4, N)
+    gmax, g0 = pp.g_max_S[inst], pp.g_reset_S[inst]
+    P = np.array(xb.P).reshape(4, N)
+    P[0] = g0[0] + 1e-6                                     # the MSP pair: never touched by the refresh
+    P[1] = g0[1] + 2e-6
+    lo = lambda k: g0[k] + 0.3 * (gmax[k] - g0[k])           # noqa: E731 — well below half of G_max
+    # synapse 0: g⁺ past the bound (diff > 0); 1: g⁻ past it (diff < 0); 2: g⁺ exactly at it (not passed);
+    # 3: both low; 4: g⁺ past it with a large difference (count clipped at 3); 5: both past it, equal
+    P[2] = [0.9 * gmax[2, 0], lo(2)[1], 0.5 * gmax[2, 2], lo(2)[3], gmax[2, 4], 0.8 * gmax[2, 5]]
+    P[3] = [lo(3)[0], 0.8 * gmax[3, 1], lo(3)[2], lo(3)[3], g0[3, 4], 0.8 * gmax[2, 5]]
+    P = P.astype(F32)
+    P[2, 2] = F32(0.5) * gmax[2, 2]                          # float32 half of a float32 G_max: exactly at the bound
+    assert P[2, 2] == 0.5 * np.float64(gmax[2, 2])
+    xb.set_devices(P=P.reshape(xb.P.shape))
+    flat = np.arange(N)
+    xb._saturation_refresh(flat, 2)
+    got = xb.P.reshape(4, N)
+    np.testing.assert_array_equal(got[:2], P[:2])
+    sat = np.array([True, True, False, False, True, True])
+    np.testing.assert_array_equal(got[2:, ~sat], P[2:, ~sat])
+    diff = P[2].astype(np.float64) - P[3]
+    up = diff >= 0
+    want = np.where(sat, g0[2:], P[2:]).astype(F32)          # both RESET to their own floors
+    for s in np.flatnonzero(sat):
+        d = 2 if up[s] else 3
+        n = pcm.open_loop_pulses(want[d - 2, s], want[d - 2, s] + abs(diff[s]), pp.dg_fit, 3)
+        g, _ = pcm.set_pulses(want[d - 2, s:s + 1], n, inst[d, s:s + 1], pp, np.random.default_rng(0), since=0,
+                              c2c_scale=0.0)
+        want[d - 2, s] = g[0]
+    np.testing.assert_allclose(got[2:], want, rtol=1e-6, atol=0)
+    assert got[2, 0] > g0[2, 0] and got[3, 0] == g0[3, 0]    # diff > 0 went onto g⁺
+    assert got[3, 1] > g0[3, 1] and got[2, 1] == g0[2, 1]    # diff < 0 onto g⁻
+    assert got[2, 5] == g0[2, 5] and got[3, 5] == g0[3, 5]   # no difference: nothing programmed
+    n4 = pcm.open_loop_pulses(g0[2, 4], g0[2, 4] + abs(diff[4]), pp.dg_fit, 10 ** 6)
+    assert n4 > 3                                            # the clip at max_pulses = 3 is what limits it
+    c = xb.counters
+    assert c.pcm_update_resets == 8
+    rc = c.pcm_resets_per_device.reshape(4, N)
+    np.testing.assert_array_equal(rc[2:], np.where([sat, sat], 1, 0))
+    assert rc[:2].sum() == 0
+    n_exp = [pcm.open_loop_pulses(g0[2 if up[s] else 3, s], g0[2 if up[s] else 3, s] + abs(diff[s]), pp.dg_fit, 3)
+             for s in np.flatnonzero(sat)]
+    assert c.pcm_update_reprogram_set_pulses == int(np.sum(n_exp)) and n_exp[2] == 3
+
+
+def test_saturation_refresh_of_unpulsed_or_unsaturated_pairs_does_nothing(shipped):
+    """Guards the early return: without a saturated pair nothing is RESET or counted."""
+    xb = layer(shipped, "2pcm")
+    P0 = xb.P.copy()
+    xb._saturation_refresh(np.arange(xb.W.size), 0)
+    np.testing.assert_array_equal(xb.P, P0)
+    assert xb.counters.pcm_update_resets == 0 and xb.counters.pcm_resets_per_device.sum() == 0
+
+
+def test_pcm_update_pulses_the_pair_of_its_sign_then_refreshes(shipped):
+    """Guards '2pcm' updates: n > 0 SET pulses on G⁺, n < 0 on G⁻ (|n| pulses by the mean-device law), counted as
+    update SET pulses, then the saturation refresh of the pulsed pairs only."""
+    xb = layer(shipped, "2pcm", update={"rounding": "deterministic"}, pcm={"saturation_frac": 0.9})
+    pp, N = xb.pcm_pop, xb.W.size
+    inst = xb.P_inst.reshape(2, N)
+    P0 = xb.P.reshape(2, N).copy()
+    lr = 1.0
+    x = np.array([1.0, 0.0, 1.0], F32)                         # row 1 gets nothing
+    d = np.array([-2.0, 1.0], F32) * F32(xb.dw_pulse)          # column 0: +2 pulses, column 1: −1 pulse
+    xb.update(x, d, lr)
+    got = xb.P.reshape(2, N)
+    want = P0.copy()
+    for s, (dev, n) in {0: (0, 2), 1: (1, 1), 4: (0, 2), 5: (1, 1)}.items():
+        g, _ = pcm.set_pulses(P0[dev, s:s + 1], n, inst[dev, s:s + 1], pp, np.random.default_rng(0), since=0,
+                              c2c_scale=0.0)
+        want[dev, s] = g[0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+    assert xb.counters.pcm_update_set_pulses == 6 and xb.counters.pcm_update_resets == 0
+    # a pair pushed past the bound by the update is refreshed: both RESET, the difference back on G⁺
+    P = xb.P.reshape(2, N).copy()
+    P[0, 0] = F32(0.95) * pp.g_max_S[inst[0, 0]]
+    xb.set_devices(P=P.reshape(xb.P.shape))
+    xb.update(x, d, lr)
+    assert xb.counters.pcm_update_resets == 2
+    assert xb.P.reshape(2, N)[1, 0] == pp.g_reset_S[inst[1, 0]]
+    assert xb.P.reshape(2, N)[0, 0] < F32(0.95) * pp.g_max_S[inst[0, 0]]
+
+
+# ------------------------------------------------------------------------------------------ drift references
+
+
+def refs_layer(shipped, mode="column", **cfg):
+    return layer(shipped, "2pcm", shape=(4, 3), pcm={"drift": True} | cfg.pop("pcm", {}),
+                 periphery={"integrator_noise": False, "drift_compensation": mode, "integrator_lag": False,
+                            "mismatch_scale": 0.0} | cfg.pop("periphery", {}),
+                 **cfg)
+
+
+@pytest.mark.parametrize("mode", ["column", "layer"])
+def test_reference_devices_are_programmed_open_loop_and_read_by_hand(shipped, mode):
+    """Guards _program_refs/_read_refs: every group's r reference devices RESET and given the mean device's
+    open-loop count to drift_ref_level·mean G_max, their clock restarted at t, R_prog = Σ of their reads (no
+    noise: Σ G), gain 1; counters per device; then ĝ = R_prog/Σ drift_with(R, Δt) at the next drift refresh."""
+    xb = refs_layer(shipped, mode, transfer={"max_pulses": 40})
+    pp, pe = xb.pcm_pop, xb.cfg.periphery
+    m = 3 if mode == "column" else 1
+    assert xb.R.shape == (m, pe.drift_ref_devices) and np.all(xb.R_prog == 0) and np.all(xb.dc_gain == 1)
+    np.testing.assert_array_equal(xb.R, pp.g_reset_S[xb.R_inst])
+    xb.advance(2e-3)                                     # a drift refresh: one (useless) read of every reference
+    assert xb.counters.drift_ref_reads == xb.R.size and np.all(xb.dc_gain == 1)     # never programmed: gain 1
+    xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
+    target = F32(pe.drift_ref_level * float(np.mean(pp.g_max_S)))
+    n = int(pcm.open_loop_pulses(float(np.mean(pp.g_reset_S)), target, pp.dg_fit, 40))
+    assert 0 < n < 40
+    R, _ = pcm.set_pulses(pp.g_reset_S[xb.R_inst], np.full(xb.R.shape, n), xb.R_inst, pp, np.random.default_rng(0),
+                          since=0, c2c_scale=0.0)
+    np.testing.assert_allclose(xb.R, R, rtol=1e-6, atol=0)
+    assert xb.R.mean() == pytest.approx(target, rel=0.25)    # the mean device lands near the target level
+    np.testing.assert_array_equal(xb.R_tprog, np.full(xb.R.shape, 2e-3))
+    np.testing.assert_allclose(xb.R_drift, pcm.drift_params(R, xb.R_inst, pp), rtol=1e-6)
+    np.testing.assert_allclose(xb.R_prog, R.astype(np.float64).sum(1), rtol=1e-6)
+    assert xb.R_prog.dtype == F32 and np.all(xb.dc_gain == 1)
+    c = xb.counters
+    assert (c.drift_ref_resets, c.drift_ref_set_pulses, c.drift_ref_reads) == (R.size, n * R.size, 2 * R.size)
+    # drift: the gain undoes the references' own decay, ĝ = Σ G(prog)/Σ G(t)
+    xb.advance(30e-3, settle=True)
+    now = pcm.drift_with(R, 30e-3, xb.R_drift, xb.R_inst, pp).astype(np.float64).sum(1)
+    np.testing.assert_allclose(xb.dc_gain, R.astype(np.float64).sum(1) / now, rtol=1e-5)
+    assert np.all(xb.dc_gain > 1.01)                      # a measurable drift at 30 ms
+    assert c.drift_ref_reads == 3 * R.size
+    gains = xb._col_gain()
+    assert gains.shape == (3,) and gains.dtype == F32
+    np.testing.assert_allclose(gains, np.broadcast_to(xb.dc_gain, (3,)), rtol=0)
+    # the forward read is scaled by ĝ_j (exact read path: no ADC, no lag, no noise)
+    np.testing.assert_allclose(xb.weights(forward=True), xb.W * gains, rtol=1e-6)
+
+
+def test_reference_read_noise_is_the_bench_window_sigma(shipped):
+    """Guards the references' read noise: R_prog = Σ (G + σ(G)·z) with σ the verify (bench-window) read's σ, so
+    its spread over many groups is √Σσ² (the noise on, the mean unbiased)."""
+    xb = layer(shipped, "2pcm", shape=(2, 400), pcm={"drift": True, "read_noise": True, "read_noise_growth": False},
+               periphery={"integrator_noise": False, "drift_compensation": "column"})
+    xb.set_weights(np.zeros(xb.shape, F32), mode="open")
+    sig = pcm.read_sigma(xb.R, xb.pcm_pop).astype(np.float64)
+    err = xb.R_prog - xb.R.astype(np.float64).sum(1)
+    sd = np.sqrt((sig ** 2).sum(1))
+    z = err / sd
+    assert abs(z.mean()) < 0.2 and 0.85 < z.std() < 1.15       # 400 groups: ±0.05, ±0.035 (1σ)
+
+
+def test_references_of_a_transfer_are_the_transferred_columns(shipped):
+    """Guards the transfer's reference programming: 'column' mode reprograms the moved columns' groups only,
+    'layer' mode its single group; the gain of the others is kept."""
+    for mode, groups in (("column", [1]), ("layer", [0])):
+        xb = layer(shipped, "2pcm+3t1c", shape=(4, 3), pcm={"drift": True},
+                   periphery={"integrator_noise": False, "drift_compensation": mode})
+        xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
+        xb.advance(30e-3, settle=True)
+        g_before, t_before = xb.dc_gain.copy(), xb.R_tprog.copy()
+        assert np.all(g_before > 1.01)
+        xb.transfer(cols=np.array([1]))
+        for g in range(xb.R.shape[0]):
+            if g in groups:
+                assert xb.dc_gain[g] == 1 and np.all(xb.R_tprog[g] == xb.t_s)
+            else:
+                assert xb.dc_gain[g] == g_before[g] and np.array_equal(xb.R_tprog[g], t_before[g])
+        assert xb.counters.drift_ref_resets == xb.R.size + len(groups) * xb.R.shape[1]
