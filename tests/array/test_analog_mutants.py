@@ -128,12 +128,12 @@ def refs_layer(shipped, mode="column", **cfg):
                  **cfg)
 
 
-@pytest.mark.parametrize("mode", ["column", "layer"])
-def test_reference_devices_are_programmed_open_loop_and_read_by_hand(shipped, mode):
+@pytest.mark.parametrize("mode, max_pulses", [("column", 40), ("layer", 2)])
+def test_reference_devices_are_programmed_open_loop_and_read_by_hand(shipped, mode, max_pulses):
     """Guards _program_refs/_read_refs: every group's r reference devices RESET and given the mean device's
     open-loop count to drift_ref_level·mean G_max, their clock restarted at t, R_prog = Σ of their reads (no
     noise: Σ G), gain 1; counters per device; then ĝ = R_prog/Σ drift_with(R, Δt) at the next drift refresh."""
-    xb = refs_layer(shipped, mode, transfer={"max_pulses": 40})
+    xb = refs_layer(shipped, mode, transfer={"max_pulses": max_pulses})
     pp, pe = xb.pcm_pop, xb.cfg.periphery
     m = 3 if mode == "column" else 1
     assert xb.R.shape == (m, pe.drift_ref_devices) and np.all(xb.R_prog == 0) and np.all(xb.dc_gain == 1)
@@ -142,12 +142,14 @@ def test_reference_devices_are_programmed_open_loop_and_read_by_hand(shipped, mo
     assert xb.counters.drift_ref_reads == xb.R.size and np.all(xb.dc_gain == 1)     # never programmed: gain 1
     xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
     target = F32(pe.drift_ref_level * float(np.mean(pp.g_max_S)))
-    n = int(pcm.open_loop_pulses(float(np.mean(pp.g_reset_S)), target, pp.dg_fit, 40))
-    assert 0 < n < 40
+    n_free = int(pcm.open_loop_pulses(float(np.mean(pp.g_reset_S)), target, pp.dg_fit, 10 ** 6))
+    assert 2 < n_free < 40                                # the clip at max_pulses = 2 is what limits 'layer'
+    n = min(n_free, max_pulses)
     R, _ = pcm.set_pulses(pp.g_reset_S[xb.R_inst], np.full(xb.R.shape, n), xb.R_inst, pp, np.random.default_rng(0),
                           since=0, c2c_scale=0.0)
     np.testing.assert_allclose(xb.R, R, rtol=1e-6, atol=0)
-    assert xb.R.mean() == pytest.approx(target, rel=0.25)    # the mean device lands near the target level
+    if n == n_free:
+        assert xb.R.mean() == pytest.approx(target, rel=0.25)    # the mean device lands near the target level
     np.testing.assert_array_equal(xb.R_tprog, np.full(xb.R.shape, 2e-3))
     np.testing.assert_allclose(xb.R_drift, pcm.drift_params(R, xb.R_inst, pp), rtol=1e-6)
     np.testing.assert_allclose(xb.R_prog, R.astype(np.float64).sum(1), rtol=1e-6)
@@ -197,3 +199,54 @@ def test_references_of_a_transfer_are_the_transferred_columns(shipped):
             else:
                 assert xb.dc_gain[g] == g_before[g] and np.array_equal(xb.R_tprog[g], t_before[g])
         assert xb.counters.drift_ref_resets == xb.R.size + len(groups) * xb.R.shape[1]
+        n = int(pcm.open_loop_pulses(float(np.mean(xb.pcm_pop.g_reset_S)),
+                                     F32(xb.cfg.periphery.drift_ref_level * float(np.mean(xb.pcm_pop.g_max_S))),
+                                     xb.pcm_pop.dg_fit, xb.cfg.transfer.max_pulses))
+        assert xb.counters.drift_ref_set_pulses == n * (xb.R.size + len(groups) * xb.R.shape[1])
+
+
+def test_reference_read_noise_grows_with_the_references_age(shipped):
+    """Guards the age of the references' reads (t − t_prog, pcm.read_noise_growth): programmed at t = 1000 s and
+    read 1 ms later, the spread of Σ reads is √Σ(σ·growth(1 ms))², not that of the bench record or of an age of
+    2000 s. No drift (ν = 0): the reads differ from the programmed sum by noise alone."""
+    xb = layer(shipped, "2pcm", shape=(2, 400), pcm={"drift": True, "read_noise": True, "read_noise_growth": True},
+               periphery={"integrator_noise": False, "drift_compensation": "column"})
+    xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.0)
+    xb.R_drift = pcm.drift_params(xb.R, xb.R_inst, xb.pcm_pop)
+    xb.advance(1000.0, settle=True)
+    xb.set_weights(np.zeros(xb.shape, F32), mode="open")
+    xb.advance(1e-3, settle=True)
+    assert np.all(xb.R_tprog == 1000.0)
+    now = xb.R_prog / xb.dc_gain                              # Σ reads at the refresh
+    grow = pcm.age_growth(1e-3, xb.pcm_pop)
+    assert grow > 1.3                                         # 1 ms is well past the bench's 10 µs record
+    sd = np.sqrt(((pcm.read_sigma(xb.R, xb.pcm_pop).astype(np.float64) * grow) ** 2).sum(1))
+    z = (now - xb.R.astype(np.float64).sum(1)) / sd
+    assert abs(z.mean()) < 0.2 and 0.85 < z.std() < 1.15
+
+
+def test_drift_refresh_clock_at_its_exact_bounds(shipped):
+    """Guards _drift_due: a refresh is due when Δt ≥ max(drift_refresh_s, rel·(a + t_on)), a = age of the youngest
+    device at the last refresh (t_drift − t_young), inclusive at the bound; a device programmed at the very
+    instant of the last refresh counts as age 0 (due after drift_refresh_s, whatever rel). Numbers chosen exact
+    in binary: t_on = 2⁻²⁰ s, rel = 1/2, a = 64 s → bound 32 + 2⁻²¹ s."""
+    t_on = 2.0 ** -20
+    xb = layer(shipped, "2pcm", pcm={"drift": True, "drift_t_on_s": t_on, "drift_refresh_rel": 0.5})
+    xb.advance(16.0, settle=True)
+    xb.set_weights(np.full(xb.shape, 0.3, F32), mode="open")      # t_young = 16 s
+    xb.advance(64.0, settle=True)                                 # refresh at 80 s: a = 64 s
+    w = xb.weights()
+    xb.advance(32.0)                                              # Δt = 32 s < 32 + 2⁻²¹ s: not due
+    assert np.array_equal(xb.weights(), w)
+    xb.advance(2.0 ** -21)                                        # Δt = 32 + 2⁻²¹ s exactly: due
+    assert xb.t_s - 80.0 == 0.5 * (64.0 + t_on)
+    assert not np.array_equal(xb.weights(), w)
+    # age 0: programmed at the instant of the refresh; rel·t_on = 5 s > drift_refresh_s = 1 ms
+    yb = layer(shipped, "2pcm", pcm={"drift": True, "drift_t_on_s": 1e-6, "drift_refresh_rel": 5e6})
+    yb.advance(1.0, settle=True)
+    yb.set_weights(np.full(yb.shape, 0.3, F32), mode="open")
+    w = yb.weights()
+    yb.advance(0.9e-3)
+    assert np.array_equal(yb.weights(), w)                        # Δt < drift_refresh_s
+    yb.advance(0.2e-3)
+    assert not np.array_equal(yb.weights(), w)                    # due at 1.1 ms, not after rel·t_on = 5 s
