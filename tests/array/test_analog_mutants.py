@@ -484,3 +484,40 @@ def test_drift_ahead_beyond_the_last_stored_read_uses_the_mean_exponent(shipped)
     r_own = (pcm.drift_with(np.ones_like(P), 10.0 + h, lev, inst, own).astype(np.float64)
              / pcm.drift_with(np.ones_like(P), 10.0, lev, inst, own).astype(np.float64))
     assert np.abs(r_own - ratio).max() > 1e-3
+
+
+# ------------------------------------------------------------------------------------------ transfer
+
+
+@pytest.mark.parametrize("mode", ["column", "layer"])
+def test_compensated_transfer_moves_the_change_of_the_effective_weight(shipped, mode):
+    """Guards the transfer's contribution under drift compensation: a column's effective weight ĝ_j·W changes by
+    c = (ĝ_j − 1)·W + LSP when its LSP resets and ĝ_j → 1, so that c decides what moves and what is dropped
+    ('4pcm': LSP = scale·(g⁺ − g⁻) placed by hand)."""
+    xb = layer(shipped, "4pcm", pcm={"drift": True},
+               periphery=EXACT | {"integrator_lag": False, "drift_compensation": mode})
+    gp = np.array([[3e-6, 1e-6], [2e-6, 2e-6], [5e-6, 0.5e-6]])
+    P = np.stack([np.full((3, 2), 9e-6), np.full((3, 2), 1e-6), gp, np.full((3, 2), 1e-6)])
+    xb.set_devices(P=P)
+    xb.set_weights(xb.weights(), mode="open")                 # references programmed (MSP reprogrammed too)
+    P = xb.P.copy()
+    P[2:] = np.stack([gp, np.full((3, 2), 1e-6)])             # the LSP pair placed again
+    xb.set_devices(P=P)
+    xb.advance(30.0, settle=True)
+    g = np.broadcast_to(xb.dc_gain, (2,)).astype(np.float64)
+    assert np.all(g > 1.02)
+    W, c_lsp = xb.weights().astype(np.float64), xb.lsp_contribution().astype(np.float64)
+    c = (g - 1) * W + c_lsp
+    assert np.abs((g - 1) * W).min() > 0.1 * np.abs(c_lsp).max()   # both terms matter
+    st = xb.transfer(threshold=np.inf)
+    assert st.n_moved == 0 and st.n_synapses == 6
+    assert st.dropped_abs_sum == pytest.approx(np.abs(c).sum(), rel=1e-4)
+
+
+def test_transfer_threshold_is_strict(shipped):
+    """Guards |c| > threshold: at threshold 0 a synapse whose LSP holds exactly nothing is not moved."""
+    xb = layer(shipped, "4pcm")
+    gp = np.array([[3e-6, 1e-6], [1e-6, 2e-6], [5e-6, 1e-6]])
+    xb.set_devices(P=np.stack([np.full((3, 2), 4e-6), np.full((3, 2), 1e-6), gp, np.full((3, 2), 1e-6)]))
+    st = xb.transfer(threshold=0.0)
+    assert (st.n_synapses, st.n_moved, st.dropped_abs_sum) == (6, 3, 0.0)
