@@ -21,7 +21,10 @@ QUIET = {"pcm": {"read_noise": False, "drift": False, "c2c_scale": 0.0},
 def layer(shipped, synapse, shape=(3, 2), seed=5, **cfg):
     d = {k: dict(v) for k, v in QUIET.items()}
     for k, v in cfg.items():
-        d.setdefault(k, {}).update(v)
+        if isinstance(v, dict):
+            d.setdefault(k, {}).update(v)
+        else:
+            d[k] = v
     return Crossbar(*shape, ArrayConfig.from_dict({"synapse": synapse, **d}), bundle=shipped, rng=seed)
 
 
@@ -521,3 +524,124 @@ def test_transfer_threshold_is_strict(shipped):
     xb.set_devices(P=np.stack([np.full((3, 2), 4e-6), np.full((3, 2), 1e-6), gp, np.full((3, 2), 1e-6)]))
     st = xb.transfer(threshold=0.0)
     assert (st.n_synapses, st.n_moved, st.dropped_abs_sum) == (6, 3, 0.0)
+
+
+# ------------------------------------------------------------------------------------------ construction
+
+
+def test_construction_scale_state_and_dtypes_by_hand(shipped):
+    """Guards _build: scale = weight_max/(F·(mean G_max − mean RESET floor)) with pcm.g_max_scale applied to every
+    device's G_max first; every device at its own RESET floor; the state arrays' dtypes (float32 conductances,
+    int32 pulse counters, float64 clocks, uint32 per-device counters); drifted values a separate array; the
+    read voltage from the configuration."""
+    xb = layer(shipped, "2pcm", shape=(4, 3), F=2.0, weight_max=0.5, pcm={"drift": True, "g_max_scale": 0.8},
+               periphery={"integrator_noise": False, "drift_compensation": "column", "read_v_V": 0.2})
+    raw = pcm.population(shipped)
+    gmax = (raw.g_max_S * 0.8).astype(F32)
+    assert xb.scale == pytest.approx(0.5 / (2.0 * (np.mean(gmax) - np.mean(raw.g_reset_S))), rel=1e-6)
+    d = xb.devices()
+    np.testing.assert_array_equal(d["g_max_S"], gmax[d["pcm_instance"]])
+    np.testing.assert_array_equal(d["G_prog_S"], raw.g_reset_S[d["pcm_instance"]])
+    assert d["pcm_stuck"] is None
+    for name, dt in (("P", F32), ("Pe", F32), ("P_since", np.int32), ("P_tprog", np.float64), ("P_drift", F32),
+                     ("R", F32), ("R_tprog", np.float64), ("R_prog", F32), ("dc_gain", F32), ("W", F32)):
+        assert getattr(xb, name).dtype == dt, name
+    assert xb._drift_dirty.dtype == bool
+    for name in ("pcm_resets_per_device", "pcm_sets_per_device"):
+        a = getattr(xb.counters, name)
+        assert a.dtype == np.uint32 and a.shape == (2, 4, 3) and a.sum() == 0
+    assert xb.Pe is not xb.P
+    np.testing.assert_array_equal(xb.R_drift, pcm.drift_params(xb.R, xb.R_inst, xb.pcm_pop))
+    assert xb.read_pulse()[0] == 0.2 and xb.integ.noise_out_V is None
+    assert layer(shipped, "2pcm", periphery={"integrator_noise": True}).integ.noise_out_V > 0
+    quiet = layer(shipped, "2pcm", pcm={"drift": False})
+    assert quiet._drift_dirty is None and quiet.P_tprog is None and quiet.R is None
+
+
+def test_stuck_fractions_at_g_max_and_at_the_reset_floor(shipped):
+    """Guards the yield model: a fraction stuck_max_frac of the devices sits at its own G_max and a fraction
+    stuck_reset_frac at its RESET floor, both stuck (disjoint draws); either alone works. 20 000 devices: the
+    fractions to ±0.01 (3.5σ)."""
+    for fmax, freset in ((0.2, 0.0), (0.0, 0.3), (0.1, 0.25)):
+        xb = layer(shipped, "2pcm", shape=(100, 100), pcm={"stuck_max_frac": fmax, "stuck_reset_frac": freset})
+        d = xb.devices()
+        at_max = d["G_prog_S"] == d["g_max_S"]
+        stuck = d["pcm_stuck"]
+        assert stuck is not None and stuck.dtype == bool
+        assert at_max.mean() == pytest.approx(fmax, abs=0.01)
+        assert np.all(stuck[at_max])
+        assert (stuck & ~at_max).mean() == pytest.approx(freset, abs=0.01)
+        reset = xb.pcm_pop.g_reset_S[d["pcm_instance"]]
+        assert np.all(d["G_prog_S"][~at_max] == reset[~at_max])
+
+
+def test_forward_read_noise_laws_by_hand(shipped):
+    """Guards the forward read's noise: with PCM noise (1/f) var(y_j) = κ(t)·Σ_i x̂_i²·S_ij, κ(t) =
+    ln(t_rec/min(t, t_b))/(ln(t_rec/t_b)·t_b), S_ij = scale²·[F²·(σ²(G⁺) + σ²(G⁻))]·t_b; with only the 3T1C FET's
+    white noise var(y_j) = Σ_i |x̂_i|·S_ij/t. 4000 reads: σ of the z-scores to ±0.04."""
+    x = np.array([1.0, 0.2, 0.2, 0.2, 0.0, 0.2], F32)          # x² and |x| differ by 1.12 vs 1.8 (σ × 1.27)
+    xb = layer(shipped, "2pcm", shape=(6, 40), pcm={"read_noise": True, "read_noise_growth": False},
+               periphery=EXACT | {"integrator_lag": False, "input_bits": None})
+    xb.set_weights(np.random.default_rng(1).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    pp = xb.pcm_pop
+    G = xb.devices()["G_S"]
+    S = xb.scale ** 2 * xb.cfg.F ** 2 * sum(pcm.read_sigma(G[k], pp).astype(np.float64) ** 2 for k in (0, 1)) \
+        * pp.noise_t_int_s
+    np.testing.assert_allclose(xb.S, S, rtol=1e-5)
+    t, t_b, t_rec = xb.read_pulse()[1], pp.noise_t_int_s, pp.noise_t_rec_s
+    assert t != t_b
+    kappa = np.log(t_rec / min(t, t_b)) / (np.log(t_rec / t_b) * t_b)
+    assert xb.noise_factor(t) == pytest.approx(kappa, rel=1e-12)
+    assert xb.noise_factor(10 * t_b) == pytest.approx(1 / t_b, rel=1e-12)       # no credit for longer windows
+    z = (np.array([xb.forward(x) for _ in range(100)]) - x @ xb.weights()) / np.sqrt(kappa * (x * x) @ S)
+    assert abs(z.mean()) < 0.05 and z.std() == pytest.approx(1.0, abs=0.04)
+    # white law: the 3T1C cells' noise alone
+    yb = layer(shipped, "2pcm+3t1c", shape=(6, 40), lsp={"read_noise": True},
+               periphery=EXACT | {"integrator_lag": False, "input_bits": None})
+    t = yb.read_pulse()[1]
+    assert yb.noise_factor(t) == 1.0 / t
+    S = yb.S.astype(np.float64)
+    assert S.min() > 0
+    z = (np.array([yb.forward(x) for _ in range(100)]) - x @ yb.weights()) / np.sqrt(np.abs(x) @ S / t)
+    assert abs(z.mean()) < 0.05 and z.std() == pytest.approx(1.0, abs=0.04)
+
+
+def test_4pcm_read_noise_density_counts_both_pairs(shipped):
+    """Guards S = scale²·[F²·(σ²(G⁺) + σ²(G⁻)) + σ²(g⁺) + σ²(g⁻)]·t_b for '4pcm' (the LSP pair at weight 1)."""
+    xb = layer(shipped, "4pcm", pcm={"read_noise": True, "read_noise_growth": False})
+    P = np.stack([np.full((3, 2), 9e-6), np.full((3, 2), 2e-6), np.full((3, 2), 5e-6), np.full((3, 2), 3e-6)])
+    xb.set_devices(P=P)
+    pp = xb.pcm_pop
+    v = [pcm.read_sigma(P[k].astype(F32), pp).astype(np.float64) ** 2 for k in range(4)]
+    want = xb.scale ** 2 * (xb.cfg.F ** 2 * (v[0] + v[1]) + v[2] + v[3]) * pp.noise_t_int_s
+    np.testing.assert_allclose(xb.S, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bits", [2, 3])
+def test_input_pulse_width_levels(shipped, bits):
+    """Guards the PWM input encoding x̂ = round(x·L)/L with L = 2^bits − 1 read-pulse levels."""
+    xb = layer(shipped, "2pcm", periphery=EXACT | {"integrator_lag": False, "input_bits": bits})
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], F32)
+    xb.set_weights(W, mode="exact")
+    L = 2 ** bits - 1
+    x = np.array([0.4, 0.55, 0.0], F32)
+    np.testing.assert_allclose(xb.forward(x), np.rint(x[:2] * L) / L, rtol=1e-5, atol=1e-6)
+
+
+def test_resolved_settings_report_the_values_the_layer_uses(shipped):
+    """Guards resolved_settings: every setting left None is reported with the value in use (read voltage from
+    the bundle, the read windows of a full input per direction, the verify window = the PCM bench window with
+    its read noise on, else the forward window; drift horizon 0), and nothing for settings given."""
+    xb = layer(shipped, "2pcm", pcm={"read_noise": True})
+    r = xb.resolved_settings()
+    v, t_f, t_b = xb.read_pulse()
+    assert r == {"periphery.read_v_V": float(shipped.scalars["lsp"]["read_v_V"]),
+                 "periphery.t_read_s": {"forward": t_f, "backward": t_b},
+                 "transfer.verify_t_read_s": float(xb.pcm_pop.noise_t_int_s), "transfer.drift_horizon_s": 0.0}
+    assert v == float(shipped.scalars["lsp"]["read_v_V"]) and t_f > 0 and t_b > 0
+    assert all(type(x) is float for x in (r["periphery.read_v_V"], r["transfer.verify_t_read_s"], t_f, t_b))
+    assert layer(shipped, "2pcm").resolved_settings()["transfer.verify_t_read_s"] == t_f     # PCM noise off
+    given = layer(shipped, "2pcm", periphery={"read_v_V": 0.3, "t_read_s": 5e-7},
+                  transfer={"verify_t_read_s": 1e-6, "drift_horizon_s": 10.0})
+    assert given.resolved_settings() == {}
+    assert given.read_pulse() == (0.3, 5e-7, 5e-7)
