@@ -40,7 +40,7 @@ PY = sys.executable
 #: the short selection of tests/array for the crossbar and the schemes (pytest arguments; -k leaves out
 #: test_zero_delta_changes_nothing (its first case compiles the kernels: ~30 s), test_leak_toward_asymptote_and_cache
 #: (~11 s) and test_forward_backward_close_to_weights (~8 s))
-ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_schemes_3t1c.py",
+ARRAY_TESTS = ("tests/array/test_analog_mutants.py", "tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_schemes_3t1c.py",
                "tests/array/test_crossbar.py",
                "tests/array/test_schemes.py", "tests/array/test_drift_compensation.py",
                "-k", "not test_zero_delta_changes_nothing and not test_leak_toward_asymptote_and_cache "
@@ -51,7 +51,8 @@ ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_dev
 MODULES = {
     "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp_population.py", "tests/devices/test_lsp.py"],
                     None),
-    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
+    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_mutants.py", "tests/devices/test_pcm_population.py",
+                                                      "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
                            ["tests/devices/test_integrator_helpers.py", "tests/devices/test_integrator.py"], None),

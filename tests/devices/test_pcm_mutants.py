@@ -1,0 +1,68 @@
+"""PCM drift and read-noise helpers at their edges: the level coordinate held outside a device's levels, the
+drift curve at and before t_p, the float32 results, the refusals without drift tables. Expected values from
+the laws' docstrings (held ends, G(t ≤ t_p) = G, the onset law of uniform_drift) and hand arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pycosim.devices import pcm
+from pycosim.errors import CalibrationError
+
+F32 = np.float32
+
+
+@pytest.fixture(scope="module")
+def pop(shipped):
+    return pcm.population(shipped)
+
+
+def test_level_coordinate_is_held_outside_the_devices_levels(pop):
+    """Guards the split L = j + f (j in 0 … n_l − 2, f in [0, 1]): a coordinate below 0 reads as level 0 and one
+    above n_l − 1 as the top level (no extrapolation of the drift curve or of ν past the measured levels)."""
+    n_l = pop.drift_ln_g.shape[1]
+    k = np.array([0, 1, 2, 3])
+    G = np.full(4, 5e-6, F32)
+    t = 100.0
+    at0 = pcm.drift_with(G, t, np.zeros(4, F32), k, pop)
+    top = pcm.drift_with(G, t, np.full(4, n_l - 1, F32), k, pop)
+    np.testing.assert_array_equal(pcm.drift_with(G, t, np.full(4, -0.5, F32), k, pop), at0)
+    np.testing.assert_array_equal(pcm.drift_with(G, t, np.full(4, n_l - 1 + 0.7, F32), k, pop), top)
+    assert np.all(at0 != top)                                 # the levels do differ
+    # on the ν tail (beyond the last stored read) too
+    far = 100 * float(pop.drift_t_s[-1])
+    np.testing.assert_array_equal(pcm.drift_with(G, far, np.full(4, -0.5, F32), k, pop),
+                                  pcm.drift_with(G, far, np.zeros(4, F32), k, pop))
+    np.testing.assert_array_equal(pcm.drift_with(G, far, np.full(4, n_l + 0.5, F32), k, pop),
+                                  pcm.drift_with(G, far, np.full(4, n_l - 1, F32), k, pop))
+
+
+def test_drift_before_t_p_is_none_and_results_are_float32(pop):
+    """Guards G(t ≤ t_p) = G (the curve's origin: ln g = 0 at t_p) and the float32 results of drift_with, drift_nu,
+    age_growth and uniform_drift's table."""
+    k = np.arange(5)
+    G = np.linspace(2e-6, 20e-6, 5).astype(F32)
+    L = pcm.drift_params(G, k, pop)
+    for t in (0.0, 0.5 * pop.drift_t_prog_s, pop.drift_t_prog_s):
+        out = pcm.drift_with(G, t, L, k, pop)
+        assert out.dtype == F32
+        np.testing.assert_allclose(out, G, rtol=2e-7)
+    assert pcm.drift_nu(G, k, pop).dtype == F32
+    assert pcm.age_growth(np.array([1e-3, 1.0]), pop).dtype == F32
+    u = pcm.uniform_drift(pop, 0.05)
+    assert u.drift_ln_g.dtype == F32 and u.drift_ln_g.shape == pop.drift_ln_g.shape
+    # the onset law with one exponent: G(t)/G = ((t + t_on)/(t_p + t_on))^−ν at a stored read time
+    t1 = float(pop.drift_t_s[3])
+    want = ((t1 + pop.drift_t_on_s) / (pop.drift_t_prog_s + pop.drift_t_on_s)) ** -0.05
+    np.testing.assert_allclose(pcm.drift_with(G, t1, pcm.drift_params(G, k, u), k, u) / G, want, rtol=1e-5)
+
+
+def test_drift_refusals_without_drift_tables_are_exact(shipped):
+    """Guards the one-line refusal of drift laws on a population loaded without drift."""
+    p = pcm.population(shipped, drift=False)
+    for call in (lambda: pcm.drift_with(np.ones(2, F32), 1.0, np.zeros(2, F32), np.arange(2), p),
+                 lambda: pcm.drift_params(np.ones(2, F32), np.arange(2), p)):
+        with pytest.raises(CalibrationError) as e:
+            call()
+        assert str(e.value) == "PCM drift was not loaded (population(..., drift=False))"
