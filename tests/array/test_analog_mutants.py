@@ -645,3 +645,31 @@ def test_resolved_settings_report_the_values_the_layer_uses(shipped):
                   transfer={"verify_t_read_s": 1e-6, "drift_horizon_s": 10.0})
     assert given.resolved_settings() == {}
     assert given.read_pulse() == (0.3, 5e-7, 5e-7)
+
+
+def test_programmer_step_resets_pairs_counts_and_pulses_only_positive_counts(shipped):
+    """Guards ArrayProgrammer.step: a restart RESETs both devices of the pair (two RESETs each, accumulated over
+    calls, as the layer's transfer_resets counts them); SET pulses go only to devices with n > 0 — a device
+    given no pulse is not programmed (its drift clock keeps running)."""
+    from pycosim.array.schemes.analog import ArrayProgrammer
+
+    xb = layer(shipped, "2pcm", pcm={"drift": True})
+    xb.set_weights(np.full(xb.shape, 0.3, F32), mode="open")
+    xb.advance(5.0, settle=True)
+    tprog = xb.P_tprog.copy()
+    prog = ArrayProgrammer(xb, np.array([0, 3, 5, 1]), 1e-6)         # synapse 1: never reset nor pulsed
+    r0, s0 = xb.counters.transfer_resets, xb.counters.transfer_set_pulses
+    prog.step(np.arange(4), np.array([0, 1, 0, 0]), np.array([0, 2, 0, 0]), np.array([True, False, True, False]))
+    assert prog.resets == 4 and xb.counters.transfer_resets == r0 + 4
+    prog.step(np.arange(4), np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0]), np.array([False, True, False, False]))
+    assert prog.resets == 6 and xb.counters.transfer_resets == r0 + 6
+    assert prog.set_pulses == 2 and xb.counters.transfer_set_pulses == s0 + 2
+    N = xb.W.size
+    tp = xb.P_tprog.reshape(2, N)
+    # programmed now (t = 5 s): synapse 0 and 5 (reset), 3 (reset in the second call and its G⁻ pulsed)
+    assert np.all(tp[:, [0, 3, 5]] == xb.t_s)
+    assert np.array_equal(tp[:, [1, 2, 4]], tprog.reshape(2, N)[:, [1, 2, 4]])
+    pp = xb.pcm_pop
+    G = xb.P.reshape(2, N)
+    inst = xb.P_inst.reshape(2, N)
+    np.testing.assert_array_equal(G[:, [0, 3, 5]], pp.g_reset_S[inst[:, [0, 3, 5]]])
