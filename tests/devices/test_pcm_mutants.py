@@ -66,3 +66,33 @@ def test_drift_refusals_without_drift_tables_are_exact(shipped):
         with pytest.raises(CalibrationError) as e:
             call()
         assert str(e.value) == "PCM drift was not loaded (population(..., drift=False))"
+
+
+def test_level_coordinate_of_conductances_outside_the_programmed_levels(pop):
+    """Guards drift_params' held ends: G below a device's lowest programmed level has L = 0, G above its highest
+    L = n_l − 1 (f clipped to [0, 1]), and a G between two levels the fraction of the way between them."""
+    n_l = pop.drift_level_x.shape[1]
+    k = np.array([0, 1, 2])
+    gmax = pop.g_max_S[k]
+    lev = pop.drift_level_x[k]
+    assert np.all(lev[:, 0] > 0) and np.all(lev[:, -1] < 1.5)
+    low = (0.5 * lev[:, 0] * gmax).astype(F32)
+    high = (1.5 * gmax).astype(F32)
+    np.testing.assert_array_equal(pcm.drift_params(low, k, pop), np.zeros(3, F32))
+    np.testing.assert_array_equal(pcm.drift_params(high, k, pop), np.full(3, n_l - 1, F32))
+    x = 0.25 * lev[:, 2] + 0.75 * lev[:, 3]                   # a quarter of the way back from level 3 to 2
+    L = pcm.drift_params((x * gmax).astype(F32), k, pop)
+    np.testing.assert_allclose(L, 2.75, atol=2e-5)
+
+
+def test_nu_tail_starts_right_after_the_last_stored_read(pop):
+    """Guards the continuation past the bench's last read t_L: ln G(t)/G(t_L) = −ν_k(L)·ln((t + t_on)/(t_L + t_on)),
+    also less than an e-fold past t_L (t = 2·t_L)."""
+    k = np.arange(4)
+    G = np.array([3e-6, 6e-6, 10e-6, 15e-6], F32)
+    L = pcm.drift_params(G, k, pop)
+    tL, t_on = float(pop.drift_t_s[-1]), pop.drift_t_on_s
+    r = pcm.drift_with(G, 2 * tL, L, k, pop).astype(np.float64) / pcm.drift_with(G, tL, L, k, pop)
+    nu = pcm.drift_nu(G, k, pop).astype(np.float64)
+    assert np.all(nu > 0.01)
+    np.testing.assert_allclose(r, ((2 * tL + t_on) / (tL + t_on)) ** -nu, rtol=2e-5)
