@@ -88,9 +88,11 @@ def _toml_list(items) -> str:
     return "[" + ", ".join(f'"{x}"' for x in items) + "]"
 
 
-def prepare(name: str, scratch: Path) -> None:
-    """Copy the tracked tree to *scratch* and write the module's [tool.mutmut] section."""
-    files, tests, _ = MODULES[name]
+def prepare(name: str, scratch: Path, tests: list[str] | None = None) -> None:
+    """Copy the tracked tree to *scratch* and write the module's [tool.mutmut] section (*tests*: instead of the
+    module's test selection)."""
+    files, own, _ = MODULES[name]
+    tests = tests or own
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -149,6 +151,10 @@ def main(argv=None) -> int:
     ap.add_argument("--scratch", default=os.environ.get("PYCOSIM_MUTATION_DIR", "/tmp/pycosim-mutation"))
     ap.add_argument("--only-from", metavar="FILE",
                     help="run only the mutants named in FILE (one name or glob a line), e.g. a module's survivors")
+    ap.add_argument("--tests", nargs="+", metavar="TEST",
+                    help="pytest arguments replacing the module's test selection, e.g. only the new tests when "
+                         "re-checking the survivors of a full run (a mutant that survived every old test is "
+                         "killed iff a new one kills it)")
     a = ap.parse_args(argv)
     if a.list:
         for k, (files, tests, pats) in MODULES.items():
@@ -166,7 +172,7 @@ def main(argv=None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name in names:
         scratch = Path(a.scratch) / name
-        prepare(name, scratch)
+        prepare(name, scratch, a.tests)
         r = run(name, scratch, only)
         c = r["counts"]
         killed = c.get("killed", 0) + c.get("timeout", 0)
@@ -174,6 +180,8 @@ def main(argv=None) -> int:
         total = sum(c.values())
         score = 100 * killed / max(killed + survived, 1)
         tag = f"{name} (only {len(only)} named)" if only else name
+        if a.tests:
+            tag += f" [tests: {' '.join(a.tests)}]"
         line = (f"{tag:20} mutants {total:4d}  killed {killed:4d}  survived {survived:4d}  "
                 f"other {total - killed - survived:3d} {dict(c)}  score {score:5.1f} %  ({r['wall_s']:.0f} s)")
         print(line, flush=True)
