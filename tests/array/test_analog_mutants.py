@@ -673,3 +673,155 @@ def test_programmer_step_resets_pairs_counts_and_pulses_only_positive_counts(shi
     G = xb.P.reshape(2, N)
     inst = xb.P_inst.reshape(2, N)
     np.testing.assert_array_equal(G[:, [0, 3, 5]], pp.g_reset_S[inst[:, [0, 3, 5]]])
+
+
+# ------------------------------------------------------------------------------------------ programming, reads, streams
+
+
+def test_open_loop_programming_by_hand(shipped):
+    """Guards open-loop set_weights: every pair RESET, then n = pcm.open_loop_pulses(Ḡ_reset, Ḡ_reset + |w|/(scale·F),
+    fit, max_pulses) SET pulses (the mean device's count, from the bundle's mean RESET floor) on G⁺ for w ≥ 0,
+    on G⁻ for w < 0; the counts clipped at transfer.max_pulses; stats and counters accumulate."""
+    xb = layer(shipped, "2pcm", transfer={"max_pulses": 6})
+    w = np.array([[0.05, -0.2], [0.9, -0.9], [0.0, 0.3]], F32)
+    st = xb.set_weights(w, mode="open")
+    pp, N = xb.pcm_pop, xb.W.size
+    g_from = float(shipped.scalars["pcm"]["g_reset_mean_S"])
+    dG = np.abs(w.reshape(-1)) / F32(xb.scale * xb.cfg.F)
+    n = pcm.open_loop_pulses(g_from, g_from + dG, pp.dg_fit, 6)
+    n_free = pcm.open_loop_pulses(g_from, g_from + dG, pp.dg_fit, 10 ** 6)
+    assert n_free.max() > 6 and n.max() == 6                  # the ±0.9 weights are clipped
+    inst = xb.P_inst.reshape(2, N)
+    want = pp.g_reset_S[inst].astype(F32)
+    dev = np.where(w.reshape(-1) >= 0, 0, 1)
+    for s in range(N):
+        g, _ = pcm.set_pulses(want[dev[s], s:s + 1], n[s], inst[dev[s], s:s + 1], pp, np.random.default_rng(0),
+                              since=0, c2c_scale=0.0)
+        want[dev[s], s] = g[0]
+    np.testing.assert_allclose(xb.P.reshape(2, N), want, rtol=1e-6, atol=0)
+    assert st.set_pulses == int(n.sum()) and st.resets == 2 * N
+    c = xb.counters
+    assert c.transfer_set_pulses == int(n.sum()) and c.transfer_resets == 2 * N
+    st2 = xb.set_weights(w, mode="open")
+    assert st2.set_pulses == int(n.sum()) and st2.resets == 2 * N
+    assert c.transfer_set_pulses == 2 * int(n.sum()) and c.transfer_resets == 4 * N
+    # closed loop: iterations and verify reads, per call in the stats, accumulated in the counters
+    it0, vr0 = c.transfer_iterations, c.transfer_verify_reads
+    a = xb.set_weights(-w, mode="closed")
+    b = xb.set_weights(w, mode="closed")
+    assert a.iterations > 0 and b.iterations > 0 and b.resets > 0 and a.verify_reads > 0
+    assert c.transfer_iterations == it0 + a.iterations + b.iterations
+    assert c.transfer_verify_reads == vr0 + a.verify_reads + b.verify_reads
+
+
+def test_verify_read_noise_by_hand(shipped):
+    """Guards ArrayProgrammer.read: w = W + σ·z with σ = √(S·κ(t_read)) per synapse (S by hand, κ the 1/f law),
+    independent normals per synapse; σ = 0 and float32 without read noise; levels() are each pair's (G⁺, G⁻)
+    and their G_max."""
+    from pycosim.array.schemes.analog import ArrayProgrammer
+
+    xb = layer(shipped, "2pcm", shape=(20, 40), pcm={"read_noise": True, "read_noise_growth": False})
+    xb.set_weights(np.random.default_rng(3).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    pp, N = xb.pcm_pop, xb.W.size
+    G = xb.devices()["G_S"].reshape(2, N)
+    S = xb.scale ** 2 * xb.cfg.F ** 2 * (pcm.read_sigma(G[0], pp).astype(np.float64) ** 2
+                                        + pcm.read_sigma(G[1], pp).astype(np.float64) ** 2) * pp.noise_t_int_s
+    t = 4e-7
+    kappa = np.log(pp.noise_t_rec_s / min(t, pp.noise_t_int_s)) / (np.log(pp.noise_t_rec_s / pp.noise_t_int_s)
+                                                                  * pp.noise_t_int_s)
+    flat = np.arange(N)[::-1].copy()
+    prog = ArrayProgrammer(xb, flat, t)
+    w, sig = prog.read(np.arange(N))
+    assert w.dtype == F32 and sig.dtype == F32
+    np.testing.assert_allclose(sig, np.sqrt(S[flat] * kappa), rtol=1e-5)
+    z = (w - xb.weights().reshape(-1)[flat]) / sig
+    assert abs(z.mean()) < 0.06 and z.std() == pytest.approx(1.0, abs=0.05)   # 800 independent reads
+    g, gmax = prog.levels(np.array([0, 5]))
+    P = xb.P.reshape(2, N)
+    np.testing.assert_array_equal(g, P[:, flat[[0, 5]]])
+    np.testing.assert_array_equal(gmax, pp.g_max_S[xb.P_inst.reshape(2, N)[:, flat[[0, 5]]]])
+    quiet = ArrayProgrammer(layer(shipped, "2pcm"), np.arange(6), t)
+    w, sig = quiet.read(np.arange(6))
+    assert w.dtype == F32 and sig.dtype == F32 and np.all(sig == 0)
+
+
+def test_read_noise_density_uses_each_devices_age(shipped):
+    """Guards _pcm_var with read_noise_growth: S = scale²·F²·Σ (σ(G)·growth(t − t_prog))²·t_b, the age since each
+    device's own programming (programmed at 1000 s, refreshed 1 ms later: growth(1 ms), not growth(2000 s))."""
+    xb = layer(shipped, "2pcm", pcm={"drift": True, "read_noise": True, "read_noise_growth": True})
+    xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.0)
+    xb.advance(1000.0, settle=True)
+    xb.set_weights(np.full(xb.shape, 0.3, F32), mode="open")
+    xb.advance(1e-3, settle=True)
+    pp = xb.pcm_pop
+    G = xb.devices()["G_S"]
+    gr = float(pcm.age_growth(1e-3, pp))
+    assert gr > 1.3 and abs(gr - float(pcm.age_growth(2000.0, pp))) > 0.3
+    S = xb.scale ** 2 * xb.cfg.F ** 2 * gr ** 2 * (pcm.read_sigma(G[0], pp).astype(np.float64) ** 2
+                                                   + pcm.read_sigma(G[1], pp).astype(np.float64) ** 2) * pp.noise_t_int_s
+    np.testing.assert_allclose(xb.S, S, rtol=1e-5)
+
+
+def test_forward_counters_and_output_noise_through_the_line_gain(shipped):
+    """Guards the forward read's bookkeeping (reads and integrations per read, float32 y) and the line model on
+    the device noise: with the hold error and no digital compensation, the device noise current is scaled by the
+    line's nominal gain κ_j = (κ⁺_j + κ⁻_j)/2 like the signal: σ(y_j) = κ_j·√(κ(t)·Σ_i x_i²·S_ij)."""
+    xb = layer(slow_conveyors(shipped), "2pcm", shape=(20, 30), pcm={"read_noise": True, "read_noise_growth": False},
+               periphery=EXACT | {"integrator_lag": True, "lag_compensation": False, "input_bits": None})
+    xb.set_weights(np.random.default_rng(1).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    G = xb.devices()["G_S"].astype(np.float64)
+    F = xb.cfg.F
+    kp = 1 / (1 + F * G[0].sum(0) / G_IN)
+    kn = 1 / (1 + F * G[1].sum(0) / G_IN)
+    kj = (kp + kn) / 2
+    assert kj.max() < 0.8
+    pp = xb.pcm_pop
+    t = xb.read_pulse()[1]
+    kappa = np.log(pp.noise_t_rec_s / min(t, pp.noise_t_int_s)) / (np.log(pp.noise_t_rec_s / pp.noise_t_int_s)
+                                                                  * pp.noise_t_int_s)
+    S = xb.scale ** 2 * F ** 2 * (pcm.read_sigma(G[0].astype(F32), pp).astype(np.float64) ** 2
+                                  + pcm.read_sigma(G[1].astype(F32), pp).astype(np.float64) ** 2) * pp.noise_t_int_s
+    x = np.linspace(0.1, 1.0, 20).astype(F32)
+    mean = x @ xb.weights(forward=True).astype(np.float64)
+    ys = np.array([xb.forward(x) for _ in range(150)])
+    assert ys.dtype == F32
+    z = (ys - mean) / (kj * np.sqrt(kappa * (x.astype(np.float64) ** 2) @ S))
+    assert abs(z.mean()) < 0.06 and z.std() == pytest.approx(1.0, abs=0.04)     # without κ_j: σ × 1.3 or more
+    assert xb.counters.reads_forward == 150 and xb.counters.integrations_forward == 150 * 30
+
+
+def test_forward_matrix_of_updated_synapses_uses_the_line_gains(shipped):
+    """Guards _wf_of: after an update the pulsed synapses' forward weights are scale·(κ⁺_j·F·G⁺ − κ⁻_j·F·G⁻) with their
+    own column's gains (the gains of the last line refresh), the others unchanged."""
+    xb = layer(slow_conveyors(shipped), "2pcm", shape=(20, 3), update={"rounding": "deterministic"},
+               periphery=EXACT | {"integrator_lag": True, "lag_compensation": False})
+    xb.set_weights(np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    G0 = xb.devices()["G_S"].astype(np.float64)
+    F = xb.cfg.F
+    kp = 1 / (1 + F * G0[0].sum(0) / G_IN)
+    kn = 1 / (1 + F * G0[1].sum(0) / G_IN)
+    x = np.zeros(20, F32)
+    x[[2, 7]] = 1.0
+    xb.update(x, np.array([-2, 1, 0], F32) * F32(xb.dw_pulse), 1.0)
+    G = xb.devices()["G_S"].astype(np.float64)
+    assert not np.array_equal(G, G0)
+    np.testing.assert_allclose(xb.weights(forward=True), xb.scale * F * (kp * G[0] - kn * G[1]), rtol=3e-5, atol=2e-6)
+
+
+def test_uniform_and_normal_streams_continue_in_order(shipped):
+    """Guards the layer's buffered streams: consecutive draws continue the buffer (no number reused or skipped)
+    and the buffer is filled from the layer's generator (uniforms: rng.random float32; normals:
+    kernels.standard_normal)."""
+    from pycosim.array import kernels
+
+    xb = layer(shipped, "2pcm")
+    ref = np.random.Generator(np.random.PCG64())
+    ref.bit_generator.state = xb.rng.bit_generator.state
+    a = xb._uniforms(4).copy()
+    b = xb._uniforms(3).copy()
+    want = ref.random(xb._UBUF, dtype=np.float32)
+    np.testing.assert_array_equal(np.concatenate([a, b]), want[:7])
+    ref.bit_generator.state = xb.rng.bit_generator.state
+    g1 = xb._gauss(5).copy()
+    g2 = xb._gauss(2).copy()
+    np.testing.assert_array_equal(np.concatenate([g1, g2]), kernels.standard_normal(ref, xb._ZBUF)[:7])
