@@ -96,3 +96,32 @@ def test_nu_tail_starts_right_after_the_last_stored_read(pop):
     nu = pcm.drift_nu(G, k, pop).astype(np.float64)
     assert np.all(nu > 0.01)
     np.testing.assert_allclose(r, ((2 * tL + t_on) / (tL + t_on)) ** -nu, rtol=2e-5)
+
+
+def _edited(shipped, drop_scalar=None, tables=None):
+    from pycosim.calibration import Bundle
+    sc = {k: dict(v) if isinstance(v, dict) else v for k, v in shipped.scalars.items()}
+    if drop_scalar:
+        sc["pcm"].pop(drop_scalar)
+    return Bundle(scalars=sc, tables=dict(shipped.tables) | (tables or {}), provenance={}, path=None)
+
+
+def test_drift_read_time_from_the_argument_when_the_bundle_lacks_it(shipped):
+    """Guards t_p's fallback: without the bundle scalar pcm.drift_t_prog_s the argument is the programmed read's
+    time; with neither, the one-line refusal."""
+    b = _edited(shipped, drop_scalar="drift_t_prog_s")
+    p = pcm.population(b, drift_t_prog_s=5e-6)
+    assert p.drift_t_prog_s == 5e-6 and p.drift_t_s[0] == 5e-6
+    with pytest.raises(CalibrationError) as e:
+        pcm.population(b)
+    assert str(e.value).startswith("PCM drift: the read time of pcm/drift_g_prog_S is neither the bundle scalar")
+
+
+def test_drift_reads_must_come_strictly_after_the_programmed_read(shipped):
+    """Guards the check t_i > t_p of the drift table (a read at t_p itself would make ln(t + t_on) repeat)."""
+    tp = float(shipped.scalars["pcm"]["drift_t_prog_s"])
+    t = np.array(shipped.tables["pcm/drift_t_s"], np.float64)
+    t[0] = tp
+    with pytest.raises(CalibrationError) as e:
+        pcm.population(_edited(shipped, tables={"pcm/drift_t_s": t}))
+    assert str(e.value) == f"pcm/drift_t_s must lie after the programmed read t_p = {tp} s"
