@@ -825,3 +825,43 @@ def test_uniform_and_normal_streams_continue_in_order(shipped):
     g1 = xb._gauss(5).copy()
     g2 = xb._gauss(2).copy()
     np.testing.assert_array_equal(np.concatenate([g1, g2]), kernels.standard_normal(ref, xb._ZBUF)[:7])
+
+
+def test_backward_read_with_the_row_line_gains_and_its_counters(shipped):
+    """Guards the transposed read's line model: without digital compensation each row's result carries its line
+    gain κ_i = 1/(1 + F·Σ_j (G⁺_ij + G⁻_ij)/g_in), y_i = κ_i·Σ_j W_ij·δ_j; the read and integration counters."""
+    xb = layer(slow_conveyors(shipped), "2pcm", shape=(4, 30),
+               periphery=EXACT | {"integrator_lag": True, "lag_compensation": False, "input_bits": None})
+    xb.set_weights(np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    G = xb.devices()["G_S"].astype(np.float64)
+    kr = 1 / (1 + xb.cfg.F * (G[0] + G[1]).sum(1) / G_IN)
+    assert kr.max() < 0.9
+    d = np.linspace(-1, 1, 30).astype(F32)
+    for _ in range(3):
+        y = xb.backward(d)
+    assert y.dtype == F32
+    np.testing.assert_allclose(y, kr * (xb.weights().astype(np.float64) @ d), rtol=2e-5, atol=2e-6)
+    assert xb.counters.reads_backward == 3 and xb.counters.integrations_backward == 3 * 4
+
+
+def test_restored_layer_without_drift_reads_as_the_original(shipped):
+    """Guards _restored on a layer without drift (no programming times): the restore completes and the layer
+    reads and weighs as the original."""
+    kw = dict(pcm={"drift": False}, periphery=EXACT | {"integrator_lag": False})
+    a, b = layer(shipped, "2pcm", **kw), layer(shipped, "2pcm", **kw)
+    a.set_weights(np.full(a.shape, 0.2, F32), mode="open")
+    b.set_state(a.state())
+    x = np.ones(3, F32)
+    assert np.array_equal(a.weights(), b.weights()) and np.array_equal(a.forward(x), b.forward(x))
+
+
+def test_4pcm_single_depressing_update_pulses_the_lsp_minus_device(shipped):
+    """Guards the update's device choice for a pulse count of one synapse with n < 0 in '4pcm': device 3 (g⁻) of
+    that synapse gets the pulse, never the MSP pair."""
+    xb = layer(shipped, "4pcm", update={"rounding": "deterministic"})
+    P0 = xb.P.copy()
+    x = np.array([0.0, 1.0, 0.0], F32)
+    xb.update(x, np.array([0.0, 1.0], F32) * F32(xb.dw_pulse), 1.0)          # n = −1 on synapse (1, 1)
+    changed = np.argwhere(xb.P != P0)
+    assert changed.tolist() == [[3, 1, 1]]
+    assert xb.counters.pcm_update_set_pulses == 1
