@@ -865,3 +865,14 @@ def test_4pcm_single_depressing_update_pulses_the_lsp_minus_device(shipped):
     changed = np.argwhere(xb.P != P0)
     assert changed.tolist() == [[3, 1, 1]]
     assert xb.counters.pcm_update_set_pulses == 1
+
+
+def test_trains_pulse_counts_are_integers(shipped):
+    """Guards the work arrays of the 'trains' counts: synapse indices int64 and signed counts int32, as the update
+    kernels and the counters take them (a float count array would be summed and scattered as floats)."""
+    xb = layer(shipped, "2pcm", shape=(6, 4), update={"rounding": "trains"})
+    x = np.linspace(0.2, 1.0, 6).astype(F32)
+    d = np.array([-1.0, 0.5, -0.25, 1.0], F32) * F32(20 * xb.dw_pulse)
+    flat, n = xb.pulse_counts(x, d, 1.0)
+    assert flat.size > 0 and flat.dtype == np.int64 and n.dtype == np.int32
+    assert np.all(n != 0) and np.all(np.diff(flat) > 0)
