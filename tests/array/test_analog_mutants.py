@@ -876,3 +876,36 @@ def test_trains_pulse_counts_are_integers(shipped):
     flat, n = xb.pulse_counts(x, d, 1.0)
     assert flat.size > 0 and flat.dtype == np.int64 and n.dtype == np.int32
     assert np.all(n != 0) and np.all(np.diff(flat) > 0)
+
+
+def test_reset_restarts_the_pulse_count_except_on_stuck_devices(shipped):
+    """Guards the SET-pulse counter since the last RESET (it picks each pulse's c2c residual row): a RESET sets it
+    to 0, the open-loop pulses then count from there; a stuck device is not RESET and keeps its count."""
+    xb = layer(shipped, "2pcm", shape=(10, 10), pcm={"stuck_max_frac": 0.2})
+    stuck = xb.devices()["pcm_stuck"]
+    assert 0 < stuck.sum() < stuck.size
+    xb.set_devices(P=xb.P)                                   # history unknown: steady-state count J everywhere
+    J = xb.pcm_pop.c2c_by_pulse_S.shape[0]
+    w = np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32)
+    xb.set_weights(w, mode="open")
+    dev = np.where(w >= 0, 0, 1)
+    g_from = float(shipped.scalars["pcm"]["g_reset_mean_S"])
+    n = pcm.open_loop_pulses(g_from, g_from + np.abs(w) / F32(xb.scale * xb.cfg.F), xb.pcm_pop.dg_fit,
+                             xb.cfg.transfer.max_pulses)
+    want = np.stack([np.where(dev == 0, n, 0), np.where(dev == 1, n, 0)])
+    want = np.where(stuck, J, want)
+    np.testing.assert_array_equal(xb.P_since, want)
+
+
+def test_endurance_sticks_a_device_after_more_resets_than_the_limit(shipped):
+    """Guards pcm.endurance_resets: a device sticks once it has had MORE RESETs than the limit (2 here): after two
+    open-loop programmings (one RESET each) nothing is stuck, after the third every device is."""
+    xb = layer(shipped, "2pcm", pcm={"endurance_resets": 2})
+    for k in range(3):
+        xb.set_weights(np.full(xb.shape, 0.3, F32), mode="open")
+        stuck = xb.devices()["pcm_stuck"]
+        if k < 2:
+            assert stuck is None or not stuck.any()
+        else:
+            assert stuck is not None and stuck.all()
+    assert np.all(xb.counters.pcm_resets_per_device == 3)
