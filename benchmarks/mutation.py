@@ -116,6 +116,32 @@ def prepare(name: str, scratch: Path, tests: list[str] | None = None) -> None:
     (scratch / "pyproject.toml").write_text(head + section + tail)
 
 
+_SHOW = """import json, sys
+import mutmut.__main__ as mm
+for n in json.load(sys.stdin):
+    print("\\x00" + n, flush=True)
+    try:
+        mm.show.callback(n)
+    except Exception as e:  # a mutant mutmut cannot show: keep its name
+        print(e)
+"""
+
+
+def _diffs(names: list[str], scratch: Path, env: dict) -> dict[str, str]:
+    """The diff of each mutant (what ``mutmut show`` prints), all in one process (one start-up, not one each)."""
+    if not names:
+        return {}
+    import json
+
+    out = subprocess.run([PY, "-c", _SHOW], cwd=scratch, env=env, input=json.dumps(names), capture_output=True,
+                         text=True).stdout
+    diffs = {}
+    for chunk in out.split("\x00")[1:]:
+        head, _, body = chunk.partition("\n")
+        diffs[head.strip()] = body
+    return diffs
+
+
 def run(name: str, scratch: Path, only: list[str] | None = None) -> dict:
     import fnmatch
 
@@ -138,8 +164,7 @@ def run(name: str, scratch: Path, only: list[str] | None = None) -> dict:
     for s in status.values():
         counts[s] = counts.get(s, 0) + 1
     survivors = [k for k, s in status.items() if s in ("survived", "no tests")]
-    diffs = {k: subprocess.run([*mutmut, "show", k], cwd=scratch, env=env, capture_output=True, text=True).stdout
-             for k in survivors}
+    diffs = _diffs(survivors, scratch, env)
     return {"status": status, "counts": counts, "survivors": survivors, "diffs": diffs, "wall_s": wall,
             "rc": p.returncode, "log": (p.stdout + p.stderr)[-3000:]}
 
