@@ -909,3 +909,52 @@ def test_endurance_sticks_a_device_after_more_resets_than_the_limit(shipped):
         else:
             assert stuck is not None and stuck.all()
     assert np.all(xb.counters.pcm_resets_per_device == 3)
+
+
+def _bundle_without(shipped, tables=(), scalars=()):
+    from pycosim.calibration import Bundle
+    sc = {k: dict(v) if isinstance(v, dict) else v for k, v in shipped.scalars.items()}
+    for key in scalars:
+        sc["pcm"].pop(key)
+    return Bundle(scalars=sc, tables={k: v for k, v in shipped.tables.items() if k not in tables}, provenance={},
+                  path=None)
+
+
+def test_layer_settings_reach_the_pcm_population(shipped):
+    """Guards _build's population arguments: without drift or read noise the layer needs none of their tables;
+    d2d_scale 0 makes every device the mean device; drift_t_prog_s (when the bundle lacks it), drift_t_on_s,
+    drift_scale and drift_d2d_scale reach the drift law; g_max_scale scales every G_max (also ×2)."""
+    drift_tabs = [k for k in shipped.tables if k.startswith("pcm/drift_")]
+    noise_tabs = [k for k in shipped.tables if k.startswith("pcm/read_noise_")]
+    assert drift_tabs and noise_tabs
+    layer(_bundle_without(shipped, tables=drift_tabs), "2pcm", pcm={"drift": False})
+    layer(_bundle_without(shipped, tables=noise_tabs), "2pcm", pcm={"read_noise": False})
+    assert np.ptp(layer(shipped, "2pcm", pcm={"d2d_scale": 0.0}).devices()["g_max_S"]) == 0
+    xb = layer(_bundle_without(shipped, scalars=("drift_t_prog_s",)), "2pcm",
+               pcm={"drift": True, "drift_t_prog_s": 5e-6, "drift_t_on_s": 2e-6})
+    assert xb.pcm_pop.drift_t_prog_s == 5e-6 and xb.pcm_pop.drift_t_on_s == 2e-6
+    ref = pcm.population(shipped)
+    half = layer(shipped, "2pcm", pcm={"drift": True, "drift_scale": 0.5}).pcm_pop
+    np.testing.assert_allclose(half.drift_nu, 0.5 * ref.drift_nu, rtol=1e-6)
+    same = layer(shipped, "2pcm", pcm={"drift": True, "drift_d2d_scale": 0.0}).pcm_pop
+    assert np.ptp(same.drift_nu, axis=0).max() == 0
+    two = layer(shipped, "2pcm", pcm={"g_max_scale": 2.0})
+    np.testing.assert_array_equal(two.devices()["g_max_S"], (ref.g_max_S * 2.0).astype(F32)[two.P_inst])
+    assert two.devices()["g_max_S"].dtype == F32 and two.P.dtype == F32
+
+
+def test_fresh_devices_drift_from_power_up(shipped):
+    """Guards the power-up drift state: every device counts as programmed at t = 0 at its RESET floor (its level
+    coordinate from that value), so a fresh layer drifts by the law from t = 0 and refreshes on the schedule of
+    devices aged t (at 0.5 s the next refresh waits rel·(0.5 s + t_on) = 50 ms, not 1 ms)."""
+    xb = layer(shipped, "2pcm", pcm={"drift": True})
+    P = xb.P.copy()
+    xb.advance(0.5, settle=True)
+    want = pcm.drift_with(P, 0.5, pcm.drift_params(P, xb.P_inst, xb.pcm_pop), xb.P_inst, xb.pcm_pop)
+    np.testing.assert_allclose(xb.devices()["G_S"], want, rtol=1e-6)
+    assert np.all(np.isfinite(xb.devices()["G_S"])) and not np.allclose(want, P, rtol=1e-4)
+    g = xb.devices()["G_S"]
+    xb.advance(2e-3)
+    assert np.array_equal(xb.devices()["G_S"], g)
+    stuck = layer(shipped, "2pcm", shape=(10, 10), pcm={"stuck_max_frac": 0.3})
+    assert stuck.devices()["G_prog_S"].dtype == F32
