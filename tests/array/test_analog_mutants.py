@@ -193,12 +193,14 @@ def test_references_of_a_transfer_are_the_transferred_columns(shipped):
                    periphery={"integrator_noise": False, "drift_compensation": mode})
         xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
         xb.advance(30e-3, settle=True)
-        g_before, t_before = xb.dc_gain.copy(), xb.R_tprog.copy()
+        g_before, t_before, R_before = xb.dc_gain.copy(), xb.R_tprog.copy(), xb.R.copy()
         assert np.all(g_before > 1.01)
         xb.transfer(cols=np.array([1]))
         for g in range(xb.R.shape[0]):
             if g in groups:
                 assert xb.dc_gain[g] == 1 and np.all(xb.R_tprog[g] == xb.t_s)
+                # RESET first, then the same open-loop count (no c2c): the same conductances as the first time
+                np.testing.assert_array_equal(xb.R[g], R_before[g])
             else:
                 assert xb.dc_gain[g] == g_before[g] and np.array_equal(xb.R_tprog[g], t_before[g])
         assert xb.counters.drift_ref_resets == xb.R.size + len(groups) * xb.R.shape[1]
@@ -208,11 +210,12 @@ def test_references_of_a_transfer_are_the_transferred_columns(shipped):
         assert xb.counters.drift_ref_set_pulses == n * (xb.R.size + len(groups) * xb.R.shape[1])
 
 
-def test_reference_read_noise_grows_with_the_references_age(shipped):
+@pytest.mark.parametrize("growth", [True, False])
+def test_reference_read_noise_grows_with_the_references_age(shipped, growth):
     """Guards the age of the references' reads (t − t_prog, pcm.read_noise_growth): programmed at t = 1000 s and
     read 1 ms later, the spread of Σ reads is √Σ(σ·growth(1 ms))², not that of the bench record or of an age of
-    2000 s. No drift (ν = 0): the reads differ from the programmed sum by noise alone."""
-    xb = layer(shipped, "2pcm", shape=(2, 400), pcm={"drift": True, "read_noise": True, "read_noise_growth": True},
+    2000 s; without growth the bench σ. No drift (ν = 0): the reads differ from the programmed sum by noise alone."""
+    xb = layer(shipped, "2pcm", shape=(2, 400), pcm={"drift": True, "read_noise": True, "read_noise_growth": growth},
                periphery={"integrator_noise": False, "drift_compensation": "column"})
     xb.pcm_pop = pcm.uniform_drift(xb.pcm_pop, 0.0)
     xb.R_drift = pcm.drift_params(xb.R, xb.R_inst, xb.pcm_pop)
@@ -221,8 +224,8 @@ def test_reference_read_noise_grows_with_the_references_age(shipped):
     xb.advance(1e-3, settle=True)
     assert np.all(xb.R_tprog == 1000.0)
     now = xb.R_prog / xb.dc_gain                              # Σ reads at the refresh
-    grow = pcm.age_growth(1e-3, xb.pcm_pop)
-    assert grow > 1.3                                         # 1 ms is well past the bench's 10 µs record
+    grow = pcm.age_growth(1e-3, xb.pcm_pop) if growth else 1.0
+    assert not growth or grow > 1.3                           # 1 ms is well past the bench's 10 µs record
     sd = np.sqrt(((pcm.read_sigma(xb.R, xb.pcm_pop).astype(np.float64) * grow) ** 2).sum(1))
     z = (now - xb.R.astype(np.float64).sum(1)) / sd
     assert abs(z.mean()) < 0.2 and 0.85 < z.std() < 1.15
@@ -266,6 +269,15 @@ def slow_conveyors(shipped):
     sc = {k: dict(v) if isinstance(v, dict) else v for k, v in shipped.scalars.items()}
     sc["integrator"]["conveyor_g_in_S"] = G_IN
     return Bundle(scalars=sc, tables=shipped.tables, provenance={}, path=None)
+
+
+def test_backward_line_gains_are_compensated_digitally(shipped):
+    """Guards the transposed read's digital compensation 1/κ_i (lag_compensation): y_i = Σ_j W_ij·δ_j again."""
+    xb = layer(slow_conveyors(shipped), "2pcm", shape=(4, 30),
+               periphery=EXACT | {"integrator_lag": True, "lag_compensation": True, "input_bits": None})
+    xb.set_weights(np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    d = np.linspace(-1, 1, 30).astype(F32)
+    np.testing.assert_allclose(xb.backward(d), xb.weights().astype(np.float64) @ d, rtol=3e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("comp", [True, False])
@@ -878,12 +890,17 @@ def test_trains_pulse_counts_are_integers(shipped):
     assert np.all(n != 0) and np.all(np.diff(flat) > 0)
 
 
-def test_reset_restarts_the_pulse_count_except_on_stuck_devices(shipped):
+@pytest.mark.parametrize("frac", [0.2, 0.0])
+def test_reset_restarts_the_pulse_count_except_on_stuck_devices(shipped, frac):
     """Guards the SET-pulse counter since the last RESET (it picks each pulse's c2c residual row): a RESET sets it
     to 0, the open-loop pulses then count from there; a stuck device is not RESET and keeps its count."""
-    xb = layer(shipped, "2pcm", shape=(10, 10), pcm={"stuck_max_frac": 0.2})
+    xb = layer(shipped, "2pcm", shape=(10, 10), pcm={"stuck_max_frac": frac})
     stuck = xb.devices()["pcm_stuck"]
-    assert 0 < stuck.sum() < stuck.size
+    if frac:
+        assert 0 < stuck.sum() < stuck.size
+    else:
+        assert stuck is None
+        stuck = np.zeros(xb.P.shape, bool)
     xb.set_devices(P=xb.P)                                   # history unknown: steady-state count J everywhere
     J = xb.pcm_pop.c2c_by_pulse_S.shape[0]
     w = np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32)
@@ -958,3 +975,17 @@ def test_fresh_devices_drift_from_power_up(shipped):
     assert np.array_equal(xb.devices()["G_S"], g)
     stuck = layer(shipped, "2pcm", shape=(10, 10), pcm={"stuck_max_frac": 0.3})
     assert stuck.devices()["G_prog_S"].dtype == F32
+
+
+def test_a_single_pulse_is_counted_per_device_next_to_stuck_devices(shipped):
+    """Guards the per-device SET count when some devices are stuck: a device given one pulse counts 1."""
+    xb = layer(shipped, "2pcm", shape=(10, 10), update={"rounding": "deterministic"}, pcm={"stuck_reset_frac": 0.3})
+    stuck = xb.devices()["pcm_stuck"]
+    x = np.zeros(10, F32)
+    x[0] = 1.0
+    d = np.zeros(10, F32)
+    d[:] = -xb.dw_pulse                                        # one pulse on G⁺ of every synapse of row 0
+    xb.update(x, d, 1.0)
+    got = xb.counters.pcm_sets_per_device[0, 0]
+    np.testing.assert_array_equal(got, np.where(stuck[0, 0], 0, 1))
+    assert 0 < stuck[0, 0].sum() < 10
