@@ -989,3 +989,55 @@ def test_a_single_pulse_is_counted_per_device_next_to_stuck_devices(shipped):
     got = xb.counters.pcm_sets_per_device[0, 0]
     np.testing.assert_array_equal(got, np.where(stuck[0, 0], 0, 1))
     assert 0 < stuck[0, 0].sum() < 10
+
+
+def _integrator_bundle(shipped, **scalars):
+    from pycosim.calibration import Bundle
+    sc = {k: dict(v) if isinstance(v, dict) else v for k, v in shipped.scalars.items()}
+    sc["integrator"].update(scalars)
+    return Bundle(scalars=sc, tables=shipped.tables, provenance={}, path=None)
+
+
+def test_forward_matrix_carries_the_mirror_gain_errors(shipped):
+    """Guards the column read's mirror mismatch (mismatch_scale > 0, no hold error): Wf = scale·F·((1 + ε⁺_j)·G⁺ −
+    (1 + ε⁻_j)·G⁻) with each column's drawn mirror errors; the line model is on when any of σ(ε⁺), σ(ε⁻), σ(V_os)
+    is positive and off when all are 0 (or without a hold error, mismatch_scale = 0: no line gains at all)."""
+    xb = layer(shipped, "2pcm", shape=(5, 4), periphery={"integrator_noise": False, "adc_bits": None,
+                                                          "integrator_lag": False, "mismatch_scale": 1.0})
+    xb.set_weights(np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
+    G = xb.devices()["G_S"].astype(np.float64)
+    ep, en = xb.fwd.eps_p, xb.fwd.eps_n
+    assert np.abs(ep).max() > 1e-4
+    want = xb.scale * xb.cfg.F * ((1 + ep) * G[0] - (1 + en) * G[1])
+    np.testing.assert_allclose(xb._wf_of(None).reshape(xb.shape), want, rtol=3e-5, atol=2e-6)
+    np.testing.assert_allclose(xb.Wf, want, rtol=3e-5, atol=2e-6)
+    zero = dict(mirror_eps_plus_std=0.0, mirror_eps_minus_std=0.0, conveyor_vos_std_V=0.0)
+    for key in zero:
+        b = _integrator_bundle(shipped, **(zero | {key: 1e-3}))
+        assert layer(b, "2pcm", periphery={"integrator_lag": False, "mismatch_scale": 1.0}).kappa_p is not None, key
+    assert layer(_integrator_bundle(shipped, **zero), "2pcm",
+                 periphery={"integrator_lag": False, "mismatch_scale": 1.0}).kappa_p is None
+    assert layer(_integrator_bundle(shipped, conveyor_g_in_S=0.0), "2pcm",
+                 periphery={"integrator_lag": True, "mismatch_scale": 0.0}).kappa_p is None
+
+
+def test_adc_resolution_reaches_the_read_channels(shipped):
+    """Guards periphery.adc_bits: with a 3-bit ADC every column's output takes at most 2³ values."""
+    xb = layer(shipped, "2pcm", shape=(6, 3), periphery={"integrator_noise": False, "adc_bits": 3, "forward_full_scale": 2.0,
+                                                          "integrator_lag": False, "mismatch_scale": 0.0})
+    xb.set_weights(np.random.default_rng(0).uniform(-0.8, 0.8, xb.shape).astype(F32), mode="open")
+    ys = np.array([xb.forward(x) for x in np.random.default_rng(1).uniform(0, 1, (200, 6)).astype(F32)])
+    assert max(len(np.unique(ys[:, j])) for j in range(3)) <= 8
+    assert max(len(np.unique(ys[:, j])) for j in range(3)) >= 3
+
+
+def test_saturation_of_the_minus_device_is_strict_too(shipped):
+    """Guards the bound on G⁻: a pair whose G⁻ sits exactly at saturation_frac·G_max has not passed it."""
+    xb = layer(shipped, "2pcm", pcm={"saturation_frac": 0.5})
+    P = xb.P.copy()
+    gmax = xb.pcm_pop.g_max_S[xb.P_inst]
+    P[1] = F32(0.5) * gmax[1]
+    xb.set_devices(P=P)
+    xb._saturation_refresh(np.arange(xb.W.size), 0)
+    np.testing.assert_array_equal(xb.P, P)
+    assert xb.counters.pcm_update_resets == 0
