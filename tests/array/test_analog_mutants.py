@@ -1002,15 +1002,18 @@ def test_forward_matrix_carries_the_mirror_gain_errors(shipped):
     """Guards the column read's mirror mismatch (mismatch_scale > 0, no hold error): Wf = scale·F·((1 + ε⁺_j)·G⁺ −
     (1 + ε⁻_j)·G⁻) with each column's drawn mirror errors; the line model is on when any of σ(ε⁺), σ(ε⁻), σ(V_os)
     is positive and off when all are 0 (or without a hold error, mismatch_scale = 0: no line gains at all)."""
-    xb = layer(shipped, "2pcm", shape=(5, 4), periphery={"integrator_noise": False, "adc_bits": None,
-                                                          "integrator_lag": False, "mismatch_scale": 1.0})
+    xb = layer(slow_conveyors(shipped), "2pcm", shape=(5, 4),
+               periphery={"integrator_noise": False, "adc_bits": None, "integrator_lag": False, "mismatch_scale": 1.0})
     xb.set_weights(np.random.default_rng(0).uniform(-0.5, 0.5, xb.shape).astype(F32), mode="open")
     G = xb.devices()["G_S"].astype(np.float64)
     ep, en = xb.fwd.eps_p, xb.fwd.eps_n
     assert np.abs(ep).max() > 1e-4
-    want = xb.scale * xb.cfg.F * ((1 + ep) * G[0] - (1 + en) * G[1])
+    want = xb.scale * xb.cfg.F * ((1 + ep) * G[0] - (1 + en) * G[1])     # no hold error: κ_L = 1 (g_in unused)
     np.testing.assert_allclose(xb._wf_of(None).reshape(xb.shape), want, rtol=3e-5, atol=2e-6)
     np.testing.assert_allclose(xb.Wf, want, rtol=3e-5, atol=2e-6)
+    np.testing.assert_allclose(xb.kappa_r, 1 + xb.bwd.eps_p, rtol=1e-6)     # rows: the plus chain's ε
+    for k in (xb.kappa_p, xb.kappa_n, xb.kappa_r, xb.Wf, xb.weights(forward=True)):
+        assert k.dtype == F32
     zero = dict(mirror_eps_plus_std=0.0, mirror_eps_minus_std=0.0, conveyor_vos_std_V=0.0)
     for key in zero:
         b = _integrator_bundle(shipped, **(zero | {key: 1e-3}))
@@ -1041,3 +1044,13 @@ def test_saturation_of_the_minus_device_is_strict_too(shipped):
     xb._saturation_refresh(np.arange(xb.W.size), 0)
     np.testing.assert_array_equal(xb.P, P)
     assert xb.counters.pcm_update_resets == 0
+
+
+def test_drift_compensation_without_drift(shipped):
+    """Guards the references' drift state: without PCM drift they have none, and the compensation still programs
+    and reads them (gain 1: nothing drifts)."""
+    xb = layer(shipped, "2pcm", pcm={"drift": False}, periphery={"drift_compensation": "column"})
+    assert xb.R_drift is None
+    xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
+    xb.advance(1.0, settle=True)
+    assert np.all(xb.dc_gain == 1) and np.all(xb.R_prog > 0)
