@@ -831,8 +831,13 @@ def test_uniform_and_normal_streams_continue_in_order(shipped):
     ref.bit_generator.state = xb.rng.bit_generator.state
     a = xb._uniforms(4).copy()
     b = xb._uniforms(3).copy()
+    c = xb._uniforms(2).copy()
     want = ref.random(xb._UBUF, dtype=np.float32)
-    np.testing.assert_array_equal(np.concatenate([a, b]), want[:7])
+    np.testing.assert_array_equal(np.concatenate([a, b, c]), want[:9])
+    # past the end of the buffer: the unused rest first, then the next numbers of the generator
+    big = np.concatenate([xb._uniforms(40000).copy(), xb._uniforms(40000).copy()])
+    fresh = ref.random(4 * 40000 - (xb._UBUF - 40009), dtype=np.float32)
+    np.testing.assert_array_equal(big, np.concatenate([want[9:], fresh])[:80000])
     ref.bit_generator.state = xb.rng.bit_generator.state
     g1 = xb._gauss(5).copy()
     g2 = xb._gauss(2).copy()
@@ -1054,3 +1059,13 @@ def test_drift_compensation_without_drift(shipped):
     xb.set_weights(np.full(xb.shape, 0.2, F32), mode="open")
     xb.advance(1.0, settle=True)
     assert np.all(xb.dc_gain == 1) and np.all(xb.R_prog > 0)
+
+
+def test_set_weights_statistics_and_options(shipped):
+    """Guards _set_weights: the stats carry the mode, tolerance, verify window and the number of synapses, and
+    options given with a mode are kept (a tolerance of 0.3 and a verify window of 1 µs)."""
+    xb = layer(shipped, "2pcm")
+    st = xb.set_weights(np.full(xb.shape, 0.2, F32), mode="closed", tolerance=0.3, verify_t_read_s=1e-6)
+    assert (st.mode, st.tolerance, st.t_verify_s, st.n_synapses) == ("closed", 0.3, 1e-6, 6)
+    st = xb.set_weights(np.full(xb.shape, 0.2, F32))
+    assert (st.mode, st.n_synapses) == (xb.cfg.transfer.mode, 6) and st.t_verify_s == xb.default_verify_window()
