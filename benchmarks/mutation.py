@@ -40,7 +40,7 @@ PY = sys.executable
 #: the short selection of tests/array for the crossbar and the schemes (pytest arguments; -k leaves out
 #: test_zero_delta_changes_nothing (its first case compiles the kernels: ~30 s), test_leak_toward_asymptote_and_cache
 #: (~11 s) and test_forward_backward_close_to_weights (~8 s))
-ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_schemes_3t1c.py",
+ARRAY_TESTS = ("tests/array/test_analog_mutants.py", "tests/array/test_crossbar_api.py", "tests/array/test_schemes_devices.py", "tests/array/test_schemes_3t1c.py",
                "tests/array/test_crossbar.py",
                "tests/array/test_schemes.py", "tests/array/test_drift_compensation.py",
                "-k", "not test_zero_delta_changes_nothing and not test_leak_toward_asymptote_and_cache "
@@ -51,16 +51,19 @@ ARRAY_TESTS = ("tests/array/test_crossbar_api.py", "tests/array/test_schemes_dev
 MODULES = {
     "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp_population.py", "tests/devices/test_lsp.py"],
                     None),
-    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_population.py", "tests/devices/test_pcm.py"],
+    "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_mutants.py", "tests/devices/test_pcm_population.py",
+                                                      "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
-                           ["tests/devices/test_integrator.py"], None),
+                           ["tests/devices/test_integrator_helpers.py", "tests/devices/test_integrator.py"], None),
     "transfer": (["pycosim/array/transfer.py"], ["tests/array/test_transfer_engine.py", "tests/array/test_crossbar.py",
                                                  "tests/validation/test_engine.py"], None),
     # crossbar and schemes: all of tests/array per mutant is too slow (its 3 slowest tests take ~50 s alone);
     # the selection below runs in ~9 s (3 s of CPU) on the shared 2-core machine
     "crossbar": (["pycosim/array/crossbar.py"], [*ARRAY_TESTS], None),
     "schemes": (["pycosim/array/schemes/*.py"], [*ARRAY_TESTS], None),
+    # analog.py alone (the base of every analog scheme: build, update counts, transfer, reset, set, refresh)
+    "schemes-analog": (["pycosim/array/schemes/analog.py"], [*ARRAY_TESTS], None),
     "inference": (["pycosim/inference/*.py"], ["tests/evaluate/test_inference_formulas.py",
                                                "tests/evaluate/test_inference.py"], None),
     "energy": (["pycosim/evaluate/energy.py"], ["tests/evaluate/test_energy.py"],
@@ -85,9 +88,11 @@ def _toml_list(items) -> str:
     return "[" + ", ".join(f'"{x}"' for x in items) + "]"
 
 
-def prepare(name: str, scratch: Path) -> None:
-    """Copy the tracked tree to *scratch* and write the module's [tool.mutmut] section."""
-    files, tests, _ = MODULES[name]
+def prepare(name: str, scratch: Path, tests: list[str] | None = None) -> None:
+    """Copy the tracked tree to *scratch* and write the module's [tool.mutmut] section (*tests*: instead of the
+    module's test selection)."""
+    files, own, _ = MODULES[name]
+    tests = tests or own
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -109,6 +114,32 @@ def prepare(name: str, scratch: Path) -> None:
     section = (f"[tool.mutmut]\nonly_mutate = {_toml_list(files)}\n"
                f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n")
     (scratch / "pyproject.toml").write_text(head + section + tail)
+
+
+_SHOW = """import json, sys
+import mutmut.__main__ as mm
+for n in json.load(sys.stdin):
+    print("\\x00" + n, flush=True)
+    try:
+        mm.show.callback(n)
+    except Exception as e:  # a mutant mutmut cannot show: keep its name
+        print(e)
+"""
+
+
+def _diffs(names: list[str], scratch: Path, env: dict) -> dict[str, str]:
+    """The diff of each mutant (what ``mutmut show`` prints), all in one process (one start-up, not one each)."""
+    if not names:
+        return {}
+    import json
+
+    out = subprocess.run([PY, "-c", _SHOW], cwd=scratch, env=env, input=json.dumps(names), capture_output=True,
+                         text=True).stdout
+    diffs = {}
+    for chunk in out.split("\x00")[1:]:
+        head, _, body = chunk.partition("\n")
+        diffs[head.strip()] = body
+    return diffs
 
 
 def run(name: str, scratch: Path, only: list[str] | None = None) -> dict:
@@ -133,8 +164,7 @@ def run(name: str, scratch: Path, only: list[str] | None = None) -> dict:
     for s in status.values():
         counts[s] = counts.get(s, 0) + 1
     survivors = [k for k, s in status.items() if s in ("survived", "no tests")]
-    diffs = {k: subprocess.run([*mutmut, "show", k], cwd=scratch, env=env, capture_output=True, text=True).stdout
-             for k in survivors}
+    diffs = _diffs(survivors, scratch, env)
     return {"status": status, "counts": counts, "survivors": survivors, "diffs": diffs, "wall_s": wall,
             "rc": p.returncode, "log": (p.stdout + p.stderr)[-3000:]}
 
@@ -146,6 +176,10 @@ def main(argv=None) -> int:
     ap.add_argument("--scratch", default=os.environ.get("PYCOSIM_MUTATION_DIR", "/tmp/pycosim-mutation"))
     ap.add_argument("--only-from", metavar="FILE",
                     help="run only the mutants named in FILE (one name or glob a line), e.g. a module's survivors")
+    ap.add_argument("--tests", nargs="+", metavar="TEST",
+                    help="pytest arguments replacing the module's test selection, e.g. only the new tests when "
+                         "re-checking the survivors of a full run (a mutant that survived every old test is "
+                         "killed iff a new one kills it)")
     a = ap.parse_args(argv)
     if a.list:
         for k, (files, tests, pats) in MODULES.items():
@@ -163,7 +197,7 @@ def main(argv=None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for name in names:
         scratch = Path(a.scratch) / name
-        prepare(name, scratch)
+        prepare(name, scratch, a.tests)
         r = run(name, scratch, only)
         c = r["counts"]
         killed = c.get("killed", 0) + c.get("timeout", 0)
@@ -171,6 +205,8 @@ def main(argv=None) -> int:
         total = sum(c.values())
         score = 100 * killed / max(killed + survived, 1)
         tag = f"{name} (only {len(only)} named)" if only else name
+        if a.tests:
+            tag += f" [tests: {' '.join(a.tests)}]"
         line = (f"{tag:20} mutants {total:4d}  killed {killed:4d}  survived {survived:4d}  "
                 f"other {total - killed - survived:3d} {dict(c)}  score {score:5.1f} %  ({r['wall_s']:.0f} s)")
         print(line, flush=True)
