@@ -10,7 +10,12 @@ The onset is a property of the device: the bundle's drift reads (10 µs … 10�
 ``ton`` of ``netlists/pcm.lib``, and the array model's ``pcm.drift_t_on_s`` only re-shapes the curve between
 those reads. So every t_on needs its own bundle, characterised with that ``ton`` (``--bundles``: a directory
 pattern with ``{t_on}``); without it the script stops with one line instead of drawing a curve that is not
-the onset's.
+the onset's. Make them with the library override, e.g. for every t_on::
+
+    pycosim characterize --lib-param pcm.ton=1e-04 --mc-pcm 50 --out cal/ton-1e-04
+
+(--mc-pcm 50 halves the PCM Monte Carlo of the shipped bundle's 100 to keep seven bundles affordable; the
+1e-06 bundle is made the same way so that every point of the curve has the same population size).
 
 Every run is ``ambrogio2018-accel`` with that bundle, ``pcm.<ONSET_FIELD>=t_on`` (and
 ``periphery.drift_compensation``),
