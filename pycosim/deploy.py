@@ -130,17 +130,9 @@ def program_fresh(xb, W_target: np.ndarray, mode: str | None = None):
     PCM device RESET first (an open-loop programming to 0: a RESET of both devices of every pair and no SET
     pulse), the layer's counters cleared, then ``xb.set_weights(W_target, mode)`` (the transfer engine;
     mode None = the layer's transfer.mode). Returns the TransferStats of the programming."""
-    import dataclasses
-
     if xb.scheme.analog:
         xb.set_weights(np.zeros(xb.shape, np.float32), mode="open")
-        c = xb.counters
-        for f in dataclasses.fields(c):
-            v = getattr(c, f.name)
-            if isinstance(v, np.ndarray):
-                v[...] = 0
-            else:
-                setattr(c, f.name, type(v)(0))
+        xb.counters.clear_events()
     return xb.set_weights(W_target, mode)
 
 

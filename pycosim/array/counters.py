@@ -64,6 +64,18 @@ class Counters:
     pcm_worn_at_s_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.float32))
     device_roles: tuple = ()
 
+    def clear_events(self) -> None:
+        """Zero every event count (the scalar counters and the per-device RESET and SET counts), in place; the
+        device state it also holds stays (which devices are worn and when, the role labels)."""
+        for f in fields(self):
+            if f.name in ("device_roles", "pcm_worn_per_device", "pcm_worn_at_s_per_device"):
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v[...] = 0
+            else:
+                setattr(self, f.name, type(v)(0))
+
     def as_dict(self) -> dict:
         """Plain dict (the per-device arrays summarised: RESETs max and total, SET pulses max, worn devices in
         total and per role, ``pcm_worn_by_role`` {role: n})."""

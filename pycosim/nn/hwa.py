@@ -418,7 +418,7 @@ def attach(net, cfg, bundle, rng: np.random.Generator) -> None:
     Does nothing when :func:`any_on` is False. ConfigError if the run is not float (synapse.kind 'ideal')."""
     if not any_on(cfg.hwa):
         return
-    if cfg.synapse.kind != "ideal":
+    if cfg.synapse.scheme.analog:
         raise ConfigError(f"hwa.scheme={cfg.hwa.scheme!r}: hardware-aware training trains float weights; "
                           f"synapse.kind must be 'ideal', not {cfg.synapse.kind!r} (use --preset hwa)")
     from pycosim import calibration
