@@ -236,18 +236,25 @@ class DriftData:
     g_S: np.ndarray
 
 
-def read_drift(path: str | os.PathLike) -> DriftData:
-    """Read and validate a drift CSV ``device,t_s,G_S``: every device read at the same ≥ 2 times (each once)."""
-    t = read_table(path, ("device", "t_s", "G_S"), "drift reads")
-    ts = numbers(t, "t_s", kind="time")
-    g = numbers(t, "G_S", kind="conductance")
+def _repeated_devices(t, what: str, why: str):
+    """The devices of table *t* (np.unique of its ``device`` column: names, first row, row → device, rows per
+    device), CalibrationError naming the first device (in file order) with a single *what* and *why*."""
     devices, first, dev_idx, counts = np.unique(t.columns["device"], return_index=True, return_inverse=True,
                                                 return_counts=True)
     single = np.flatnonzero(counts < 2)
     if single.size:
         k = single[np.argmin(first[single])]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single drift read "
-                               "(a drift exponent needs ≥ 2 times)")
+        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single {what} "
+                               f"({why})")
+    return devices, first, dev_idx, counts
+
+
+def read_drift(path: str | os.PathLike) -> DriftData:
+    """Read and validate a drift CSV ``device,t_s,G_S``: every device read at the same ≥ 2 times (each once)."""
+    t = read_table(path, ("device", "t_s", "G_S"), "drift reads")
+    ts = numbers(t, "t_s", kind="time")
+    g = numbers(t, "G_S", kind="conductance")
+    devices, first, dev_idx, counts = _repeated_devices(t, "drift read", "a drift exponent needs ≥ 2 times")
     times, t_idx = np.unique(ts, return_inverse=True)
     cell = dev_idx * times.size + t_idx
     uniq, where, cnt = np.unique(cell, return_index=True, return_counts=True)
@@ -284,13 +291,7 @@ def read_noise(path: str | os.PathLike) -> NoiseData:
     """Read and validate a read-noise CSV ``device,G_S`` (≥ 2 reads per device, mean G > 0)."""
     t = read_table(path, ("device", "G_S"), "repeated reads")
     g = numbers(t, "G_S", kind="conductance")
-    devices, first, dev_idx, counts = np.unique(t.columns["device"], return_index=True, return_inverse=True,
-                                                return_counts=True)
-    single = np.flatnonzero(counts < 2)
-    if single.size:
-        k = single[np.argmin(first[single])]
-        raise CalibrationError(f"{t.path}: line {t.line[first[k]]}: device {str(devices[k])!r} has a single read "
-                               "(read noise needs repeated reads)")
+    devices, first, dev_idx, counts = _repeated_devices(t, "read", "read noise needs repeated reads")
     s1 = np.bincount(dev_idx, weights=g)
     s2 = np.bincount(dev_idx, weights=g * g)
     mean = s1 / counts
