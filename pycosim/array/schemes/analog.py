@@ -22,8 +22,8 @@ Caches, updated incrementally on the cells an operation touches:
 Drift compensation (PeripheryConfig.drift_compensation ≠ 'none'; else all None), m = n_out ('column') or 1
 ('layer') groups of r = drift_ref_devices reference PCM devices:
     R: (m, r) programmed conductances (S); R_inst (m, r) their instances; R_tprog (m, r) float64 programming
-    times; R_drift (m, r) their drift level coordinates; R_prog (m,) Σ of their reads right after
-    programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
+    times; R_drift (m, r) their drift level coordinates; R_prog (m,) Σ of their reads the closed loop's verify
+    delay after programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
     drift refresh.
 """
 
@@ -282,23 +282,26 @@ class AnalogCrossbar(Crossbar):
         g = self._col_gain()
         self._cfd = (g * self._cf).astype(np.float32) if self._cf is not None else g.astype(np.float32).copy()
 
-    def _read_refs(self, groups: np.ndarray) -> np.ndarray:
+    def _read_refs(self, groups: np.ndarray, later_s: float = 0.0) -> np.ndarray:
         """Σ over each group's reference devices of one read each (S, float32 (len(groups),)): drifted
-        conductance since their programming plus the PCM read noise of a bench-window read (the verify
-        read's window, :func:`pycosim.devices.pcm.read_sigma`). Counted in drift_ref_reads."""
+        conductance since their programming (plus later_s: a read that comes that long after now) plus the PCM
+        read noise of a bench-window read (the verify read's window, :func:`pycosim.devices.pcm.read_sigma`).
+        Counted in drift_ref_reads."""
         R = self.R[groups]
         if self.R_drift is not None:
-            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups], self.R_drift[groups], self.R_inst[groups],
-                               self.pcm_pop)
+            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups] + later_s, self.R_drift[groups],
+                               self.R_inst[groups], self.pcm_pop)
         if self.cfg.pcm.read_noise:
-            age = self.t_s - self.R_tprog[groups] if self.cfg.pcm.read_noise_growth else None
+            age = self.t_s - self.R_tprog[groups] + later_s if self.cfg.pcm.read_noise_growth else None
             R = R + pcm.read_sigma(R, self.pcm_pop, age_s=age) * self._gauss(R.size).reshape(R.shape)
         self.counters.drift_ref_reads += int(R.size)
         return R.sum(axis=1, dtype=np.float64).astype(np.float32)
 
-    def _program_refs(self, groups: np.ndarray) -> None:
+    def _program_refs(self, groups: np.ndarray, delay_s: float = 0.0) -> None:
         """RESET the reference devices of *groups* and program them open loop (mean-device pulse count) to
-        drift_ref_level·mean G_max, restart their drift clock, read them (R_prog) and set their gain to 1."""
+        drift_ref_level·mean G_max, restart their drift clock, read them (R_prog) delay_s after programming —
+        the closed loop's verify delay, so that ĝ = R_prog/R(t) undoes the drift r(t)/r(t_v) the weights
+        see from their own verify reads on — and set their gain to 1."""
         if not self._dc or groups.size == 0:
             return
         pp, pe = self.pcm_pop, self.cfg.periphery
@@ -314,7 +317,7 @@ class AnalogCrossbar(Crossbar):
         self.R_tprog[groups] = self.t_s
         if self.R_drift is not None:
             self.R_drift[groups] = pcm.drift_params(G, inst, pp)
-        self.R_prog[groups] = self._read_refs(groups)
+        self.R_prog[groups] = self._read_refs(groups, delay_s)
         self.dc_gain[groups] = 1.0
 
     def _update_gain(self) -> None:
@@ -787,7 +790,8 @@ class AnalogCrossbar(Crossbar):
         stats.n_synapses = int(flat.size)
         self._program_msp(flat, W.reshape(-1), opt, stats)
         if self._dc:
-            self._program_refs(np.arange(self.R.shape[0]))
+            self._program_refs(np.arange(self.R.shape[0]),
+                               opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         self._refresh_lines()
         return stats
 
@@ -821,7 +825,8 @@ class AnalogCrossbar(Crossbar):
         self._refresh(flat)
         self._program_msp(fm, target, opt, stats)
         if regain:
-            self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1))
+            self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1),
+                               opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         self._refresh_lines()
         self.counters.transfers += 1
         return stats
