@@ -126,10 +126,21 @@ TESTER_EXAMPLE_S = Assumption(
 TESTER_TRANSFER_S = Assumption(
     300.0, "s",
     "wall time of one transfer in the same experiment: closed-loop program-and-verify of up to 2 x 204,900 PCM "
-    "devices by a tester, one pulse-and-read operation taking of order 1 ms through source-measure units, most "
+    "devices by a tester, one pulse-and-read operation taking of order 1 ms through source-measure units "
+    "(TESTER_VERIFY_DELAY_S), most "
     "synapses needing one to a few operations: 100-1,000 s; 300 s assumed (the paper does not state it). The "
     "PCM devices are therefore read minutes after programming, where their drift within an interval is a "
     "(380 s/300 s)^-nu change")
+
+TESTER_VERIFY_DELAY_S = Assumption(
+    1e-3, "s",
+    "age of a PCM device at the verify read that follows its programming pulse in the closed loop of the same "
+    "experiment (pulse -> wait -> read, every iteration): the tester switches the device from the pulse source to a "
+    "source-measure unit and integrates its read current over an aperture of 0.01-10 power-line cycles, 0.17-167 ms "
+    "at 60 Hz (Keithley 2400 Series SourceMeter User's Manual, SCPI command :SENSe:CURRent:NPLCycles; a fast "
+    "reading of 0.1 PLC integrates 1.67 ms, whose midpoint is 0.83 ms after its start). 1 ms is an assumption: the "
+    "paper does not state its tester's read timing; it is the same order-1-ms pulse-and-read operation that "
+    "TESTER_TRANSFER_S counts. Sets transfer.verify_delay_s of schedule.kind='tester' (pycosim.nn.schedule)")
 
 # ------------------------------------------------------------------ GPU reference (no GPU measured here)
 GPU_PEAK_FP32_FLOPS = Assumption(

@@ -59,6 +59,19 @@ Every closed-loop iteration visits every row (the counts of a transfer do not sa
 active synapses), so t_transfer is an upper bound of this schedule; ``iterations`` are the closed-loop
 iterations the transfer engine reports (TransferStats.iterations, Counters.transfer_iterations).
 
+Verify delay (:func:`verify_delay_s`): in this schedule a row is read, then pulsed, and read again one
+iteration later, after the other rows' reads and slots (or after T_VERIFY_AFTER_PULSE, whichever is longer).
+A device's verify read therefore sees it at the age (end of its pulse → middle of the read's window)::
+
+    t_verify_delay = max((n_rows − 1)·(t_vread + t_set_slot), T_VERIFY_AFTER_PULSE) + t_rst + t_verify/2
+
+The closed loop of the array model reads every device it programmed at this age (PCM drift is a power law
+in the time since programming, so the loop converges on the value drifted to t_verify_delay, and the later
+drift loss is r(t)/r(t_verify_delay); docs/array.md). It is the same time the transfer's duration above
+counts (one iteration per pulse-and-verify), so it adds nothing to t_transfer: the crossbar's clocks advance
+once, by t_transfer, after the transfer. The paper's tester has its own, longer delay
+(schedule.kind 'tester', TESTER_VERIFY_DELAY_S).
+
 Hold: ``t_hold = interval·t_example + t_transfer`` is what a 3T1C must hold from one reset to the next
 (the capacitors are reset at the start of a transfer, so the transfer's own time ends the interval's
 hold only for the cells programmed last; counted in full, conservative).
@@ -179,6 +192,24 @@ def set_slot_s(set_width_s: float) -> float:
     return float(set_width_s + 2 * A.PULSE_EDGE_S.value + A.PULSE_GAP_S.value)
 
 
+def verify_delay_s(n_rows: int, *, t_verify_s: float, t_set_slot_s: float, t_rst_s: float | None = None,
+                   t_adc_s: float | None = None, columns_per_adc: int | None = None,
+                   t_after_pulse_s: float | None = None) -> float:
+    """Age (s) of a device at the verify read that follows its pulse in a closed-loop transfer of a layer with
+    n_rows rows (module docstring, "Verify delay"): max((n_rows − 1)·(t_vread + t_set_slot), t_after_pulse)
+    + t_rst + t_verify/2, t_vread = t_rst + t_verify + t_adc·columns_per_adc. Unset constants come from
+    :mod:`pycosim.assumptions` (t_after_pulse: T_VERIFY_AFTER_PULSE)."""
+    if n_rows < 1 or not (t_verify_s > 0 and t_set_slot_s >= 0):
+        raise ValueError(f"n_rows must be >= 1, t_verify_s > 0 and t_set_slot_s >= 0, got {n_rows!r}, "
+                         f"{t_verify_s!r}, {t_set_slot_s!r}")
+    t_rst = A.T_INT_RESET_S.value if t_rst_s is None else t_rst_s
+    t_adc = A.t_adc_s() if t_adc_s is None else t_adc_s
+    cpa = int(A.COLUMNS_PER_ADC.value) if columns_per_adc is None else int(columns_per_adc)
+    t_wait = A.T_VERIFY_AFTER_PULSE_S.value if t_after_pulse_s is None else t_after_pulse_s
+    t_vread = t_rst + t_verify_s + t_adc * cpa
+    return float(max((int(n_rows) - 1) * (t_vread + t_set_slot_s), t_wait) + t_rst + 0.5 * t_verify_s)
+
+
 def transfer_time_s(counts, n_rows: int, *, t_verify_s: float, t_set_slot_s: float, t_reset_slot_s: float,
                     closed: bool = True, t_lsp_reset_s: float | None = None, t_rst_s: float | None = None,
                     t_adc_s: float | None = None, columns_per_adc: int | None = None,
@@ -219,7 +250,8 @@ def hardware(net, *, n_pulse_max: int = 8, interval: int | None = None) -> dict:
     """The derived timing of network *net* (a :class:`pycosim.nn.network.Network` of crossbars): per layer
     the read windows the periphery actually uses (``Crossbar.read_pulse``: t_x1 forward and transposed, the
     integrator window of :func:`integrator_window_s`, plus the column read's settling integrator.t_settle_s
-    of the bundle), the verify window, the programming slots from the
+    of the bundle), the verify window, the verify delay each layer's closed loop uses (t_verify_delay_s: its
+    own :func:`verify_delay_s` or the configured transfer.verify_delay_s), the programming slots from the
     bundle's pulse widths, the update slot from the 3T1C bench, and the example breakdown. Layers without
     an analog periphery ('ideal') fall back to the PWM window. Plain JSON-able dict (metrics.json
     ``hardware_timing``, report.json)."""
@@ -236,7 +268,8 @@ def hardware(net, *, n_pulse_max: int = 8, interval: int | None = None) -> dict:
             tf, tb = tf + settle, tb + settle
             d.update(read_v_V=float(v), t_int_forward_s=float(tf), t_int_backward_s=float(tb), t_settle_s=settle,
                      t_verify_s=float(xb.default_verify_window()) if xb.cfg.transfer.verify_t_read_s is None
-                     else float(xb.cfg.transfer.verify_t_read_s))
+                     else float(xb.cfg.transfer.verify_t_read_s),
+                     t_verify_delay_s=float(xb.verify_delay()))
             sc = xb.bundle.scalars
             pulse_w = float((sc.get("lsp") or {}).get("pulse_width_s", 10e-9))
             set_w, reset_w = float(sc["pcm"]["set_width_s"]), float(sc["pcm"]["reset_width_s"])
@@ -287,4 +320,4 @@ T_HOLD_S = transfer_hold_s()
 __all__ = ["LAYERS", "T_EXAMPLE_S", "T_HOLD_S", "T_INT_S", "example_breakdown_s", "example_time_s", "hardware",
            "integrator_window_s", "layer_read_s", "layer_transfer_time_s", "line_fill_time_s",
            "network_transfer_time_s", "read_window_s", "set_slot_s", "transfer_hold_s", "transfer_time_s",
-           "update_period_s"]
+           "update_period_s", "verify_delay_s"]

@@ -221,18 +221,35 @@ def test_transfer_time_with_every_argument_by_hand():
     assert d["program"] == exact(3 * (7e-6 + 70e-9))
 
 
+def test_verify_delay_by_hand():
+    """Age at the verify read in the row-serial schedule: max((n − 1)·(t_vread + t_set_slot), t_wait) + t_rst +
+    t_verify/2, t_vread = t_rst + t_verify + t_adc·cpa (numbers in ns by hand)."""
+    kw = dict(t_verify_s=20e-9, t_set_slot_s=30e-9, t_rst_s=4e-9, t_adc_s=6e-9, columns_per_adc=1,
+              t_after_pulse_s=100e-9)
+    # t_vread = 30 ns; 3 rows: max(2·60, 100) + 4 + 10 = 134 ns; 1 row: the wait, 100 + 14 = 114 ns
+    assert timing.verify_delay_s(3, **kw) == exact(134e-9)
+    assert timing.verify_delay_s(1, **kw) == exact(114e-9)
+    assert timing.verify_delay_s(2, **kw) == exact(114e-9)           # 60 < 100: the wait still rules
+    # defaults: t_rst 10 ns, t_adc 50 ns, wait 7 µs; 785 rows of the 250 ns window and the 120 ns slot
+    d = timing.verify_delay_s(785, t_verify_s=250e-9, t_set_slot_s=120e-9)
+    assert d == exact(784 * (310e-9 + 120e-9) + 10e-9 + 125e-9)
+    assert timing.verify_delay_s(1, t_verify_s=250e-9, t_set_slot_s=120e-9) == exact(7e-6 + 135e-9)
+    with pytest.raises(ValueError, match="n_rows"):
+        timing.verify_delay_s(0, t_verify_s=1e-9, t_set_slot_s=0.0)
+
+
 def _fake_net():
     """Two analog layers (5→3, 4→2 rows/outputs) and the bundle's pulse widths; windows in ns by hand."""
     sc = {"lsp": {"pulse_width_s": 8e-9}, "pcm": {"set_width_s": 100e-9, "reset_width_s": 40e-9}}
 
-    def layer(n_in, n_out, pulse, verify_cfg, settle):
+    def layer(n_in, n_out, pulse, verify_cfg, settle, delay):
         return SimpleNamespace(n_in=n_in, n_out=n_out, scheme=SimpleNamespace(analog=True),
-                               integ=SimpleNamespace(t_settle_s=settle),
+                               integ=SimpleNamespace(t_settle_s=settle), verify_delay=lambda: delay,
                                read_pulse=lambda: pulse, default_verify_window=lambda: 300e-9,
                                cfg=SimpleNamespace(transfer=SimpleNamespace(verify_t_read_s=verify_cfg)),
                                bundle=SimpleNamespace(scalars=sc))
-    return SimpleNamespace(layers=[layer(5, 3, (0.2, 25e-9, 55e-9), None, 5e-9),
-                                   layer(4, 2, (0.1, 40e-9, 70e-9), 500e-9, 0.0)],
+    return SimpleNamespace(layers=[layer(5, 3, (0.2, 25e-9, 55e-9), None, 5e-9, 7.3e-6),
+                                   layer(4, 2, (0.1, 40e-9, 70e-9), 500e-9, 0.0, 1e-3)],
                            sizes=(4, 3, 2))
 
 
@@ -240,9 +257,10 @@ def test_hardware_timing_of_a_network_by_hand():
     hw = timing.hardware(_fake_net(), n_pulse_max=4, interval=10)
     assert hw["layers"] == [
         {"n_rows": 5, "n_out": 3, "read_v_V": 0.2, "t_int_forward_s": exact(30e-9), "t_int_backward_s": exact(60e-9),
-         "t_settle_s": 5e-9, "t_verify_s": 300e-9},               # pulse + the column read's settling; default verify
+         "t_settle_s": 5e-9, "t_verify_s": 300e-9,               # pulse + the column read's settling; default verify
+         "t_verify_delay_s": 7.3e-6},                           # the layer's verify delay, as it reports it
         {"n_rows": 4, "n_out": 2, "read_v_V": 0.1, "t_int_forward_s": 40e-9, "t_int_backward_s": 70e-9,
-         "t_settle_s": 0.0, "t_verify_s": 500e-9}]                # the configured verify window
+         "t_settle_s": 0.0, "t_verify_s": 500e-9, "t_verify_delay_s": 1e-3}]   # the configured verify window
     assert hw["t_update_slot_s"] == exact(16e-9) and hw["n_pulse_max"] == 4
     assert hw["t_set_slot_s"] == exact(120e-9) and hw["t_reset_slot_s"] == exact(60e-9)
     assert (hw["t_int_reset_s"], hw["t_adc_s"], hw["t_digital_s"], hw["columns_per_adc"]) == (10e-9, 50e-9, 10e-9, 1)

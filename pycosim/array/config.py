@@ -8,6 +8,7 @@ reason for its default. A config object that exists is valid: ``__post_init__`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -338,6 +339,15 @@ class TransferConfig:
     verify_t_read_s: integration window of a verify read and of the target read (s). None = the PCM
         read-noise bench window (a longer one averages nothing more away from 1/f noise; see
         Crossbar.noise_factor). The window used is reported in TransferStats.t_verify_s.
+    verify_delay_s: closed loop only: age of a device at the verify read after its programming pulse (s) — the
+        loop runs pulse → wait → read, and the read sees every device it programmed drifted to this age
+        (G(t_v) of the PCM drift curve; a device pulsed j iterations earlier at j·t_v), so it converges on the
+        drifted value and the later drift is G(t)/G(t_v). None = the layer's own accelerator schedule,
+        pycosim.timing.verify_delay_s (≈ (n_rows − 1)·(t_vread + t_set_slot): rows are read and pulsed one
+        after the other); the training's schedule.kind 'tester' sets schedule.verify_delay_s. 0 (or anything
+        up to pcm.drift_t_prog_s) = read at the drift law's programming time t_p, the drift-free verify of
+        earlier versions (and of the SPICE side of ``pycosim validate``). Reported in
+        TransferStats.t_verify_delay_s.
     """
 
     mode: Literal["closed", "open"] = "closed"
@@ -350,8 +360,11 @@ class TransferConfig:
     interval: int = 8000
     verify_t_read_s: float | None = None
     drift_horizon_s: float | None = None
+    verify_delay_s: float | None = None
 
     def __post_init__(self):
+        _check(self.verify_delay_s is None or (math.isfinite(self.verify_delay_s) and self.verify_delay_s >= 0),
+               f"transfer.verify_delay_s={self.verify_delay_s}: must be a finite time ≥ 0 (s) or None")
         _check(self.drift_horizon_s is None or self.drift_horizon_s > 0,
                f"transfer.drift_horizon_s={self.drift_horizon_s}: must be > 0 (s) or None")
         _check(self.verify_t_read_s is None or self.verify_t_read_s > 0,

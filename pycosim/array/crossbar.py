@@ -191,7 +191,7 @@ class Crossbar:
         """Move the LSP contributions of columns *cols* (default all; indices or a bool mask) into the MSP
         pair (:mod:`pycosim.array.transfer`). Options override the config's TransferConfig: mode,
         threshold, tolerance, max_pulses, max_restarts, refresh_frac, invert_polarity, verify_t_read_s,
-        drift_horizon_s. Returns :class:`TransferStats` (nothing moves in schemes without an LSP)."""
+        drift_horizon_s, verify_delay_s. Returns :class:`TransferStats` (nothing moves in schemes without an LSP)."""
         from pycosim.array import transfer as tr
         return self._transfer(tr.columns(cols, self.n_out), overrides)
 

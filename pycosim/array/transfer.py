@@ -25,6 +25,14 @@ for noise-free reads) or its SET budget max_pulses is spent; otherwise one SET p
 (≤ max_restarts, then it is dropped). All synapses in parallel; the loop runs over iterations
 (≤ max_pulses + max_restarts + 1).
 
+Verify delay: every iteration is pulse → wait → read, so a verify read sees each device some time after its
+last pulse. The engine does not keep time; the programmer does: the array model's reads see every device
+programmed in this loop drifted to its age t_v (TransferConfig.verify_delay_s; ≈ 1 ms on the paper's tester,
+the row-serial schedule's iteration on the accelerator, :func:`pycosim.timing.verify_delay_s`), the SPICE side
+of ``pycosim validate`` its circuit's own read at the end of each 1-µs period. Because PCM drift is a power law
+in the time since programming, a loop that verifies at t_v converges on G(t_v): the device is programmed
+higher, by G(t_p)/G(t_v), and later loses only G(t)/G(t_v).
+
 Stuck devices (yield defects, devices past their endurance): a programmer that knows its failed devices
 (optional method ``stuck(idx)`` → (2, k) bool, or None when there are none) has the loop route around them:
 a stuck device is never pulsed — a synapse whose next pulse would go to a stuck device is handled as if that
@@ -171,12 +179,13 @@ def open_loop(prog: MspProgrammer, target: np.ndarray, n_pulses: np.ndarray) -> 
 
 # ---------------------------------------------------------------------------------------------- options, stats
 _OPTIONS = ("mode", "threshold", "tolerance", "max_pulses", "max_restarts", "refresh_frac", "invert_polarity",
-            "verify_t_read_s", "drift_horizon_s")
+            "verify_t_read_s", "drift_horizon_s", "verify_delay_s")
 
 
 def options(transfer_cfg, overrides: dict) -> dict:
     """The transfer options: the layer's TransferConfig with *overrides* (same names) applied; ConfigError
-    (one line) for an unknown name or mode. verify_t_read_s may stay None (the layer's default window)."""
+    (one line) for an unknown name or mode. verify_t_read_s and verify_delay_s may stay None (the layer's
+    default window and its own schedule's verify delay)."""
     bad = sorted(set(overrides) - set(_OPTIONS))
     if bad:
         raise ConfigError(f"transfer: unknown option {bad[0]!r}; allowed: {', '.join(_OPTIONS)}")
@@ -191,8 +200,10 @@ class TransferStats:
     """Result of one transfer or programming call (network units for weights).
 
     t_verify_s: integration window of the verify and target reads;
+    t_verify_delay_s: age (s) of a programmed device at its verify read (TransferConfig.verify_delay_s);
     n_synapses: synapses in the transferred columns; n_moved: synapses programmed;
-    n_within_tol: moved synapses with |W − W_target| ≤ tolerance after programming (noise-free W);
+    n_within_tol: moved synapses with |W − W_target| ≤ tolerance after programming (noise-free W as the
+        loop's last verify read saw it, i.e. at the verify delay after each device's last pulse);
     err_abs_mean / err_abs_max / err_rms: |W − W_target| over the moved synapses;
     set_pulses, resets, verify_reads, iterations: this call's counts;
     dropped_abs_sum: Σ|c| of unmoved LSP contributions lost by the reset;
@@ -202,6 +213,7 @@ class TransferStats:
     mode: str
     tolerance: float
     t_verify_s: float = 0.0
+    t_verify_delay_s: float = 0.0
     n_synapses: int = 0
     n_moved: int = 0
     n_within_tol: int = 0

@@ -137,11 +137,16 @@ class ScheduleConfig:
     example_s: 'tester' only: wall time of one training example (s); default pycosim.assumptions
         TESTER_EXAMPLE_S (an assumption, with its reasoning).
     transfer_s: 'tester' only: wall time of one transfer (s); default TESTER_TRANSFER_S.
+    verify_delay_s: 'tester' only: age of a PCM device at the closed loop's verify read after its pulse (s), the
+        tester's pulse → source-measure-unit read (default TESTER_VERIFY_DELAY_S, an assumption with its
+        reasoning); used as transfer.verify_delay_s when that is None ('accelerator': each layer derives its own
+        from pycosim.timing.verify_delay_s).
     """
 
     kind: Literal["accelerator", "tester"] = "accelerator"
     example_s: float = A.TESTER_EXAMPLE_S.value
     transfer_s: float = A.TESTER_TRANSFER_S.value
+    verify_delay_s: float = A.TESTER_VERIFY_DELAY_S.value
 
     def __post_init__(self):
         _check(self.kind in ("accelerator", "tester"),
@@ -150,6 +155,8 @@ class ScheduleConfig:
                f"schedule.example_s={self.example_s}: must be a finite time > 0 (s)")
         _check(math.isfinite(self.transfer_s) and self.transfer_s >= 0,
                f"schedule.transfer_s={self.transfer_s}: must be a finite time ≥ 0 (s)")
+        _check(math.isfinite(self.verify_delay_s) and self.verify_delay_s >= 0,
+               f"schedule.verify_delay_s={self.verify_delay_s}: must be a finite time ≥ 0 (s)")
 
 
 #: Deployment schemes whose noise hardware-aware training can inject ('none': HWA off).
@@ -241,11 +248,16 @@ def array_config(cfg: TrainConfig, fan_in: int | None = None, first_fan_in: int 
     first layer has *first_fan_in*: with synapse.weight_scaling 'fan_in' its weight_max, transfer.threshold
     and transfer.tolerance (all network units, given for the first layer) are multiplied by
     √(first_fan_in/fan_in), so the same conductance windows hold in every layer (both None: the first
-    layer's)."""
+    layer's). transfer.verify_delay_s None becomes the schedule's verify delay (pycosim.nn.schedule: the
+    tester's; None for the accelerator, whose layers derive their own)."""
     k = 1.0
     if cfg.synapse.weight_scaling == "fan_in" and fan_in and first_fan_in:
         k = float(np.sqrt(first_fan_in / fan_in))
     tr = cfg.transfer
+    if tr.verify_delay_s is None:   # the schedule's verify delay (tester); None: each layer's own (accelerator)
+        from pycosim.nn import schedule
+
+        tr = replace(tr, verify_delay_s=schedule.of(cfg.schedule).verify_delay_s())
     if k != 1.0:   # the transfer's threshold and tolerance are conductance windows: they scale with the range
         tr = replace(tr, threshold=tr.threshold * k, tolerance=tr.tolerance * k)
     return ArrayConfig(synapse=cfg.synapse.kind, F=cfg.synapse.F, weight_max=cfg.synapse.weight_max * k,

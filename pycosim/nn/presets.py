@@ -22,8 +22,9 @@ def ambrogio2018() -> TrainConfig:
     transfer to cancel its up/down asymmetry; closed-loop (program-and-verify) tuning of the PCM pair. Their
     accuracies come from a mixed hardware–software experiment (PCM on a test chip driven by a tester; 3T1C,
     neurons and arithmetic in software), so this preset runs schedule.kind 'tester' (pycosim.nn.schedule):
-    the PCM drifts on the experiment's wall clock (10 ms per example, 300 s per transfer: assumptions
-    TESTER_EXAMPLE_S and TESTER_TRANSFER_S), the 3T1C cells on the projected accelerator's. The projected
+    the PCM drifts on the experiment's wall clock (10 ms per example, 300 s per transfer, each verify read 1 ms
+    after its pulse: assumptions TESTER_EXAMPLE_S, TESTER_TRANSFER_S and TESTER_VERIFY_DELAY_S), the 3T1C cells on
+    the projected accelerator's. The projected
     accelerator itself is :func:`ambrogio2018_accel`.
     """
     base = ambrogio2018_accel()

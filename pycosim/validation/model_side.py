@@ -15,7 +15,10 @@ comparison isolates the deterministic physics:
   on (both sides draw it, independently);
 * deterministic update rounding (the update experiment chooses inputs whose pulse counts are integers);
 * PCM drift off for the reads, update and hold (the devices are placed in the states SPICE reads), on for
-  the transfer (the devices start 1 s after programming, as SPICE's).
+  the transfer (the devices start 1 s after programming, as SPICE's);
+* the closed loop's verify delay 0 (``transfer.verify_delay_s``): the SPICE programmer reads every device at
+  the end of its 1-µs programming period, before the drift law's t_p, so the model reads what it programmed
+  at t_p too (the accelerator's own delay, ``pycosim.timing.verify_delay_s``, is what training uses).
 
 Only the Crossbar's public API is used: forward, backward, update, advance, weights, set_devices, devices
 (with the 3T1C cells' and references' SPICE instances), transfer, lsp_contribution, read_pulse, scale,
@@ -44,6 +47,7 @@ def validation_config(*, drift: bool = False, lag: bool = True) -> ArrayConfig:
         "periphery": {"integrator_noise": False, "mismatch_scale": 0.0, "adc_bits": None, "input_bits": 8,
                       "integrator_lag": lag, "lag_compensation": False},
         "update": {"rounding": "deterministic", "max_pulses": 8},
+        "transfer": {"verify_delay_s": 0.0},
     })
 
 

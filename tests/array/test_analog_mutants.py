@@ -645,13 +645,16 @@ def test_resolved_settings_report_the_values_the_layer_uses(shipped):
     assert r == {"periphery.read_v_V": float(shipped.scalars["lsp"]["read_v_V"]),
                  "periphery.t_read_s": {"forward": t_f, "backward": t_b},
                  "transfer.verify_t_read_s": float(xb.pcm_pop.noise_t_int_s), "transfer.drift_horizon_s": 0.0,
+                 "transfer.verify_delay_s": xb.default_verify_delay(),
                  "pcm.endurance_set_weight": float(shipped.scalars["pcm"]["e_set_J"])
                  / float(shipped.scalars["pcm"]["e_reset_J"])}
+    assert r["transfer.verify_delay_s"] > 7e-6 and type(r["transfer.verify_delay_s"]) is float
     assert v == float(shipped.scalars["lsp"]["read_v_V"]) and t_f > 0 and t_b > 0
     assert all(type(x) is float for x in (r["periphery.read_v_V"], r["transfer.verify_t_read_s"], t_f, t_b))
     assert layer(shipped, "2pcm").resolved_settings()["transfer.verify_t_read_s"] == t_f     # PCM noise off
     given = layer(shipped, "2pcm", periphery={"read_v_V": 0.3, "t_read_s": 5e-7},
-                  transfer={"verify_t_read_s": 1e-6, "drift_horizon_s": 10.0}, pcm={"endurance_set_weight": 0.5})
+                  transfer={"verify_t_read_s": 1e-6, "drift_horizon_s": 10.0, "verify_delay_s": 1e-3},
+                  pcm={"endurance_set_weight": 0.5})
     assert given.resolved_settings() == {}
     assert given.read_pulse() == (0.3, 5e-7, 5e-7)
 

@@ -140,6 +140,7 @@ def test_transfer_reprograms_references_and_keeps_effective_weights(bundle2):
     xb.transfer()
     assert xb.counters.drift_ref_resets == r0 + xb.R.size
     assert np.all(xb.dc_gain == 1)
+    xb.advance(xb.verify_delay(), settle=True)      # read as the loop verified them, t_v after their pulses
     after = xb.weights(forward=True)
     # closed-loop programming tolerance 0.05; without the compensation target the weights would drop ~17 %
     assert np.abs(after - w_eff).mean() < 0.03

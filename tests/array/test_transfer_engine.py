@@ -232,13 +232,14 @@ def test_loop_options_of():
 
 
 _CFG = SimpleNamespace(mode="closed", threshold=0.02, tolerance=0.05, max_pulses=20, max_restarts=2,
-                       refresh_frac=1.0, invert_polarity=True, verify_t_read_s=None, drift_horizon_s=0.0)
+                       refresh_frac=1.0, invert_polarity=True, verify_t_read_s=None, drift_horizon_s=0.0,
+                       verify_delay_s=None)
 
 
 def test_options_defaults_and_overrides():
     assert options(_CFG, {}) == {"mode": "closed", "threshold": 0.02, "tolerance": 0.05, "max_pulses": 20,
                                  "max_restarts": 2, "refresh_frac": 1.0, "invert_polarity": True,
-                                 "verify_t_read_s": None, "drift_horizon_s": 0.0}
+                                 "verify_t_read_s": None, "drift_horizon_s": 0.0, "verify_delay_s": None}
     o = options(_CFG, {"mode": "open", "tolerance": 0.1, "max_pulses": None, "invert_polarity": False})
     assert (o["mode"], o["tolerance"], o["max_pulses"], o["invert_polarity"]) == ("open", 0.1, 20, False)
 
@@ -248,7 +249,7 @@ def test_options_errors_are_one_exact_line():
         options(_CFG, {"tolerence": 0.1, "zz": 1})
     assert str(e.value) == ("transfer: unknown option 'tolerence'; allowed: mode, threshold, tolerance, "
                             "max_pulses, max_restarts, refresh_frac, invert_polarity, verify_t_read_s, "
-                            "drift_horizon_s")
+                            "drift_horizon_s, verify_delay_s")
     with pytest.raises(ConfigError) as e:
         options(_CFG, {"mode": "Closed"})
     assert str(e.value) == "transfer: mode='Closed'; allowed values are 'closed', 'open'"
@@ -292,7 +293,7 @@ def test_transfer_stats_score_by_hand():
     d = s.as_dict()
     assert "target" not in d and "final" not in d
     assert d["frac_within_tol"] == 0.75 and d["n_within_tol"] == 3 and d["mode"] == "closed"
-    assert list(d) == ["mode", "tolerance", "t_verify_s", "n_synapses", "n_moved", "n_within_tol",
+    assert list(d) == ["mode", "tolerance", "t_verify_s", "t_verify_delay_s", "n_synapses", "n_moved", "n_within_tol",
                        "err_abs_mean", "err_abs_max", "err_rms", "set_pulses", "resets", "verify_reads",
                        "iterations", "dropped_abs_sum", "frac_within_tol"]
 

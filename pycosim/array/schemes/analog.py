@@ -22,8 +22,8 @@ Caches, updated incrementally on the cells an operation touches:
 Drift compensation (PeripheryConfig.drift_compensation ≠ 'none'; else all None), m = n_out ('column') or 1
 ('layer') groups of r = drift_ref_devices reference PCM devices:
     R: (m, r) programmed conductances (S); R_inst (m, r) their instances; R_tprog (m, r) float64 programming
-    times; R_drift (m, r) their drift level coordinates; R_prog (m,) Σ of their reads right after
-    programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
+    times; R_drift (m, r) their drift level coordinates; R_prog (m,) Σ of their reads the closed loop's verify
+    delay after programming (S; 0 = never programmed, gain 1); dc_gain (m,) the gain ĝ = R_prog/Σ reads at the last
     drift refresh.
 """
 
@@ -201,10 +201,12 @@ class AnalogCrossbar(Crossbar):
     def _taker(flat):
         return (lambda a: a.reshape(-1)) if flat is None else (lambda a: a.reshape(-1)[flat])
 
-    def _w_of(self, flat: np.ndarray | None) -> np.ndarray:
-        """Noise-free weights (network units) from the device state at flat indices (None = all)."""
+    def _w_of(self, flat: np.ndarray | None, msp: np.ndarray | None = None) -> np.ndarray:
+        """Noise-free weights (network units) from the device state at flat indices (None = all); msp: (2, k)
+        conductances (S) to read for G⁺, G⁻ instead of Pe (the closed loop's verify read, :class:`ArrayProgrammer`)."""
         take = self._taker(flat)
-        w = np.float32(self.cfg.F) * (take(self.Pe[0]) - take(self.Pe[1])) + self._lsp_w(flat, take)
+        gp, gn = (take(self.Pe[0]), take(self.Pe[1])) if msp is None else (msp[0], msp[1])
+        w = np.float32(self.cfg.F) * (gp - gn) + self._lsp_w(flat, take)
         return np.float32(self.scale) * w
 
     def _lines_of(self, flat: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -280,23 +282,26 @@ class AnalogCrossbar(Crossbar):
         g = self._col_gain()
         self._cfd = (g * self._cf).astype(np.float32) if self._cf is not None else g.astype(np.float32).copy()
 
-    def _read_refs(self, groups: np.ndarray) -> np.ndarray:
+    def _read_refs(self, groups: np.ndarray, later_s: float = 0.0) -> np.ndarray:
         """Σ over each group's reference devices of one read each (S, float32 (len(groups),)): drifted
-        conductance since their programming plus the PCM read noise of a bench-window read (the verify
-        read's window, :func:`pycosim.devices.pcm.read_sigma`). Counted in drift_ref_reads."""
+        conductance since their programming (plus later_s: a read that comes that long after now) plus the PCM
+        read noise of a bench-window read (the verify read's window, :func:`pycosim.devices.pcm.read_sigma`).
+        Counted in drift_ref_reads."""
         R = self.R[groups]
         if self.R_drift is not None:
-            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups], self.R_drift[groups], self.R_inst[groups],
-                               self.pcm_pop)
+            R = pcm.drift_with(R, self.t_s - self.R_tprog[groups] + later_s, self.R_drift[groups],
+                               self.R_inst[groups], self.pcm_pop)
         if self.cfg.pcm.read_noise:
-            age = self.t_s - self.R_tprog[groups] if self.cfg.pcm.read_noise_growth else None
+            age = self.t_s - self.R_tprog[groups] + later_s if self.cfg.pcm.read_noise_growth else None
             R = R + pcm.read_sigma(R, self.pcm_pop, age_s=age) * self._gauss(R.size).reshape(R.shape)
         self.counters.drift_ref_reads += int(R.size)
         return R.sum(axis=1, dtype=np.float64).astype(np.float32)
 
-    def _program_refs(self, groups: np.ndarray) -> None:
+    def _program_refs(self, groups: np.ndarray, delay_s: float = 0.0) -> None:
         """RESET the reference devices of *groups* and program them open loop (mean-device pulse count) to
-        drift_ref_level·mean G_max, restart their drift clock, read them (R_prog) and set their gain to 1."""
+        drift_ref_level·mean G_max, restart their drift clock, read them (R_prog) delay_s after programming —
+        the closed loop's verify delay, so that ĝ = R_prog/R(t) undoes the drift r(t)/r(t_v) the weights
+        see from their own verify reads on — and set their gain to 1."""
         if not self._dc or groups.size == 0:
             return
         pp, pe = self.pcm_pop, self.cfg.periphery
@@ -312,7 +317,7 @@ class AnalogCrossbar(Crossbar):
         self.R_tprog[groups] = self.t_s
         if self.R_drift is not None:
             self.R_drift[groups] = pcm.drift_params(G, inst, pp)
-        self.R_prog[groups] = self._read_refs(groups)
+        self.R_prog[groups] = self._read_refs(groups, delay_s)
         self.dc_gain[groups] = 1.0
 
     def _update_gain(self) -> None:
@@ -369,7 +374,8 @@ class AnalogCrossbar(Crossbar):
 
     def resolved_settings(self) -> dict:
         """:meth:`Crossbar.resolved_settings`: periphery.read_v_V (V), periphery.t_read_s (s, as
-        {'forward', 'backward'} read windows of a full input), transfer.verify_t_read_s (s) and transfer.drift_horizon_s (0: tune to the weight read now), when None
+        {'forward', 'backward'} read windows of a full input), transfer.verify_t_read_s (s), transfer.verify_delay_s (s) and transfer.drift_horizon_s (0: tune to the weight
+        read now), when None
         in the configuration; schemes with an LSP add their own (lsp.*)."""
         c, out = self.cfg, {}
         if c.periphery.read_v_V is None:
@@ -380,6 +386,8 @@ class AnalogCrossbar(Crossbar):
             out["transfer.verify_t_read_s"] = float(self.default_verify_window())
         if c.transfer.drift_horizon_s is None:
             out["transfer.drift_horizon_s"] = 0.0
+        if c.transfer.verify_delay_s is None:
+            out["transfer.verify_delay_s"] = float(self.default_verify_delay())
         if c.pcm.endurance_set_weight is None:
             out["pcm.endurance_set_weight"] = self._bundle_set_weight()
         return out | self._lsp_resolved()
@@ -724,15 +732,37 @@ class AnalogCrossbar(Crossbar):
             return self.fwd.t_x1_s
         return self.pcm_pop.noise_t_int_s
 
+    def default_verify_delay(self, t_verify_s: float | None = None) -> float:
+        """Age (s) of a device at its verify read in this layer's own (accelerator) schedule:
+        :func:`pycosim.timing.verify_delay_s` of n_rows = n_in, the verify window *t_verify_s* (None: the
+        configured one or :meth:`default_verify_window`) and the SET slot of the bundle's pcm.set_width_s."""
+        from pycosim import timing
+
+        if t_verify_s is None:
+            t_verify_s = self.cfg.transfer.verify_t_read_s or self.default_verify_window()
+        slot = timing.set_slot_s(float(self.bundle.scalars["pcm"]["set_width_s"]))
+        return timing.verify_delay_s(self.n_in, t_verify_s=float(t_verify_s), t_set_slot_s=slot)
+
+    def verify_delay(self) -> float:
+        """The verify delay (s) this layer's closed loop uses: transfer.verify_delay_s, or if None
+        :meth:`default_verify_delay`."""
+        v = self.cfg.transfer.verify_delay_s
+        return float(v) if v is not None else self.default_verify_delay()
+
     def _options(self, overrides: dict) -> dict:
         opt = tr.options(self.cfg.transfer, overrides)
         if opt["verify_t_read_s"] is None:
             opt["verify_t_read_s"] = self.default_verify_window()
+        if opt["verify_delay_s"] is None:
+            opt["verify_delay_s"] = self.default_verify_delay(opt["verify_t_read_s"])
         return opt
 
     def _program_msp(self, flat: np.ndarray, target: np.ndarray, opt: dict, stats: tr.TransferStats) -> None:
-        """Program the MSP pairs of synapses flat to target (network units) with the transfer engine."""
-        prog = ArrayProgrammer(self, flat, opt["verify_t_read_s"])
+        """Program the MSP pairs of synapses flat to target (network units) with the transfer engine. The
+        statistics score the weights as the loop's last verify read of each synapse saw them (noise-free, at
+        the verify delay: :meth:`ArrayProgrammer.verified`); the cached W keeps the devices as programmed
+        (age 0 on this layer's clock), which drift from there as the clock advances."""
+        prog = ArrayProgrammer(self, flat, opt["verify_t_read_s"], opt["verify_delay_s"])
         if flat.size:
             if opt["mode"] == "closed":
                 res = tr.closed_loop(prog, target, tr.LoopOptions.of(opt, self.cfg.pcm.saturation_frac))
@@ -748,24 +778,27 @@ class AnalogCrossbar(Crossbar):
             stats.set_pulses += prog.set_pulses
             stats.resets += prog.resets
             self._refresh(flat)
-        stats.score(target, self.W.reshape(-1)[flat])
+        stats.score(target, prog.verified(np.arange(flat.size)))
 
     def _set_weights(self, W: np.ndarray, mode: str | None, overrides: dict):
         if mode is not None:
             overrides = dict(overrides, mode=mode)
         opt = self._options(overrides)
-        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"])
+        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"],
+                                 t_verify_delay_s=opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         flat = np.arange(W.size)
         stats.n_synapses = int(flat.size)
         self._program_msp(flat, W.reshape(-1), opt, stats)
         if self._dc:
-            self._program_refs(np.arange(self.R.shape[0]))
+            self._program_refs(np.arange(self.R.shape[0]),
+                               opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         self._refresh_lines()
         return stats
 
     def _transfer(self, cols: np.ndarray, overrides: dict):
         opt = self._options(overrides)
-        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"])
+        stats = tr.TransferStats(mode=opt["mode"], tolerance=opt["tolerance"], t_verify_s=opt["verify_t_read_s"],
+                                 t_verify_delay_s=opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         if not self.scheme.has_lsp:
             return stats
         self._flush_lsp()
@@ -792,7 +825,8 @@ class AnalogCrossbar(Crossbar):
         self._refresh(flat)
         self._program_msp(fm, target, opt, stats)
         if regain:
-            self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1))
+            self._program_refs(cols if self.R.shape[0] == self.n_out else np.arange(1),
+                               opt["verify_delay_s"] if opt["mode"] == "closed" else 0.0)
         self._refresh_lines()
         self.counters.transfers += 1
         return stats
@@ -844,20 +878,67 @@ class ArrayProgrammer:
     """The array model's side of :class:`pycosim.array.transfer.MspProgrammer`: the MSP pairs (devices 0
     and 1) of the synapses at flat indices of one :class:`AnalogCrossbar`. Verify reads are noisy reads
     W + σ·z of the window t_read_s, σ = (S·κ(t))^½ (:meth:`AnalogCrossbar.noise_factor`); SET and RESET
-    pulses act on the layer's devices and counters (transfer_set_pulses, transfer_resets)."""
+    pulses act on the layer's devices and counters (transfer_set_pulses, transfer_resets).
 
-    def __init__(self, xb: AnalogCrossbar, flat: np.ndarray, t_read_s: float):
+    Verify delay (delay_s > 0, PCM drift on; TransferConfig.verify_delay_s): every call of :meth:`read` is one
+    iteration of the loop, pulse → wait → read. A device this programmer pulsed (SET or RESET) j reads before
+    is read at age j·delay_s since that pulse, G = drift(G_prog, j·delay_s) (:func:`pycosim.devices.pcm.drift_with`
+    at its level); the layer's clock (t_s, the devices' programming times) does not move — the transfer's
+    duration, which contains these waits, advances it afterwards (:mod:`pycosim.timing`). Devices not pulsed by
+    this programmer are read as the layer holds them (Pe). delay_s = 0: every device read as programmed (G at the
+    drift law's t_p)."""
+
+    def __init__(self, xb: AnalogCrossbar, flat: np.ndarray, t_read_s: float, delay_s: float = 0.0):
         self.xb, self.flat, self.t_read_s = xb, np.asarray(flat, np.int64), t_read_s
         self.set_pulses = self.resets = 0
+        self.delay_s = float(delay_s)
+        self._aging = self.delay_s > 0 and xb.P_tprog is not None
+        self._reads = 0                                          # reads so far = the loop's iteration clock
+        self._last = np.full((2, self.flat.size), -1, np.int32) if self._aging else None   # read count at last pulse
+        self._seen = np.zeros(self.flat.size, np.int32) if self._aging else None           # read count at last read
+
+    def _ages(self, idx, at) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dev (2, k) flat device indices, inloop (2, k) bool: pulsed by this programmer (and still the device it
+        pulsed), age (n_inloop,) float64 s at read count *at* ((k,) or scalar): max(at − last, 1)·delay_s)."""
+        xb, f = self.xb, self.flat[idx]
+        dev = np.stack([f, xb.W.size + f])
+        last = self._last[:, idx]
+        inloop = (last >= 0) & (xb.P_tprog.reshape(-1)[dev] == xb.t_s)   # not a pair switched in since (redundant)
+        j = np.maximum(np.broadcast_to(at, last.shape) - last, 1)[inloop]
+        return dev, inloop, j.astype(np.float64) * self.delay_s
+
+    def _msp(self, idx, at) -> np.ndarray | None:
+        """(2, k) float32 G⁺, G⁻ of synapses idx as a read at read count *at* sees them (None: as the layer holds
+        them, nothing aged)."""
+        if not self._aging:
+            return None
+        xb = self.xb
+        dev, inloop, age = self._ages(idx, at)
+        G = xb.Pe.reshape(-1)[dev]
+        if inloop.any():
+            d = dev[inloop]
+            P, inst = xb.P.reshape(-1)[d], xb.P_inst.reshape(-1)[d]
+            G[inloop] = pcm.drift_with(P, age, pcm.drift_params(P, inst, xb.pcm_pop), inst, xb.pcm_pop)
+        return G
 
     def read(self, idx):
         xb, f = self.xb, self.flat[idx]
-        w = xb._w_of(f)
+        self._reads += 1
+        if self._aging:
+            self._seen[idx] = self._reads
+        w = xb._w_of(f, self._msp(idx, self._reads))
         sig = np.zeros(f.shape, np.float32)
         if xb.S is not None:
             sig = np.sqrt(xb._s_of(f) * np.float32(xb.noise_factor(self.t_read_s)))
             w = w + sig * xb.rng.standard_normal(f.shape, dtype=np.float32)
         return w, sig
+
+    def verified(self, idx) -> np.ndarray:
+        """Noise-free weights (network units, float32) of synapses idx as their last verify read saw them (a
+        device pulsed after that read: one delay after its pulse); the layer's W without a verify delay."""
+        if not self._aging:
+            return self.xb.W.reshape(-1)[self.flat[idx]].copy()
+        return self.xb._w_of(self.flat[idx], self._msp(idx, self._seen[idx]))
 
     def levels(self, idx):
         xb, f = self.xb, self.flat[idx]
@@ -876,19 +957,25 @@ class ArrayProgrammer:
 
     def step(self, idx, device, n, reset):
         xb, f = self.xb, self.flat[idx]
+        idx = np.asarray(idx, np.int64)
         if reset.any():
             fr = f[reset]
             xb._reset(np.concatenate([fr, xb.W.size + fr]), "transfer_resets")
             self.resets += 2 * int(fr.size)
+            if self._aging:
+                self._last[:, idx[reset]] = self._reads
         go = n > 0
         if go.any():
             xb._set(device[go].astype(np.int64), f[go], n[go].astype(np.int32), counter="transfer_set_pulses")
             self.set_pulses += int(n[go].sum())
+            if self._aging:
+                self._last[device[go].astype(np.int64), idx[go]] = self._reads
 
     def drift_ahead(self, idx, horizon_s: float) -> np.ndarray:
         """Δw (network units, float32) of the MSP pairs over the next horizon_s seconds by the mean drift law
         (TransferConfig.drift_horizon_s): scale·F·Σ± G_now·(r̄(a + h)/r̄(a) − 1), a = age of each device since
-        its programming (≥ t_p), r̄ = :func:`pycosim.devices.pcm.drift_with` of the mean-drift population."""
+        its programming (≥ t_p; a device pulsed in this loop: its age at the latest verify read), G_now as that
+        read saw it, r̄ = :func:`pycosim.devices.pcm.drift_with` of the mean-drift population."""
         xb, f = self.xb, self.flat[idx]
         if xb.P_tprog is None or f.size == 0:
             return np.zeros(f.shape, np.float32)
@@ -896,10 +983,17 @@ class ArrayProgrammer:
         dev = np.concatenate([f, xb.W.size + f])
         G = xb.P.reshape(-1)[dev]
         age = np.maximum(xb.t_s - xb.P_tprog.reshape(-1)[dev], mp.drift_t_prog_s)
+        now_G = xb.Pe.reshape(-1)[dev]
+        if self._aging:
+            _, inloop, a = self._ages(idx, self._reads)
+            m = inloop.reshape(-1)
+            age = age.copy()
+            age[m] = np.maximum(a, mp.drift_t_prog_s)
+            now_G = self._msp(idx, self._reads).reshape(-1)
         inst = xb.P_inst.reshape(-1)[dev]
         lev = pcm.drift_params(G, inst, mp)
         now = pcm.drift_with(np.ones_like(G), age, lev, inst, mp)
         later = pcm.drift_with(np.ones_like(G), age + horizon_s, lev, inst, mp)
-        dG = xb.Pe.reshape(-1)[dev] * (later / now - np.float32(1))
+        dG = now_G * (later / now - np.float32(1))
         k = f.size
         return (np.float32(xb.scale * xb.cfg.F) * (dG[:k] - dG[k:])).astype(np.float32)
