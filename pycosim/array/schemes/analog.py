@@ -52,8 +52,13 @@ class AnalogCrossbar(Crossbar):
     _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
                      "P_life", "P_fail_hi",
                      "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf",
-                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b")
+                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b", "_q_rows_f", "_q_cols_b")
     _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
+    #: Reads of one direction between two recomputations of the line-charge weights (:meth:`_refresh_line_q`)
+    #: besides the line refreshes (drift refresh, transfer, programming): bounds how long the LSP updates and
+    #: the update SET pulses of '2pcm'/'4pcm' stay out of the counted line charge (one recomputation costs about
+    #: one read of the full array, so ≤ 1/256 of the read time).
+    LINE_Q_REFRESH_READS = 256
 
     # ------------------------------------------------------------------ construction
     def _build(self, bundle) -> None:
@@ -110,6 +115,8 @@ class AnalogCrossbar(Crossbar):
         bits = pe.input_bits
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
         self._var_work = np.empty(self.n_out, np.float32)
+        self._x_work = np.empty(self.n_in, np.float32)
+        self._q_rows_f = self._q_cols_b = None
         # line model (read matrix Wf ≠ W): the conveyors' hold error κ (PeripheryConfig.integrator_lag) and the
         # column read's per-line mismatch (mirror gains ε, conveyor offsets; mismatch_scale > 0)
         self._hold = bool(pe.integrator_lag and self.integ.g_in_S > 0)
@@ -237,9 +244,11 @@ class AnalogCrossbar(Crossbar):
             self._qoff_f = self._qoff_b = None
             self._apply_line_charge()
             self._combine_gain()
+            self._refresh_line_q()
             return
         wp, wn = self._lines_of(None)
         wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        self._refresh_line_q(wp, wn)
         gp, gn = wp.sum(0, dtype=np.float64), wn.sum(0, dtype=np.float64)
         gr = wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64)
         g_in = self.integ.g_in_S if self._hold else 0.0
@@ -259,6 +268,51 @@ class AnalogCrossbar(Crossbar):
         self._qoff_b = b.line_charge(gr) if self._mirror else None
         self._apply_line_charge()
         self._combine_gain()
+
+    def _refresh_line_q(self, wp: np.ndarray | None = None, wn: np.ndarray | None = None) -> None:
+        """The line-charge weights of the read counters (:class:`pycosim.array.counters.Counters`,
+        ``line_charge_*``) from the line conductances W^± (S, (n_in, n_out); default :meth:`_lines_of` now):
+
+            q_f,i = V_read·t_x1,f·Σ_j W⁺_ij      (C: the plus-line charge of a full-width pulse on row i, forward)
+            q_b,j = V_read·t_x1,b·Σ_i (W⁺_ij + W⁻_ij)  (C: the row-line charge of a full-width pulse on column j,
+                                                     transposed)
+
+        so a read's counted charge is one dot product with the pulse widths (:meth:`_count_forward_charge`).
+        Only the plus chain's mirror draws from V_DD (netlists/integrator.lib, colread: I_vdd = 2·I⁺; a transposed
+        read's row line sits on the plus input), hence W⁺ alone forward. Source: the column read of Ambrogio et
+        al., Nature 558, 60 (2018), Fig. 1 (pulse-width inputs, line currents Σ_i G_ij·V_read)."""
+        if wp is None:
+            wp, wn = self._lines_of(None)
+            wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        v = float(self.read_v_V)
+        self._q_rows_f = (v * self.fwd.t_x1_s * wp.sum(1, dtype=np.float64)).astype(np.float32)
+        self._q_cols_b = (v * self.bwd.t_x1_s * (wp.sum(0, dtype=np.float64) + wn.sum(0, dtype=np.float64))
+                          ).astype(np.float32)
+
+    def _count_forward_charge(self, x: np.ndarray) -> None:
+        """Add the plus-line charge of a forward read of inputs x (n_in,) to ``counters.line_charge_forward_C``:
+        Q⁺ = Σ_i min(|x_i|, 1)·q_f,i (:meth:`_refresh_line_q`; the PWM pulse of row i lasts min(|x_i|, 1)·t_x1,
+        Ambrogio et al. 2018, Methods). Recomputes q every LINE_Q_REFRESH_READS forward reads."""
+        c = self.counters
+        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
+        a = self._x_work
+        np.abs(x, out=a)
+        np.minimum(a, np.float32(1), out=a)
+        c.line_charge_forward_C += float(np.dot(a, self._q_rows_f))
+
+    def _count_backward_charge(self, d: np.ndarray) -> None:
+        """Add the row-line charge of a transposed read of δ (n_out,) to ``counters.line_charge_backward_C``:
+        Q = Σ_j min(|δ_j|/m, 1)·q_b,j, m = max|δ| with periphery.normalize_backward (else 1)
+        (:meth:`_refresh_line_q`). Recomputes q every LINE_Q_REFRESH_READS transposed reads."""
+        c = self.counters
+        if c.reads_backward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
+        a = np.abs(d)
+        m = float(a.max()) if self.cfg.periphery.normalize_backward and a.size else 1.0
+        if m > 0:
+            a = np.minimum(a * np.float32(1.0 / m), np.float32(1))
+        c.line_charge_backward_C += float(np.dot(a, self._q_cols_b))
 
     def _apply_line_charge(self) -> None:
         """Write the conveyors' offset charges (_qoff_f, _qoff_b; None = none) into the read channels' offsets."""
@@ -292,6 +346,8 @@ class AnalogCrossbar(Crossbar):
             age = self.t_s - self.R_tprog[groups] if self.cfg.pcm.read_noise_growth else None
             R = R + pcm.read_sigma(R, self.pcm_pop, age_s=age) * self._gauss(R.size).reshape(R.shape)
         self.counters.drift_ref_reads += int(R.size)
+        t_v = self.cfg.transfer.verify_t_read_s or self.default_verify_window()
+        self.counters.line_charge_ref_C += float(self.read_v_V) * t_v * float(np.abs(R).sum(dtype=np.float64))
         return R.sum(axis=1, dtype=np.float64).astype(np.float32)
 
     def _program_refs(self, groups: np.ndarray) -> None:
@@ -354,6 +410,8 @@ class AnalogCrossbar(Crossbar):
             self.Wf = self.W
         self._apply_line_charge()
         self._combine_gain()
+        if self._q_rows_f is None or self._q_cols_b is None:     # a checkpoint from before the line counters
+            self._refresh_line_q()
 
     # ------------------------------------------------------------------ reads
     @property
@@ -414,6 +472,7 @@ class AnalogCrossbar(Crossbar):
                              *self.fwd.kernel_args)
         self.counters.reads_forward += 1
         self.counters.integrations_forward += self.n_out
+        self._count_forward_charge(x)
         return y
 
     def _backward(self, d: np.ndarray) -> np.ndarray:
@@ -426,6 +485,7 @@ class AnalogCrossbar(Crossbar):
                               self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args)
         self.counters.reads_backward += 1
         self.counters.integrations_backward += self.n_in
+        self._count_backward_charge(d)
         return y
 
     def _read_z(self, n: int, ch: ReadChannel) -> np.ndarray:
@@ -851,8 +911,13 @@ class ArrayProgrammer:
         self.set_pulses = self.resets = 0
 
     def read(self, idx):
+        """Verify reads of synapses idx: (w, σ) as in the class docstring; adds their plus-line charge
+        V_read·t_read·Σ W⁺ (the row of each synapse driven for the window, W⁺ of :meth:`AnalogCrossbar._lines_of`)
+        to ``counters.line_charge_verify_C``."""
         xb, f = self.xb, self.flat[idx]
         w = xb._w_of(f)
+        wp, _ = xb._lines_of(f)
+        xb.counters.line_charge_verify_C += float(xb.read_v_V) * self.t_read_s * float(wp.sum(dtype=np.float64))
         sig = np.zeros(f.shape, np.float32)
         if xb.S is not None:
             sig = np.sqrt(xb._s_of(f) * np.float32(xb.noise_factor(self.t_read_s)))
