@@ -2,8 +2,10 @@
 (pycosim.evaluate.energy.integration_estimate_J). Every expected charge is written out from the device state
 (Crossbar.devices()) and the read pulse by independent arithmetic:
 
-    forward   Q⁺ = V_read·t_x1·Σ_i min(|x_i|, 1)·Σ_j W⁺_ij          (plus line of every pair)
-    transposed Q = V_read·t_x1,b·Σ_j min(|δ_j|/max|δ|, 1)·Σ_i (W⁺_ij + W⁻_ij)   (every row line)
+    forward   Q⁺ = V_read·t_x1·Σ_i |x̂_i|·Σ_j W⁺_ij          (plus line of every pair)
+    transposed Q = V_read·t_x1,b·Σ_j |PWM(δ_j/max|δ|)|·Σ_i (W⁺_ij + W⁻_ij)   (every row line)
+
+with x̂ = PWM(x) the pulse width of 8-bit inputs, round(min(|x|, 1)·255)/255
     verify    Q⁺ = V_read·t_verify·W⁺ of each synapse read
 
 with W⁺ = F·G⁺ + g (pol > 0) or g_shared (pol < 0), W⁻ = F·G⁻ + the other one ('2pcm+3t1c'), W^± = F·G^±
@@ -35,14 +37,18 @@ def test_forward_read_counts_the_plus_line_charge():
     wp, _ = lines(xb)
     xb.forward(np.zeros(5, np.float32))
     assert xb.counters.line_charge_forward_C == 0.0                       # zero input: no line charge
+    assert xb.cfg.periphery.input_bits == 8                                # pulse widths in steps of 1/255
     x = np.array([0.5, 0.0, 1.0, -0.25, 2.0], np.float32)                 # |x| clipped to 1, sign ignored
     xb.forward(x)
-    want = v * t_f * (0.5 * wp[0].sum() + wp[2].sum() + 0.25 * wp[3].sum() + wp[4].sum())
-    assert xb.counters.line_charge_forward_C == pytest.approx(want, rel=1e-6)
+    want = v * t_f * (128 / 255 * wp[0].sum() + wp[2].sum() + 64 / 255 * wp[3].sum() + wp[4].sum())
+    assert xb.counters.line_charge_forward_C == pytest.approx(want, rel=1e-6, abs=0)
     print(f"Q+ = {want * 1e12:.4f} pC")
+    a = np.array([64, 0, 100, -32, 120], np.float32) / np.float32(255)       # on the 8-bit grid
+    q0 = xb.counters.line_charge_forward_C
+    xb.forward(a)
     q1 = xb.counters.line_charge_forward_C
-    xb.forward(np.array([0.25, 0.0, 0.5, -0.125, 0.5], np.float32))       # half the activity: half the charge
-    assert xb.counters.line_charge_forward_C - q1 == pytest.approx(q1 / 2, rel=1e-6)
+    xb.forward(2 * a)                                                        # doubled pulse widths: doubled charge
+    assert xb.counters.line_charge_forward_C - q1 == pytest.approx(2 * (q1 - q0), rel=1e-6, abs=0)
 
 
 def test_transposed_read_counts_the_row_line_charge():
@@ -52,7 +58,7 @@ def test_transposed_read_counts_the_row_line_charge():
     assert xb.cfg.periphery.normalize_backward
     xb.backward(np.array([0.1, -0.3, 0.0], np.float32))                   # δ/max|δ| = 1/3, 1, 0
     want = v * t_b * ((wp[:, 0] + wn[:, 0]).sum() / 3 + (wp[:, 1] + wn[:, 1]).sum())
-    assert xb.counters.line_charge_backward_C == pytest.approx(want, rel=1e-6)
+    assert xb.counters.line_charge_backward_C == pytest.approx(want, rel=1e-6, abs=0)
     assert xb.counters.line_charge_forward_C == 0.0
 
 
@@ -65,13 +71,13 @@ def test_verify_reads_count_the_plus_line_charge_of_each_synapse():
     q0 = xb.counters.line_charge_verify_C
     ArrayProgrammer(xb, flat, 1e-6).read(np.arange(3))
     want = v * 1e-6 * wp.reshape(-1)[flat].sum()
-    assert xb.counters.line_charge_verify_C - q0 == pytest.approx(want, rel=1e-6)
+    assert xb.counters.line_charge_verify_C - q0 == pytest.approx(want, rel=1e-6, abs=0)
     assert q0 > 0                                                          # the programming's own verify reads
 
 
 def test_line_sums_follow_the_updates_within_256_reads():
-    """The line sums are cached at the line refresh and recomputed every LINE_Q_REFRESH_READS reads: a 3T1C
-    update moves g, the next reads still use the old sums until the 256th read recomputes them."""
+    """The line sums are cached at the line refresh and recomputed after every LINE_Q_REFRESH_READS-th read: a
+    3T1C update moves g, the next 256 reads still use the old sums, the 257th the new ones."""
     xb = Crossbar(6, 4, CFG, rng=4)
     v, t_f, _ = xb.read_pulse()
     old = v * t_f * lines(xb)[0].sum()
@@ -81,11 +87,11 @@ def test_line_sums_follow_the_updates_within_256_reads():
     assert abs(new - old) > 1e-3 * old                                     # the updates moved the plus lines
     one = np.ones(6, np.float32)
     k = xb.LINE_Q_REFRESH_READS
-    for _ in range(k - 1):
-        xb.forward(one)
-    assert xb.counters.line_charge_forward_C == pytest.approx((k - 1) * old, rel=1e-5)
-    xb.forward(one)                                                         # the 256th read recomputes the sums
-    assert xb.counters.line_charge_forward_C == pytest.approx((k - 1) * old + new, rel=1e-5)
+    for _ in range(k):
+        xb.forward(one)                                                     # the 256th read recomputes the sums
+    assert xb.counters.line_charge_forward_C == pytest.approx(k * old, rel=1e-5, abs=0)
+    xb.forward(one)                                                         # … which the next read uses
+    assert xb.counters.line_charge_forward_C == pytest.approx(k * old + new, rel=1e-5, abs=0)
 
 
 def test_state_round_trip_continues_the_line_counters():

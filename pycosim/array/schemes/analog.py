@@ -116,6 +116,7 @@ class AnalogCrossbar(Crossbar):
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
         self._var_work = np.empty(self.n_out, np.float32)
         self._x_work = np.empty(self.n_in, np.float32)
+        self._q_out = np.zeros(1, np.float64)
         self._q_rows_f = self._q_cols_b = None
         # line model (read matrix Wf ≠ W): the conveyors' hold error κ (PeripheryConfig.integrator_lag) and the
         # column read's per-line mismatch (mirror gains ε, conveyor offsets; mismatch_scale > 0)
@@ -277,7 +278,9 @@ class AnalogCrossbar(Crossbar):
             q_b,j = V_read·t_x1,b·Σ_i (W⁺_ij + W⁻_ij)  (C: the row-line charge of a full-width pulse on column j,
                                                      transposed)
 
-        so a read's counted charge is one dot product with the pulse widths (:meth:`_count_forward_charge`).
+        so a read's counted charge is one dot product with the pulse widths, Σ_i |x̂_i|·q_f,i (forward) and
+        Σ_j |PWM(δ_j/m)|·q_b,j (transposed), accumulated inside the read kernels
+        (:func:`pycosim.array.kernels.read_forward`, ``read_backward``).
         Only the plus chain's mirror draws from V_DD (netlists/integrator.lib, colread: I_vdd = 2·I⁺; a transposed
         read's row line sits on the plus input), hence W⁺ alone forward. Source: the column read of Ambrogio et
         al., Nature 558, 60 (2018), Fig. 1 (pulse-width inputs, line currents Σ_i G_ij·V_read)."""
@@ -290,29 +293,18 @@ class AnalogCrossbar(Crossbar):
                           ).astype(np.float32)
 
     def _count_forward_charge(self, x: np.ndarray) -> None:
-        """Add the plus-line charge of a forward read of inputs x (n_in,) to ``counters.line_charge_forward_C``:
-        Q⁺ = Σ_i min(|x_i|, 1)·q_f,i (:meth:`_refresh_line_q`; the PWM pulse of row i lasts min(|x_i|, 1)·t_x1,
-        Ambrogio et al. 2018, Methods). Recomputes q every LINE_Q_REFRESH_READS forward reads."""
+        """Add the plus-line charge of a forward read of inputs x (n_in,) that did not go through
+        :func:`pycosim.array.kernels.read_forward` (the deployment model of :mod:`pycosim.nn.hwa`) to
+        ``counters.line_charge_forward_C``: Q⁺ = Σ_i min(|x_i|, 1)·q_f,i (:meth:`_refresh_line_q`; the PWM pulse
+        of row i lasts min(|x_i|, 1)·t_x1, Ambrogio et al. 2018, Methods; the kernel's reads use the quantised
+        x̂_i). Recomputes q every LINE_Q_REFRESH_READS forward reads."""
         c = self.counters
-        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
-            self._refresh_line_q()
         a = self._x_work
         np.abs(x, out=a)
         np.minimum(a, np.float32(1), out=a)
         c.line_charge_forward_C += float(np.dot(a, self._q_rows_f))
-
-    def _count_backward_charge(self, d: np.ndarray) -> None:
-        """Add the row-line charge of a transposed read of δ (n_out,) to ``counters.line_charge_backward_C``:
-        Q = Σ_j min(|δ_j|/m, 1)·q_b,j, m = max|δ| with periphery.normalize_backward (else 1)
-        (:meth:`_refresh_line_q`). Recomputes q every LINE_Q_REFRESH_READS transposed reads."""
-        c = self.counters
-        if c.reads_backward % self.LINE_Q_REFRESH_READS == 0:
+        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
             self._refresh_line_q()
-        a = np.abs(d)
-        m = float(a.max()) if self.cfg.periphery.normalize_backward and a.size else 1.0
-        if m > 0:
-            a = np.minimum(a * np.float32(1.0 / m), np.float32(1))
-        c.line_charge_backward_C += float(np.dot(a, self._q_cols_b))
 
     def _apply_line_charge(self) -> None:
         """Write the conveyors' offset charges (_qoff_f, _qoff_b; None = none) into the read channels' offsets."""
@@ -469,10 +461,13 @@ class AnalogCrossbar(Crossbar):
                              self._kns if self._lag else _EMPTY_F32,
                              self._cfd if self._cfd is not None else self._cf if self._cf is not None else _EMPTY_F32,
                              y, self._var_work,
-                             *self.fwd.kernel_args)
-        self.counters.reads_forward += 1
-        self.counters.integrations_forward += self.n_out
-        self._count_forward_charge(x)
+                             *self.fwd.kernel_args, self._q_rows_f, self._q_out)
+        c = self.counters
+        c.reads_forward += 1
+        c.integrations_forward += self.n_out
+        c.line_charge_forward_C += float(self._q_out[0])
+        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
         return y
 
     def _backward(self, d: np.ndarray) -> np.ndarray:
@@ -482,10 +477,14 @@ class AnalogCrossbar(Crossbar):
         kernels.read_backward(d, self.cfg.periphery.normalize_backward, self._levels, self.W,
                               self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
                               self._read_z(self.n_in, self.bwd), self.kappa_r if self._lag else _EMPTY_F32,
-                              self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args)
-        self.counters.reads_backward += 1
-        self.counters.integrations_backward += self.n_in
-        self._count_backward_charge(d)
+                              self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args,
+                              self._q_cols_b, self._q_out)
+        c = self.counters
+        c.reads_backward += 1
+        c.integrations_backward += self.n_in
+        c.line_charge_backward_C += float(self._q_out[0])
+        if c.reads_backward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
         return y
 
     def _read_z(self, n: int, ch: ReadChannel) -> np.ndarray:
