@@ -34,6 +34,14 @@ class Counters:
         their failure state; pcm_worn_at_s_per_device: float32, the layer's hardware time t_s (s) at which each
         device wore out (inf: not worn; empty without the endurance model);
     redundancy_switches: pair switch-overs of the redundant schemes (one pointer write per synapse switched);
+    line_charge_forward_C / line_charge_backward_C / line_charge_verify_C / line_charge_ref_C: the charge (C)
+        the read lines whose mirrors draw from the supply collect, summed over the forward reads (plus line of
+        every pair, Q⁺ = V_read·t_x1·Σ_i min(|x_i|, 1)·Σ_j W⁺_ij), the transposed reads (every row line,
+        V_read·t_x1·Σ_j min(|δ_j|/m, 1)·Σ_i (W⁺_ij + W⁻_ij)), the verify and target reads of programming and
+        transfers (V_read·t_verify·W⁺ of each synapse read) and the drift-compensation reference reads
+        (V_read·t_verify·G_ref); W^± the line conductances of :meth:`AnalogCrossbar._lines_of` (S), summed per row
+        or column at the last line refresh (:meth:`AnalogCrossbar._refresh_line_q`). The energy report prices them
+        with the bench's J per coulomb (integrator.e_read_mirror_J_per_C). 0 for 'ideal' layers;
     device_roles: the role label of each row of the per-device arrays (Crossbar.device_roles: 'G+', 'G-', …;
         the waiting pairs of redundant schemes repeat their significance's labels).
     """
@@ -58,6 +66,10 @@ class Counters:
     drift_ref_set_pulses: int = 0
     drift_ref_resets: int = 0
     redundancy_switches: int = 0
+    line_charge_forward_C: float = 0.0
+    line_charge_backward_C: float = 0.0
+    line_charge_verify_C: float = 0.0
+    line_charge_ref_C: float = 0.0
     pcm_resets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_sets_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint32))
     pcm_worn_per_device: np.ndarray = field(default_factory=lambda: np.zeros((0,), bool))

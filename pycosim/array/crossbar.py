@@ -111,6 +111,9 @@ class Crossbar:
         """:meth:`set_weights` mode 'exact'."""
         raise NotImplementedError
 
+    def _count_forward_charge(self, x: np.ndarray) -> None:
+        """Add the line charge of a forward read of x to the counters (analog schemes; none here)."""
+
     def _transfer(self, cols: np.ndarray, overrides: dict):
         """:meth:`transfer` of checked columns."""
         raise NotImplementedError

@@ -395,11 +395,18 @@ def read_cols(d, levels, W, S, square, kappa, z, y):
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def read_forward(x, levels, W, S, square, kappa, z, ks, comp, y, var, a, off, noise_V, bits, v_lo, v_hi, inv_lsb,
-                 adc_levels, lsb_over_a, y0, off_nom, inv_a_nom):
+                 adc_levels, lsb_over_a, y0, off_nom, inv_a_nom, qw, qout):
     """A whole forward read in one call: :func:`read_rows` (device read noise from z[:n_out] when S is
     non-empty, line gains ks when non-empty), :func:`adc_convert` (integrator output noise from the next
     n_out of z when noise_V > 0; a … inv_a_nom: :attr:`pycosim.array.periphery.ReadChannel.kernel_args`), then
-    the digital lag compensation y_j ×= comp_j when comp is non-empty. Returns y (n_out,) float32."""
+    the digital lag compensation y_j ×= comp_j when comp is non-empty. When qw (n_in,) is non-empty, qout[0] =
+    Σ_i |x̂_i|·qw_i (float64): the read's line charge with qw_i the charge of a full-width pulse on row i
+    (:meth:`pycosim.array.schemes.analog.AnalogCrossbar._refresh_line_q`). Returns y (n_out,) float32."""
+    if qw.shape[0] > 0:
+        q = 0.0
+        for i in range(x.shape[0]):
+            q += abs(_pwm(x[i], levels)) * qw[i]
+        qout[0] = q
     n = y.shape[0]
     kd = n if S.shape[0] > 0 else 0
     read_rows(x, levels, W, S, square, kappa, z[:kd], y, var, ks)
@@ -413,11 +420,12 @@ def read_forward(x, levels, W, S, square, kappa, z, ks, comp, y, var, a, off, no
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def read_backward(d, normalize, levels, W, S, square, kappa, z, kr, comp, y, a, off, noise_V, bits, v_lo, v_hi,
-                  inv_lsb, adc_levels, lsb_over_a, y0, off_nom, inv_a_nom):
+                  inv_lsb, adc_levels, lsb_over_a, y0, off_nom, inv_a_nom, qw, qout):
     """A whole transposed read in one call: m = max|δ| (normalize; else 1; 1 when δ = 0), :func:`read_cols`
     of δ/m (device read noise from z[:n_in] when S is non-empty), the row gains y_i ×= kr_i when kr is
     non-empty, :func:`adc_convert` (output noise from the next n_in of z), y_i ×= comp_i when comp is
-    non-empty, then y ×= m. Returns y (n_in,) float32."""
+    non-empty, then y ×= m. When qw (n_out,) is non-empty, qout[0] = Σ_j |PWM(δ_j/m)|·qw_j (float64), the
+    read's line charge as in :func:`read_forward`. Returns y (n_in,) float32."""
     n = y.shape[0]
     m = np.float32(1)
     if normalize:
@@ -430,6 +438,11 @@ def read_backward(d, normalize, levels, W, S, square, kappa, z, kr, comp, y, a, 
     inv_m = np.float32(1) / m
     for j in range(d.shape[0]):
         dn[j] = d[j] * inv_m
+    if qw.shape[0] > 0:
+        q = 0.0
+        for j in range(d.shape[0]):
+            q += abs(_pwm(dn[j], levels)) * qw[j]
+        qout[0] = q
     kd = n if S.shape[0] > 0 else 0
     read_cols(dn, levels, W, S, square, kappa, z[:kd], y)
     if kr.shape[0] > 0:

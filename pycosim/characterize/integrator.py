@@ -15,6 +15,12 @@ estimated from the physics of any integrator with a supply V_DD: swinging the ou
 C_int draws charge C_int·ΔV from the supply, E_read = C_int·ΔV_fs·V_DD with ΔV_fs the
 full-scale (linear-range) swing. This is stated in the bundle as ``e_read_model``.
 
+Column read (``integrator_diff``): the mirrors' supply energy ``e_read_mirrors_J`` of a full-input read (every
+row driven for the whole PWM window: an upper bound for a real input) is split by two more nominal runs, at zero
+input and with half the rows driven (:func:`mirror_energy_split`), into ``e_read_idle_J`` (independent of the
+input) and ``e_read_mirror_J_per_C`` (J per coulomb of plus-line charge), so the array's counted line charge
+prices a read (:mod:`pycosim.evaluate.energy`).
+
 Bench ``integrator_noise`` (noise sources on, ``noise=1`` of ``netlists/integrator.lib``): the reset
 closes and opens ``ncyc`` times in one transient; after each opening a small constant column
 current (conductance ``gcol`` biased at ``vread``) is integrated for ``t_int``. Over
@@ -58,6 +64,9 @@ G_FS_S = 1.01e-3
 N_DIFF_INSTANCES = 32          # mismatch instances of the column read (σ of 32 draws: ±13 % statistical)
 N_DIFF_NOISE = 24              # noise runs of the column read (nominal, one read each)
 DIFF_KEEP = ("out",)
+#: Driven rows of the intermediate-input energy run (``energy_part``): half the bench's 785-row line, so its line
+#: charge is about half the full-input one (the linearity check of the mirror energy, :func:`extract_diff`).
+ENERGY_PART_ROWS = 392
 DIFF_WAVES = ("v.xcr.vipo#branch", "v.xcr.vino#branch", "vvdd#branch", "linp", "vref")
 SETTLE_TOL = 1e-3              # window: the net charge is within 0.1 % of its final value
 N_NOISE_INSTANCES = 4          # seeds of the noise bench (× ncyc = 25 reads each = 100 reads)
@@ -87,7 +96,11 @@ def diff_jobs(seed: int) -> list[dict]:
       half the net full scale (gnet = G_FS_S/2), at zero net signal (gnet = 0, equal lines: the output is
       the mirror mismatch and the offsets) and undriven (vread = 0: the offsets only);
     * ``full``: one nominal run (mc = 0) at the net full scale, waveforms kept (window, energy, hold);
-    * ``noise``: N_DIFF_NOISE nominal runs with the noise sources on (the spread of dv is the read noise).
+    * ``noise``: N_DIFF_NOISE nominal runs with the noise sources on (the spread of dv is the read noise);
+    * ``energy_idle``, ``energy_part``: the supply energy of a nominal read (mc = 0, net full scale) at zero input
+      (vread = 0: no row driven) and with ENERGY_PART_ROWS of the line's rows driven (the others at zero input):
+      with ``full`` they split the mirror energy into an idle part and a part per coulomb of line charge
+      (:func:`extract_diff`).
     The case of a result is read back from its parameters (:func:`diff_case`)."""
     out = []
     for k in range(N_DIFF_INSTANCES):
@@ -96,6 +109,8 @@ def diff_jobs(seed: int) -> list[dict]:
     out.append({"seed": seed, "params": {"mc": 0, "gnet": G_FS_S}, "keep": DIFF_KEEP + DIFF_WAVES})
     out += [{"seed": seed + 1000 + k, "params": {"mc": 0, "noise": 1, "gnet": G_FS_S / 2}, "keep": DIFF_KEEP}
             for k in range(N_DIFF_NOISE)]
+    out.append({"seed": seed, "params": {"mc": 0, "gnet": G_FS_S, "vread": 0.0}, "keep": DIFF_KEEP})
+    out.append({"seed": seed, "params": {"mc": 0, "gnet": G_FS_S, "rows": ENERGY_PART_ROWS}, "keep": DIFF_KEEP})
     return out
 
 
@@ -165,7 +180,9 @@ def diff_case(res) -> str:
     if float(p.get("noise", 0)) > 0:
         return "noise"
     if float(p.get("mc", 1)) == 0:
-        return "full"
+        if float(p.get("vread", 1)) == 0:
+            return "energy_idle"
+        return "energy_part" if "rows" in p else "full"
     if float(p.get("vread", 1)) == 0:
         return "idle"
     return "cm" if float(p.get("gnet", 1)) == 0 else "half"
@@ -202,6 +219,30 @@ def settle_time(res, tol: float = SETTLE_TOL) -> tuple[float, float]:
     bad = np.nonzero(np.abs(q - q[-1]) > tol * abs(q[-1]))[0]
     t_last = t[bad[-1] + 1] if bad.size and bad[-1] + 1 < t.size else t[-1]
     return float(max(t_last - (t0 + tpw), 0.0)), float(q[-1])
+
+
+def mirror_energy_split(full, idle, part, t_open_s: float) -> dict:
+    """Split the supply energy of a column read (``e_vdd`` of ``integrator_diff``, nominal runs) into a part
+    independent of the input and a part per coulomb of plus-line charge (``q_lp``), from the runs at full input
+    (*full*), zero input (*idle*, vread = 0) and ENERGY_PART_ROWS driven rows (*part*):
+
+        E_vdd = E_idle + k·Q⁺_line,   E_idle = E_vdd(idle),   k = (E_vdd(full) − E_idle)/Q⁺_line(full)
+
+    (netlists/integrator.lib, colread: the plus chain's PMOS mirror draws I_vdd = 2·(1 + ε⁺/2)·I⁺ from V_DD,
+    so k ≈ 2·V_DD; the conveyor and integrator amplifiers' bias is not in this behavioural supply pin).
+    The linearity error is that of the *part* run against the line: (E_vdd(part) − E_idle − k·Q⁺(part))/E_vdd(part).
+    *t_open_s*: the time E_vdd is integrated over (reset opening to the sample), over which E_idle accrues.
+
+    Returns {"e_read_idle_J", "e_read_idle_t_s", "e_read_mirror_J_per_C", "e_read_mirror_linearity_error",
+    "e_read_full_line_charge_C", "e_read_part_line_charge_C", "e_read_part_J"}."""
+    e_f, e_i, e_p = (float(r.meas["e_vdd"]) for r in (full, idle, part))
+    q_f, q_p = float(full.meas["q_lp"]), float(part.meas["q_lp"])
+    if not q_f > 0:
+        raise ValueError(f"integrator_diff: full-input plus-line charge q_lp={q_f} must be > 0")
+    k = (e_f - e_i) / q_f
+    return {"e_read_idle_J": e_i, "e_read_idle_t_s": float(t_open_s), "e_read_mirror_J_per_C": k,
+            "e_read_mirror_linearity_error": (e_p - e_i - k * q_p) / e_p if e_p else 0.0,
+            "e_read_full_line_charge_C": q_f, "e_read_part_line_charge_C": q_p, "e_read_part_J": e_p}
 
 
 def extract_diff(res: list) -> tuple[dict, dict]:
@@ -248,6 +289,8 @@ def extract_diff(res: list) -> tuple[dict, dict]:
     dv_noise = m(by["noise"], "dv")
     e_vdd = float(full.meas["e_vdd"])
     e_int = cint * min(abs(q_fs) / cint, 0.6) * vdd
+    energy = mirror_energy_split(full, by["energy_idle"][0], by["energy_part"][0], tread - trst) \
+        if by.get("energy_idle") and by.get("energy_part") else {}
     scalars = {
         "read_circuit": "colread (netlists/integrator.lib): regulated current conveyor per line, mirror copies "
                         "subtracted at the integrator's virtual ground, C_int sized for the PWM window",
@@ -278,6 +321,7 @@ def extract_diff(res: list) -> tuple[dict, dict]:
         "e_read_mirrors_J": e_vdd,
         "e_read_cint_J": e_int,
         "e_read_diff_J": e_vdd + e_int,
+        **energy,
     }
     tables = {"eps_plus": eps_p, "eps_minus": eps_n, "cm_error_rel": cm_rel, "read_gain_V_per_C": gains,
               "noise_dv_V": dv_noise}
@@ -352,7 +396,9 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
         "e_read_J": diff.get("e_read_diff_J", cint * swing * vdd),
         "e_read_model": (f"column read at full input (every row of both lines driven for the PWM window): "
                          f"mirror supply V_DD*integral(I_vdd) + C_int*full-scale swing*V_DD (V_DD = {vdd} V), "
-                         f"circuits/integrator_diff.cir" if diff else
+                         f"circuits/integrator_diff.cir; an upper bound, the energy report prices a read as "
+                         f"e_read_idle_J + e_read_mirror_J_per_C*(counted plus-line charge) + e_read_cint_J"
+                         if diff else
                          f"C_int * full-scale swing * V_DD (behavioural op-amp, V_DD = {vdd} V)"),
         "a0": float(p0["a0"]),
         "gbw_Hz": float(p0["gbw"]),

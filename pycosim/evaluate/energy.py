@@ -9,7 +9,7 @@ the calibration bundle (measured on a bench) or computed from an **assumed** con
 
 | operation (unit counted) | energy of one | from |
 |---|---|---|
-| ``integration`` (one line read) | column read (:func:`integration_energy_J`): (E_mirrors·t_int/t_window + C_int·swing·V_DD)/lines, lines = 2 per pair read (forward, verify), 1 per row line (transposed) | bench ``circuits/integrator_diff.cir`` (``integrator.e_read_mirrors_J``, ``e_read_cint_J``, ``t_window_s``; full input: an upper bound) |
+| ``integration`` (one line read, plus the counted line charge) | column read (:func:`integration_estimate_J`): n_lines·(E_idle·t_int/t_idle + C_int·swing·V_DD)/lines + k·Q⁺, lines = 2 per pair read (forward, verify), 1 per row line (transposed), Q⁺ the plus-line charge the array counted (``counters.line_charge_*_C``) | bench ``circuits/integrator_diff.cir`` at zero, half and full input (``integrator.e_read_idle_J``, ``e_read_idle_t_s``, ``e_read_mirror_J_per_C``, ``e_read_cint_J``) |
 | ``integrator_bias`` (one line read) | AMPLIFIERS_PER_LINE_READ·P_opamp·(t_rst + t_int), P_opamp = 2·g_m/(g_m/I_D)·V_DD | assumption (OPAMP_GM_OVER_ID), t_int the layer's derived window |
 | ``adc_conversion`` (one column read: a pair forward, a row line transposed) | FoM_W·2^ENOB | assumption (ADC_FOM_WALDEN_J; Walden 1999, Murmann survey) |
 | ``digital_neuron`` (one line result) | E_NEURON_J | assumption (Horowitz, ISSCC 2014) |
@@ -22,6 +22,19 @@ the calibration bundle (measured on a bench) or computed from an **assumed** con
 | ``lsp_reset`` (one cell) | ``lsp.e_reset_J`` | bench ``circuits/lsp_reset.cir`` |
 
 Counting (per layer of n_rows = n_in + 1 rows and n_out outputs; upper bounds where a counter is missing):
+
+* column-read energy: an ESTIMATE from the line charge each read actually drove through the mirrors. The array
+  counts per read Q⁺ = V_read·t_x1·Σ_i min(|x_i|, 1)·Σ_j W⁺_ij (forward: the plus line of every pair, whose PMOS
+  mirror draws 2·I⁺ from V_DD), Σ_j min(|δ_j|/m, 1)·V_read·t_x1·Σ_i (W⁺_ij + W⁻_ij) (transposed: every row
+  line) and V_read·t_verify·W⁺ per verify read (:class:`pycosim.array.counters.Counters`). Residual
+  approximations: the line sums Σ W^± are those of the last line refresh (drift refresh, transfer, programming,
+  and every 256 reads), so the updates since then are not in them; the PWM rounding of x̂ is not applied
+  (≤ 1/(2·(2^bits − 1)) per row); signed inputs count |x| (a negative pulse drives the same charge); the
+  transposed read counts the gross row-line charge (both devices of a pair conduct into the row line); the
+  forward (verify) charge is shared between training and test (initial programming and transfers) by read
+  count. The former price, every line read at full input (every row of a 785-row line driven for the whole
+  window, :func:`integration_energy_J`), is reported beside the totals as ``integration.full_input_bound``
+  and used (labelled "full input (upper bound)") for runs or bundles without the counted charge or the split.
 
 * forward read: 2·n_out line reads (p and n column lines, LINES_PER_OUTPUT_FORWARD), n_out neuron results,
   n_rows·n_out cell charges (every row line driven: inputs of zero are not counted by the arrays' counters,
@@ -59,8 +72,9 @@ from pycosim import assumptions as A
 
 #: Bundle-priced operations: operation → (bundle section, scalar name, meaning)
 OPERATIONS = {
-    "integration": ("integrator", "e_read_J", "column read of one line: mirror supply and C_int charge "
-                    "(integration_energy_J)"),
+    "integration": ("integrator", "e_read_J", "column read of one line at FULL input (upper bound, not the "
+                    "totals' price: idle + e_read_mirror_J_per_C x counted line charge + C_int swing, "
+                    "integration_estimate_J)"),
     "pcm_set": ("pcm", "e_set_J", "partial-SET pulse on one PCM device"),
     "pcm_reset": ("pcm", "e_reset_J", "RESET pulse on one PCM device"),
     "lsp_up": ("lsp", "e_up_J", "3T1C up pulse"),
@@ -103,12 +117,17 @@ AMPLIFIERS_PER_LINE_READ = {"forward": 1.5, "backward": 2.0, "verify": 1.5}
 LINES_PER_READ = {"forward": 2, "backward": 1, "verify": 2}
 
 
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def integration_energy_J(integ: dict, t_int_s: float, lines: int) -> float | None:
-    """Energy (J) of one LINE read of the column read over a window t_int_s (bench ``integrator_diff``):
+    """UPPER BOUND (J) of one LINE read of the column read over a window t_int_s (bench ``integrator_diff``):
     E = (E_mirrors·t_int/t_window + C_int·swing·V_DD)/lines. E_mirrors = V_DD·∫I_vdd dt of a full-input read
-    (every row driven for the whole PWM window, the mirrors copy the line currents from V_DD), which scales
-    with the read's duration; the integrator's C_int·swing·V_DD does not; *lines* share one read (2: the
-    pair of a forward or verify read; 1: a transposed read's row line). Full input makes it an upper bound.
+    (every row driven for the whole PWM window, the mirrors copy the line currents from V_DD, a 785-row line),
+    which scales with the read's duration; the integrator's C_int·swing·V_DD does not; *lines* share one read
+    (2: the pair of a forward or verify read; 1: a transposed read's row line). The totals use
+    :func:`integration_estimate_J` where the run counted its line charge; this figure is reported beside them.
     Falls back to integrator.e_read_J per line (a bundle without the column read's scalars); None without
     that either."""
     e_m, e_c, t_w = (integ.get(k) for k in ("e_read_mirrors_J", "e_read_cint_J", "t_window_s"))
@@ -116,6 +135,46 @@ def integration_energy_J(integ: dict, t_int_s: float, lines: int) -> float | Non
         return float((e_m * t_int_s / t_w + e_c) / lines)
     v = integ.get("e_read_J")
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def mirror_J_per_C(integ: dict) -> float | None:
+    """The mirrors' supply energy per coulomb of plus-line charge, k = (E_vdd,full − E_idle)/Q⁺_line (J/C,
+    bundle ``integrator.e_read_mirror_J_per_C``, bench ``integrator_diff`` at full and zero input;
+    :func:`pycosim.characterize.integrator.mirror_energy_split`); None when the bundle lacks the split."""
+    k = integ.get("e_read_mirror_J_per_C")
+    return float(k) if _num(k) and k >= 0 else None
+
+
+def integration_fixed_J(integ: dict, t_int_s: float, lines: int) -> float | None:
+    """The input-independent energy (J) of one LINE read over a window t_int_s:
+
+        E_fixed = (E_idle·t_int/t_idle + C_int·swing·V_DD)/lines
+
+    E_idle = ``integrator.e_read_idle_J``, the bench's supply energy of a read at zero input over
+    t_idle = ``e_read_idle_t_s`` (bench ``integrator_diff``, vread = 0; the mirrors' idle current, scaled to the
+    layer's window); C_int·swing·V_DD = ``e_read_cint_J`` (the integrator's full-scale swing, an upper bound of
+    that small term); *lines* share one read as in :func:`integration_energy_J`. None when the bundle lacks the
+    split."""
+    e_i, t_i, e_c = (integ.get(k) for k in ("e_read_idle_J", "e_read_idle_t_s", "e_read_cint_J"))
+    if not (_num(e_i) and _num(t_i) and _num(e_c) and t_i > 0 and mirror_J_per_C(integ) is not None):
+        return None
+    return float((e_i * t_int_s / t_i + e_c) / lines)
+
+
+def integration_estimate_J(integ: dict, t_int_s: float, lines: int, line_reads: float, q_C: float) -> float | None:
+    """Estimated column-read energy (J) of *line_reads* line reads over a window t_int_s that together collected
+    the counted plus-line charge q_C (C; :class:`pycosim.array.counters.Counters`, ``line_charge_*``):
+
+        E = line_reads·E_fixed + k·q_C
+
+    E_fixed of :func:`integration_fixed_J` (idle mirrors + C_int swing), k of :func:`mirror_J_per_C` (the
+    plus chain's PMOS mirror draws I_vdd = 2·I⁺ from V_DD: netlists/integrator.lib, colread; measured on the
+    bench at zero, half and full input, linear within ``e_read_mirror_linearity_error``). None when the bundle
+    lacks the split (the caller prices the reads with :func:`integration_energy_J`, an upper bound)."""
+    fixed, k = integration_fixed_J(integ, t_int_s, lines), mirror_J_per_C(integ)
+    if fixed is None or k is None:
+        return None
+    return float(line_reads * fixed + k * q_C)
 
 
 def per_op_energies(scalars: dict) -> dict:
@@ -158,7 +217,10 @@ def _hw_layers(metrics: dict, hw: dict | None) -> list[dict]:
 def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dict:
     """Energy (J) of one counted event of every operation for one layer (*hwl*: a :func:`_hw_layers` entry).
     Bundle-priced operations may be None (bundle lacks the scalar); integrator_bias and integration have one
-    value per read direction (keys ``…_forward``, ``_backward``, ``_verify``; the bare key is the forward one)."""
+    value per read direction (keys ``…_forward``, ``_backward``, ``_verify``; the bare key is the forward one):
+    ``integration_<d>`` the full-input upper bound per line read (:func:`integration_energy_J`),
+    ``integration_fixed_<d>`` the input-independent part per line read and ``mirror_J_per_C`` the part per
+    coulomb of counted line charge (:func:`integration_estimate_J`; None without the bundle's split)."""
     e = per_op_energies(scalars)
     integ, pcm = scalars.get("integrator") or {}, scalars.get("pcm") or {}
     v_dd = float(integ.get("v_sat_hi_V") or A.V_DD_DRIVER_V.value)
@@ -174,6 +236,9 @@ def layer_energies(scalars: dict, hwl: dict, *, adc_bits: int | None = 8) -> dic
         "integrator_bias_verify": amps["verify"] * p_bias * (t_rst + hwl["t_verify_s"]),
         **{f"integration_{d}": integration_energy_J(integ, hwl[f"t_int_{d}_s" if d != "verify" else "t_verify_s"],
                                                     LINES_PER_READ[d]) for d in ("forward", "backward", "verify")},
+        **{f"integration_fixed_{d}": integration_fixed_J(integ, hwl[f"t_int_{d}_s" if d != "verify" else "t_verify_s"],
+                                                         LINES_PER_READ[d]) for d in ("forward", "backward", "verify")},
+        "mirror_J_per_C": mirror_J_per_C(integ),
         "adc_conversion": A.adc_energy_J(adc_bits),
         "digital_neuron": A.E_NEURON_J.value,
         "line_charging": c * vr * vr,
@@ -192,13 +257,19 @@ def _layer_events(c: dict, ini: dict, hwl: dict, ex: int, n_pulse_max: int, line
     """{phase: {event: count}} of one layer (module docstring, "Counting")."""
     R, N = int(hwl["n_rows"]), int(hwl["n_out"])
     g = lambda k: int(c.get(k, 0) or 0)  # noqa: E731
+    q = lambda k: float(c.get(k, 0.0) or 0.0)  # noqa: E731
+    counted = all(f"line_charge_{d}_C" in c for d in ("forward", "backward", "verify", "ref"))
     reads = g("reads_forward")
     tr_reads = reads and min(ex, reads)
     out = {}
     for ph, nr in (("forward", tr_reads), ("test inference", reads - tr_reads)):
         out[ph] = {"line_reads_forward": lines_fwd * N * nr, "digital_neuron": N * nr, "cells_read": R * N * nr}
+        if counted:      # the forward charge shared by read count between training and test reads
+            out[ph]["line_charge_forward"] = q("line_charge_forward_C") * nr / reads if reads else 0.0
     rb = g("reads_backward")
     out["backward"] = {"line_reads_backward": R * rb, "digital_neuron": R * rb, "cells_read": R * N * rb}
+    if counted:
+        out["backward"]["line_charge_backward"] = q("line_charge_backward_C")
     out["update"] = {"lsp_up": g("lsp_up_pulses"), "lsp_down": g("lsp_down_pulses"),
                      "pcm_set": g("pcm_update_set_pulses") + g("pcm_update_reprogram_set_pulses"),
                      "pcm_reset": g("pcm_update_resets"),
@@ -216,6 +287,11 @@ def _layer_events(c: dict, ini: dict, hwl: dict, ex: int, n_pulse_max: int, line
                                   "line_reads_verify": lines_fwd * ini["verify_reads"],
                                   "digital_neuron": ini["verify_reads"], "cells_read": N * R * iti,
                                   "word_line_slots": R * iti}
+    if counted:          # verify charge shared by read count between the initial programming and the transfers
+        tot = g("transfer_verify_reads")
+        qv = q("line_charge_verify_C")
+        out["initial programming"]["line_charge_verify"] = qv * ini["verify_reads"] / tot if tot else 0.0
+        out["transfer"]["line_charge_verify"] = (qv * ver / tot if tot else 0.0) + q("line_charge_ref_C")
     return out
 
 
@@ -224,12 +300,32 @@ def _conversions(line_reads: dict) -> float:
     return sum(n / LINES_PER_READ[d] for d, n in line_reads.items())
 
 
+def _integration_parts(ev: dict, e: dict) -> dict | None:
+    """The column-read energy (J) of one layer-phase's events *ev* with the layer energies *e*:
+    {"fixed": Σ_d n_d·E_fixed,d, "line_charge": k·Σ_d Q_d, "full_input_bound": Σ_d n_d·E_full,d, "counted": bool}
+    (:func:`integration_estimate_J`, :func:`integration_energy_J`; n_d line reads and Q_d counted plus-line
+    charge of direction d). Without a counted charge or the bundle's split: fixed = the bound, line_charge = 0,
+    counted False. None when the bundle has no column-read energy at all."""
+    lr = {d: ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify")}
+    used = [d for d, n in lr.items() if n]
+    bound = [(lr[d], e.get(f"integration_{d}", e["integration"])) for d in used]
+    if any(v is None for _, v in bound):
+        return None
+    b = float(sum(n * v for n, v in bound))
+    k = e.get("mirror_J_per_C")
+    fixed = [e.get(f"integration_fixed_{d}") for d in used]
+    if k is None or any(v is None for v in fixed) or any(f"line_charge_{d}" not in ev for d in used):
+        return {"fixed": b, "line_charge": 0.0, "full_input_bound": b, "counted": not used}
+    return {"fixed": float(sum(lr[d] * v for d, v in zip(used, fixed))),
+            "line_charge": float(k * sum(ev[f"line_charge_{d}"] for d in used)), "full_input_bound": b,
+            "counted": True}
+
+
 def _price(ev: dict, e: dict) -> dict:
     """{operation: J} of one layer-phase's events *ev* with the layer energies *e* (None: bundle lacks it)."""
     lr = {d: ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify")}
-    n_lines = sum(lr.values())
-    integ = [(n, e.get(f"integration_{d}", e["integration"])) for d, n in lr.items()]
-    J = {"integration": None if any(v is None for n, v in integ if n) else sum(n * v for n, v in integ if n),
+    parts = _integration_parts(ev, e)
+    J = {"integration": None if parts is None else parts["fixed"] + parts["line_charge"],
          "integrator_bias": sum(n * e[f"integrator_bias_{d}"] for d, n in lr.items()),
          "adc_conversion": _conversions(lr) * e["adc_conversion"],
          "digital_neuron": ev.get("digital_neuron", 0) * e["digital_neuron"],
@@ -287,7 +383,9 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
 
     Returns {"per_op_J" (layer 1, forward where it matters), "per_op_J_by_layer", "counts" {phase: {op: n}},
     "phase_J" {phase: J}, "phase_op_J" {phase: {op: J}}, "total_J", "per_example_J" {phase: J, "total"},
-    "per_example_op_J" {op: J}, "per_inference_J", "operations", "gops_per_W" {training, inference,
+    "per_example_op_J" {op: J}, "per_inference_J", "integration" {basis, per_example_J / per_inference_J /
+    phase_J: {fixed, line_charge, full_input_bound}, line_charge_share_of_total, note} (the column-read term
+    split as in :func:`integration_estimate_J`, with its full-input upper bound), "operations", "gops_per_W" {training, inference,
     training_core, inference_core}, "time_s" {training_example, inference, breakdown (with a transfer
     term)}, "power_W", "throughput_ops_per_s", "missing", "not_modelled", "assumptions"}."""
     from pycosim import timing
@@ -301,9 +399,17 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
         raise ValueError(f"init counts of {len(init)} layers for {len(metrics['counters'])} counter sets")
     per_layer_e = [layer_energies(scalars, h, adc_bits=adc_bits) for h in layers_hw]
     phase_op = {p: {op: 0.0 for op in ALL_OPERATIONS} for p in PHASES + ONE_TIME}
+    parts_keys = ("fixed", "line_charge", "full_input_bound")
+    phase_int = {p: dict.fromkeys(parts_keys, 0.0) for p in PHASES + ONE_TIME}
+    counted = True
     missing_n: dict[str, int] = {}
     for c, ini, h, e in zip(metrics["counters"], init, layers_hw, per_layer_e):
         for ph, ev in _layer_events(c, ini, h, int(metrics["examples_seen"]), npm, lines).items():
+            ip = _integration_parts(ev, e)
+            if ip is not None:
+                counted &= ip["counted"]
+                for k in parts_keys:
+                    phase_int[ph][k] += ip[k]
             for op, J in _price(ev, e).items():
                 if J is None:
                     n = (sum(ev.get(f"line_reads_{d}", 0) for d in ("forward", "backward", "verify"))
@@ -318,9 +424,17 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
     core_ex = sum(per_ex_op[op] for op in CORE_OPERATIONS)
     # one inference: one forward read of every layer
     per_inf_op = {op: 0.0 for op in ALL_OPERATIONS}
-    for h, e in zip(layers_hw, per_layer_e):
+    inf_int = dict.fromkeys(parts_keys, 0.0)
+    for c, h, e in zip(metrics["counters"], layers_hw, per_layer_e):
         ev = {"line_reads_forward": lines * h["n_out"], "digital_neuron": h["n_out"],
               "cells_read": h["n_rows"] * h["n_out"]}
+        if "line_charge_forward_C" in c and int(c.get("reads_forward", 0) or 0) > 0:   # the run's mean forward read
+            ev["line_charge_forward"] = float(c["line_charge_forward_C"]) / int(c["reads_forward"])
+        ip = _integration_parts(ev, e)
+        if ip is not None:
+            counted &= ip["counted"]
+            for k in parts_keys:
+                inf_int[k] += ip[k]
         for op, J in _price(ev, e).items():
             per_inf_op[op] += J or 0.0
     per_inf = float(sum(per_inf_op.values()))
@@ -345,10 +459,19 @@ def energy(metrics: dict, scalars: dict, init: list[dict], *, timing_kw: dict | 
     missing = [{"operation": op, "scalar": f"{OPERATIONS[op][0]}.{OPERATIONS[op][1]}", "count": n,
                 "meaning": OPERATIONS[op][2]} for op, n in missing_n.items() if n]
     by_layer = [{k: v for k, v in e.items()} for e in per_layer_e]
+    int_ex = {k: sum(phase_int[p][k] for p in PHASES) / ex for k in parts_keys}
+    integration = {
+        "basis": "counted line charge (estimate)" if counted else "full input (upper bound)",
+        "per_example_J": int_ex, "per_inference_J": inf_int,
+        "phase_J": phase_int,
+        "line_charge_share_of_total": int_ex["line_charge"] / per_ex["total"] if per_ex["total"] > 0 else 0.0,
+        "note": "fixed = idle mirrors + C_int swing per line read; line_charge = e_read_mirror_J_per_C x counted "
+                "plus-line charge; full_input_bound = every line read priced at full input (not in the totals)"}
     return {"per_op_J": per_op, "per_op_J_by_layer": by_layer, "counts": event_counts(metrics, init, hw, npm),
             "phase_J": phase_J, "phase_op_J": phase_op, "total_J": float(sum(phase_J.values())),
             "per_example_J": per_ex, "per_example_op_J": per_ex_op, "per_example_core_J": core_ex,
             "per_inference_J": per_inf, "per_inference_op_J": per_inf_op, "per_inference_core_J": core_inf,
+            "integration": integration,
             "operations": ops, "gops_per_W": gops,
             "operation_convention": "2 operations per MAC, bias row included; a training example counts the "
                                     "forward, backward (layers 2..L) and update MACs (Ambrogio et al. 2018)",

@@ -142,6 +142,11 @@ def format_report(reps: list[dict]) -> str:
     for p in _energy.PHASES:
         row(f"  {p}", lambda r, p=p: si(en(r).get("per_example_J", {}).get(p), "J"))
     row("  total", lambda r: si(en(r).get("per_example_J", {}).get("total"), "J"))
+    row("  column read: basis / mirrors' line-charge share of the total",
+        lambda r: "—" if not en(r).get("integration") else
+        f"{en(r)['integration']['basis']} / {100 * en(r)['integration']['line_charge_share_of_total']:.1f} %")
+    row("  column read at full input, upper bound (not in totals)",
+        lambda r: si(((en(r).get("integration") or {}).get("per_example_J") or {}).get("full_input_bound"), "J"))
     row("initial programming (one-time)", lambda r: si(en(r).get("phase_J", {}).get("initial programming"), "J"))
     row("energy per inference", lambda r: si(en(r).get("per_inference_J"), "J"))
     row("  array conduction bound (not in totals)", lambda r: si(en(r).get("read_conduction_bound_J"), "J"))

@@ -389,6 +389,7 @@ class HWALayer:
         for s in self.sources:
             y = s.outputs(y)
         self._xb.counters.reads_forward += 1
+        self._xb._count_forward_charge(x)
         return y
 
     def update(self, x, delta, lr: float, *, checked: bool = True) -> None:

@@ -420,3 +420,88 @@ def test_per_example_energy_of_a_run_that_saw_no_example():
     assert e["per_example_J"]["transfer"] == approx(e["phase_J"]["transfer"]) and e["phase_J"]["transfer"] > 0
     assert e["per_example_J"]["total"] == approx(e["phase_J"]["transfer"])
     assert e["time_s"]["breakdown"]["transfer"] == approx(3e-3)
+
+
+# ---- the column read priced from the counted line charge (issue #20: an estimate, not the full-input bound)
+#: a bundle with the bench's split of the mirror energy (integrator_diff at zero, half and full input)
+E_IDLE, T_IDLE, K_Q, E_CINT, E_MIR, T_W = 4e-12, 271e-9, 2.4, 3e-11, 1.2e-9, 258e-9
+SPLIT = {**SCALARS, "integrator": {"e_read_J": 2e-13, "v_sat_hi_V": 1.25, "e_read_mirrors_J": E_MIR,
+                                   "e_read_cint_J": E_CINT, "t_window_s": T_W, "e_read_idle_J": E_IDLE,
+                                   "e_read_idle_t_s": T_IDLE, "e_read_mirror_J_per_C": K_Q}}
+#: the plus-line charge (C) the arrays counted: layer 1 and layer 2 (forward, transposed, verify, reference)
+Q = [{"line_charge_forward_C": 6e-8, "line_charge_backward_C": 0.0, "line_charge_verify_C": 9e-8,
+      "line_charge_ref_C": 0.0},
+     {"line_charge_forward_C": 2.1e-9, "line_charge_backward_C": 3e-10, "line_charge_verify_C": 7e-10,
+      "line_charge_ref_C": 1e-11}]
+COUNTED = {**METRICS, "counters": [{**c, **q} for c, q in zip(COUNTERS, Q)]}
+
+
+def fixed(t, lines):
+    """input-independent energy of one line read over a window t: idle mirrors scaled to t, plus C_int swing."""
+    return (E_IDLE * t / T_IDLE + E_CINT) / lines
+
+
+def test_column_read_estimate_by_hand():
+    """Zero input costs exactly the idle part; the activity part is k·Q and doubles when Q doubles."""
+    integ = SPLIT["integrator"]
+    assert energy.integration_estimate_J(integ, 100e-9, 2, 1, 0.0) == approx((4e-12 * 100e-9 / 271e-9 + 3e-11) / 2)
+    no_cint = {**integ, "e_read_cint_J": 0.0}
+    assert energy.integration_estimate_J(no_cint, T_IDLE, 1, 1, 0.0) == approx(E_IDLE)      # the idle part, no more
+    e0 = energy.integration_estimate_J(integ, 100e-9, 2, 32, 0.0)
+    e1 = energy.integration_estimate_J(integ, 100e-9, 2, 32, 5e-10)
+    e2 = energy.integration_estimate_J(integ, 100e-9, 2, 32, 1e-9)
+    assert e1 - e0 == pytest.approx(2.4 * 5e-10, rel=1e-9, abs=0)                          # 1.2 nJ per 0.5 nC
+    assert e2 - e0 == pytest.approx(2 * (e1 - e0), rel=1e-9, abs=0)                         # doubled activity
+    assert energy.integration_estimate_J({"e_read_J": 2e-13}, 1e-7, 2, 1, 1e-9) is None     # no split: no estimate
+    # full input of the bench's line (Q⁺ = 507 pC) over the bench window reproduces the old bound, to 1e-3
+    full = {**integ, "e_read_idle_J": 0.0, "e_read_mirrors_J": 2.4 * 507e-12}
+    assert energy.integration_estimate_J(full, T_W, 2, 2, 507e-12) == pytest.approx(
+        2 * energy.integration_energy_J(full, T_W, 2), rel=1e-12, abs=0)
+
+
+def test_column_read_energy_uses_the_counted_line_charge():
+    """784-16-10, counters of COUNTERS plus the charges Q: the integration energy of every phase by hand,
+    n_lines·E_fixed + k·Q, forward and verify charges shared by read count (training/test, programming/transfer)."""
+    share = EX / (EX + TEST)
+    want = {
+        "forward": 2 * 16 * EX * fixed(100e-9, 2) + 2.4 * 6e-8 * share
+                   + 2 * 10 * EX * fixed(40e-9, 2) + 2.4 * 2.1e-9 * share,
+        "test inference": 2 * 16 * TEST * fixed(100e-9, 2) + 2.4 * 6e-8 * (1 - share)
+                          + 2 * 10 * TEST * fixed(40e-9, 2) + 2.4 * 2.1e-9 * (1 - share),
+        "backward": 17 * EX * fixed(80e-9, 1) + 2.4 * 3e-10,
+        "transfer": 2 * 4000 * fixed(250e-9, 2) + 2.4 * 9e-8 * 4000 / 9000
+                    + 2 * 300 * fixed(300e-9, 2) + 2.4 * (7e-10 * 300 / 700 + 1e-11),
+        "initial programming": 2 * 5000 * fixed(250e-9, 2) + 2.4 * 9e-8 * 5000 / 9000
+                               + 2 * 400 * fixed(300e-9, 2) + 2.4 * 7e-10 * 400 / 700,
+    }
+    got = energy.energy(COUNTED, SPLIT, INIT)
+    for ph, j in want.items():
+        assert got["phase_op_J"][ph]["integration"] == approx(j), ph
+    assert got["integration"]["basis"] == "counted line charge (estimate)"
+    per_ex = (want["forward"] + want["backward"] + want["transfer"]) / EX
+    assert got["per_example_op_J"]["integration"] == approx(per_ex)
+    line = 2.4 * (6e-8 * share + 2.1e-9 * share + 3e-10 + 9e-8 * 4000 / 9000 + 7e-10 * 300 / 700 + 1e-11) / EX
+    assert got["integration"]["per_example_J"]["line_charge"] == approx(line)
+    assert got["integration"]["per_example_J"]["fixed"] == approx(per_ex - line)
+    # the former price, every line read at full input, is kept beside the totals as the upper bound
+    bound = lambda t, lines: (E_MIR * t / T_W + E_CINT) / lines  # noqa: E731
+    bound_ex = (2 * 16 * EX * bound(100e-9, 2) + 2 * 10 * EX * bound(40e-9, 2) + 17 * EX * bound(80e-9, 1)
+                + 2 * 4000 * bound(250e-9, 2) + 2 * 300 * bound(300e-9, 2)) / EX
+    assert got["integration"]["per_example_J"]["full_input_bound"] == approx(bound_ex)
+    # one inference: one forward read of each layer with the run's mean charge per read
+    inf = (2 * 16 * fixed(100e-9, 2) + 2.4 * 6e-8 / (EX + TEST)
+           + 2 * 10 * fixed(40e-9, 2) + 2.4 * 2.1e-9 / (EX + TEST))
+    assert got["per_inference_op_J"]["integration"] == approx(inf)
+
+
+def test_column_read_without_a_counted_charge_is_the_labelled_bound():
+    """A run from before the line counters (or a bundle without the split): every line read at full input,
+    labelled as the upper bound."""
+    old = energy.energy(METRICS, SPLIT, INIT)
+    assert old["integration"]["basis"] == "full input (upper bound)"
+    assert old["integration"]["per_example_J"]["line_charge"] == 0.0
+    assert old["per_example_op_J"]["integration"] == approx(old["integration"]["per_example_J"]["full_input_bound"])
+    nosplit = energy.energy(COUNTED, SCALARS, INIT)
+    assert nosplit["integration"]["basis"] == "full input (upper bound)"
+    assert nosplit["per_example_op_J"]["integration"] == approx(energy.energy(METRICS, SCALARS, INIT)
+                                                                ["per_example_op_J"]["integration"])

@@ -85,6 +85,37 @@ def test_hold_window_and_energy_of_a_full_scale_read():
     assert m["e_vdd"] == pytest.approx(2 * VDD * m["q_lp"], rel=0.01)
 
 
+def test_mirror_energy_splits_into_idle_and_line_charge_parts():
+    """The characterisation's nominal energy runs (full input, zero input, 392 of 785 rows driven): the zero-input
+    read costs exactly the idle part (the behavioural mirrors draw only the copied current: ~0), the part per
+    coulomb is 2*V_DD (both branches of the plus chain's PMOS mirror), and the half-driven read lies on the line
+    E_idle + k*Q+ (the linearity check) while costing about half the full-input read."""
+    jobs = [j for j in ci.diff_jobs(1) if ci.diff_case(_Case(j["params"])) in ("full", "energy_idle", "energy_part")]
+    assert len(jobs) == 3
+    by = {ci.diff_case(r): r for r in _runs(jobs)}
+    full, idle, part = by["full"], by["energy_idle"], by["energy_part"]
+    s = ci.mirror_energy_split(full, idle, part, 271e-9)
+    q_full = (GCM + ci.G_FS_S / 2) * VREAD * TPW
+    q_part = (ci.ENERGY_PART_ROWS * GROW + ci.G_FS_S / 2) * VREAD * TPW
+    print(f"E full {full.meas['e_vdd'] * 1e9:.4f} nJ, idle {idle.meas['e_vdd']:.3g} J, part {part.meas['e_vdd'] * 1e9:.4f} nJ;"
+          f" k {s['e_read_mirror_J_per_C']:.5f} J/C, linearity error {s['e_read_mirror_linearity_error']:.2e}")
+    assert s["e_read_idle_J"] == idle.meas["e_vdd"]                   # zero input: the idle part, nothing else
+    assert abs(s["e_read_idle_J"]) < 1e-9 * full.meas["e_vdd"]         # no bias current in the behavioural mirrors
+    assert s["e_read_mirror_J_per_C"] == pytest.approx(2 * VDD, rel=1e-3)
+    assert s["e_read_full_line_charge_C"] == pytest.approx(q_full, rel=1e-3)
+    assert s["e_read_part_line_charge_C"] == pytest.approx(q_part, rel=1e-3)
+    assert part.meas["e_vdd"] == pytest.approx(s["e_read_idle_J"] + 2 * VDD * q_part, rel=1e-3)
+    assert abs(s["e_read_mirror_linearity_error"]) < 1e-4
+    assert part.meas["e_vdd"] / full.meas["e_vdd"] == pytest.approx(q_part / q_full, rel=1e-3)
+
+
+class _Case:
+    """A stand-in result carrying a job's parameters (for ci.diff_case before the run)."""
+
+    def __init__(self, params):
+        self.meta = {"params": params}
+
+
 def test_mirror_mismatch_is_pelgrom(mc_runs):
     half, cm, idle = mc_runs["half"], mc_runs["cm"], mc_runs["idle"]
     assert len(half) == len(cm) == len(idle) == ci.N_DIFF_INSTANCES

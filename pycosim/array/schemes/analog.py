@@ -52,8 +52,13 @@ class AnalogCrossbar(Crossbar):
     _STATE_ARRAYS = ("W", "Wf", "S", "P", "P_since", "P_stuck", "P_tprog", "Pe", "P_drift", "_drift_dirty",
                      "P_life", "P_fail_hi",
                      "kappa_p", "kappa_n", "kappa_r", "_kg", "_kns", "_cf", "_cb", "_ubuf", "_zbuf",
-                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b")
+                     "R", "R_tprog", "R_drift", "R_prog", "dc_gain", "_qoff_f", "_qoff_b", "_q_rows_f", "_q_cols_b")
     _STATE_SCALARS = ("t_s", "_t_drift", "_upos", "_zpos")
+    #: Reads of one direction between two recomputations of the line-charge weights (:meth:`_refresh_line_q`)
+    #: besides the line refreshes (drift refresh, transfer, programming): bounds how long the LSP updates and
+    #: the update SET pulses of '2pcm'/'4pcm' stay out of the counted line charge (one recomputation costs about
+    #: one read of the full array, so ≤ 1/256 of the read time).
+    LINE_Q_REFRESH_READS = 256
 
     # ------------------------------------------------------------------ construction
     def _build(self, bundle) -> None:
@@ -110,6 +115,9 @@ class AnalogCrossbar(Crossbar):
         bits = pe.input_bits
         self._levels = np.float32((1 << bits) - 1 if bits is not None else 0)
         self._var_work = np.empty(self.n_out, np.float32)
+        self._x_work = np.empty(self.n_in, np.float32)
+        self._q_out = np.zeros(1, np.float64)
+        self._q_rows_f = self._q_cols_b = None
         # line model (read matrix Wf ≠ W): the conveyors' hold error κ (PeripheryConfig.integrator_lag) and the
         # column read's per-line mismatch (mirror gains ε, conveyor offsets; mismatch_scale > 0)
         self._hold = bool(pe.integrator_lag and self.integ.g_in_S > 0)
@@ -239,9 +247,11 @@ class AnalogCrossbar(Crossbar):
             self._qoff_f = self._qoff_b = None
             self._apply_line_charge()
             self._combine_gain()
+            self._refresh_line_q()
             return
         wp, wn = self._lines_of(None)
         wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        self._refresh_line_q(wp, wn)
         gp, gn = wp.sum(0, dtype=np.float64), wn.sum(0, dtype=np.float64)
         gr = wp.sum(1, dtype=np.float64) + wn.sum(1, dtype=np.float64)
         g_in = self.integ.g_in_S if self._hold else 0.0
@@ -261,6 +271,42 @@ class AnalogCrossbar(Crossbar):
         self._qoff_b = b.line_charge(gr) if self._mirror else None
         self._apply_line_charge()
         self._combine_gain()
+
+    def _refresh_line_q(self, wp: np.ndarray | None = None, wn: np.ndarray | None = None) -> None:
+        """The line-charge weights of the read counters (:class:`pycosim.array.counters.Counters`,
+        ``line_charge_*``) from the line conductances W^± (S, (n_in, n_out); default :meth:`_lines_of` now):
+
+            q_f,i = V_read·t_x1,f·Σ_j W⁺_ij      (C: the plus-line charge of a full-width pulse on row i, forward)
+            q_b,j = V_read·t_x1,b·Σ_i (W⁺_ij + W⁻_ij)  (C: the row-line charge of a full-width pulse on column j,
+                                                     transposed)
+
+        so a read's counted charge is one dot product with the pulse widths, Σ_i |x̂_i|·q_f,i (forward) and
+        Σ_j |PWM(δ_j/m)|·q_b,j (transposed), accumulated inside the read kernels
+        (:func:`pycosim.array.kernels.read_forward`, ``read_backward``).
+        Only the plus chain's mirror draws from V_DD (netlists/integrator.lib, colread: I_vdd = 2·I⁺; a transposed
+        read's row line sits on the plus input), hence W⁺ alone forward. Source: the column read of Ambrogio et
+        al., Nature 558, 60 (2018), Fig. 1 (pulse-width inputs, line currents Σ_i G_ij·V_read)."""
+        if wp is None:
+            wp, wn = self._lines_of(None)
+            wp, wn = wp.reshape(self.shape), wn.reshape(self.shape)
+        v = float(self.read_v_V)
+        self._q_rows_f = (v * self.fwd.t_x1_s * wp.sum(1, dtype=np.float64)).astype(np.float32)
+        self._q_cols_b = (v * self.bwd.t_x1_s * (wp.sum(0, dtype=np.float64) + wn.sum(0, dtype=np.float64))
+                          ).astype(np.float32)
+
+    def _count_forward_charge(self, x: np.ndarray) -> None:
+        """Add the plus-line charge of a forward read of inputs x (n_in,) that did not go through
+        :func:`pycosim.array.kernels.read_forward` (the deployment model of :mod:`pycosim.nn.hwa`) to
+        ``counters.line_charge_forward_C``: Q⁺ = Σ_i min(|x_i|, 1)·q_f,i (:meth:`_refresh_line_q`; the PWM pulse
+        of row i lasts min(|x_i|, 1)·t_x1, Ambrogio et al. 2018, Methods; the kernel's reads use the quantised
+        x̂_i). Recomputes q every LINE_Q_REFRESH_READS forward reads."""
+        c = self.counters
+        a = self._x_work
+        np.abs(x, out=a)
+        np.minimum(a, np.float32(1), out=a)
+        c.line_charge_forward_C += float(np.dot(a, self._q_rows_f))
+        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
 
     def _apply_line_charge(self) -> None:
         """Write the conveyors' offset charges (_qoff_f, _qoff_b; None = none) into the read channels' offsets."""
@@ -295,6 +341,8 @@ class AnalogCrossbar(Crossbar):
             age = self.t_s - self.R_tprog[groups] + later_s if self.cfg.pcm.read_noise_growth else None
             R = R + pcm.read_sigma(R, self.pcm_pop, age_s=age) * self._gauss(R.size).reshape(R.shape)
         self.counters.drift_ref_reads += int(R.size)
+        t_v = self.cfg.transfer.verify_t_read_s or self.default_verify_window()
+        self.counters.line_charge_ref_C += float(self.read_v_V) * t_v * float(np.abs(R).sum(dtype=np.float64))
         return R.sum(axis=1, dtype=np.float64).astype(np.float32)
 
     def _program_refs(self, groups: np.ndarray, delay_s: float = 0.0) -> None:
@@ -359,6 +407,8 @@ class AnalogCrossbar(Crossbar):
             self.Wf = self.W
         self._apply_line_charge()
         self._combine_gain()
+        if self._q_rows_f is None or self._q_cols_b is None:     # a checkpoint from before the line counters
+            self._refresh_line_q()
 
     # ------------------------------------------------------------------ reads
     @property
@@ -419,9 +469,13 @@ class AnalogCrossbar(Crossbar):
                              self._kns if self._lag else _EMPTY_F32,
                              self._cfd if self._cfd is not None else self._cf if self._cf is not None else _EMPTY_F32,
                              y, self._var_work,
-                             *self.fwd.kernel_args)
-        self.counters.reads_forward += 1
-        self.counters.integrations_forward += self.n_out
+                             *self.fwd.kernel_args, self._q_rows_f, self._q_out)
+        c = self.counters
+        c.reads_forward += 1
+        c.integrations_forward += self.n_out
+        c.line_charge_forward_C += float(self._q_out[0])
+        if c.reads_forward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
         return y
 
     def _backward(self, d: np.ndarray) -> np.ndarray:
@@ -431,9 +485,14 @@ class AnalogCrossbar(Crossbar):
         kernels.read_backward(d, self.cfg.periphery.normalize_backward, self._levels, self.W,
                               self.S if self.S is not None else _EMPTY_2D, self.cfg.pcm.read_noise, self._kbwd,
                               self._read_z(self.n_in, self.bwd), self.kappa_r if self._lag else _EMPTY_F32,
-                              self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args)
-        self.counters.reads_backward += 1
-        self.counters.integrations_backward += self.n_in
+                              self._cb if self._cb is not None else _EMPTY_F32, y, *self.bwd.kernel_args,
+                              self._q_cols_b, self._q_out)
+        c = self.counters
+        c.reads_backward += 1
+        c.integrations_backward += self.n_in
+        c.line_charge_backward_C += float(self._q_out[0])
+        if c.reads_backward % self.LINE_Q_REFRESH_READS == 0:
+            self._refresh_line_q()
         return y
 
     def _read_z(self, n: int, ch: ReadChannel) -> np.ndarray:
@@ -922,11 +981,16 @@ class ArrayProgrammer:
         return G
 
     def read(self, idx):
+        """Verify reads of synapses idx: (w, σ) as in the class docstring; adds their plus-line charge
+        V_read·t_read·Σ W⁺ (the row of each synapse driven for the window, W⁺ of :meth:`AnalogCrossbar._lines_of`)
+        to ``counters.line_charge_verify_C``."""
         xb, f = self.xb, self.flat[idx]
         self._reads += 1
         if self._aging:
             self._seen[idx] = self._reads
         w = xb._w_of(f, self._msp(idx, self._reads))
+        wp, _ = xb._lines_of(f)
+        xb.counters.line_charge_verify_C += float(xb.read_v_V) * self.t_read_s * float(wp.sum(dtype=np.float64))
         sig = np.zeros(f.shape, np.float32)
         if xb.S is not None:
             sig = np.sqrt(xb._s_of(f) * np.float32(xb.noise_factor(self.t_read_s)))
