@@ -204,6 +204,11 @@ def deploy(source, synapse: str, out_dir, *, mode: str | None = None, dataset=No
             target = np.clip(W, -w_r, w_r) if xb.scheme.analog else W
             stats.append(program_fresh(xb, target.astype(np.float32), cfg.transfer.mode))
         net.init_stats = stats
+        # the layers program in parallel: t = 0 is the end of the slowest closed loop (TransferStats.loop_wait_s)
+        wait = max((s.loop_wait_s for s in stats if s is not None), default=0.0)
+        if wait > 0:
+            for xb in net.layers:
+                xb.advance(wait, hold_lsp=True, settle=True)
         prog_s = time.perf_counter() - t0
         k = cfg.training.test_subset
         x_te, y_te = (data.x_test[:k], data.y_test[:k]) if k else (data.x_test, data.y_test)

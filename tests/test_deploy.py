@@ -49,10 +49,14 @@ def test_float_run_deployed_reproduces_its_accuracy_within_the_programming_error
     layers, _, fm = run_weights(run)
     # the deployed chip's noise-free weights are the source's [W; b] (biases included) within tolerance
     dep, _, _ = run_weights(tmp_path / "dep")
+    # at t = 0 (the end of the slowest closed loop, every device aged from the loop's start: the verify delay
+    # model, TransferStats.loop_wait_s) the devices accepted early have drifted on while the loop went on, so
+    # fewer are within tolerance than at their verify reads (measured 0.945; 0.96-0.99 before that model)
     for w_dep, w_src, s in zip(dep, layers, d["layers"]):
         lsp_free = np.abs(w_dep - np.clip(w_src, -s["w_range"], s["w_range"]))
-        assert np.mean(lsp_free <= s["tolerance"]) > 0.95
-        assert np.mean(lsp_free[-1] <= s["tolerance"]) > 0.9          # the bias row
+        assert np.mean(lsp_free <= s["tolerance"]) > 0.9
+        assert np.mean(lsp_free <= 2 * s["tolerance"]) > 0.97
+        assert np.mean(lsp_free[-1] <= s["tolerance"]) > 0.85          # the bias row
     acc_float = _software_accuracy(layers, x, y)
     assert acc_float == pytest.approx(fm["test_accuracy"], abs=1e-9)
     ev = evaluate(tmp_path / "dep", "0s", repeats=2, noise_model="circuit", seed=0, progress=False)
@@ -87,7 +91,9 @@ def test_weights_npz_is_deployed_evaluated_and_reported(tmp_path, float_run, cap
                  "--noise-model", "both", "--quiet"]) == 0
     ev = json.loads((out / "evaluate.json").read_text())
     assert {e["noise_model"] for e in ev["entries"]} == {"circuit", "pcm-statistical"}
-    assert all(a > 0.5 for e in ev["entries"] for a in e["accuracy_mean"])
+    # well above chance (0.1) at 1 s and 1 d with global compensation (measured circuit 0.72 / 0.49,
+    # statistical 0.78 / 0.79 on this 784-32-10 network)
+    assert all(a > 0.4 for e in ev["entries"] for a in e["accuracy_mean"])
     rep = report([out])[0]
     assert rep["energy"]["per_inference_J"] > 0 and rep["evaluate"]
     capsys.readouterr()

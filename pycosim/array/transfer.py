@@ -232,6 +232,15 @@ class TransferStats:
     def frac_within_tol(self) -> float:
         return self.n_within_tol / self.n_moved if self.n_moved else 1.0
 
+    @property
+    def loop_wait_s(self) -> float:
+        """Time (s) from the loop's first pulse to its last verify read, t_loop = iterations·t_verify_delay
+        (each iteration is pulse → wait t_verify_delay → verify read; 0 without a verify delay or open loop).
+        The array model starts the drift of every device the call programmed at the call's start, so letting
+        t_loop pass after the call puts "now" at the end of the programming: every device is then at least as
+        old as at its last verify read (:func:`pycosim.inference.circuit.consolidate`, :mod:`pycosim.deploy`)."""
+        return float(self.iterations) * float(self.t_verify_delay_s)
+
     def as_dict(self) -> dict:
         """The scalar fields and frac_within_tol (no arrays)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("target", "final")} | {

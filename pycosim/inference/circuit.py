@@ -40,8 +40,17 @@ _TRANSFER_FACTS = ("n_moved", "frac_within_tol", "err_rms", "set_pulses", "reset
 
 def consolidate(net) -> list:
     """Final transfer of every layer with an LSP into its PCM pair, in place: the run's transfer with
-    threshold 0 and without polarity inversion (module docstring). Returns the TransferStats."""
-    return [xb.transfer(threshold=0.0, invert_polarity=False) for xb in net.layers if xb.scheme.has_lsp]
+    threshold 0 and without polarity inversion (module docstring). The layers transfer in parallel, so time
+    t = 0 of the curve is the end of the slowest layer's closed loop: every layer then lets
+    max over layers of TransferStats.loop_wait_s (iterations × verify delay) pass, 3T1C held, so that no
+    device is read younger than at its own verify read (with a verify delay a device read at its programming
+    age would show the conductance it had before the drift the loop verified against). Returns the
+    TransferStats."""
+    stats = [xb.transfer(threshold=0.0, invert_polarity=False) for xb in net.layers if xb.scheme.has_lsp]
+    wait = max((s.loop_wait_s for s in stats), default=0.0)
+    if wait > 0:
+        advance(net, wait, "transfer")
+    return stats
 
 
 def advance(net, t_s: float, lsp_mode: str = "transfer") -> None:
