@@ -178,27 +178,31 @@ DRIFT_LEVELS = np.array([0.0, 0.01, 0.03, 0.1, 0.25, 0.5, 0.75, 1.0, 1.3])
 #: 20 ns → 0.82 µS, 80 ns → 2.7 µS (nominal device). 100 µs crystallises the device fully (nominal
 #: x = 0.9998 after the pulse; G 7 µs after it 26.11, 26.92, 27.01, 27.01 µS for 20, 50, 100, 200 µs).
 DRIFT_SET_WIDTHS_S = (None, 5e-9, 20e-9, 80e-9, 260e-9, 800e-9, 2e-6, 5e-6, 100e-6)
-#: ``circuits/pcm_drift.cir`` defaults: the SET pulse starts at 1 µs with 5 ns edges; from tp = 7 µs on (every
-#: pulse up to 5 µs has ended) the bench accelerates the drift clock, and every read is taken at a device age
-#: t_a: G_prog (``pcm/drift_g_prog_S``) at t_a = DRIFT_T_PROG_S = 7 µs after the pulse, the read time of the
-#: array model's programmed G (PCMConfig.drift_t_prog_s) and of the SPICE validation's G(t_p). A longer pulse
-#: moves tp to DRIFT_TP_AFTER_S after its end (the bench's tp set by the job: no bench change).
-DRIFT_PULSE_START_S, DRIFT_TR_S, DRIFT_BENCH_TP_S = 1e-6, 5e-9, 7e-6
+#: ``circuits/pcm_drift.cir``: the SET pulse starts at 1 µs with 5 ns edges. Every read is taken at a device age
+#: t_a (the drift clock, restarted by the pulse): G_prog (``pcm/drift_g_prog_S``) at t_a = DRIFT_T_PROG_S = 7 µs
+#: after the pulse, the read time of the array model's programmed G (PCMConfig.drift_t_prog_s) and of the SPICE
+#: validation's G(t_p), then the DRIFT_T_S reads; each read interpolates ln G linearly in ln t_a.
+DRIFT_PULSE_START_S, DRIFT_TR_S = 1e-6, 5e-9
 DRIFT_T_PROG_S = 7e-6
-DRIFT_TP_AFTER_S = 5e-6
 assert len(DRIFT_SET_WIDTHS_S) == len(DRIFT_LEVELS)
-#: Drift-clock acceleration of the characterisation's ``pcm_drift`` runs (1/s; the bench's kclk, default 1e6):
-#: device time grows by a factor e every 1/kclk of simulated time after tp, so 7 µs … 1.2·10⁴ s take 11.6 µs of
-#: simulation instead of 23 µs, at the bench's 20 ns step (4 % of an e-fold). Measured on 9 levels × 4 devices
-#: against a converged reference (the same runs at a 5 ns step): largest relative error of any read 4.7e-4,
-#: against 4.9e-4 at kclk = 1e6 (the error is the programming pulse's, set by the step before tp, which this
-#: does not change); the reads move by at most 1.2e-4. Saves ~30 % of the drift bench's time.
-DRIFT_KCLK_PER_S = 2e6
-#: Largest time step (s; the bench's tmx, default 20 ns) of the runs whose SET pulse moves tp (the 100 µs pulse of
-#: the fully crystalline level): the cell is crystalline after a few µs of it, and 20 ns steps through the
-#: remaining ~95 µs cost 4× the time of any other level. 50 ns: relative error 3e-4 against the 5 ns reference
-#: (the largest of the other levels: 4.7e-4), the reads move by at most 6e-5.
-DRIFT_LONG_PULSE_TMX_S = 50e-9
+#: The characterisation starts the accelerated drift clock (the bench's tp) this long after the end of the SET
+#: pulse (after DRIFT_TP_AFTER_S of simulation for the RESET level, which has no pulse): the cell has cooled
+#: (thermal time constant 1 ns) and its state is frozen, so G depends on time only through t_a, and every read,
+#: G_prog included, is taken on the accelerated clock. (The bench's default, tp = 7 µs, spent ~300 time steps
+#: of 20 ns waiting for t_a = 7 µs.)
+DRIFT_TP_AFTER_S = 0.2e-6
+#: Largest time step (s; the bench's tmx) of the runs: 20 ns, the programming pulse's resolution (unchanged from
+#: the bench default, so the programmed states are integrated as before), and DRIFT_LONG_PULSE_TMX_S for a
+#: pulse longer than DRIFT_LONG_PULSE_S (the 100 µs pulse of the fully crystalline level: the cell is
+#: crystalline after a few µs of it and at thermal steady state; 400 ns moves its reads by at most 7e-5 against
+#: a 5 ns-step run).
+DRIFT_TMX_S = 20e-9
+DRIFT_LONG_PULSE_S = 10e-6
+DRIFT_LONG_PULSE_TMX_S = 400e-9
+#: Drift-clock acceleration × largest time step (the bench's kclk·tmx): every time step after tp advances device
+#: time by at most a factor e^0.4, so 7 µs … 1.2·10⁴ s take ~53 steps. With the reads interpolated in ln t_a,
+#: 0.4 reads within 1.2e-4 of 0.04 (the RESET level, which has no programming error); 0.8 was 3.5e-3 off.
+DRIFT_KCLK_TMX = 0.4
 #: Cycle-to-cycle runs: the nominal device (md2d = 0) from x = C2C_X0, two SET pulses; the second
 #: step (G ≈ 8–12 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
 C2C_X0 = 0.3
@@ -212,18 +216,16 @@ _NOISE_KEEP = ("v1#branch", "v2#branch", "v3#branch", "v4#branch")
 
 
 def _drift_params(level: int) -> dict:
-    """``pcm_drift`` parameters of one level: no pulse (RESET), or a SET pulse of the level's width; a
-    pulse that would not end 0.5 µs before the bench's tp also moves tp to DRIFT_TP_AFTER_S after its end
-    (and runs at the time step DRIFT_LONG_PULSE_TMX_S). Every level's drift clock runs at DRIFT_KCLK_PER_S."""
+    """``pcm_drift`` parameters of one level: no pulse (RESET), or a SET pulse of the level's width; the drift
+    clock accelerated from DRIFT_TP_AFTER_S after the pulse's end (tp) at kclk = DRIFT_KCLK_TMX/tmx, with the
+    time step tmx = DRIFT_TMX_S, or DRIFT_LONG_PULSE_TMX_S for a pulse longer than DRIFT_LONG_PULSE_S."""
     w = DRIFT_SET_WIDTHS_S[level]
+    tmx = DRIFT_LONG_PULSE_TMX_S if w is not None and w > DRIFT_LONG_PULSE_S else DRIFT_TMX_S
+    common = {"tmx": tmx, "kclk": round(DRIFT_KCLK_TMX / tmx, 3)}
     if w is None:
-        return {"lev_on": 0, "kclk": DRIFT_KCLK_PER_S}
-    p = {"lev_on": 1, "tset": w, "kclk": DRIFT_KCLK_PER_S}
+        return {"lev_on": 0, "tp": DRIFT_TP_AFTER_S, **common}
     end = DRIFT_PULSE_START_S + 2 * DRIFT_TR_S + w
-    if end > DRIFT_BENCH_TP_S - 0.5e-6:
-        p["tp"] = round(end + DRIFT_TP_AFTER_S, 12)
-        p["tmx"] = DRIFT_LONG_PULSE_TMX_S
-    return p
+    return {"lev_on": 1, "tset": w, "tp": round(end + DRIFT_TP_AFTER_S, 12), **common}
 
 
 def jobs(mc: int, seed: int) -> dict[str, list[dict]]:

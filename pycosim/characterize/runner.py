@@ -138,7 +138,7 @@ def mixed_conditions(options: Options) -> list[str]:
 #: ``benchmarks/characterize_time.py --profile``). Only the ORDER of the runs depends on it: the longest go
 #: first, so that the two worker processes finish together instead of one idling while the other ends a
 #: long run (longest-processing-time-first scheduling). Results do not depend on the order.
-RUN_COST_MS = {"pcm_set_staircase": 135, "pcm_reset": 34, "pcm_read_iv": 100, "pcm_drift": 110,
+RUN_COST_MS = {"pcm_set_staircase": 135, "pcm_reset": 34, "pcm_read_iv": 100, "pcm_drift": 60,
                "pcm_read_noise": 410, "lsp_up_down": 48, "lsp_read_gv": 12, "lsp_steps": 44, "lsp_retention": 35,
                "lsp_reset": 31, "lsp_c2c": 1960, "lsp_read_noise": 720, "integrator_transfer": 15,
                "integrator_noise": 650, "integrator_diff": 32}
@@ -148,13 +148,10 @@ RECYCLE_AFTER = 2000
 
 
 def run_cost_ms(bench: str, job: dict) -> float:
-    """Expected CPU time (ms) of one bench run, for scheduling only (:data:`RUN_COST_MS`; a run whose
-    parameters move the bench's end time ``tp`` — the long SET pulse of ``pcm_drift``'s top level —
-    or ask for a cycle-to-cycle staircase of ``np`` pulses is scaled accordingly)."""
+    """Expected CPU time (ms) of one bench run, for scheduling only (:data:`RUN_COST_MS`; a run that asks
+    for a cycle-to-cycle staircase of ``np`` pulses is scaled accordingly)."""
     base = RUN_COST_MS.get(bench, 50.0)
     p = job.get("params") or {}
-    if "tp" in p:
-        base *= max(1.0, float(p["tp"]) / 7e-6 * 0.25)   # pcm_drift: the 100 µs pulse of the top level
     if "np" in p:
         base *= max(0.1, float(p["np"]) / 20)
     return base
