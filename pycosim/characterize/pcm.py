@@ -129,6 +129,57 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
     return coef, res
 
 
+def c2c_residuals(stairs, clean_S: np.ndarray, g_sat_S: np.ndarray):
+    """Cycle-to-cycle residuals of SET steps against each device's deterministic mean step.
+
+    stairs: sequence of (stair_S (n, J + 1), first) — staircases with cycle-to-cycle noise of the devices whose
+    clean staircases (cycle-to-cycle off) are the rows of clean_S (n, N + 1), saturation g_sat_S (n,); the
+    steps from column *first* on are used. Returns (G (m,), ΔG (m,), m_k(G) (m,), G_sat,k (m,)) in S, the
+    mean step from :func:`pycosim.devices.pcm.clean_dg_cell` (the array model's own law)."""
+    from pycosim.devices.pcm import _clean_mean_dg
+
+    clean = np.ascontiguousarray(np.minimum(np.maximum.accumulate(clean_S, axis=1), g_sat_S[:, None]), np.float32)
+    sat = np.ascontiguousarray(g_sat_S, np.float32)
+    out = []
+    for st, first in stairs:
+        n, j = st.shape[0], st.shape[1] - 1
+        g = st[:, first:-1].ravel()
+        dg = np.diff(st, axis=1)[:, first:].ravel()
+        k = np.repeat(np.arange(n), j - first)
+        m = _clean_mean_dg(g.astype(np.float32), k.astype(np.int64), clean, sat, np.empty(g.size, np.float32))
+        out.append((g, dg, m.astype(np.float64), g_sat_S[k]))
+    return tuple(np.concatenate([o[i] for o in out]) for i in range(4))
+
+
+def fit_c2c_law(g_S, dg_S, m_S, g_sat_S) -> dict:
+    """Maximum-likelihood fit of the per-pulse σ of the array model's SET law to the bench's residuals:
+    ΔG − m_k(G) ~ N(0, σ²), σ = c·m_k(G) + a·G_sat,k + b·G (c, a, b ≥ 0; the form of the published PCM preset's
+    σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range, with w = G/G_sat,k). Steps at the ceiling
+    (G + ΔG ≥ 0.995·G_sat,k) are censored, as the array model clips there: they enter with the probability of
+    reaching it. Returns {"form", "c", "a", "b", "n_steps", "rms_z"} (rms_z: rms of the standardised residuals)."""
+    from scipy.optimize import minimize
+    from scipy.stats import norm
+
+    e = (dg_S - m_S) * _US
+    mu, gs, g = m_S * _US, g_sat_S * _US, g_S * _US
+    top = (g_S + dg_S) >= 0.995 * g_sat_S
+    head = (g_sat_S - g_S - m_S) * _US                    # distance to the ceiling from the mean outcome
+
+    def nll(p):
+        c, a, b = np.exp(p)
+        sd = c * mu + a * gs + b * g
+        ll = np.where(top, norm.logsf(head / sd), -np.log(sd) - 0.5 * (e / sd) ** 2)
+        return -ll.sum()
+
+    res = minimize(nll, np.log([0.6, 0.02, 0.05]), method="Nelder-Mead",
+                   options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000})
+    c, a, b = (float(v) for v in np.exp(res.x))
+    sd = c * mu + a * gs + b * g
+    z = e[~top] / sd[~top]
+    return {"form": "sigma = c*m_k(G) + a*G_sat_k + b*G", "c": c, "a": a, "b": b, "n_steps": int(e.size),
+            "n_censored": int(top.sum()), "rms_z": float(np.sqrt(np.mean(z**2)))}
+
+
 def fit_drift(t_s: np.ndarray, g_S: np.ndarray, t0_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Per-device drift fit log G = log G₀ − ν·log(t/t₀); g_S (n, n_t) → (ν (n,), G₀ (n,) in S)."""
     x = np.log(np.asarray(t_s) / t0_s)
@@ -200,9 +251,26 @@ DRIFT_KCLK_PER_S = 2e6
 #: (the largest of the other levels: 4.7e-4), the reads move by at most 6e-5.
 DRIFT_LONG_PULSE_TMX_S = 50e-9
 #: Cycle-to-cycle runs: the nominal device (md2d = 0) from x = C2C_X0, two SET pulses; the second
-#: step (G ≈ 8–12 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
+#: step (G ≈ 10 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
 C2C_X0 = 0.3
 C2C_PARAMS = {"md2d": 0, "xc0": C2C_X0, "np": 2}
+#: Cycle-to-cycle steps of the nominal device at three levels, compared with the published PCM preset's law
+#: (``pcm.c2c_pub_*``): the first pulse from RESET (0 % of the range) and the second pulse from x = 0.08 and
+#: x = 0.3 (≈ 25 % and 45 % of G_sat; the second, so the first pulse's drift recovery is not in the step).
+#: (x0, index of the step) per level; the 0.3 level is C2C_PARAMS.
+C2C_LEVELS = ((0.0, 0), (0.08, 1), (C2C_X0, 1))
+#: Deterministic staircase of every device (its cycle-to-cycle noise off, mc2c = 0), long enough to approach
+#: saturation (60 pulses: ≈ 0.8 of G_sat): the mean step m_k(G) of device k (``pcm/stair_clean_g_S``).
+N_CLEAN = 60
+CLEAN_PARAMS = {"mc2c": 0, "np": N_CLEAN}
+#: Saturation of every device at the staircase's time base: one clean pulse on a fully crystalline cell (x = 1),
+#: read 0.5 µs later (``pcm/g_sat_S``): the ceiling of the SET response.
+SAT_PARAMS = {"mc2c": 0, "xc0": 1, "np": 1}
+#: Staircase of every device from the upper part of its range (x0 = 0.6, with cycle-to-cycle noise; steps 2 … 20
+#: are kept, ``pcm/stair_top_g_S``): the cycle-to-cycle data near saturation, which 20 pulses from RESET
+#: rarely reach.
+TOP_X0 = 0.6
+TOP_PARAMS = {"xc0": TOP_X0, "np": 20}
 #: Number of read-noise records (seeds) and the bench's windows per record.
 N_READ_NOISE = 12
 #: Sources that program the 1T1R cell (bit line, word line).
@@ -232,9 +300,13 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     device (same seeds, ``C2C_PARAMS``), :data:`N_READ_IV` instances of the read bench and
     :data:`N_READ_NOISE` read-noise records."""
     seeds = list(range(seed, seed + mc))
+    c2c = [{"seed": s, "keep": ("g_us",), "params": {"md2d": 0, "xc0": x0, "np": k + 1}}
+           for x0, k in C2C_LEVELS for s in seeds]
     return {
-        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds]
-        + [{"seed": s, "keep": ("g_us",), "params": dict(C2C_PARAMS)} for s in seeds],
+        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds] + c2c
+        + [{"seed": s, "keep": ("g_us",), "params": dict(p)} for p in (CLEAN_PARAMS, SAT_PARAMS, TOP_PARAMS)
+           for s in seeds]
+        + [{"keep": ("g_us",), "params": {"mc": 0, **SAT_PARAMS}}],
         "pcm_reset": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
         "pcm_read_iv": [{"seed": s, "keep": ("r",) + tuple(f"g{k}_us" for k in range(len(READ_IV_STATES)))}
                         for s in seeds[:N_READ_IV]],
@@ -358,19 +430,61 @@ def read_noise(results) -> tuple[np.ndarray, np.ndarray, float]:
     return mean / (tint * vread), rel, tint
 
 
+def _staircase_kinds(results) -> dict:
+    """The ``pcm_set_staircase`` runs of :func:`jobs` by kind, each sorted by seed: "main" (device-to-device with
+    cycle-to-cycle noise, from RESET), ("c2c", x0) (nominal device, C2C_LEVELS), "clean" (CLEAN_PARAMS), "sat"
+    (SAT_PARAMS), "sat_nominal" (mc = 0 on SAT_PARAMS), "top" (TOP_PARAMS)."""
+    out: dict = {}
+    for r in results:
+        p = r.meta["all_params"]
+        mc, md2d, mc2c, x0 = (float(p.get(k, d)) for k, d in (("mc", 1), ("md2d", 1), ("mc2c", 1), ("xc0", 0)))
+        if mc == 0:
+            kind = "sat_nominal" if x0 == 1 else "nominal"
+        elif md2d == 0:
+            kind = ("c2c", x0)
+        elif mc2c == 0:
+            kind = "sat" if x0 == 1 else "clean"
+        else:
+            kind = "main" if x0 == 0 else "top"
+        out.setdefault(kind, []).append(r)
+    for v in out.values():
+        v.sort(key=lambda r: (r.meta["seed"] is None, r.meta["seed"] or 0))
+    return out
+
+
 def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict, dict]:
     """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results.
 
     *lib_params*: the library overrides of the runs (:attr:`pycosim.characterize.runner.Options.lib_params`);
     a ``pcm`` default the extraction reads (the drift onset ``ton``) is taken from them.
     Raises CalibrationError naming the quantity if a table would hold non-finite values."""
-    all_st = runs["pcm_set_staircase"]
-    st_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) != 0]
-    c2c_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) == 0]
+    kinds = _staircase_kinds(runs["pcm_set_staircase"])
+    st_runs = kinds["main"]
+    c2c_runs = kinds.get(("c2c", C2C_X0), [])
     if not st_runs or len(c2c_runs) < 2:
         raise CalibrationError(f"PCM extraction: staircase runs: {len(st_runs)} device-to-device, "
                                f"{len(c2c_runs)} cycle-to-cycle (need >= 1 and >= 2)")
+    seeds = [r.meta["seed"] for r in st_runs]
+    for name in ("clean", "sat", "top"):
+        if [r.meta["seed"] for r in kinds.get(name, [])] != seeds:
+            raise CalibrationError(f"PCM extraction: the {name} staircase runs (pcm_set_staircase with "
+                                   f"{ {'clean': CLEAN_PARAMS, 'sat': SAT_PARAMS, 'top': TOP_PARAMS}[name]}) must "
+                                   f"cover the seeds of the device-to-device staircase, one each")
+    if len(kinds.get("sat_nominal", [])) != 1:
+        raise CalibrationError("PCM extraction: one pcm_set_staircase run of the nominal device (mc = 0) on a "
+                               "crystalline cell (xc0 = 1) is needed: the range of the published c2c comparison")
     stair = _finite("staircase_g_S", staircase(st_runs))
+    clean = _finite("stair_clean_g_S", staircase(kinds["clean"]))
+    g_sat = _finite("g_sat_S", staircase(kinds["sat"])[:, 1])
+    top = _finite("stair_top_g_S", staircase(kinds["top"]))
+    law = fit_c2c_law(*c2c_residuals([(stair, 0), (top, 1)], clean, g_sat))
+    sat_nom = float(staircase(kinds["sat_nominal"])[0, 1])
+    pub = []
+    for x0, k in C2C_LEVELS:
+        st = _finite(f"c2c steps at x0 = {x0}", staircase(kinds.get(("c2c", x0), [])))
+        dg = st[:, k + 1] - st[:, k]
+        w, dw = st[:, k].mean() / sat_nom, dg.mean() / sat_nom
+        pub.append((w, dw, dg.std(ddof=1) / dg.mean(), 0.6 * (abs(dw) + 0.042 + 0.108 * w) / dw))
     table = jump_table(stair)
     fit = fit_dg(stair)
     fit_coef, fit_res = fit_staircases(stair)
@@ -431,6 +545,13 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
         "c2c_rel_sigma": float(c2c.std(ddof=1) / c2c.mean()),
         "c2c_mean_dg_S": float(c2c.mean()),
         "c2c_negative_fraction": float(np.mean(c2c < 0)),
+        "c2c_law": law,
+        "g_sat_mean_S": float(g_sat.mean()),
+        "g_sat_nominal_S": sat_nom,
+        "c2c_pub_w": [float(p[0]) for p in pub],
+        "c2c_pub_mean_dw": [float(p[1]) for p in pub],
+        "c2c_pub_rel_sigma": [float(p[2]) for p in pub],
+        "c2c_pub_law_rel_sigma": [float(p[3]) for p in pub],
         "nu_mean": float(nu[:, 0].mean()),
         "nu_std": float(nu[:, 0].std()),
         "nu_by_level_mean": [float(v) for v in nu.mean(axis=0)],
@@ -450,6 +571,10 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
     }
     tables = {
         "staircase_g_S": stair,
+        "stair_clean_g_S": clean,
+        "stair_top_g_S": top,
+        "g_sat_S": g_sat,
+        "c2c_law": np.array([law["c"], law["a"], law["b"]], dtype=np.float64),
         "fit_coef": fit_coef,
         "fit_dg_residual_S": fit_res,
         **table,
