@@ -17,8 +17,10 @@ IEEE TED 62, 3498 (2015) and Ambrogio et al., Nature 558, 60 (2018):
   mean nu within 0.03-0.12 at every level, falling with G, device-to-device sigma_nu >= 0.005 at every
   level (Nandakumar et al., ICECS 2019: mean 0.05-0.1, sigma 0.008-0.045);
 * cycle-to-cycle noise belongs to each pulse: the same seed gives the same per-pulse growth whatever
-  the pulse period or the largest time step; sigma/mean of a mid-range step 0.3-1.0 (aihwkit PCM
-  preset: ~0.6); negative steps are allowed;
+  the pulse period or the largest time step; sigma/mean of one step at 0, ~30 and ~50 % of the range within
+  1.5x of the published PCM preset's law 0.6*(|dw| + 0.042 + 0.108*|w|)/dw (Nandakumar et al. 2020, aihwkit
+  PCMPresetDevice); negative steps are allowed;
+* the array model's SET law (deterministic staircase + per-pulse Gaussian) closes on a fresh SPICE Monte Carlo;
 * read noise: relative sigma of one read integrated over 250 ns within a factor 3 of
   0.0088*(G/G_max)^-0.65*sqrt(ln((t + t_read)/(2 t_read))) (Nandakumar et al. 2019) at four levels;
 * same seed = same device in every PCM bench;
@@ -33,7 +35,7 @@ import numpy as np
 import pytest
 
 from pycosim import calibration
-from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
+from pycosim.characterize.pcm import (C2C_LEVELS, C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
                                       _drift_params, drift_table, fit_drift, read_noise, staircase)
 from pycosim.devices import pcm
 from pycosim.resources import resource_path
@@ -142,7 +144,10 @@ def test_reset_floor(reset_runs):
 
 
 def test_set_staircase_mean(stair_runs):
-    """20 identical partial-SET pulses: mean G monotone from < 1 uS to 10-40 uS, saturating."""
+    """20 identical partial-SET pulses: mean G rises from < 1 uS to 10-40 uS, saturating.  The mean of 10 seeds
+    rises over every block of 5 pulses (single steps need not: with the published additive and slope terms of the
+    cycle-to-cycle noise a step's sigma exceeds the mean step above ~30 % of the range); the nominal device
+    (mc = 0, no noise) rises with every pulse."""
     g = staircase(stair_runs[1:]) * 1e6                # (n_seeds, np+1), uS
     nom = staircase(stair_runs[:1])[0] * 1e6
     mean = g.mean(axis=0)
@@ -155,9 +160,9 @@ def test_set_staircase_mean(stair_runs):
     print(f"nominal G (uS): {nom}")
     assert len(mean) == 21
     assert mean[0] < 1.0
-    assert np.all(steps > 0), "mean G must rise with every pulse"
+    assert np.all(np.diff(mean[::5]) > 0), "mean G must rise over every block of 5 pulses"
     assert 10.0 <= mean[-1] <= 40.0
-    assert steps[0] >= 3.0 * steps[-1]
+    assert steps[:2].mean() >= 3.0 * steps[-5:].mean()
     assert np.all(np.diff(nom) > 0) and nom[0] < 1.0    # the nominal device too
 
 
@@ -352,18 +357,88 @@ def test_c2c_noise_belongs_to_each_pulse():
     np.testing.assert_allclose(cv[1], cv[0], rtol=0.1)
 
 
-def test_c2c_step_spread():
-    """Cycle-to-cycle sigma of a mid-range step (nominal device, 2nd pulse from x=0.3) is 0.3-1.0 x
-    the mean step; steps may be zero or negative (Gaussian per-pulse factor, 1 + 0.6*z)."""
-    res = run_many([dict(netlist=STAIR, seed=s, params=dict(C2C_PARAMS), keep=("g_us",)) for s in C2C_SEEDS],
-                   workers=2, cache=False)
-    g = staircase(res) * 1e6
-    dg = g[:, 2] - g[:, 1]
-    rel = dg.std(ddof=1) / dg.mean()
-    print(f"\nmid-range step (G {g[:, 1].mean():.2f} uS before): mean {dg.mean():.3f} uS, sigma {dg.std(ddof=1):.3f} uS, "
-          f"sigma/mean {rel:.3f}; min {dg.min():.3f} uS; negative {np.mean(dg < 0) * 100:.0f} % of {len(dg)}")
-    assert 6.0 < g[:, 1].mean() < 14.0                  # mid-range of the ~20 uS programmed range
-    assert 0.3 <= rel <= 1.0
+def test_c2c_step_vs_published_preset():
+    """Cycle-to-cycle sigma/mean of one SET step of the nominal device (48 seeds) at 0, ~30 and ~50 % of its range
+    (the first pulse from RESET; the second pulse from x = 0.08 and x = 0.3, so the drift recovery of the first
+    pulse is not in the step) within 1.5x of the published PCM preset's law sigma = 0.6*(|dw| + 0.042 + 0.108*|w|)
+    (aihwkit PCMPresetDevice, after Nandakumar et al., Front. Neurosci. 14, 406 (2020)), evaluated at the device's
+    OWN mean step dw and level w, in units of its range: G_sat, the nominal device's fully crystalline G read as the
+    steps are, 0.5 us after a pulse (the preset's mean step belongs to the preset's device; pycosim's step is set by
+    the circuit and its pulse).  Without the additive and slope terms (c2a = c2s = 0, planted) the ~50 % point
+    falls below 0.67x."""
+    sat = staircase([run(STAIR, params={"mc": 0, "xc0": 1, "np": 1}, cache=False)])[0, 1]
+    seeds = list(range(1, 49))
+    out = []
+    for x0, k in C2C_LEVELS:
+        res = run_many([dict(netlist=STAIR, seed=s, params={"md2d": 0, "xc0": x0, "np": k + 1}, keep=("g_us",))
+                        for s in seeds], workers=2, cache=False)
+        st = staircase(res)
+        dg = st[:, k + 1] - st[:, k]
+        w, dw = st[:, k].mean() / sat, dg.mean() / sat
+        rel, law = dg.std(ddof=1) / dg.mean(), 0.6 * (abs(dw) + 0.042 + 0.108 * w) / dw
+        out.append((w, dw, rel, law, np.mean(dg < 0)))
+    print(f"\nG_sat {sat * 1e6:.2f} uS; w (G/G_sat)  mean step (range)  sigma/mean  published law  ratio  negative")
+    for w, dw, rel, law, neg in out:
+        print(f"{w:18.3f}  {dw:17.4f}  {rel:10.3f}  {law:13.3f}  {rel / law:5.2f}  {neg:8.2f}")
+    w = np.array([o[0] for o in out])
+    assert w[0] < 0.02 and 0.18 < w[1] < 0.4 and 0.38 < w[2] < 0.6
+    ratio = np.array([o[2] / o[3] for o in out])
+    assert np.all((ratio > 1 / 1.5) & (ratio < 1.5))
+
+
+FRESH_SEEDS = list(range(5000, 5024))  # devices the shipped bundle has not seen
+
+
+def test_array_set_law_closes_on_fresh_spice():
+    """The array model's SET law (each bundle device's deterministic staircase plus the per-pulse Gaussian
+    sigma = c*m_k(G) + a*G_sat,k + b*G, pcm/c2c_law) against a fresh SPICE Monte Carlo of 24 devices it has not seen
+    (seeds 5000-5023; 20 pulses from RESET, and each device's saturation G_sat): the array's population (2,000
+    devices: the bundle's 100, 20 times) from RESET. Mean G within 10 % and spread across devices within 30 % at
+    pulses 5, 10, 15, 20 (a 24-device mean has a standard error of up to 6 %); sigma/mean of the step per bin of
+    G/G_sat (bins with >= 40 SPICE steps) within 30 %; the fraction of devices that reach 0.95 G_sat within the
+    20 pulses within 0.15."""
+    res = run_many([dict(netlist=STAIR, seed=s, keep=("g_us",)) for s in FRESH_SEEDS]
+                   + [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "xc0": 1, "np": 1}, keep=("g_us",))
+                      for s in FRESH_SEEDS], workers=2, cache=False)
+    n = len(FRESH_SEEDS)
+    sp = staircase(res[:n])
+    sat = staircase(res[n:])[:, 1]
+    b = calibration.load()
+    pop = pcm.population(b, drift=False, read_noise=False)
+    rng = np.random.default_rng(5000)
+    inst = np.tile(np.arange(pop.n), 20)
+    g, c = pop.g_initial_S[inst], np.zeros(inst.size, np.int32)
+    tr = [g]
+    for _ in range(sp.shape[1] - 1):
+        g, c = pcm.set_pulses(g, 1, inst, pop, rng, since=c)
+        tr.append(g)
+    ar = np.array(tr).T
+    cols = [5, 10, 15, 20]
+    em = ar.mean(0)[cols] / sp.mean(0)[cols] - 1
+    es = ar.std(0)[cols] / sp.std(0)[cols] - 1
+    print(f"\nfresh SPICE ({n} devices) vs array (2,000): mean G at pulses {cols}: SPICE "
+          f"{np.round(sp.mean(0)[cols] * 1e6, 2)} uS, array {np.round(ar.mean(0)[cols] * 1e6, 2)} uS (err {np.round(em, 3)}); "
+          f"spread err {np.round(es, 3)}")
+    edges = np.array([0.0, 0.15, 0.4, 0.6, 0.8, 1.01])
+
+    def rel_by_bin(st, gs):
+        u = (st[:, :-1] / gs[:, None]).ravel()
+        dg = np.diff(st, axis=1).ravel()
+        k = np.clip(np.digitize(u, edges) - 1, 0, len(edges) - 2)
+        return np.array([dg[k == j].std() / dg[k == j].mean() if np.sum(k == j) > 1 else np.nan
+                         for j in range(len(edges) - 1)]), np.bincount(k, minlength=len(edges) - 1)
+
+    r_s, n_s = rel_by_bin(sp, sat)
+    r_a, _ = rel_by_bin(ar, pop.g_sat_S[inst])
+    ok = n_s >= 40
+    print(f"step sigma/mean per bin of G/G_sat {edges}: SPICE {np.round(r_s, 2)} (n {n_s}), array {np.round(r_a, 2)}")
+    f_s = np.mean((sp[:, 1:] >= 0.95 * sat[:, None]).any(axis=1))
+    f_a = np.mean((ar[:, 1:] >= 0.95 * pop.g_sat_S[inst][:, None]).any(axis=1))
+    print(f"reach 0.95 G_sat within 20 pulses: SPICE {f_s:.2f}, array {f_a:.2f}; G_sat mean SPICE "
+          f"{sat.mean() * 1e6:.2f} uS, bundle {pop.g_sat_S.mean() * 1e6:.2f} uS")
+    assert np.all(np.abs(em) < 0.10) and np.all(np.abs(es) < 0.30)
+    assert np.all(np.abs(r_a[ok] / r_s[ok] - 1) < 0.30)
+    assert abs(f_a - f_s) < 0.15
 
 
 def test_read_noise_vs_published():
@@ -410,7 +485,7 @@ def test_monte_carlo_spread_and_reproducibility(stair_runs):
     print(f"\nstep spread between seeds: first step {dg[:, 0].mean():.2f} +- {dg[:, 0].std():.2f} uS, "
           f"last {dg[:, -1].mean():.3f} +- {dg[:, -1].std():.3f} uS; CV per pulse {cv.min():.2f}..{cv.max():.2f}")
     assert np.all(dg.std(axis=0) > 0)
-    assert np.all(cv > 0.05)
+    assert np.all(np.abs(cv) > 0.05)
     seed = SEEDS[2]
     a = run(STAIR, seed=seed, cache=False)
     b = run(STAIR, seed=seed, cache=False)
