@@ -490,9 +490,7 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
     fit_coef, fit_res = fit_staircases(stair)
     steps = np.diff(stair, axis=1)
     e_set = _finite("e_set_J", np.stack([set_pulse_energy_J(r) for r in st_runs]))
-    c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))
-    if c2c.mean() <= 0:
-        raise CalibrationError(f"PCM extraction: c2c_dg_S: mean step {c2c.mean():.3g} S is not positive")
+    c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))   # σ/mean ≈ 2 at mid-range: a few seeds may average ≤ 0
 
     rs = runs["pcm_reset"]
     g_reset = _finite("g_reset_S", [r.meas["g_reset"] for r in rs]) * 1e-6
