@@ -129,6 +129,14 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
     return coef, res
 
 
+#: Bins of u = G/G_sat,k (G before the step) of the mean of the standardised c2c residuals (``pcm/c2c_bias``): the
+#: circuit's noisy steps average ≈ 0.1 σ more than the deterministic step at 10–60 % of G_sat (the kick acts on a
+#: G(x) that is convex, and its slope term grows with x while it acts); at and above C2C_BIAS_TOP_U the ceiling's
+#: truncation dominates, which the array model's clip reproduces, so the bias is 0 there.
+C2C_BIAS_EDGES_U = np.array([0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01])
+C2C_BIAS_TOP_U = 0.9
+
+
 def c2c_residuals(stairs, clean_S: np.ndarray, g_sat_S: np.ndarray):
     """Cycle-to-cycle residuals of SET steps against each device's deterministic mean step.
 
@@ -156,7 +164,9 @@ def fit_c2c_law(g_S, dg_S, m_S, g_sat_S) -> dict:
     ΔG − m_k(G) ~ N(0, σ²), σ = c·m_k(G) + a·G_sat,k + b·G (c, a, b ≥ 0; the form of the published PCM preset's
     σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range, with w = G/G_sat,k). Steps at the ceiling
     (G + ΔG ≥ 0.995·G_sat,k) are censored, as the array model clips there: they enter with the probability of
-    reaching it. Returns {"form", "c", "a", "b", "n_steps", "rms_z"} (rms_z: rms of the standardised residuals)."""
+    reaching it. Returns {"form", "c", "a", "b", "n_steps", "n_censored", "rms_z" (rms of the standardised residuals),
+    "bias_edges_u", "bias", "bias_count"}: the mean standardised residual per bin of G/G_sat,k (C2C_BIAS_EDGES_U; 0
+    from C2C_BIAS_TOP_U on), the array model's mean offset bias·σ of a step."""
     from scipy.optimize import minimize
     from scipy.stats import norm
 
@@ -175,9 +185,16 @@ def fit_c2c_law(g_S, dg_S, m_S, g_sat_S) -> dict:
                    options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000})
     c, a, b = (float(v) for v in np.exp(res.x))
     sd = c * mu + a * gs + b * g
-    z = e[~top] / sd[~top]
+    z = e / sd
+    u = g_S / g_sat_S
+    k = np.clip(np.digitize(u, C2C_BIAS_EDGES_U) - 1, 0, len(C2C_BIAS_EDGES_U) - 2)
+    cnt = np.bincount(k, minlength=len(C2C_BIAS_EDGES_U) - 1)
+    bias = np.bincount(k, z, minlength=len(C2C_BIAS_EDGES_U) - 1) / np.maximum(cnt, 1)
+    bias[C2C_BIAS_EDGES_U[:-1] >= C2C_BIAS_TOP_U] = 0.0
     return {"form": "sigma = c*m_k(G) + a*G_sat_k + b*G", "c": c, "a": a, "b": b, "n_steps": int(e.size),
-            "n_censored": int(top.sum()), "rms_z": float(np.sqrt(np.mean(z**2)))}
+            "n_censored": int(top.sum()), "rms_z": float(np.sqrt(np.mean(z[~top] ** 2))),
+            "bias_edges_u": [float(v) for v in C2C_BIAS_EDGES_U], "bias": [float(v) for v in bias],
+            "bias_count": [int(v) for v in cnt]}
 
 
 def fit_drift(t_s: np.ndarray, g_S: np.ndarray, t0_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -577,6 +594,8 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
         "stair_top_g_S": top,
         "g_sat_S": g_sat,
         "c2c_law": np.array([law["c"], law["a"], law["b"]], dtype=np.float64),
+        "c2c_bias_edges_u": C2C_BIAS_EDGES_U.copy(),
+        "c2c_bias": np.asarray(law["bias"], dtype=np.float64),
         "fit_coef": fit_coef,
         "fit_dg_residual_S": fit_res,
         **table,

@@ -11,13 +11,16 @@ A bundle characterised from the circuit carries, per device k (row k = the SPICE
 and its saturation G_sat,k (``pcm/g_sat_S``: the fully crystalline cell read as the staircase reads, 0.5 µs
 after a pulse). A pulse at G draws
 
-    ΔG = m_k(G) + s_c2c·σ_k(G)·z,   z ~ N(0, 1),   σ_k(G) = c·m_k(G) + a·G_sat,k + b·G
+    ΔG = m_k(G) + s_c2c·σ_k(G)·(β(G/G_sat,k) + z),   z ~ N(0, 1),   σ_k(G) = c·m_k(G) + a·G_sat,k + b·G
     G ← clip(G + ΔG, min(G, G_reset,k), G_sat,k)
 
 m_k(G) is the step of the deterministic staircase at G (linear interpolation in G; beyond its last point the step
 falls linearly to 0 at G_sat,k, as the growth ∝ 1 − x does). (c, a, b) = ``pcm/c2c_law``, a maximum-likelihood
 fit to the residuals ΔG − m_k(G) of the bench's noisy staircases (from RESET and from x = 0.6, steps at the
-ceiling censored; :func:`pycosim.characterize.pcm.fit_c2c_law`): the form of the published PCM preset's
+ceiling censored; :func:`pycosim.characterize.pcm.fit_c2c_law`); β (``pcm/c2c_bias`` on bins of G/G_sat) is the mean
+of the standardised residuals per bin: the circuit's noisy steps average ≈ 0.1 σ more than its deterministic step
+at 10–60 % of G_sat (its kick acts on a convex G(x)), 0 near the ceiling (the clip reproduces the truncation there).
+σ_k has the form of the published PCM preset's
 σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range (aihwkit ``PCMPresetDevice``, after Nandakumar et al.,
 Front. Neurosci. 14, 406 (2020)), whose additive and slope terms ``netlists/pcm.lib`` now has. The law does not
 depend on the pulse index, so the pulse counter ``since`` is not used by it. Why not the per-device quadratic of
@@ -112,7 +115,9 @@ class PCMPopulation:
             ``pcm/stair_clean_g_S``, non-decreasing): the mean step m_k(G) of :func:`clean_mean_dg`; g_sat_S (n,)
             float32 S, its saturation (x = 1) at the staircase's time base, the ceiling of the SET response;
             c2c_law (3,) float32 = (c, a, b) of the per-pulse σ_k(G) = c·m_k(G) + a·G_sat,k + b·G
-            (``pcm/c2c_law``; the fit's report is the scalar ``pcm.c2c_law``). All None for a bundle without them (data from measured arrays): then the
+            (``pcm/c2c_law``; the fit's report is the scalar ``pcm.c2c_law``); c2c_bias (n_b,) float32 on bins
+            c2c_bias_edges_u (n_b + 1,) of G/G_sat,k: the mean offset of a step in units of its σ
+            (``pcm/c2c_bias``: the bench's mean standardised residual per bin; 0 near the ceiling). All None for a bundle without them (data from measured arrays): then the
             per-device quadratic fit and the residuals by pulse index are used (module docstring).
     """
 
@@ -140,6 +145,8 @@ class PCMPopulation:
     clean_g_S: np.ndarray | None = None
     g_sat_S: np.ndarray | None = None
     c2c_law: np.ndarray | None = None
+    c2c_bias_edges_u: np.ndarray | None = None
+    c2c_bias: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -241,6 +248,12 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         clean = np.maximum.accumulate(require_table(bundle, "pcm/stair_clean_g_S", "PCM SET pulses"), axis=1)
         g_sat = require_table(bundle, "pcm/g_sat_S", "PCM SET pulses")
         abc = require_table(bundle, "pcm/c2c_law", "PCM cycle-to-cycle noise").astype(np.float64)
+        b_edges = require_table(bundle, "pcm/c2c_bias_edges_u", "PCM cycle-to-cycle noise").astype(np.float64)
+        bias = require_table(bundle, "pcm/c2c_bias", "PCM cycle-to-cycle noise").astype(np.float64)
+        if (b_edges.ndim != 1 or bias.shape != (b_edges.size - 1,) or not np.all(np.diff(b_edges) > 0)
+                or not np.all(np.isfinite(bias))):
+            raise CalibrationError(f"pcm/c2c_bias_edges_u {b_edges.shape} and pcm/c2c_bias {bias.shape}: increasing "
+                                   f"edges and one finite value per bin")
         if clean.shape[0] != n or g_sat.shape != (n,):
             raise CalibrationError(f"pcm/stair_clean_g_S {clean.shape} and pcm/g_sat_S {g_sat.shape} do not fit "
                                    f"pcm/staircase_g_S {stair.shape} (expected {n} rows)")
@@ -249,7 +262,8 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         g_sat = np.maximum(shrink(g_sat), 0)
         clean = np.minimum(np.maximum.accumulate(np.maximum(shrink(clean), 0), axis=1), g_sat[:, None])
         kw.update(clean_g_S=np.ascontiguousarray(clean, dtype=np.float32), g_sat_S=g_sat.astype(np.float32),
-                  c2c_law=abc.astype(np.float32))
+                  c2c_law=abc.astype(np.float32), c2c_bias_edges_u=b_edges.astype(np.float32),
+                  c2c_bias=bias.astype(np.float32))
     return PCMPopulation(
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
@@ -375,11 +389,13 @@ def c2c_sigma(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _set_pulses_law_kernel(g, n, k, cnt, gmax, gmin, clean, g_sat, law, z, c2c_scale):
+def _set_pulses_law_kernel(g, n, k, cnt, gmax, gmin, clean, g_sat, law, edges, bias, z, c2c_scale):
     """n_i partial-SET pulses on each device i, in place (:func:`set_pulses` with a deterministic staircase):
-    m = :func:`clean_dg_cell`, σ = c·m + a·G_sat + b·G, G ← clip(G + m + c2c_scale·σ·z, gmin_i, gmax_i),
-    z = the next entry of *z* (Σ n standard normals, consumed in device order); cnt += 1."""
+    m = :func:`clean_dg_cell`, σ = c·m + a·G_sat + b·G, β = bias of the bin of G/G_sat (edges; held outside),
+    G ← clip(G + m + c2c_scale·σ·(β + z), gmin_i, gmax_i), z = the next entry of *z* (Σ n standard normals,
+    consumed in device order); cnt += n_i."""
     c, a, b = law[0], law[1], law[2]
+    nb = bias.shape[0]
     pos = 0
     for i in range(g.shape[0]):
         gi = g[i]
@@ -389,7 +405,11 @@ def _set_pulses_law_kernel(g, n, k, cnt, gmax, gmin, clean, g_sat, law, z, c2c_s
         for _ in range(n[i]):
             m = clean_dg_cell(gi, row, gs)
             sd = c * m + a * gs + b * gi
-            gi = min(max(gi + m + c2c_scale * sd * z[pos], gmin[i]), gmax[i])
+            u = gi / gs
+            j = 0
+            while j < nb - 1 and u >= edges[j + 1]:
+                j += 1
+            gi = min(max(gi + m + c2c_scale * sd * (bias[j] + z[pos]), gmin[i]), gmax[i])
             pos += 1
         g[i] = gi
         cnt[i] += n[i]
@@ -436,7 +456,7 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     if pop.c2c_law is not None:
         z = rng.standard_normal(int(nf.sum()), dtype=np.float32)
         _set_pulses_law_kernel(g, nf, kf, c, np.maximum(pop.g_sat_S[kf], g), gmin, pop.clean_g_S, pop.g_sat_S,
-                               pop.c2c_law, z, np.float32(c2c_scale))
+                               pop.c2c_law, pop.c2c_bias_edges_u, pop.c2c_bias, z, np.float32(c2c_scale))
         gf[idx] = g
         cf[idx] = c
         return G, cnt

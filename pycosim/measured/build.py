@@ -52,7 +52,8 @@ LSP_GRID = 101
 #: Tables and scalars of a simulated bundle that describe the circuit's own SET law (its deterministic staircases,
 #: saturation and cycle-to-cycle law, :mod:`pycosim.devices.pcm`): never carried into a bundle built from measured
 #: staircases, whose devices are described by their own staircase fits and residuals.
-SIMULATED_ONLY = frozenset({"pcm/stair_clean_g_S", "pcm/stair_top_g_S", "pcm/g_sat_S", "pcm/c2c_law", "pcm.c2c_law",
+SIMULATED_ONLY = frozenset({"pcm/stair_clean_g_S", "pcm/stair_top_g_S", "pcm/g_sat_S", "pcm/c2c_law", "pcm/c2c_bias_edges_u",
+                            "pcm/c2c_bias", "pcm.c2c_law",
                             "pcm.g_sat_mean_S", "pcm.g_sat_nominal_S", "pcm.c2c_pub_w", "pcm.c2c_pub_mean_dw",
                             "pcm.c2c_pub_rel_sigma", "pcm.c2c_pub_law_rel_sigma"})
 _PCM_ROW_TABLES = ("drift_g_S", "drift_g_prog_S", "drift_g0_S", "drift_nu", "nu", "e_set_J", "e_reset_J")

@@ -301,8 +301,9 @@ def test_set_pulses_draws_from_every_staircase_column(shipped):
 def test_set_law_replays_the_clean_staircase_and_draws_its_sigma(shipped):
     """The SET law of a simulated bundle: without c2c (c2c_scale = 0) a device started at the first point of its
     deterministic staircase (pcm/stair_clean_g_S) follows it pulse by pulse (to float32 rounding); with c2c one
-    pulse from many states is ΔG = m_k(G) + σ_k(G)·z with σ_k(G) = c·m_k(G) + a·G_sat,k + b·G (pop.c2c_law): the
-    standardised steps have mean 0 and σ 1 (4,000 pulses away from the ceiling); every G stays ≤ G_sat,k."""
+    pulse from many states is ΔG = m_k(G) + σ_k(G)·(β + z) with σ_k(G) = c·m_k(G) + a·G_sat,k + b·G (pop.c2c_law) and
+    β the bin's offset (pop.c2c_bias): the standardised steps less β have mean 0 and σ 1 (4,000 pulses away from the
+    ceiling); every G stays ≤ G_sat,k."""
     p = pcm.population(shipped, drift=False, read_noise=False)
     assert p.c2c_law is not None and p.c2c_law.shape == (3,) and np.all(p.c2c_law > 0)
     inst = np.arange(p.n)
@@ -319,7 +320,8 @@ def test_set_law_replays_the_clean_staircase_and_draws_its_sigma(shipped):
     sd = pcm.c2c_sigma(G, k, p).astype(np.float64)
     np.testing.assert_allclose(sd, p.c2c_law[0] * m + p.c2c_law[1] * p.g_sat_S[k] + p.c2c_law[2] * G, rtol=1e-5)
     free = (new < p.g_sat_S[k]) & (new > np.minimum(p.g_reset_S[k], G))
-    z = ((new.astype(np.float64) - G - m) / sd)[free]
+    j = np.clip(np.digitize(G / p.g_sat_S[k], p.c2c_bias_edges_u) - 1, 0, p.c2c_bias.size - 1)
+    z = ((new.astype(np.float64) - G - m) / sd - p.c2c_bias[j])[free]                 # the bin's mean offset β
     print(f"\nstandardised steps: mean {z.mean():+.3f}, sigma {z.std():.3f} ({free.sum()} of {k.size} off the bounds)")
     assert free.sum() > 3500 and abs(z.mean()) < 0.06 and abs(z.std() - 1) < 0.05
     assert np.all(new <= np.maximum(p.g_sat_S[k], G))

@@ -145,7 +145,7 @@ def test_reset_floor(reset_runs):
 
 def test_set_staircase_mean(stair_runs):
     """20 identical partial-SET pulses: mean G rises from < 1 uS to 10-40 uS, saturating.  The mean of 10 seeds
-    rises over every block of 5 pulses (single steps need not: with the published additive and slope terms of the
+    rises over every block of 10 pulses (single steps and blocks of 5 need not: with the published additive and slope terms of the
     cycle-to-cycle noise a step's sigma exceeds the mean step above ~30 % of the range); the nominal device
     (mc = 0, no noise) rises with every pulse."""
     g = staircase(stair_runs[1:]) * 1e6                # (n_seeds, np+1), uS
@@ -160,7 +160,7 @@ def test_set_staircase_mean(stair_runs):
     print(f"nominal G (uS): {nom}")
     assert len(mean) == 21
     assert mean[0] < 1.0
-    assert np.all(np.diff(mean[::5]) > 0), "mean G must rise over every block of 5 pulses"
+    assert np.all(np.diff(mean[::10]) > 0), "mean G must rise over every block of 10 pulses"
     assert 10.0 <= mean[-1] <= 40.0
     assert steps[:2].mean() >= 3.0 * steps[-5:].mean()
     assert np.all(np.diff(nom) > 0) and nom[0] < 1.0    # the nominal device too
@@ -358,8 +358,8 @@ def test_c2c_noise_belongs_to_each_pulse():
 
 
 def test_c2c_step_vs_published_preset():
-    """Cycle-to-cycle sigma/mean of one SET step of the nominal device (48 seeds) at 0, ~30 and ~50 % of its range
-    (the first pulse from RESET; the second pulse from x = 0.08 and x = 0.3, so the drift recovery of the first
+    """Cycle-to-cycle sigma/mean of one SET step of the nominal device (48 seeds) at 0, ~25 and ~50 % of its range
+    (the first pulse from RESET; the second pulse from x = 0.12 and x = 0.48, so the drift recovery of the first
     pulse is not in the step) within 1.5x of the published PCM preset's law sigma = 0.6*(|dw| + 0.042 + 0.108*|w|)
     (aihwkit PCMPresetDevice, after Nandakumar et al., Front. Neurosci. 14, 406 (2020)), evaluated at the device's
     OWN mean step dw and level w, in units of its range: G_sat, the nominal device's fully crystalline G read as the
@@ -381,7 +381,7 @@ def test_c2c_step_vs_published_preset():
     for w, dw, rel, law, neg in out:
         print(f"{w:18.3f}  {dw:17.4f}  {rel:10.3f}  {law:13.3f}  {rel / law:5.2f}  {neg:8.2f}")
     w = np.array([o[0] for o in out])
-    assert w[0] < 0.02 and 0.18 < w[1] < 0.4 and 0.38 < w[2] < 0.6
+    assert w[0] < 0.02 and 0.18 < w[1] < 0.32 and 0.42 < w[2] < 0.6
     ratio = np.array([o[2] / o[3] for o in out])
     assert np.all((ratio > 1 / 1.5) & (ratio < 1.5))
 
@@ -390,54 +390,64 @@ FRESH_SEEDS = list(range(5000, 5024))  # devices the shipped bundle has not seen
 
 
 def test_array_set_law_closes_on_fresh_spice():
-    """The array model's SET law (each bundle device's deterministic staircase plus the per-pulse Gaussian
-    sigma = c*m_k(G) + a*G_sat,k + b*G, pcm/c2c_law) against a fresh SPICE Monte Carlo of 24 devices it has not seen
-    (seeds 5000-5023; 20 pulses from RESET, and each device's saturation G_sat): the array's population (2,000
-    devices: the bundle's 100, 20 times) from RESET. Mean G within 10 % and spread across devices within 30 % at
-    pulses 5, 10, 15, 20 (a 24-device mean has a standard error of up to 6 %); sigma/mean of the step per bin of
-    G/G_sat (bins with >= 40 SPICE steps) within 30 %; the fraction of devices that reach 0.95 G_sat within the
-    20 pulses within 0.15."""
-    res = run_many([dict(netlist=STAIR, seed=s, keep=("g_us",)) for s in FRESH_SEEDS]
-                   + [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "xc0": 1, "np": 1}, keep=("g_us",))
-                      for s in FRESH_SEEDS], workers=2, cache=False)
+    """The array model's cycle-to-cycle law, fitted at characterisation (pcm/c2c_law: sigma = c*m_k(G) + a*G_sat,k +
+    b*G), on 24 devices it was not fitted to (seeds 5000-5023): each fresh device's own deterministic staircase
+    (mc2c = 0, 60 pulses) and saturation give its m_k and G_sat,k, the bundle's (c, a, b) its noise; 20 replays of its
+    20 pulses from RESET against its one SPICE staircase with cycle-to-cycle noise.  Matching the devices removes the
+    device-to-device sampling (24 fresh devices differ from the bundle's 100: their mean G after 20 pulses is printed),
+    so what is left is the c2c law and 24 SPICE realisations of it: mean G within 8 % and spread across devices
+    within 30 % at pulses 5, 10, 15, 20; sigma of the step per bin of G/G_sat (>= 40 SPICE steps) within 20 %; the
+    fraction of devices that reach 0.95 G_sat within the 20 pulses within 0.15."""
+    import dataclasses
+
+    jobs = [dict(netlist=STAIR, seed=s, keep=("g_us",)) for s in FRESH_SEEDS]
+    jobs += [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "np": 60}, keep=("g_us",)) for s in FRESH_SEEDS]
+    jobs += [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "xc0": 1, "np": 1}, keep=("g_us",)) for s in FRESH_SEEDS]
+    res = run_many(jobs, workers=2, cache=False)
     n = len(FRESH_SEEDS)
-    sp = staircase(res[:n])
-    sat = staircase(res[n:])[:, 1]
+    sp, clean, sat = staircase(res[:n]), staircase(res[n:2 * n]), staircase(res[2 * n:])[:, 1]
     b = calibration.load()
     pop = pcm.population(b, drift=False, read_noise=False)
+    fresh = dataclasses.replace(
+        pop, clean_g_S=np.minimum(np.maximum.accumulate(clean, axis=1), sat[:, None]).astype(np.float32),
+        g_sat_S=sat.astype(np.float32), g_reset_S=sp[:, 0].astype(np.float32))
+    reps = 20
+    inst = np.tile(np.arange(n), reps)
     rng = np.random.default_rng(5000)
-    inst = np.tile(np.arange(pop.n), 20)
-    g, c = pop.g_initial_S[inst], np.zeros(inst.size, np.int32)
+    g, c = sp[inst, 0].astype(np.float32), np.zeros(inst.size, np.int32)
     tr = [g]
     for _ in range(sp.shape[1] - 1):
-        g, c = pcm.set_pulses(g, 1, inst, pop, rng, since=c)
+        g, c = pcm.set_pulses(g, 1, inst, fresh, rng, since=c)
         tr.append(g)
     ar = np.array(tr).T
     cols = [5, 10, 15, 20]
     em = ar.mean(0)[cols] / sp.mean(0)[cols] - 1
     es = ar.std(0)[cols] / sp.std(0)[cols] - 1
-    print(f"\nfresh SPICE ({n} devices) vs array (2,000): mean G at pulses {cols}: SPICE "
-          f"{np.round(sp.mean(0)[cols] * 1e6, 2)} uS, array {np.round(ar.mean(0)[cols] * 1e6, 2)} uS (err {np.round(em, 3)}); "
-          f"spread err {np.round(es, 3)}")
+    print(f"\nc2c law (c, a, b) = {np.round(pop.c2c_law, 4)}; fresh devices' mean G after 20 pulses "
+          f"{sp[:, -1].mean() * 1e6:.2f} uS (bundle's 100: {b['pcm/staircase_g_S'][:, -1].mean() * 1e6:.2f} uS)")
+    print(f"mean G at pulses {cols}: SPICE {np.round(sp.mean(0)[cols] * 1e6, 2)} uS, array "
+          f"{np.round(ar.mean(0)[cols] * 1e6, 2)} uS (err {np.round(em, 3)}); spread err {np.round(es, 3)}")
     edges = np.array([0.0, 0.15, 0.4, 0.6, 0.8, 1.01])
 
-    def rel_by_bin(st, gs):
+    def by_bin(st, gs):
         u = (st[:, :-1] / gs[:, None]).ravel()
         dg = np.diff(st, axis=1).ravel()
         k = np.clip(np.digitize(u, edges) - 1, 0, len(edges) - 2)
-        return np.array([dg[k == j].std() / dg[k == j].mean() if np.sum(k == j) > 1 else np.nan
-                         for j in range(len(edges) - 1)]), np.bincount(k, minlength=len(edges) - 1)
+        cnt = np.bincount(k, minlength=len(edges) - 1)
+        return (np.array([dg[k == j].mean() if cnt[j] > 1 else np.nan for j in range(len(edges) - 1)]),
+                np.array([dg[k == j].std() if cnt[j] > 1 else np.nan for j in range(len(edges) - 1)]), cnt)
 
-    r_s, n_s = rel_by_bin(sp, sat)
-    r_a, _ = rel_by_bin(ar, pop.g_sat_S[inst])
+    m_s, s_s, n_s = by_bin(sp, sat)
+    m_a, s_a, _ = by_bin(ar, sat[inst])
     ok = n_s >= 40
-    print(f"step sigma/mean per bin of G/G_sat {edges}: SPICE {np.round(r_s, 2)} (n {n_s}), array {np.round(r_a, 2)}")
+    print(f"per bin of G/G_sat {edges}: n {n_s}; mean step SPICE {np.round(m_s * 1e6, 2)}, array "
+          f"{np.round(m_a * 1e6, 2)} uS; sigma SPICE {np.round(s_s * 1e6, 2)}, array {np.round(s_a * 1e6, 2)} uS; "
+          f"sigma/mean SPICE {np.round(s_s / m_s, 2)}, array {np.round(s_a / m_a, 2)}")
     f_s = np.mean((sp[:, 1:] >= 0.95 * sat[:, None]).any(axis=1))
-    f_a = np.mean((ar[:, 1:] >= 0.95 * pop.g_sat_S[inst][:, None]).any(axis=1))
-    print(f"reach 0.95 G_sat within 20 pulses: SPICE {f_s:.2f}, array {f_a:.2f}; G_sat mean SPICE "
-          f"{sat.mean() * 1e6:.2f} uS, bundle {pop.g_sat_S.mean() * 1e6:.2f} uS")
-    assert np.all(np.abs(em) < 0.10) and np.all(np.abs(es) < 0.30)
-    assert np.all(np.abs(r_a[ok] / r_s[ok] - 1) < 0.30)
+    f_a = np.mean((ar[:, 1:] >= 0.95 * sat[inst][:, None]).any(axis=1))
+    print(f"reach 0.95 G_sat within 20 pulses: SPICE {f_s:.2f}, array {f_a:.2f}")
+    assert np.all(np.abs(em) < 0.08) and np.all(np.abs(es) < 0.30)
+    assert np.all(np.abs(s_a[ok] / s_s[ok] - 1) < 0.20)
     assert abs(f_a - f_s) < 0.15
 
 
