@@ -395,9 +395,10 @@ def test_array_set_law_closes_on_fresh_spice():
     (mc2c = 0, 60 pulses) and saturation give its m_k and G_sat,k, the bundle's (c, a, b) its noise; 20 replays of its
     20 pulses from RESET against its one SPICE staircase with cycle-to-cycle noise.  Matching the devices removes the
     device-to-device sampling (24 fresh devices differ from the bundle's 100: their mean G after 20 pulses is printed),
-    so what is left is the c2c law and 24 SPICE realisations of it: mean G within 8 % and spread across devices
-    within 30 % at pulses 5, 10, 15, 20; sigma of the step per bin of G/G_sat (>= 40 SPICE steps) within 20 %; the
-    fraction of devices that reach 0.95 G_sat within the 20 pulses within 0.15."""
+    so what is left is the c2c law and one SPICE realisation of it on 24 devices: mean G within 2.5 standard errors
+    of that realisation (its c2c spread over sqrt(24), 3-6 %) and spread across devices within 30 % at pulses 5, 10,
+    15, 20; sigma of the step per bin of G/G_sat (>= 40 SPICE steps) within 20 %; the fraction of devices that reach
+    0.95 G_sat within the 20 pulses within 2.5 binomial standard errors (≈ 0.23)."""
     import dataclasses
 
     jobs = [dict(netlist=STAIR, seed=s, keep=("g_us",)) for s in FRESH_SEEDS]
@@ -446,9 +447,15 @@ def test_array_set_law_closes_on_fresh_spice():
     f_s = np.mean((sp[:, 1:] >= 0.95 * sat[:, None]).any(axis=1))
     f_a = np.mean((ar[:, 1:] >= 0.95 * sat[inst][:, None]).any(axis=1))
     print(f"reach 0.95 G_sat within 20 pulses: SPICE {f_s:.2f}, array {f_a:.2f}")
-    assert np.all(np.abs(em) < 0.08) and np.all(np.abs(es) < 0.30)
+    # the SPICE side is one c2c realisation of 24 devices: its standard errors, from the array's own realisations of
+    # the same devices (the c2c spread of each device's G at a pulse) and the binomial error of a 24-device fraction
+    sd_c2c = np.sqrt((ar.reshape(reps, n, -1).std(axis=0) ** 2).mean(axis=0))[cols]
+    se_m = sd_c2c / np.sqrt(n) / sp.mean(0)[cols]
+    se_f = np.sqrt(max(f_a * (1 - f_a), 0.05) / n)
+    print(f"standard error of the 24-device SPICE mean (c2c only): {np.round(se_m, 3)}; of the fraction {se_f:.2f}")
+    assert np.all(np.abs(em) < 2.5 * se_m) and np.all(np.abs(es) < 0.30)
     assert np.all(np.abs(s_a[ok] / s_s[ok] - 1) < 0.20)
-    assert abs(f_a - f_s) < 0.15
+    assert abs(f_a - f_s) < 2.5 * se_f
 
 
 def test_read_noise_vs_published():
