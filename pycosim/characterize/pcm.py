@@ -115,15 +115,23 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
     x = np.stack([np.ones_like(g), g, g * g], axis=-1)           # (n, J, 3)
     y = np.log(np.maximum(dg, floor))
     coef = np.linalg.solve(np.einsum("nji,njk->nik", x, x), np.einsum("nji,nj->ni", x, y)[..., None])[..., 0]
+    coef0 = coef.copy()
     for _ in range(iterations):                                   # Gauss–Newton on ΔG = exp(x·c)
-        m = np.exp(np.einsum("nji,ni->nj", x, coef))
+        m = np.exp(np.clip(np.einsum("nji,ni->nj", x, coef), -50, 50))
         jac = x * m[..., None]
         jtj = np.einsum("nji,njk->nik", jac, jac) + 1e-9 * np.eye(3)
-        step = np.linalg.solve(jtj, np.einsum("nji,nj->ni", jac, dg - m)[..., None])[..., 0]
+        # pseudo-inverse: a staircase whose noise swamps its trend (σ several times the step at high G) can make the
+        # normal equations singular; that device then keeps its log-scale fit instead of aborting the batch
+        step = np.einsum("nik,nk->ni", np.linalg.pinv(jtj), np.einsum("nji,nj->ni", jac, dg - m))
+        step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
         coef = coef + step
         if np.max(np.abs(step)) < 1e-10:
             break
-    m = np.exp(np.einsum("nji,ni->nj", x, coef))
+    # a device whose linear-scale fit did worse than its log-scale start (the noise swamps the trend) keeps the start
+    sse = lambda c: np.sum((dg - np.exp(np.clip(np.einsum("nji,ni->nj", x, c), -50, 50))) ** 2, axis=1)  # noqa: E731
+    worse = ~(sse(coef) <= sse(coef0))
+    coef[worse] = coef0[worse]
+    m = np.exp(np.clip(np.einsum("nji,ni->nj", x, coef), -50, 50))
     j = y.shape[1]
     res = (dg - m) * np.sqrt(j / max(j - 3, 1)) / _US
     return coef, res

@@ -194,6 +194,16 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         raise CalibrationError(f"pcm/fit_coef {coef.shape} and pcm/fit_dg_residual_S {res.shape} do not fit "
                                f"pcm/staircase_g_S {stair.shape} (expected ({n}, 3) and ({n}, {stair.shape[1] - 1}))")
     by_pulse = res.T                               # (J, n): residual of pulse j since RESET, instance k
+    # G_max,k: the larger of pcm_reset's G_max and the staircase's maximum over its J pulses, which the device
+    # demonstrably reaches; with a deterministic staircase in the bundle, that staircase's (its cycle-to-cycle noise,
+    # several times the step at high G, would inflate the maximum of the noisy one: G_max is the range the weights map
+    # to, the ceiling of the SET law is G_sat)
+    top = stair.max(axis=1)
+    if "pcm/stair_clean_g_S" in bundle.tables:
+        top = require_table(bundle, "pcm/stair_clean_g_S", "PCM SET pulses")[:, :stair.shape[1]].max(axis=1)
+        if top.shape != (n,):
+            raise CalibrationError(f"pcm/stair_clean_g_S has {top.shape[0]} rows, pcm/staircase_g_S {n}")
+    top = np.maximum(g_max, top)
 
     def shrink(a, axis=0):
         m = a.mean(axis=axis, keepdims=True)
@@ -229,7 +239,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         ln_g = np.concatenate([np.zeros(ln_g.shape[:2] + (1,)), ln_g], axis=2)    # t_p: ln 1 = 0
         # each device's own level positions (its programmed G over its G_max): the same pulse width lands
         # devices far apart (the 10 % level at 3–38 % of G_max), and the drift rises steeply just above RESET
-        lev_x = np.maximum.accumulate(shrink(g_prog / np.maximum(g_max, stair.max(axis=1))[:, None]), axis=1)
+        lev_x = np.maximum.accumulate(shrink(g_prog / top[:, None]), axis=1)
         def drift_const(a):
             a = shrink(a)
             m = a.mean(axis=0, keepdims=True)
@@ -267,7 +277,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
     return PCMPopulation(
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
-        c2c_by_pulse_S=np.ascontiguousarray(by_pulse, dtype=np.float32), g_max_S=shrink(np.maximum(g_max, stair.max(axis=1))).astype(np.float32),
+        c2c_by_pulse_S=np.ascontiguousarray(by_pulse, dtype=np.float32), g_max_S=shrink(top).astype(np.float32),
         g_reset_S=np.maximum(shrink(g_reset), 0).astype(np.float32), g_initial_S=stair[:, 0].astype(np.float32),
         dg_fit=dict(require_scalar(bundle, "pcm", "dg_fit", "PCM open-loop tuning")), **kw)
 
