@@ -152,6 +152,12 @@ class PCMPopulation:
     def n(self) -> int:
         return int(self.coef.shape[0])
 
+    @property
+    def g_ceiling_S(self) -> np.ndarray:
+        """(n,) float32 S: the highest G a SET pulse leaves: G_sat,k with a deterministic staircase (the SET law's
+        clip), else G_max,k."""
+        return self.g_sat_S if self.g_sat_S is not None else self.g_max_S
+
 
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
                drift_t_prog_s: float | None = None, drift_t_on_s: float | None = None, drift_scale: float = 1.0,
