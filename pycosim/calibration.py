@@ -90,6 +90,8 @@ TABLE_DIMS: dict[str, str] = {
     "pcm/g_reset_S": "pcm_I", "pcm/g_max_S": "pcm_I", "pcm/read_v_V": "pcm_V", "pcm/read_g_S": "pcm_R,pcm_V",
     "pcm/drift_levels": "pcm_L", "pcm/drift_t_s": "pcm_T", "pcm/drift_g_S": "pcm_I,pcm_L,pcm_T",
     "pcm/drift_g_prog_S": "pcm_I,pcm_L", "pcm/drift_g0_S": "pcm_I,pcm_L", "pcm/drift_nu": "pcm_I,pcm_L",
+    "pcm/stair_clean_g_S": "pcm_I,pcm_K", "pcm/stair_top_g_S": "pcm_I,pcm_J+1", "pcm/g_sat_S": "pcm_I",
+    "pcm/c2c_law": "pcm_3", "pcm/c2c_bias_edges_u": "pcm_Bc+1", "pcm/c2c_bias": "pcm_Bc",
     "pcm/nu": "pcm_I", "pcm/c2c_dg_S": "pcm_C", "pcm/read_noise_g_S": "pcm_N", "pcm/read_noise_rel_sigma": "pcm_N",
     "lsp/vc_grid_V": "lsp_V", "lsp/g_of_vc_S": "lsp_I,lsp_V", "lsp/step_vc_V": "lsp_S", "lsp/dv_up_V": "lsp_J,lsp_S",
     "lsp/dv_down_V": "lsp_J,lsp_S", "lsp/updown_g_S": "lsp_K,lsp_U", "lsp/updown_vc_V": "lsp_K,lsp_U",

@@ -115,18 +115,94 @@ def fit_staircases(stair_S: np.ndarray, iterations: int = 30) -> tuple[np.ndarra
     x = np.stack([np.ones_like(g), g, g * g], axis=-1)           # (n, J, 3)
     y = np.log(np.maximum(dg, floor))
     coef = np.linalg.solve(np.einsum("nji,njk->nik", x, x), np.einsum("nji,nj->ni", x, y)[..., None])[..., 0]
+    coef0 = coef.copy()
     for _ in range(iterations):                                   # Gauss–Newton on ΔG = exp(x·c)
-        m = np.exp(np.einsum("nji,ni->nj", x, coef))
+        m = np.exp(np.clip(np.einsum("nji,ni->nj", x, coef), -50, 50))
         jac = x * m[..., None]
         jtj = np.einsum("nji,njk->nik", jac, jac) + 1e-9 * np.eye(3)
-        step = np.linalg.solve(jtj, np.einsum("nji,nj->ni", jac, dg - m)[..., None])[..., 0]
+        # pseudo-inverse: a staircase whose noise swamps its trend (σ several times the step at high G) can make the
+        # normal equations singular; that device then keeps its log-scale fit instead of aborting the batch
+        step = np.einsum("nik,nk->ni", np.linalg.pinv(jtj), np.einsum("nji,nj->ni", jac, dg - m))
+        step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
         coef = coef + step
         if np.max(np.abs(step)) < 1e-10:
             break
-    m = np.exp(np.einsum("nji,ni->nj", x, coef))
+    # a device whose linear-scale fit did worse than its log-scale start (the noise swamps the trend) keeps the start
+    sse = lambda c: np.sum((dg - np.exp(np.clip(np.einsum("nji,ni->nj", x, c), -50, 50))) ** 2, axis=1)  # noqa: E731
+    worse = ~(sse(coef) <= sse(coef0))
+    coef[worse] = coef0[worse]
+    m = np.exp(np.clip(np.einsum("nji,ni->nj", x, coef), -50, 50))
     j = y.shape[1]
     res = (dg - m) * np.sqrt(j / max(j - 3, 1)) / _US
     return coef, res
+
+
+#: Bins of u = G/G_sat,k (G before the step) of the mean of the standardised c2c residuals (``pcm/c2c_bias``): the
+#: circuit's noisy steps average ≈ 0.1 σ more than the deterministic step at 10–60 % of G_sat (the kick acts on a
+#: G(x) that is convex, and its slope term grows with x while it acts); at and above C2C_BIAS_TOP_U the ceiling's
+#: truncation dominates, which the array model's clip reproduces, so the bias is 0 there.
+C2C_BIAS_EDGES_U = np.array([0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01])
+C2C_BIAS_TOP_U = 0.9
+
+
+def c2c_residuals(stairs, clean_S: np.ndarray, g_sat_S: np.ndarray):
+    """Cycle-to-cycle residuals of SET steps against each device's deterministic mean step.
+
+    stairs: sequence of (stair_S (n, J + 1), first) — staircases with cycle-to-cycle noise of the devices whose
+    clean staircases (cycle-to-cycle off) are the rows of clean_S (n, N + 1), saturation g_sat_S (n,); the
+    steps from column *first* on are used. Returns (G (m,), ΔG (m,), m_k(G) (m,), G_sat,k (m,)) in S, the
+    mean step from :func:`pycosim.devices.pcm.clean_dg_cell` (the array model's own law)."""
+    from pycosim.devices.pcm import _clean_mean_dg
+
+    clean = np.ascontiguousarray(np.minimum(np.maximum.accumulate(clean_S, axis=1), g_sat_S[:, None]), np.float32)
+    sat = np.ascontiguousarray(g_sat_S, np.float32)
+    out = []
+    for st, first in stairs:
+        n, j = st.shape[0], st.shape[1] - 1
+        g = st[:, first:-1].ravel()
+        dg = np.diff(st, axis=1)[:, first:].ravel()
+        k = np.repeat(np.arange(n), j - first)
+        m = _clean_mean_dg(g.astype(np.float32), k.astype(np.int64), clean, sat, np.empty(g.size, np.float32))
+        out.append((g, dg, m.astype(np.float64), g_sat_S[k]))
+    return tuple(np.concatenate([o[i] for o in out]) for i in range(4))
+
+
+def fit_c2c_law(g_S, dg_S, m_S, g_sat_S) -> dict:
+    """Maximum-likelihood fit of the per-pulse σ of the array model's SET law to the bench's residuals:
+    ΔG − m_k(G) ~ N(0, σ²), σ = c·m_k(G) + a·G_sat,k + b·G (c, a, b ≥ 0; the form of the published PCM preset's
+    σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range, with w = G/G_sat,k). Steps at the ceiling
+    (G + ΔG ≥ 0.995·G_sat,k) are censored, as the array model clips there: they enter with the probability of
+    reaching it. Returns {"form", "c", "a", "b", "n_steps", "n_censored", "rms_z" (rms of the standardised residuals),
+    "bias_edges_u", "bias", "bias_count"}: the mean standardised residual per bin of G/G_sat,k (C2C_BIAS_EDGES_U; 0
+    from C2C_BIAS_TOP_U on), the array model's mean offset bias·σ of a step."""
+    from scipy.optimize import minimize
+    from scipy.stats import norm
+
+    e = (dg_S - m_S) * _US
+    mu, gs, g = m_S * _US, g_sat_S * _US, g_S * _US
+    top = (g_S + dg_S) >= 0.995 * g_sat_S
+    head = (g_sat_S - g_S - m_S) * _US                    # distance to the ceiling from the mean outcome
+
+    def nll(p):
+        c, a, b = np.exp(p)
+        sd = c * mu + a * gs + b * g
+        ll = np.where(top, norm.logsf(head / sd), -np.log(sd) - 0.5 * (e / sd) ** 2)
+        return -ll.sum()
+
+    res = minimize(nll, np.log([0.6, 0.02, 0.05]), method="Nelder-Mead",
+                   options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 4000})
+    c, a, b = (float(v) for v in np.exp(res.x))
+    sd = c * mu + a * gs + b * g
+    z = e / sd
+    u = g_S / g_sat_S
+    k = np.clip(np.digitize(u, C2C_BIAS_EDGES_U) - 1, 0, len(C2C_BIAS_EDGES_U) - 2)
+    cnt = np.bincount(k, minlength=len(C2C_BIAS_EDGES_U) - 1)
+    bias = np.bincount(k, z, minlength=len(C2C_BIAS_EDGES_U) - 1) / np.maximum(cnt, 1)
+    bias[C2C_BIAS_EDGES_U[:-1] >= C2C_BIAS_TOP_U] = 0.0
+    return {"form": "sigma = c*m_k(G) + a*G_sat_k + b*G", "c": c, "a": a, "b": b, "n_steps": int(e.size),
+            "n_censored": int(top.sum()), "rms_z": float(np.sqrt(np.mean(z[~top] ** 2))),
+            "bias_edges_u": [float(v) for v in C2C_BIAS_EDGES_U], "bias": [float(v) for v in bias],
+            "bias_count": [int(v) for v in cnt]}
 
 
 def fit_drift(t_s: np.ndarray, g_S: np.ndarray, t0_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -204,9 +280,26 @@ DRIFT_LONG_PULSE_TMX_S = 400e-9
 #: 0.4 reads within 1.2e-4 of 0.04 (the RESET level, which has no programming error); 0.8 was 3.5e-3 off.
 DRIFT_KCLK_TMX = 0.4
 #: Cycle-to-cycle runs: the nominal device (md2d = 0) from x = C2C_X0, two SET pulses; the second
-#: step (G ≈ 8–12 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
+#: step (G ≈ 10 µS, mid-range) of each seed is one sample of ``c2c_dg_S``.
 C2C_X0 = 0.3
 C2C_PARAMS = {"md2d": 0, "xc0": C2C_X0, "np": 2}
+#: Cycle-to-cycle steps of the nominal device at three levels, compared with the published PCM preset's law
+#: (``pcm.c2c_pub_*``): the first pulse from RESET (0 % of the range) and the second pulse from x = 0.12 and
+#: x = 0.48 (G before it ≈ 25 % and 50 % of G_sat; the second, so the first pulse's drift recovery is not in the
+#: step). (x0, index of the step) per level.
+C2C_LEVELS = ((0.0, 0), (0.12, 1), (0.48, 1))
+#: Deterministic staircase of every device (its cycle-to-cycle noise off, mc2c = 0), long enough to approach
+#: saturation (60 pulses: ≈ 0.8 of G_sat): the mean step m_k(G) of device k (``pcm/stair_clean_g_S``).
+N_CLEAN = 60
+CLEAN_PARAMS = {"mc2c": 0, "np": N_CLEAN}
+#: Saturation of every device at the staircase's time base: one clean pulse on a fully crystalline cell (x = 1),
+#: read 0.5 µs later (``pcm/g_sat_S``): the ceiling of the SET response.
+SAT_PARAMS = {"mc2c": 0, "xc0": 1, "np": 1}
+#: Staircase of every device from the upper part of its range (x0 = 0.6, with cycle-to-cycle noise; steps 2 … 20
+#: are kept, ``pcm/stair_top_g_S``): the cycle-to-cycle data near saturation, which 20 pulses from RESET
+#: rarely reach.
+TOP_X0 = 0.6
+TOP_PARAMS = {"xc0": TOP_X0, "np": 20}
 #: Number of read-noise records (seeds) and the bench's windows per record.
 N_READ_NOISE = 12
 #: Sources that program the 1T1R cell (bit line, word line).
@@ -234,9 +327,13 @@ def jobs(mc: int, seed: int) -> dict[str, list[dict]]:
     device (same seeds, ``C2C_PARAMS``), :data:`N_READ_IV` instances of the read bench and
     :data:`N_READ_NOISE` read-noise records."""
     seeds = list(range(seed, seed + mc))
+    c2c = [{"seed": s, "keep": ("g_us",), "params": {"md2d": 0, "xc0": x0, "np": k + 1}}
+           for x0, k in ((C2C_X0, 1),) + C2C_LEVELS for s in seeds]
     return {
-        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds]
-        + [{"seed": s, "keep": ("g_us",), "params": dict(C2C_PARAMS)} for s in seeds],
+        "pcm_set_staircase": [{"seed": s, "keep": _CELL_KEEP} for s in seeds] + c2c
+        + [{"seed": s, "keep": ("g_us",), "params": dict(p)} for p in (CLEAN_PARAMS, SAT_PARAMS, TOP_PARAMS)
+           for s in seeds]
+        + [{"keep": ("g_us",), "params": {"mc": 0, **SAT_PARAMS}}],
         "pcm_reset": [{"seed": s, "keep": _CELL_KEEP} for s in seeds],
         "pcm_read_iv": [{"seed": s, "keep": ("r",) + tuple(f"g{k}_us" for k in range(len(READ_IV_STATES)))}
                         for s in seeds[:N_READ_IV]],
@@ -360,27 +457,71 @@ def read_noise(results) -> tuple[np.ndarray, np.ndarray, float]:
     return mean / (tint * vread), rel, tint
 
 
+def _staircase_kinds(results) -> dict:
+    """The ``pcm_set_staircase`` runs of :func:`jobs` by kind, each sorted by seed: "main" (device-to-device with
+    cycle-to-cycle noise, from RESET), ("c2c", x0) (nominal device, C2C_LEVELS), "clean" (CLEAN_PARAMS), "sat"
+    (SAT_PARAMS), "sat_nominal" (mc = 0 on SAT_PARAMS), "top" (TOP_PARAMS)."""
+    out: dict = {}
+    for r in results:
+        p = r.meta["all_params"]
+        mc, md2d, mc2c, x0 = (float(p.get(k, d)) for k, d in (("mc", 1), ("md2d", 1), ("mc2c", 1), ("xc0", 0)))
+        if mc == 0:
+            kind = "sat_nominal" if x0 == 1 else "nominal"
+        elif md2d == 0:
+            kind = ("c2c", x0)
+        elif mc2c == 0:
+            kind = "sat" if x0 == 1 else "clean"
+        else:
+            kind = "main" if x0 == 0 else "top"
+        out.setdefault(kind, []).append(r)
+    for v in out.values():
+        v.sort(key=lambda r: (r.meta["seed"] is None, r.meta["seed"] or 0))
+    return out
+
+
 def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict, dict]:
     """Scalars (SI units in names) and tables (``pcm/…``) from the PCM bench results.
 
     *lib_params*: the library overrides of the runs (:attr:`pycosim.characterize.runner.Options.lib_params`);
     a ``pcm`` default the extraction reads (the drift onset ``ton``) is taken from them.
     Raises CalibrationError naming the quantity if a table would hold non-finite values."""
-    all_st = runs["pcm_set_staircase"]
-    st_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) != 0]
-    c2c_runs = [r for r in all_st if float(r.meta["all_params"].get("md2d", 1)) == 0]
+    kinds = _staircase_kinds(runs["pcm_set_staircase"])
+    st_runs = kinds["main"]
+    c2c_runs = kinds.get(("c2c", C2C_X0), [])
     if not st_runs or len(c2c_runs) < 2:
         raise CalibrationError(f"PCM extraction: staircase runs: {len(st_runs)} device-to-device, "
                                f"{len(c2c_runs)} cycle-to-cycle (need >= 1 and >= 2)")
+    seeds = [r.meta["seed"] for r in st_runs]
+    for name in ("clean", "sat", "top"):
+        if [r.meta["seed"] for r in kinds.get(name, [])] != seeds:
+            raise CalibrationError(f"PCM extraction: the {name} staircase runs (pcm_set_staircase with "
+                                   f"{ {'clean': CLEAN_PARAMS, 'sat': SAT_PARAMS, 'top': TOP_PARAMS}[name]}) must "
+                                   f"cover the seeds of the device-to-device staircase, one each")
+    if len(kinds.get("sat_nominal", [])) != 1:
+        raise CalibrationError("PCM extraction: one pcm_set_staircase run of the nominal device (mc = 0) on a "
+                               "crystalline cell (xc0 = 1) is needed: the range of the published c2c comparison")
     stair = _finite("staircase_g_S", staircase(st_runs))
+    clean = _finite("stair_clean_g_S", staircase(kinds["clean"]))
+    g_sat = _finite("g_sat_S", staircase(kinds["sat"])[:, 1])
+    top = _finite("stair_top_g_S", staircase(kinds["top"]))
+    law = fit_c2c_law(*c2c_residuals([(stair, 0), (top, 1)], clean, g_sat))
+    # the per-device quadratic of the mean step (pcm/fit_coef, the form measured bundles use) is fitted to the
+    # deterministic staircase: on the noisy one (σ several times the step at high G) it is ill-conditioned; the
+    # residuals (pcm/fit_dg_residual_S) are those of the noisy staircase against the array model's mean step
+    fit_coef, _ = fit_staircases(clean)
+    fit_res = (np.diff(stair, axis=1) - c2c_residuals([(stair, 0)], clean, g_sat)[2].reshape(stair.shape[0], -1))
+    sat_nom = float(staircase(kinds["sat_nominal"])[0, 1])
+    c2c_pub = []
+    for x0, k in C2C_LEVELS:
+        st = _finite(f"c2c steps at x0 = {x0}", staircase(kinds.get(("c2c", x0), [])))
+        dg = st[:, k + 1] - st[:, k]
+        w, dw = st[:, k].mean() / sat_nom, dg.mean() / sat_nom
+        c2c_pub.append((w, dw, dg.std(ddof=1) / dg.mean(), 0.6 * (abs(dw) + 0.042 + 0.108 * w) / dw))
     table = jump_table(stair)
     fit = fit_dg(stair)
-    fit_coef, fit_res = fit_staircases(stair)
     steps = np.diff(stair, axis=1)
     e_set = _finite("e_set_J", np.stack([set_pulse_energy_J(r) for r in st_runs]))
-    c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))
-    if c2c.mean() <= 0:
-        raise CalibrationError(f"PCM extraction: c2c_dg_S: mean step {c2c.mean():.3g} S is not positive")
+    c2c = _finite("c2c_dg_S", c2c_steps(c2c_runs))   # σ/mean ≈ 2 at mid-range: a few seeds may average ≤ 0
 
     rs = runs["pcm_reset"]
     g_reset = _finite("g_reset_S", [r.meas["g_reset"] for r in rs]) * 1e-6
@@ -433,6 +574,13 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
         "c2c_rel_sigma": float(c2c.std(ddof=1) / c2c.mean()),
         "c2c_mean_dg_S": float(c2c.mean()),
         "c2c_negative_fraction": float(np.mean(c2c < 0)),
+        "c2c_law": law,
+        "g_sat_mean_S": float(g_sat.mean()),
+        "g_sat_nominal_S": sat_nom,
+        "c2c_pub_w": [float(p[0]) for p in c2c_pub],
+        "c2c_pub_mean_dw": [float(p[1]) for p in c2c_pub],
+        "c2c_pub_rel_sigma": [float(p[2]) for p in c2c_pub],
+        "c2c_pub_law_rel_sigma": [float(p[3]) for p in c2c_pub],
         "nu_mean": float(nu[:, 0].mean()),
         "nu_std": float(nu[:, 0].std()),
         "nu_by_level_mean": [float(v) for v in nu.mean(axis=0)],
@@ -452,6 +600,12 @@ def extract(runs: dict[str, list], lib_params: dict | None = None) -> tuple[dict
     }
     tables = {
         "staircase_g_S": stair,
+        "stair_clean_g_S": clean,
+        "stair_top_g_S": top,
+        "g_sat_S": g_sat,
+        "c2c_law": np.array([law["c"], law["a"], law["b"]], dtype=np.float64),
+        "c2c_bias_edges_u": C2C_BIAS_EDGES_U.copy(),
+        "c2c_bias": np.asarray(law["bias"], dtype=np.float64),
         "fit_coef": fit_coef,
         "fit_dg_residual_S": fit_res,
         **table,

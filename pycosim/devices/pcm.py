@@ -4,7 +4,33 @@ State: ``G`` (any shape, float32, siemens) — the *programmed* conductance, i.e
 after programming returns (the staircase and verify reads of the benches); ``inst`` (same shape,
 int32) — the SPICE Monte Carlo instance each device is (see :mod:`pycosim.devices`).
 
-Device instances: per-device parametric fit of the device's own staircase
+SET pulse: each device's deterministic staircase plus a state-dependent per-pulse Gaussian
+-------------------------------------------------------------------------------------------
+A bundle characterised from the circuit carries, per device k (row k = the SPICE instance of seed
+``seed + k``), its staircase with the cycle-to-cycle noise off (``pcm/stair_clean_g_S``, 60 pulses from RESET)
+and its saturation G_sat,k (``pcm/g_sat_S``: the fully crystalline cell read as the staircase reads, 0.5 µs
+after a pulse). A pulse at G draws
+
+    ΔG = m_k(G) + s_c2c·σ_k(G)·(β(G/G_sat,k) + z),   z ~ N(0, 1),   σ_k(G) = c·m_k(G) + a·G_sat,k + b·G
+    G ← clip(G + ΔG, min(G, G_reset,k), G_sat,k)
+
+m_k(G) is the step of the deterministic staircase at G (linear interpolation in G; beyond its last point the step
+falls linearly to 0 at G_sat,k, as the growth ∝ 1 − x does). (c, a, b) = ``pcm/c2c_law``, a maximum-likelihood
+fit to the residuals ΔG − m_k(G) of the bench's noisy staircases (from RESET and from x = 0.6, steps at the
+ceiling censored; :func:`pycosim.characterize.pcm.fit_c2c_law`); β (``pcm/c2c_bias`` on bins of G/G_sat) is the mean
+of the standardised residuals per bin: the circuit's noisy steps average ≈ 0.1 σ more than its deterministic step
+at 10–60 % of G_sat (its kick acts on a convex G(x)), 0 near the ceiling (the clip reproduces the truncation there).
+σ_k has the form of the published PCM preset's
+σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range (aihwkit ``PCMPresetDevice``, after Nandakumar et al.,
+Front. Neurosci. 14, 406 (2020)), whose additive and slope terms ``netlists/pcm.lib`` now has. The law does not
+depend on the pulse index, so the pulse counter ``since`` is not used by it. Why not the per-device quadratic of
+the noisy staircase and its residuals by pulse index (below): with the additive terms the step's σ exceeds the
+mean step above ≈ 30 % of the range, a 20-pulse staircase fixes neither the quadratic nor the residuals there, and
+that representation missed the staircase spread by 17.7 %, the jump-table mean by up to 73 % at high G and the
+fraction of devices reaching saturation (43 % against > 80 %).
+
+Bundles without those tables (built from measured arrays, :mod:`pycosim.measured`): per-device parametric fit of
+the device's own staircase
 ------------------------------------------------------------------------------
 Row k of ``pcm/staircase_g_S`` is one simulated device (its d2d draws: gc, ga, kg, rth, ν) seen
 through one realisation of its cycle-to-cycle noise. For each row the mean response is fitted as
@@ -85,6 +111,14 @@ class PCMPopulation:
             (n, n_l) float32 = where device k's level j actually lies, G_prog,kj/G_max,k (non-decreasing in j);
             or None.
         noise_g_S, noise_rel: (n_r,) read-noise table, noise_t_int_s; or None.
+        clean_g_S: (n, N + 1) float32 S, device k's deterministic staircase (its cycle-to-cycle noise off,
+            ``pcm/stair_clean_g_S``, non-decreasing): the mean step m_k(G) of :func:`clean_mean_dg`; g_sat_S (n,)
+            float32 S, its saturation (x = 1) at the staircase's time base, the ceiling of the SET response;
+            c2c_law (3,) float32 = (c, a, b) of the per-pulse σ_k(G) = c·m_k(G) + a·G_sat,k + b·G
+            (``pcm/c2c_law``; the fit's report is the scalar ``pcm.c2c_law``); c2c_bias (n_b,) float32 on bins
+            c2c_bias_edges_u (n_b + 1,) of G/G_sat,k: the mean offset of a step in units of its σ
+            (``pcm/c2c_bias``: the bench's mean standardised residual per bin; 0 near the ceiling). All None for a bundle without them (data from measured arrays): then the
+            per-device quadratic fit and the residuals by pulse index are used (module docstring).
     """
 
     coef: np.ndarray
@@ -108,10 +142,21 @@ class PCMPopulation:
     noise_rel: np.ndarray | None = None
     noise_t_int_s: float | None = None
     noise_t_rec_s: float | None = None
+    clean_g_S: np.ndarray | None = None
+    g_sat_S: np.ndarray | None = None
+    c2c_law: np.ndarray | None = None
+    c2c_bias_edges_u: np.ndarray | None = None
+    c2c_bias: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return int(self.coef.shape[0])
+
+    @property
+    def g_ceiling_S(self) -> np.ndarray:
+        """(n,) float32 S: the highest G a SET pulse leaves: G_sat,k with a deterministic staircase (the SET law's
+        clip), else G_max,k."""
+        return self.g_sat_S if self.g_sat_S is not None else self.g_max_S
 
 
 def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale: float = 1.0,
@@ -155,6 +200,16 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         raise CalibrationError(f"pcm/fit_coef {coef.shape} and pcm/fit_dg_residual_S {res.shape} do not fit "
                                f"pcm/staircase_g_S {stair.shape} (expected ({n}, 3) and ({n}, {stair.shape[1] - 1}))")
     by_pulse = res.T                               # (J, n): residual of pulse j since RESET, instance k
+    # G_max,k: the larger of pcm_reset's G_max and the staircase's maximum over its J pulses, which the device
+    # demonstrably reaches; with a deterministic staircase in the bundle, that staircase's (its cycle-to-cycle noise,
+    # several times the step at high G, would inflate the maximum of the noisy one: G_max is the range the weights map
+    # to, the ceiling of the SET law is G_sat)
+    top = stair.max(axis=1)
+    if "pcm/stair_clean_g_S" in bundle.tables:
+        top = require_table(bundle, "pcm/stair_clean_g_S", "PCM SET pulses")[:, :stair.shape[1]].max(axis=1)
+        if top.shape != (n,):
+            raise CalibrationError(f"pcm/stair_clean_g_S has {top.shape[0]} rows, pcm/staircase_g_S {n}")
+    top = np.maximum(g_max, top)
 
     def shrink(a, axis=0):
         m = a.mean(axis=axis, keepdims=True)
@@ -190,7 +245,7 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
         ln_g = np.concatenate([np.zeros(ln_g.shape[:2] + (1,)), ln_g], axis=2)    # t_p: ln 1 = 0
         # each device's own level positions (its programmed G over its G_max): the same pulse width lands
         # devices far apart (the 10 % level at 3–38 % of G_max), and the drift rises steeply just above RESET
-        lev_x = np.maximum.accumulate(shrink(g_prog / np.maximum(g_max, stair.max(axis=1))[:, None]), axis=1)
+        lev_x = np.maximum.accumulate(shrink(g_prog / top[:, None]), axis=1)
         def drift_const(a):
             a = shrink(a)
             m = a.mean(axis=0, keepdims=True)
@@ -205,10 +260,30 @@ def population(bundle, *, drift: bool = True, read_noise: bool = True, d2d_scale
                   noise_rel=require_table(bundle, "pcm/read_noise_rel_sigma", "PCM read noise").astype(np.float32),
                   noise_t_int_s=float(require_scalar(bundle, "pcm", "read_noise_t_int_s", "PCM read noise")),
                   noise_t_rec_s=float(require_scalar(bundle, "pcm", "read_noise_record_s", "PCM read noise")))
+    if "pcm/stair_clean_g_S" in bundle.tables:
+        clean = np.maximum.accumulate(require_table(bundle, "pcm/stair_clean_g_S", "PCM SET pulses"), axis=1)
+        g_sat = require_table(bundle, "pcm/g_sat_S", "PCM SET pulses")
+        abc = require_table(bundle, "pcm/c2c_law", "PCM cycle-to-cycle noise").astype(np.float64)
+        b_edges = require_table(bundle, "pcm/c2c_bias_edges_u", "PCM cycle-to-cycle noise").astype(np.float64)
+        bias = require_table(bundle, "pcm/c2c_bias", "PCM cycle-to-cycle noise").astype(np.float64)
+        if (b_edges.ndim != 1 or bias.shape != (b_edges.size - 1,) or not np.all(np.diff(b_edges) > 0)
+                or not np.all(np.isfinite(bias))):
+            raise CalibrationError(f"pcm/c2c_bias_edges_u {b_edges.shape} and pcm/c2c_bias {bias.shape}: increasing "
+                                   f"edges and one finite value per bin")
+        if clean.shape[0] != n or g_sat.shape != (n,):
+            raise CalibrationError(f"pcm/stair_clean_g_S {clean.shape} and pcm/g_sat_S {g_sat.shape} do not fit "
+                                   f"pcm/staircase_g_S {stair.shape} (expected {n} rows)")
+        if abc.shape != (3,) or not (np.all(np.isfinite(abc)) and np.all(abc >= 0)):
+            raise CalibrationError(f"pcm/c2c_law {abc}: (c, a, b), three finite values ≥ 0")
+        g_sat = np.maximum(shrink(g_sat), 0)
+        clean = np.minimum(np.maximum.accumulate(np.maximum(shrink(clean), 0), axis=1), g_sat[:, None])
+        kw.update(clean_g_S=np.ascontiguousarray(clean, dtype=np.float32), g_sat_S=g_sat.astype(np.float32),
+                  c2c_law=abc.astype(np.float32), c2c_bias_edges_u=b_edges.astype(np.float32),
+                  c2c_bias=bias.astype(np.float32))
     return PCMPopulation(
         coef=coef.astype(np.float32), g_lo_S=(g_lo / _US).astype(np.float32), g_hi_S=(g_hi / _US).astype(np.float32),
         slope_lo=np.zeros(n, np.float32), slope_hi=np.minimum(slope_at(g_hi), 0).astype(np.float32),
-        c2c_by_pulse_S=np.ascontiguousarray(by_pulse, dtype=np.float32), g_max_S=shrink(np.maximum(g_max, stair.max(axis=1))).astype(np.float32),
+        c2c_by_pulse_S=np.ascontiguousarray(by_pulse, dtype=np.float32), g_max_S=shrink(top).astype(np.float32),
         g_reset_S=np.maximum(shrink(g_reset), 0).astype(np.float32), g_initial_S=stair[:, 0].astype(np.float32),
         dg_fit=dict(require_scalar(bundle, "pcm", "dg_fit", "PCM open-loop tuning")), **kw)
 
@@ -273,6 +348,90 @@ def _set_pulses_kernel(g, n, k, cnt, gmax, gmin, coef, g_lo, g_hi, slope_hi, c2c
     return pos
 
 
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def clean_dg_cell(g, row, g_sat):
+    """Mean SET step (S) at G (S) of a device whose deterministic staircase is *row* (G_0 … G_N, non-decreasing,
+    float32 S) and whose saturation is g_sat: the step of the staircase interpolated linearly in G (the step
+    d_j = G_{j+1} − G_j taken at G_j); below G_0 the first step; above G_{N−1} the last step falls linearly to
+    0 at g_sat (the growth ∝ 1 − x of the crystalline fraction ends at x = 1). ≥ 0."""
+    n = row.shape[0] - 1
+    if g <= row[0]:
+        return row[1] - row[0]
+    if g >= row[n - 1]:
+        d = row[n] - row[n - 1]
+        span = g_sat - row[n - 1]
+        if span <= 0:
+            return np.float32(0.0)
+        return max(d * (g_sat - g) / span, np.float32(0.0))
+    lo, hi = 0, n - 1                           # row[lo] < g <= row[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if row[mid] < g:
+            lo = mid
+        else:
+            hi = mid
+    d0 = row[lo + 1] - row[lo]
+    d1 = row[hi + 1] - row[hi]
+    w = (g - row[lo]) / max(row[hi] - row[lo], np.float32(1e-30))
+    return d0 + w * (d1 - d0)
+
+
+@njit(cache=True)
+def _clean_mean_dg(g, k, clean, g_sat, out):
+    for t in range(g.shape[0]):
+        out[t] = clean_dg_cell(g[t], clean[k[t]], g_sat[k[t]])
+    return out
+
+
+def clean_mean_dg(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """Mean SET step m_k(G) (S, float32, shape of G broadcast with inst) of device *inst* at G (S), from its
+    deterministic staircase (:func:`clean_dg_cell`; needs pop.clean_g_S)."""
+    if pop.clean_g_S is None:
+        raise CalibrationError("PCM: the bundle has no deterministic staircase (pcm/stair_clean_g_S)")
+    g = np.asarray(G, np.float32)
+    shape = np.broadcast_shapes(g.shape, np.shape(inst))
+    gf = np.ascontiguousarray(np.broadcast_to(g, shape)).reshape(-1)
+    kf = np.ascontiguousarray(np.broadcast_to(inst, shape), dtype=np.int64).reshape(-1)
+    return _clean_mean_dg(gf, kf, pop.clean_g_S, pop.g_sat_S, np.empty(gf.shape, np.float32)).reshape(shape)
+
+
+def c2c_sigma(G: np.ndarray, inst: np.ndarray, pop: PCMPopulation) -> np.ndarray:
+    """σ (S, float32) of one SET step of device *inst* at G: c·m_k(G) + a·G_sat,k + b·G (pop.c2c_law = (c, a, b),
+    fitted at characterisation to the bench's steps; the form of the published PCM preset's
+    σ = 0.6·(|Δw| + 0.042 + 0.108·|w|) in units of the range)."""
+    c, a, b = (np.float32(v) for v in pop.c2c_law)
+    g = np.asarray(G, np.float32)
+    return (c * clean_mean_dg(g, inst, pop) + a * pop.g_sat_S[inst] + b * g).astype(np.float32)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _set_pulses_law_kernel(g, n, k, cnt, gmax, gmin, clean, g_sat, law, edges, bias, z, c2c_scale):
+    """n_i partial-SET pulses on each device i, in place (:func:`set_pulses` with a deterministic staircase):
+    m = :func:`clean_dg_cell`, σ = c·m + a·G_sat + b·G, β = bias of the bin of G/G_sat (edges; held outside),
+    G ← clip(G + m + c2c_scale·σ·(β + z), gmin_i, gmax_i), z = the next entry of *z* (Σ n standard normals,
+    consumed in device order); cnt += n_i."""
+    c, a, b = law[0], law[1], law[2]
+    nb = bias.shape[0]
+    pos = 0
+    for i in range(g.shape[0]):
+        gi = g[i]
+        ki = k[i]
+        row = clean[ki]
+        gs = g_sat[ki]
+        for _ in range(n[i]):
+            m = clean_dg_cell(gi, row, gs)
+            sd = c * m + a * gs + b * gi
+            u = gi / gs
+            j = 0
+            while j < nb - 1 and u >= edges[j + 1]:
+                j += 1
+            gi = min(max(gi + m + c2c_scale * sd * (bias[j] + z[pos]), gmin[i]), gmax[i])
+            pos += 1
+        g[i] = gi
+        cnt[i] += n[i]
+    return pos
+
+
 def c2c_draw(since: np.ndarray, pop: PCMPopulation, rng: np.random.Generator) -> np.ndarray:
     """One cycle-to-cycle residual (S) per device: the residual of pulse j = min(since, J − 1) of a random
     staircase (``since`` = pulses since the device's last RESET). Float32."""
@@ -286,8 +445,10 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
 
     G: (...) float32 S; n: int array of G's shape or int (≥ 0); inst: (...) int instance rows; since:
     int array of G's shape (or int), SET pulses since each device's last RESET (0 after RESET);
-    stuck: optional bool mask of devices that never change. Pulse j of a device:
-    ΔG = m_k(G) + c2c_scale·e with e the residual of pulse min(j, J − 1) of a random staircase (module
+    stuck: optional bool mask of devices that never change. With a deterministic staircase in the bundle
+    (pop.c2c_law): ΔG = m_k(G) + c2c_scale·σ_k(G)·z, G ← clip(G + ΔG, min(G, G_reset,k), max(G, G_sat,k)), one
+    standard normal per pulse drawn up front (:func:`_set_pulses_law_kernel`; module docstring). Otherwise, pulse
+    j of a device: ΔG = m_k(G) + c2c_scale·e with e the residual of pulse min(j, J − 1) of a random staircase (module
     docstring; ΔG < 0 where the data had negative steps), then G ← clip(G + ΔG, min(G, G_reset,k),
     G_max,k). Pulses are sequential per device (the response depends on G): one numba pass over the
     devices (:func:`_set_pulses_kernel`), with one random staircase column per pulse drawn up front.
@@ -307,7 +468,15 @@ def set_pulses(G: np.ndarray, n, inst: np.ndarray, pop: PCMPopulation, rng: np.r
     nf = np.ascontiguousarray(n.reshape(-1)[idx], dtype=np.int32)
     kf = np.ascontiguousarray(inst.reshape(-1)[idx], dtype=np.int64)
     g, c = gf[idx].copy(), cf[idx].copy()
-    gmax, gmin = pop.g_max_S[kf], np.minimum(pop.g_reset_S[kf], g)
+    gmin = np.minimum(pop.g_reset_S[kf], g)
+    if pop.c2c_law is not None:
+        z = rng.standard_normal(int(nf.sum()), dtype=np.float32)
+        _set_pulses_law_kernel(g, nf, kf, c, np.maximum(pop.g_sat_S[kf], g), gmin, pop.clean_g_S, pop.g_sat_S,
+                               pop.c2c_law, pop.c2c_bias_edges_u, pop.c2c_bias, z, np.float32(c2c_scale))
+        gf[idx] = g
+        cf[idx] = c
+        return G, cnt
+    gmax = pop.g_max_S[kf]
     u_col = rng.integers(0, pop.c2c_by_pulse_S.shape[1], size=int(nf.sum()))
     _set_pulses_kernel(g, nf, kf, c, gmax, gmin, pop.coef, pop.g_lo_S, pop.g_hi_S, pop.slope_hi,
                            pop.c2c_by_pulse_S, u_col, np.float32(c2c_scale))

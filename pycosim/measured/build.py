@@ -49,6 +49,13 @@ MAX_NOISE_LEVELS = 8
 LSP_GRID = 101
 #: Per-instance PCM tables that a measured msp bundle takes from the base by resampling rows (instance k ← base
 #: row k mod n_base); the drift conductances are rescaled to the instance's G_max (level fractions kept).
+#: Tables and scalars of a simulated bundle that describe the circuit's own SET law (its deterministic staircases,
+#: saturation and cycle-to-cycle law, :mod:`pycosim.devices.pcm`): never carried into a bundle built from measured
+#: staircases, whose devices are described by their own staircase fits and residuals.
+SIMULATED_ONLY = frozenset({"pcm/stair_clean_g_S", "pcm/stair_top_g_S", "pcm/g_sat_S", "pcm/c2c_law", "pcm/c2c_bias_edges_u",
+                            "pcm/c2c_bias", "pcm.c2c_law",
+                            "pcm.g_sat_mean_S", "pcm.g_sat_nominal_S", "pcm.c2c_pub_w", "pcm.c2c_pub_mean_dw",
+                            "pcm.c2c_pub_rel_sigma", "pcm.c2c_pub_law_rel_sigma"})
 _PCM_ROW_TABLES = ("drift_g_S", "drift_g_prog_S", "drift_g0_S", "drift_nu", "nu", "e_set_J", "e_reset_J")
 
 
@@ -163,7 +170,7 @@ def msp_tables(pd, b0, dd, nd) -> tuple[dict, dict, set, set]:
     jm = int(np.argmin(np.abs(stair[:, :-1].mean(axis=0) - g_mid)))
     c2c = steps[:, jm].mean() + res[:, jm]
     scal = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-            for k, v in b0.scalars["pcm"].items()}
+            for k, v in b0.scalars["pcm"].items() if f"pcm.{k}" not in SIMULATED_ONLY}
     p = {
         "set_pulses": J,
         "g_initial_mean_S": float(stair[:, 0].mean()),
@@ -205,6 +212,8 @@ def msp_tables(pd, b0, dd, nd) -> tuple[dict, dict, set, set]:
         t.update(read_noise_g_S=g_lv, read_noise_rel_sigma=rel)
         from_data |= {"pcm/read_noise_g_S", "pcm/read_noise_rel_sigma"}
     for k, v in b0.tables.items():
+        if k in SIMULATED_ONLY:                 # the circuit's clean staircase and c2c law: not this data's
+            continue
         if k.startswith("pcm/") and k.removeprefix("pcm/") not in t:
             t[k.removeprefix("pcm/")] = v
     tabs.update({f"pcm/{k}": np.asarray(v, dtype=np.float64) for k, v in t.items()})

@@ -171,7 +171,9 @@ def test_polarity_inversion(bundle2):
 
 
 def test_transfer_closed_vs_open(bundle2):
-    """Closed loop leaves ≥ 99 % of moved synapses within tolerance; open loop is worse."""
+    """Closed loop leaves ≥ 98 % of moved synapses within tolerance; open loop is worse. (≥ 99 % before the PCM
+    cycle-to-cycle noise had the published preset's additive and slope terms: a single SET step's σ is now ≈ 2 µS,
+    ≈ 0.1 of the range, at mid and high G, comparable to the ±0.05 tolerance; measured 98.5 %.)"""
     out = {}
     for mode in ("closed", "open"):
         xb = make(bundle2, shape=(200, 50), seed=5)
@@ -190,7 +192,7 @@ def test_transfer_closed_vs_open(bundle2):
         assert st.n_moved > 100
         if mode == "closed":
             assert np.abs(xb.weights() - W_before).max() < 0.5
-    assert out["closed"].frac_within_tol >= 0.99
+    assert out["closed"].frac_within_tol >= 0.98
     assert out["open"].err_rms > out["closed"].err_rms
     assert out["open"].frac_within_tol < out["closed"].frac_within_tol
 
@@ -271,7 +273,7 @@ def test_pcm_update_saturation_refresh(bundle2):
     for _ in range(30):
         xb.update(x, d, 0.5)
     assert xb.counters.pcm_update_resets > 0
-    assert np.all(xb.P[2] <= xb.pcm_pop.g_max_S[xb.P_inst[2]] + 1e-12)
+    assert np.all(xb.P[2] <= xb.pcm_pop.g_ceiling_S[xb.P_inst[2]] + 1e-12)   # G_sat (the SET law's clip)
 
 
 def test_drift_refresh(bundle2):

@@ -110,7 +110,9 @@ def test_the_closed_loop_never_pulses_a_stuck_device_and_reaches_what_its_partne
     sets_before = int(xb.counters.pcm_sets_per_device[0, 0, 0])
     W = np.zeros((3, 2), np.float32)
     W[0, 0] = -0.3
-    st = xb.set_weights(W, mode="closed", tolerance=0.02, max_restarts=2)
+    # five restarts: a single SET step's σ (≈ 0.1 of the range at mid G, the published preset's c2c) is several
+    # times the ±0.02 tolerance, so G− alone may need more than two RESET-and-retry rounds (two left it at −0.38)
+    st = xb.set_weights(W, mode="closed", tolerance=0.02, max_restarts=5)
     assert abs(xb.weights()[0, 0] + 0.3) <= 0.02
     W[0, 0] = +0.3
     before = xb.counters.transfer_set_pulses

@@ -93,21 +93,23 @@ def test_pcm_drift_c2c_read_noise_tables(regen):
           f"at {np.round(b['pcm/read_noise_g_S'] * 1e6, 2)} uS")
     assert np.all((mean > 0.03) & (mean < 0.12)) and mean[0] > mean[-1]
     assert np.all(np.diff(b["pcm/drift_g0_S"].mean(axis=0)) > 0)
-    assert b["pcm/c2c_dg_S"].shape == (MC,) and 0.2 < s["c2c_rel_sigma"] < 1.2
+    # σ/mean ≈ 2 at mid-range (the published preset's law): a 6-sample mean is not determined, the law's fit is
+    assert b["pcm/c2c_dg_S"].shape == (MC,) and np.isfinite(s["c2c_rel_sigma"])
+    assert b["pcm/c2c_law"].shape == (3,) and np.all(b["pcm/c2c_law"] > 0)
+    assert b["pcm/stair_clean_g_S"].shape == (MC, pcm.N_CLEAN + 1) and b["pcm/g_sat_S"].shape == (MC,)
+    assert np.all(b["pcm/g_sat_S"] > b["pcm/stair_clean_g_S"][:, -1])
     assert b["pcm/read_noise_g_S"].shape == b["pcm/read_noise_rel_sigma"].shape == (4,)
     assert s["read_noise_t_int_s"] == pytest.approx(250e-9)
     assert np.all(b["pcm/read_noise_rel_sigma"] > 0)
 
 
 def _minimal_pcm_runs() -> dict:
-    """The smallest set of real PCM bench runs the extraction accepts: one instance per bench, two c2c
-    runs, one drift run per level."""
+    """The smallest set of real PCM bench runs the extraction accepts: one instance per bench; of the staircase
+    bench every kind of run of two devices (the c2c levels need two samples each), one drift run per level."""
     from pycosim.spice import run
 
-    runs = {b: [run(f"circuits/{b}.cir", seed=DEFAULT_SEED, params=j.get("params"), keep=j.get("keep"))
-                for j in js[:1]] for b, js in pcm.jobs(2, DEFAULT_SEED).items()}
-    runs["pcm_set_staircase"] += [run("circuits/pcm_set_staircase.cir", seed=DEFAULT_SEED + k,
-                                      params=dict(pcm.C2C_PARAMS), keep=("g_us",)) for k in range(2)]
+    runs = {b: [run(f"circuits/{b}.cir", seed=j.get("seed"), params=j.get("params"), keep=j.get("keep"))
+                for j in (js if b == "pcm_set_staircase" else js[:1])] for b, js in pcm.jobs(2, DEFAULT_SEED).items()}
     runs["pcm_drift"] = [run("circuits/pcm_drift.cir", seed=DEFAULT_SEED, params=pcm._drift_params(j), keep=("g_us",))
                          for j in range(len(pcm.DRIFT_LEVELS))]
     return runs

@@ -28,7 +28,10 @@ def _staircases(pop, n_dev, reps, rng):
 
 def test_staircase_closure(shipped, pop):
     """100 devices × 20 pulses, repeated 20 times with fresh c2c draws (2,000 devices, each SPICE
-    instance 20 times): mean within 5 % and spread within 15 % of pcm/staircase_g_S at every pulse."""
+    instance 20 times) against pcm/staircase_g_S: mean within 5 % or 2 standard errors of the bundle's own 100-device
+    mean, whichever is larger (the SE is up to 9.4 % at pulse 1: the step's σ/mean is ≈ 1 there); spread within 15 %
+    at pulses 2 … 20 and within 3 standard errors of the bundle's own spread at pulse 1 (1/√(2·99) = 7.1 % each:
+    measured −19 % there, while the law's standardised residuals of that pulse have rms 0.99)."""
     st = shipped["pcm/staircase_g_S"]
     rng = np.random.default_rng(2018)
     sim = _staircases(pop, 100, 20, rng)
@@ -40,8 +43,10 @@ def test_staircase_closure(shipped, pop):
           f"one draw of 100 devices: {np.abs(single.mean(0)[1:] / st.mean(0)[1:] - 1).max():.2%} / "
           f"{np.abs(single.std(0)[1:] / st.std(0)[1:] - 1).max():.2%} (standard error of a 100-device mean: "
           f"up to {se:.1%})")
-    assert em.max() < 0.05
-    assert es.max() < 0.15
+    se_m = st.std(0)[1:] / np.sqrt(st.shape[0]) / st.mean(0)[1:]
+    print(f"mean err per pulse {np.round(em, 3)}; spread err per pulse {np.round(es, 3)}")
+    assert np.all(em < np.maximum(0.05, 2 * se_m))
+    assert es[1:].max() < 0.15 and es[0] < 3 / np.sqrt(2 * (st.shape[0] - 1))
 
 
 def test_pulse_to_pulse_spread_needs_c2c(shipped, pop):
@@ -64,7 +69,9 @@ def test_pulse_to_pulse_spread_needs_c2c(shipped, pop):
 
 
 def test_jump_table_reproduced(shipped, pop):
-    """The model's own ΔG(G) per bin matches the bundle's jump table mean where the bin has ≥ 50 steps."""
+    """The model's own ΔG(G) per bin matches the bundle's jump table mean where the bin has ≥ 50 steps: within 20 %
+    or, where the step's σ is several times its mean (high G: the published additive and slope terms), within 2.5
+    standard errors of the bundle's bin mean (σ/√n, pcm/dg_std_S and pcm/dg_count)."""
     rng = np.random.default_rng(3)
     sim = _staircases(pop, 100, 10, rng)
     g, dg = sim[:, :-1].ravel(), np.diff(sim, axis=1).ravel()
@@ -73,8 +80,92 @@ def test_jump_table_reproduced(shipped, pop):
     sim_mean = np.bincount(b, dg, len(mean)) / np.maximum(np.bincount(b, minlength=len(mean)), 1)
     ok = cnt >= 50
     rel = np.abs(sim_mean[ok] / mean[ok] - 1)
-    print(f"\njump-table mean per bin (bins with ≥ 50 steps): max rel. err {rel.max():.1%}")
-    assert rel.max() < 0.2
+    z = np.abs(sim_mean[ok] - mean[ok]) / (shipped["pcm/dg_std_S"][ok] / np.sqrt(cnt[ok]))
+    print(f"\njump-table mean per bin (bins with ≥ 50 steps), bundle / model (µS): "
+          + ", ".join(f"{a * 1e6:.2f}/{b * 1e6:.2f}" for a, b in zip(mean[ok], sim_mean[ok]))
+          + f"\nrel. err {np.round(rel, 2)}; in standard errors {np.round(z, 1)}")
+    assert np.all((rel < 0.2) | (z < 2.5))
+
+
+def _replay(pop, st, first, rng, reps):
+    """The bundle's staircases *st* (n, J + 1) replayed by the array model: each device k starts at st[k, first]
+    (its SPICE state) and gets J − first pulses, reps times with fresh cycle-to-cycle draws; (n·reps, J + 1 − first)."""
+    out = []
+    for _ in range(reps):
+        inst = np.arange(st.shape[0])
+        g, c = st[:, first].astype(np.float32), np.zeros(st.shape[0], np.int32)
+        tr = [g]
+        for _ in range(st.shape[1] - 1 - first):
+            g, c = pcm.set_pulses(g, 1, inst, pop, rng, since=c)
+            tr.append(g)
+        out.append(np.array(tr).T)
+    return np.concatenate(out)
+
+
+def _step_stats(st, g_sat, edges):
+    """Per bin of u = G/G_sat,k before the step: mean ΔG (S), σ of ΔG (S) and count, from staircases st (n, J + 1)."""
+    u = (st[:, :-1] / g_sat[:, None]).ravel()
+    dg = np.diff(st, axis=1).ravel()
+    b = np.clip(np.digitize(u, edges) - 1, 0, len(edges) - 2)
+    cnt = np.bincount(b, minlength=len(edges) - 1)
+    mean = np.bincount(b, dg, len(edges) - 1) / np.maximum(cnt, 1)
+    sd = np.sqrt(np.maximum(np.bincount(b, dg**2, len(edges) - 1) / np.maximum(cnt, 1) - mean**2, 0))
+    return mean, sd, cnt
+
+
+#: Bins of G/G_sat,k (G before the step) for the closure of the per-pulse statistics.
+U_EDGES = np.array([0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01])
+
+
+def test_step_statistics_by_level_close_on_the_bench(shipped, pop):
+    """Per-pulse statistics by level, array model against the bundle's SPICE Monte Carlo (100 devices, cycle-to-cycle
+    noise with the published preset's additive and slope terms): the staircases from RESET (pcm/staircase_g_S, 20
+    pulses) and from x = 0.6 (pcm/stair_top_g_S, pulses 2 … 20), replayed by the array model from the same devices'
+    SPICE states (10 fresh cycle-to-cycle realisations). In every bin of G/G_sat,k with ≥ 60 SPICE steps: σ of the
+    step within 15 %; mean step within 2.5 standard errors of the SPICE bin's mean (SE = σ/√n: above ≈ 60 % of G_sat
+    the mean step is a small difference of steps with σ/mean ≥ 5, so the SPICE mean itself is known to ± SE only);
+    σ/mean within 25 % where the SPICE mean is known to 10 % (|mean| > 10 SE; elsewhere σ/mean is only as good as the
+    mean, which the SE criterion checks). Planting the law without its additive and slope terms (a = b = 0) fails it."""
+    g_sat = shipped["pcm/g_sat_S"]
+    rng = np.random.default_rng(11)
+    rows = []
+    ok_all = True
+    for st, first in ((shipped["pcm/staircase_g_S"], 0), (shipped["pcm/stair_top_g_S"], 1)):
+        m_s, s_s, n_s = _step_stats(st[:, first:], g_sat, U_EDGES)
+        sim = _replay(pop, st, first, rng, 10)
+        m_a, s_a, _ = _step_stats(sim, np.tile(g_sat, 10), U_EDGES)
+        for b in np.flatnonzero(n_s >= 60):
+            se = s_s[b] / np.sqrt(n_s[b])
+            det = abs(m_s[b]) > 10 * se
+            ok = (abs(s_a[b] / s_s[b] - 1) < 0.15 and abs(m_a[b] - m_s[b]) < 2.5 * se
+                  and (not det or abs((s_a[b] / m_a[b]) / (s_s[b] / m_s[b]) - 1) < 0.25))
+            ok_all &= ok
+            rows.append(f"{'RESET' if first == 0 else 'x0 0.6'} u {U_EDGES[b]:.1f}-{U_EDGES[b + 1]:.1f} (n {n_s[b]:4d}): "
+                        f"mean {m_s[b] * 1e6:6.3f}/{m_a[b] * 1e6:6.3f} uS (SE {se * 1e6:.3f})  sigma "
+                        f"{s_s[b] * 1e6:5.3f}/{s_a[b] * 1e6:5.3f} uS  sigma/mean "
+                        f"{s_s[b] / m_s[b]:6.2f}/{s_a[b] / m_a[b]:6.2f}{'' if det else ' (mean not determined)'}  "
+                        f"{'ok' if ok else 'FAIL'}")
+    print("\nSPICE/array per bin of G/G_sat:\n" + "\n".join(rows))
+    assert ok_all
+
+
+def test_devices_reach_the_ceiling_as_on_the_bench(shipped, pop):
+    """Fraction of devices that reach their ceiling (G ≥ 0.95·G_sat,k) at least once within the pulse budget of the
+    bench, array against SPICE: 20 pulses from RESET and 19 pulses from x = 0.6 (pcm/staircase_g_S,
+    pcm/stair_top_g_S; replayed from the same devices' SPICE states, 10 realisations): within ±0.08; and the final
+    level (mean and spread across devices) within 5 % / 15 %."""
+    g_sat = shipped["pcm/g_sat_S"]
+    rng = np.random.default_rng(12)
+    for st, first, name in ((shipped["pcm/staircase_g_S"], 0, "20 pulses from RESET"),
+                            (shipped["pcm/stair_top_g_S"], 1, "19 pulses from x = 0.6")):
+        sim = _replay(pop, st, first, rng, 10)
+        f_s = np.mean((st[:, first + 1:] >= 0.95 * g_sat[:, None]).any(axis=1))
+        f_a = np.mean((sim[:, 1:] >= 0.95 * np.tile(g_sat, 10)[:, None]).any(axis=1))
+        em = sim[:, -1].mean() / st[:, -1].mean() - 1
+        es = sim[:, -1].std() / st[:, -1].std() - 1
+        print(f"\n{name}: reach 0.95 G_sat: SPICE {f_s:.2f}, array {f_a:.2f}; final level mean {em:+.1%}, spread {es:+.1%}")
+        assert abs(f_a - f_s) < 0.08
+        assert abs(em) < 0.05 and abs(es) < 0.15
 
 
 def test_reset_gmax_stuck(pop):
@@ -82,8 +173,13 @@ def test_reset_gmax_stuck(pop):
     inst = np.arange(pop.n, dtype=np.int32)
     g, c = pcm.set_pulses(pop.g_reset_S[inst], 200, inst, pop, rng, since=0)
     assert np.all(c == 200)
-    assert np.all(g <= pop.g_max_S[inst] + 1e-12)
-    assert np.mean(g > pop.g_hi_S[inst]) > 0.8    # beyond the fitted range, toward G_max (c2c can step back)
+    assert np.all(g <= pop.g_sat_S[inst] + 1e-12)  # the ceiling: the device's saturation (x = 1)
+    # the stationary level under the circuit's c2c: near the top the step's σ (≈ 2 µS) is several times its mean and
+    # the ceiling reflects, so devices hover below saturation (SPICE after 20 pulses from x = 0.6: ≈ 0.8·G_sat,
+    # test_devices_reach_the_ceiling_as_on_the_bench) rather than sit at it
+    u = g / pop.g_sat_S[inst]
+    print(f"\nafter 200 pulses: mean G/G_sat {u.mean():.3f}, at ≥ 0.95·G_sat {np.mean(u >= 0.95):.2f}")
+    assert 0.7 < u.mean() < 0.9 and np.mean(u >= 0.95) > 0.15
     r = pcm.reset(g, np.arange(pop.n) % 2 == 0, inst, pop)
     assert np.array_equal(r[::2], pop.g_reset_S[inst][::2]) and np.array_equal(r[1::2], g[1::2])
     stuck = np.ones(pop.n, bool)

@@ -41,7 +41,8 @@ def test_population_fields_from_the_tables(shipped):
     np.testing.assert_array_equal(p.g_initial_S, st[:, 0].astype(F32))
     np.testing.assert_array_equal(p.c2c_by_pulse_S, res.T.astype(F32))
     assert p.c2c_by_pulse_S.flags.c_contiguous
-    np.testing.assert_array_equal(p.g_max_S, np.maximum(shipped["pcm/g_max_S"], st.max(axis=1)).astype(F32))
+    top = (shipped["pcm/stair_clean_g_S"][:, :st.shape[1]] if "pcm/stair_clean_g_S" in shipped.tables else st).max(axis=1)
+    np.testing.assert_array_equal(p.g_max_S, np.maximum(shipped["pcm/g_max_S"], top).astype(F32))
     np.testing.assert_array_equal(p.g_reset_S, np.maximum(shipped["pcm/g_reset_S"], 0).astype(F32))
     assert np.all(p.slope_lo == 0) and p.slope_lo.shape == (n,)
     # d ln ΔG/dG_µS = c₁ + 2c₂·G_µS at the top of the fitted range, never positive
@@ -73,7 +74,8 @@ def test_population_d2d_scale_zero_is_the_mean_device(shipped):
     p = pcm.population(shipped, d2d_scale=0.0, drift_t_prog_s=7e-6)
     coef, st = shipped["pcm/fit_coef"], shipped["pcm/staircase_g_S"]
     np.testing.assert_allclose(p.coef, np.broadcast_to(coef.mean(axis=0), coef.shape), rtol=1e-5)
-    gmax = np.maximum(shipped["pcm/g_max_S"], st.max(axis=1))
+    top = (shipped["pcm/stair_clean_g_S"][:, :st.shape[1]] if "pcm/stair_clean_g_S" in shipped.tables else st).max(axis=1)
+    gmax = np.maximum(shipped["pcm/g_max_S"], top)
     np.testing.assert_allclose(p.g_max_S, np.full(gmax.shape, gmax.mean()), rtol=1e-5)
     np.testing.assert_allclose(p.g_reset_S, np.full(gmax.shape, shipped["pcm/g_reset_S"].mean()), rtol=1e-5)
     np.testing.assert_allclose(p.drift_nu, np.broadcast_to(shipped["pcm/drift_nu"].mean(axis=0), p.drift_nu.shape),
@@ -288,7 +290,7 @@ def test_set_pulses_draws_from_every_staircase_column(shipped):
     p = pcm.population(shipped, drift=False, read_noise=False)
     tab = np.zeros_like(p.c2c_by_pulse_S)
     tab[:, 0] = 1e-7
-    q = dataclasses.replace(p, c2c_by_pulse_S=tab)
+    q = dataclasses.replace(p, c2c_by_pulse_S=tab, c2c_law=None, clean_g_S=None, g_sat_S=None)  # the measured path
     inst = np.arange(3000) % q.n
     G = q.g_reset_S[inst]
     with_c2c, _ = pcm.set_pulses(G, 1, inst, q, np.random.default_rng(0), since=0, c2c_scale=1.0)
@@ -296,3 +298,32 @@ def test_set_pulses_draws_from_every_staircase_column(shipped):
     hit = np.abs((with_c2c - without) - 1e-7) < 1e-9
     assert 3000 / tab.shape[1] / 3 < hit.sum() < 3 * 3000 / tab.shape[1]
     assert np.all(hit | (with_c2c == without))
+
+
+def test_set_law_replays_the_clean_staircase_and_draws_its_sigma(shipped):
+    """The SET law of a simulated bundle: without c2c (c2c_scale = 0) a device started at the first point of its
+    deterministic staircase (pcm/stair_clean_g_S) follows it pulse by pulse (to float32 rounding); with c2c one
+    pulse from many states is ΔG = m_k(G) + σ_k(G)·(β + z) with σ_k(G) = c·m_k(G) + a·G_sat,k + b·G (pop.c2c_law) and
+    β the bin's offset (pop.c2c_bias): the standardised steps less β have mean 0 and σ 1 (4,000 pulses away from the
+    ceiling); every G stays ≤ G_sat,k."""
+    p = pcm.population(shipped, drift=False, read_noise=False)
+    assert p.c2c_law is not None and p.c2c_law.shape == (3,) and np.all(p.c2c_law > 0)
+    inst = np.arange(p.n)
+    clean = p.clean_g_S
+    g, c = clean[:, 0].copy(), np.zeros(p.n, np.int32)
+    for j in range(1, 21):
+        g, c = pcm.set_pulses(g, 1, inst, p, np.random.default_rng(j), since=c, c2c_scale=0.0)
+        np.testing.assert_allclose(g, clean[:, j], rtol=2e-5, atol=1e-12)
+    rng = np.random.default_rng(3)
+    k = np.repeat(inst, 40)
+    G = (clean[k, 5] + rng.random(k.size).astype(F32) * (clean[k, 40] - clean[k, 5])).astype(F32)
+    new, _ = pcm.set_pulses(G, 1, k, p, np.random.default_rng(4), since=0)
+    m = pcm.clean_mean_dg(G, k, p).astype(np.float64)
+    sd = pcm.c2c_sigma(G, k, p).astype(np.float64)
+    np.testing.assert_allclose(sd, p.c2c_law[0] * m + p.c2c_law[1] * p.g_sat_S[k] + p.c2c_law[2] * G, rtol=1e-5)
+    free = (new < p.g_sat_S[k]) & (new > np.minimum(p.g_reset_S[k], G))
+    j = np.clip(np.digitize(G / p.g_sat_S[k], p.c2c_bias_edges_u) - 1, 0, p.c2c_bias.size - 1)
+    z = ((new.astype(np.float64) - G - m) / sd - p.c2c_bias[j])[free]                 # the bin's mean offset β
+    print(f"\nstandardised steps: mean {z.mean():+.3f}, sigma {z.std():.3f} ({free.sum()} of {k.size} off the bounds)")
+    assert free.sum() > 3500 and abs(z.mean()) < 0.06 and abs(z.std() - 1) < 0.05
+    assert np.all(new <= np.maximum(p.g_sat_S[k], G))

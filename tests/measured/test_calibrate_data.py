@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pycosim import calibration
+from pycosim.characterize.pcm import fit_staircases
 from pycosim.cli import main
 from pycosim.errors import CalibrationError
 from pycosim.measured import DataWarning, calibrate_data, export_pulses
@@ -141,9 +142,14 @@ def test_too_few_devices_and_pulses_warn_with_the_consequence(tmp_path):
 def test_spice_round_trip_reproduces_the_pulse_tables_exactly(tmp_path, shipped):
     files = export_pulses(shipped, tmp_path / "exp")
     b = calibrate_data(files[0], "msp", tmp_path / "rt", drift=files[1])
-    for name in ("pcm/staircase_g_S", "pcm/fit_coef", "pcm/fit_dg_residual_S", "pcm/g_reset_S", "pcm/dg_quantiles_S",
-                 "pcm/dg_mean_S"):
+    for name in ("pcm/staircase_g_S", "pcm/g_reset_S", "pcm/dg_quantiles_S", "pcm/dg_mean_S"):
         np.testing.assert_array_equal(b[name], shipped[name], err_msg=name)
+    # the per-device quadratic: fitted here to the exported (noisy) staircases; the simulated bundle's own is fitted
+    # to its deterministic staircases (pcm/stair_clean_g_S), which a measured bundle has not
+    coef, res = fit_staircases(shipped["pcm/staircase_g_S"])
+    np.testing.assert_array_equal(b["pcm/fit_coef"], coef)
+    np.testing.assert_array_equal(b["pcm/fit_dg_residual_S"], res)
+    assert "pcm/stair_clean_g_S" not in b.tables and "c2c_law" not in b.scalars["pcm"]
     # the model's ceiling max(G_max, staircase max) is the same
     np.testing.assert_array_equal(b["pcm/g_max_S"], np.maximum(shipped["pcm/g_max_S"],
                                                                 shipped["pcm/staircase_g_S"].max(axis=1)))
@@ -314,7 +320,9 @@ def test_cli_export_calibrate_show_diff(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "wrote calibration bundle" in text and "Measured data (role msp" in text
     # no drift data: the base's drift, rescaled to each row's ceiling (here the same ceiling: unchanged)
-    assert "tables that differ: 2" in text and "pcm/g_max_S" in text and "pcm/c2c_dg_S" in text
+    # and the per-device quadratic: the shipped one is fitted to the deterministic staircases, which a measured bundle has not
+    assert "tables that differ: 4" in text and "pcm/g_max_S" in text and "pcm/c2c_dg_S" in text
+    assert "pcm/fit_coef" in text and "pcm/fit_dg_residual_S" in text
     assert "pcm/drift_g_S" not in text.split("\nA = ")[1]
     few = _write(tmp_path, _stairs(n_dev=2), "few.csv")
     assert main(["calibrate-data", str(few), "--role", "msp", "--out", str(tmp_path / "few")]) == 0

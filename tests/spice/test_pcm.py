@@ -17,8 +17,10 @@ IEEE TED 62, 3498 (2015) and Ambrogio et al., Nature 558, 60 (2018):
   mean nu within 0.03-0.12 at every level, falling with G, device-to-device sigma_nu >= 0.005 at every
   level (Nandakumar et al., ICECS 2019: mean 0.05-0.1, sigma 0.008-0.045);
 * cycle-to-cycle noise belongs to each pulse: the same seed gives the same per-pulse growth whatever
-  the pulse period or the largest time step; sigma/mean of a mid-range step 0.3-1.0 (aihwkit PCM
-  preset: ~0.6); negative steps are allowed;
+  the pulse period or the largest time step; sigma/mean of one step at 0, ~30 and ~50 % of the range within
+  1.5x of the published PCM preset's law 0.6*(|dw| + 0.042 + 0.108*|w|)/dw (Nandakumar et al. 2020, aihwkit
+  PCMPresetDevice); negative steps are allowed;
+* the array model's SET law (deterministic staircase + per-pulse Gaussian) closes on a fresh SPICE Monte Carlo;
 * read noise: relative sigma of one read integrated over 250 ns within a factor 3 of
   0.0088*(G/G_max)^-0.65*sqrt(ln((t + t_read)/(2 t_read))) (Nandakumar et al. 2019) at four levels;
 * same seed = same device in every PCM bench;
@@ -33,7 +35,7 @@ import numpy as np
 import pytest
 
 from pycosim import calibration
-from pycosim.characterize.pcm import (C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
+from pycosim.characterize.pcm import (C2C_LEVELS, C2C_PARAMS, DRIFT_LEVELS, DRIFT_MEAS, DRIFT_T_S,
                                       _drift_params, drift_table, fit_drift, read_noise, staircase)
 from pycosim.devices import pcm
 from pycosim.resources import resource_path
@@ -142,7 +144,10 @@ def test_reset_floor(reset_runs):
 
 
 def test_set_staircase_mean(stair_runs):
-    """20 identical partial-SET pulses: mean G monotone from < 1 uS to 10-40 uS, saturating."""
+    """20 identical partial-SET pulses: mean G rises from < 1 uS to 10-40 uS, saturating.  The mean of 10 seeds
+    rises over every block of 10 pulses (single steps and blocks of 5 need not: with the published additive and slope terms of the
+    cycle-to-cycle noise a step's sigma exceeds the mean step above ~30 % of the range); the nominal device
+    (mc = 0, no noise) rises with every pulse."""
     g = staircase(stair_runs[1:]) * 1e6                # (n_seeds, np+1), uS
     nom = staircase(stair_runs[:1])[0] * 1e6
     mean = g.mean(axis=0)
@@ -155,9 +160,9 @@ def test_set_staircase_mean(stair_runs):
     print(f"nominal G (uS): {nom}")
     assert len(mean) == 21
     assert mean[0] < 1.0
-    assert np.all(steps > 0), "mean G must rise with every pulse"
+    assert np.all(np.diff(mean[::10]) > 0), "mean G must rise over every block of 10 pulses"
     assert 10.0 <= mean[-1] <= 40.0
-    assert steps[0] >= 3.0 * steps[-1]
+    assert steps[:2].mean() >= 3.0 * steps[-5:].mean()
     assert np.all(np.diff(nom) > 0) and nom[0] < 1.0    # the nominal device too
 
 
@@ -381,18 +386,105 @@ def test_c2c_noise_belongs_to_each_pulse():
     np.testing.assert_allclose(cv[1], cv[0], rtol=0.1)
 
 
-def test_c2c_step_spread():
-    """Cycle-to-cycle sigma of a mid-range step (nominal device, 2nd pulse from x=0.3) is 0.3-1.0 x
-    the mean step; steps may be zero or negative (Gaussian per-pulse factor, 1 + 0.6*z)."""
-    res = run_many([dict(netlist=STAIR, seed=s, params=dict(C2C_PARAMS), keep=("g_us",)) for s in C2C_SEEDS],
-                   workers=2, cache=False)
-    g = staircase(res) * 1e6
-    dg = g[:, 2] - g[:, 1]
-    rel = dg.std(ddof=1) / dg.mean()
-    print(f"\nmid-range step (G {g[:, 1].mean():.2f} uS before): mean {dg.mean():.3f} uS, sigma {dg.std(ddof=1):.3f} uS, "
-          f"sigma/mean {rel:.3f}; min {dg.min():.3f} uS; negative {np.mean(dg < 0) * 100:.0f} % of {len(dg)}")
-    assert 6.0 < g[:, 1].mean() < 14.0                  # mid-range of the ~20 uS programmed range
-    assert 0.3 <= rel <= 1.0
+def test_c2c_step_vs_published_preset():
+    """Cycle-to-cycle sigma/mean of one SET step of the nominal device (48 seeds) at 0, ~25 and ~50 % of its range
+    (the first pulse from RESET; the second pulse from x = 0.12 and x = 0.48, so the drift recovery of the first
+    pulse is not in the step) within 1.5x of the published PCM preset's law sigma = 0.6*(|dw| + 0.042 + 0.108*|w|)
+    (aihwkit PCMPresetDevice, after Nandakumar et al., Front. Neurosci. 14, 406 (2020)), evaluated at the device's
+    OWN mean step dw and level w, in units of its range: G_sat, the nominal device's fully crystalline G read as the
+    steps are, 0.5 us after a pulse (the preset's mean step belongs to the preset's device; pycosim's step is set by
+    the circuit and its pulse).  Without the additive and slope terms (c2a = c2s = 0, planted) the ~50 % point
+    falls below 0.67x."""
+    sat = staircase([run(STAIR, params={"mc": 0, "xc0": 1, "np": 1}, cache=False)])[0, 1]
+    seeds = list(range(1, 49))
+    out = []
+    for x0, k in C2C_LEVELS:
+        res = run_many([dict(netlist=STAIR, seed=s, params={"md2d": 0, "xc0": x0, "np": k + 1}, keep=("g_us",))
+                        for s in seeds], workers=2, cache=False)
+        st = staircase(res)
+        dg = st[:, k + 1] - st[:, k]
+        w, dw = st[:, k].mean() / sat, dg.mean() / sat
+        rel, law = dg.std(ddof=1) / dg.mean(), 0.6 * (abs(dw) + 0.042 + 0.108 * w) / dw
+        out.append((w, dw, rel, law, np.mean(dg < 0)))
+    print(f"\nG_sat {sat * 1e6:.2f} uS; w (G/G_sat)  mean step (range)  sigma/mean  published law  ratio  negative")
+    for w, dw, rel, law, neg in out:
+        print(f"{w:18.3f}  {dw:17.4f}  {rel:10.3f}  {law:13.3f}  {rel / law:5.2f}  {neg:8.2f}")
+    w = np.array([o[0] for o in out])
+    assert w[0] < 0.02 and 0.18 < w[1] < 0.32 and 0.42 < w[2] < 0.6
+    ratio = np.array([o[2] / o[3] for o in out])
+    assert np.all((ratio > 1 / 1.5) & (ratio < 1.5))
+
+
+FRESH_SEEDS = list(range(5000, 5024))  # devices the shipped bundle has not seen
+
+
+def test_array_set_law_closes_on_fresh_spice():
+    """The array model's cycle-to-cycle law, fitted at characterisation (pcm/c2c_law: sigma = c*m_k(G) + a*G_sat,k +
+    b*G), on 24 devices it was not fitted to (seeds 5000-5023): each fresh device's own deterministic staircase
+    (mc2c = 0, 60 pulses) and saturation give its m_k and G_sat,k, the bundle's (c, a, b) its noise; 20 replays of its
+    20 pulses from RESET against its one SPICE staircase with cycle-to-cycle noise.  Matching the devices removes the
+    device-to-device sampling (24 fresh devices differ from the bundle's 100: their mean G after 20 pulses is printed),
+    so what is left is the c2c law and one SPICE realisation of it on 24 devices: mean G within 2.5 standard errors
+    of that realisation (its c2c spread over sqrt(24), 3-6 %) and spread across devices within 30 % at pulses 5, 10,
+    15, 20; sigma of the step per bin of G/G_sat (>= 40 SPICE steps) within 20 %; the fraction of devices that reach
+    0.95 G_sat within the 20 pulses within 2.5 binomial standard errors (≈ 0.23)."""
+    import dataclasses
+
+    jobs = [dict(netlist=STAIR, seed=s, keep=("g_us",)) for s in FRESH_SEEDS]
+    jobs += [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "np": 60}, keep=("g_us",)) for s in FRESH_SEEDS]
+    jobs += [dict(netlist=STAIR, seed=s, params={"mc2c": 0, "xc0": 1, "np": 1}, keep=("g_us",)) for s in FRESH_SEEDS]
+    res = run_many(jobs, workers=2, cache=False)
+    n = len(FRESH_SEEDS)
+    sp, clean, sat = staircase(res[:n]), staircase(res[n:2 * n]), staircase(res[2 * n:])[:, 1]
+    b = calibration.load()
+    pop = pcm.population(b, drift=False, read_noise=False)
+    fresh = dataclasses.replace(
+        pop, clean_g_S=np.minimum(np.maximum.accumulate(clean, axis=1), sat[:, None]).astype(np.float32),
+        g_sat_S=sat.astype(np.float32), g_reset_S=sp[:, 0].astype(np.float32))
+    reps = 20
+    inst = np.tile(np.arange(n), reps)
+    rng = np.random.default_rng(5000)
+    g, c = sp[inst, 0].astype(np.float32), np.zeros(inst.size, np.int32)
+    tr = [g]
+    for _ in range(sp.shape[1] - 1):
+        g, c = pcm.set_pulses(g, 1, inst, fresh, rng, since=c)
+        tr.append(g)
+    ar = np.array(tr).T
+    cols = [5, 10, 15, 20]
+    em = ar.mean(0)[cols] / sp.mean(0)[cols] - 1
+    es = ar.std(0)[cols] / sp.std(0)[cols] - 1
+    print(f"\nc2c law (c, a, b) = {np.round(pop.c2c_law, 4)}; fresh devices' mean G after 20 pulses "
+          f"{sp[:, -1].mean() * 1e6:.2f} uS (bundle's 100: {b['pcm/staircase_g_S'][:, -1].mean() * 1e6:.2f} uS)")
+    print(f"mean G at pulses {cols}: SPICE {np.round(sp.mean(0)[cols] * 1e6, 2)} uS, array "
+          f"{np.round(ar.mean(0)[cols] * 1e6, 2)} uS (err {np.round(em, 3)}); spread err {np.round(es, 3)}")
+    edges = np.array([0.0, 0.15, 0.4, 0.6, 0.8, 1.01])
+
+    def by_bin(st, gs):
+        u = (st[:, :-1] / gs[:, None]).ravel()
+        dg = np.diff(st, axis=1).ravel()
+        k = np.clip(np.digitize(u, edges) - 1, 0, len(edges) - 2)
+        cnt = np.bincount(k, minlength=len(edges) - 1)
+        return (np.array([dg[k == j].mean() if cnt[j] > 1 else np.nan for j in range(len(edges) - 1)]),
+                np.array([dg[k == j].std() if cnt[j] > 1 else np.nan for j in range(len(edges) - 1)]), cnt)
+
+    m_s, s_s, n_s = by_bin(sp, sat)
+    m_a, s_a, _ = by_bin(ar, sat[inst])
+    ok = n_s >= 40
+    print(f"per bin of G/G_sat {edges}: n {n_s}; mean step SPICE {np.round(m_s * 1e6, 2)}, array "
+          f"{np.round(m_a * 1e6, 2)} uS; sigma SPICE {np.round(s_s * 1e6, 2)}, array {np.round(s_a * 1e6, 2)} uS; "
+          f"sigma/mean SPICE {np.round(s_s / m_s, 2)}, array {np.round(s_a / m_a, 2)}")
+    f_s = np.mean((sp[:, 1:] >= 0.95 * sat[:, None]).any(axis=1))
+    f_a = np.mean((ar[:, 1:] >= 0.95 * sat[inst][:, None]).any(axis=1))
+    print(f"reach 0.95 G_sat within 20 pulses: SPICE {f_s:.2f}, array {f_a:.2f}")
+    # the SPICE side is one c2c realisation of 24 devices: its standard errors, from the array's own realisations of
+    # the same devices (the c2c spread of each device's G at a pulse) and the binomial error of a 24-device fraction
+    sd_c2c = np.sqrt((ar.reshape(reps, n, -1).std(axis=0) ** 2).mean(axis=0))[cols]
+    se_m = sd_c2c / np.sqrt(n) / sp.mean(0)[cols]
+    se_f = np.sqrt(max(f_a * (1 - f_a), 0.05) / n)
+    print(f"standard error of the 24-device SPICE mean (c2c only): {np.round(se_m, 3)}; of the fraction {se_f:.2f}")
+    assert np.all(np.abs(em) < 2.5 * se_m) and np.all(np.abs(es) < 0.30)
+    assert np.all(np.abs(s_a[ok] / s_s[ok] - 1) < 0.20)
+    assert abs(f_a - f_s) < 2.5 * se_f
 
 
 def test_read_noise_vs_published():
@@ -439,7 +531,7 @@ def test_monte_carlo_spread_and_reproducibility(stair_runs):
     print(f"\nstep spread between seeds: first step {dg[:, 0].mean():.2f} +- {dg[:, 0].std():.2f} uS, "
           f"last {dg[:, -1].mean():.3f} +- {dg[:, -1].std():.3f} uS; CV per pulse {cv.min():.2f}..{cv.max():.2f}")
     assert np.all(dg.std(axis=0) > 0)
-    assert np.all(cv > 0.05)
+    assert np.all(np.abs(cv) > 0.05)
     seed = SEEDS[2]
     a = run(STAIR, seed=seed, cache=False)
     b = run(STAIR, seed=seed, cache=False)
