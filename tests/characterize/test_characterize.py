@@ -31,7 +31,6 @@ TOLERANCES = {
     ("pcm", "g_reset_mean_S"): 0.15,
     ("pcm", "g_after_set_mean_S"): 0.15,
     ("pcm", "dg_first_mean_S"): 0.30,
-    ("pcm", "dg_last_mean_S"): 0.30,
     ("pcm", "e_set_J"): 0.10,
     ("pcm", "e_reset_J"): 0.05,
     ("lsp", "dv_up_mean_V"): 0.15,
@@ -153,6 +152,12 @@ def test_regeneration_matches_shipped_bundle(regen):
         a, b = regen.scalars[dev][key], shipped.scalars[dev][key]
         print(f"{dev}.{key}: regenerated {a:.4g}, shipped {b:.4g}")
         assert abs(a - b) <= tol * abs(b), (dev, key, a, b)
+    # the last staircase step: with the cycle-to-cycle additive and slope terms its σ is several times its mean
+    # (σ/mean ≈ 2.7 at half range), so a 6-device mean is held to 3 standard errors of the shipped devices' spread
+    last = np.diff(shipped["pcm/staircase_g_S"][:, -2:], axis=1)[:, 0]
+    a, b = regen.scalars["pcm"]["dg_last_mean_S"], shipped.scalars["pcm"]["dg_last_mean_S"]
+    print(f"pcm.dg_last_mean_S: regenerated {a:.4g}, shipped {b:.4g}, shipped σ {last.std():.3g}")
+    assert abs(a - b) <= 3 * last.std(ddof=1) / np.sqrt(MC), (a, b, last.std())
     # the 3T1C reset energy (bundles made since its measurement): set by the start states, not the mismatch
     if "e_reset_J" in shipped.scalars["lsp"]:
         assert regen.scalars["lsp"]["e_reset_J"] == pytest.approx(shipped.scalars["lsp"]["e_reset_J"], rel=0.02)

@@ -154,9 +154,11 @@ def test_circuit_model_at_time_ages_a_copy_pcm_drifting_3t1c_held_or_leaking(net
         msp0, msp = rms(w0 - c0), rms(xb.weights() - xb.lsp_contribution())
         print(f"{mode}: rms MSP part {msp0:.4f} → {msp:.4f}; rms 3T1C {rms(c0):.4f} → {rms(xb.lsp_contribution()):.4f}")
         assert msp < 0.9 * msp0                                        # drift reached the weights
-        # settled at once, even 100 µs later (below the training schedule's 1 ms drift refresh)
+        # settled at once, even 100 µs later (below the training schedule's 1 ms drift refresh; without the
+        # re-evaluation the weights would be exactly w0). In 'transfer' mode t0 is the end of the final closed
+        # loop (devices already iterations × verify delay old), so 100 µs moves them by only ~ν·1e-4 s/age
         w_soon = m.at_time(chip, 1e-4).layers[0].weights()
-        assert rms(w_soon - w0) > 1e-3 * rms(w0)
+        assert rms(w_soon - w0) > 1e-6 * rms(w0)
         if mode == "transfer":
             np.testing.assert_array_equal(xb.lsp_contribution(), c0)   # held
         else:

@@ -264,11 +264,14 @@ def test_lsp_role_trains(tmp_path, lsp_bundle):
 
     d = sources.load("mnist")
     tiny = sources.Dataset(d.x_train[:600], d.y_train[:600], d.x_test[:300], d.y_test[:300], d.n_classes, "subset")
-    cfg = ncfg.override(presets.get("ambrogio2018"), ["synapse.kind=2pcm+meas", "network.hidden=32",
+    cfg = ncfg.override(presets.get("ambrogio2018-accel"), ["synapse.kind=2pcm+meas", "network.hidden=32",
                                                        "training.epochs=1", "training.lr=0.2", "transfer.interval=200"])
     m = train.train(cfg, tmp_path / "run", dataset=tiny, bundle=lsp_bundle, progress=False, plots=False)
-    # learns (chance 0.1); below the 3T1C's 0.55 on the same budget: this soft-bounds device spans 0.15 weight units
-    # (9 µS) against the 3T1C's 0.72, so its LSP saturates within ~15 pulses of the reset level
+    # learns (chance 0.1; measured 0.30); below the 3T1C's 0.55 on the same budget: this soft-bounds device spans
+    # 0.15 weight units (9 µS) against the 3T1C's 0.72, so its LSP saturates within ~15 pulses of the reset level.
+    # On the accelerator's timing: on the tester's (minutes of PCM drift per transfer interval) this tiny run
+    # measured 0.17 once the closed loop verifies 1 ms after each pulse, so drift, not the LSP role, would decide it
+    print("accuracy", m["test_accuracy"])
     assert m["test_accuracy"] > 0.2 and m["transfers"]["count"] == 3
 
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pycosim.validation.netlists.common import FX_LIBS
 
 FX_CELLS = ("lsp_3t1c", "lsp_ref", "pcm_dev", "pcm_1t1r")
-_PCM_STATE_SOURCES = ("bx", "bxi", "bcs", "bcm", "bag", "bpnu", "bdr", "bnb", "bdrb", "vpgc", "vpga", "vpzn",
+_PCM_STATE_SOURCES = ("bx", "bzk", "bkl", "bxs", "bdn", "bmf", "bcs", "bcm", "bag", "bpnu", "bdr", "bnb", "bdrb", "vpgc", "vpga", "vpzn",
                       "vpkg", "vpgb")
 # node of a held value → its constant in the read-only PCM (x and the drift clock frozen, read noise off)
 _PCM_FROZEN_NODES = {"v(pgc)": "gc_i", "v(pga)": "ga_i", "v(pgb)": "gb_i", "v(pzn)": "(md*zn_i)",
@@ -30,8 +30,9 @@ _PCM_SWITCH_TERM = " + gon*vsw*(pcm_sp((vv-vth)/vsw)-pcm_sp((-vv-vth)/vsw))"
 def _read_only_pcm(text: str) -> str:
     """``pcm_dev_ro_fx``: the read-only form of ``pcm_dev_fx`` used by crossbar reads.
 
-    The sources of the device's state (crystal growth ``bx``, event counter ``bcs``/``bcm``, cycle-to-cycle
-    factor ``bxi``, drift clock ``bag``) are removed, so x and the drift clock keep their
+    The sources of the device's state (crystal growth ``bx``, event counter ``bcs``/``bcm``, the cycle-to-cycle
+    kick's draw ``bzk``, ceiling ``bkl``, event-start hold ``bxs``, event growth ``bdn`` and melt flag ``bmf``,
+    drift clock ``bag``) are removed, so x and the drift clock keep their
     initial values, and every node that then only holds a constant is replaced by that constant (the drawn
     values, x0, the drift factors D(age0) of ``bdr`` and D_b(age0) of ``bdrb`` with the exponents ν_a of ``bpnu``
     and ν_b(x0) of ``bnb``; the read-noise nodes by 0: no read noise). The threshold-switching
