@@ -52,6 +52,7 @@ MODULES = {
     "devices-lsp": (["pycosim/devices/lsp.py"], ["tests/devices/test_lsp_population.py", "tests/devices/test_lsp.py"],
                     None),
     "devices-pcm": (["pycosim/devices/pcm.py"], ["tests/devices/test_pcm_mutants.py", "tests/devices/test_pcm_population.py",
+                                                 "tests/array/test_endurance.py",
                                                       "tests/devices/test_pcm.py"],
                     None),
     "devices-integrator": (["pycosim/devices/integrator.py", "pycosim/devices/__init__.py"],
