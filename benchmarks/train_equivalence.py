@@ -33,6 +33,12 @@ ABLATIONS = {
     "PCM drift without device-to-device spread (ν, r)": ["pcm.drift_d2d_scale=0"],
     "PCM drift halved (ν and ln r × 0.5)": ["pcm.drift_scale=0.5"],
     "closed loop pre-compensates the mean drift to mid-interval (7.2 ms)": ["transfer.drift_horizon_s=0.00716"],
+    "closed loop pre-compensates the mean drift to 190 s (tester: mid-transfer + mid-interval)": [
+        "transfer.drift_horizon_s=190"],
+    "verify read 7 µs after the pulse (tester: instead of 1 ms)": ["schedule.verify_delay_s=7e-6"],
+    "only PCM drift (every other noise and spread off)": [
+        "pcm.read_noise=false", "lsp.read_noise=false", "periphery.integrator_noise=false", "pcm.c2c_scale=0",
+        "lsp.c2c_scale=0", "pcm.d2d_scale=0", "lsp.d2d_scale=0", "lsp.leak=false"],
     "no read noise (PCM, 3T1C, integrator)": ["pcm.read_noise=false", "lsp.read_noise=false",
                                               "periphery.integrator_noise=false"],
     "no cycle-to-cycle noise (PCM, 3T1C)": ["pcm.c2c_scale=0", "lsp.c2c_scale=0"],
