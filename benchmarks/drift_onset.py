@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--figure", default="docs/img/drift_onset.png")
     ap.add_argument("--bundles", default=None,
                     help="directory pattern of one bundle per onset, e.g. 'cal/ton-{t_on:.0e}' (required)")
+    ap.add_argument("--note", action="append", default=[], help="a comment line for the results file (repeatable)")
     ap.add_argument("--reference-runs", default=None,
                     help="directory holding ambrogio2018-e{E}-s{S} (tester timing) runs to draw as a reference")
     args = ap.parse_args()
@@ -111,15 +112,20 @@ def main() -> None:
              f"# {BASE} (projected accelerator timing), full MNIST, test accuracy % after {args.epochs} epochs "
              f"(mean of seeds {args.seeds}); float baseline {fl:.2f} %"
              + (f"; ambrogio2018 (tester timing) {ref:.2f} %" if ref is not None else ""),
-             f"{'t_on (s)':>10}" + "".join(f"{c:>16}{'Δ float':>9}" for c in comps)]
+             f"{'t_on (s)':>10}" + "".join(f"{c:>16}{'Δ float':>9}{'per seed':>{8 * len(seeds) + 2}}" for c in comps)]
     curves = {c: [] for c in comps}
+    spans = {c: [] for c in comps}  # (lowest, highest) seed of each point
     for t in t_on:
         row = f"{t:>10.0e}"
         for c in comps:
-            a = float(np.mean([res[(c, t, s)]["test_accuracy"] for s in seeds])) * 100
+            per = [res[(c, t, s)]["test_accuracy"] * 100 for s in seeds]
+            a = float(np.mean(per))
             curves[c].append(a)
-            row += f"{a:>16.2f}{a - fl:>+9.2f}"
+            spans[c].append((min(per), max(per)))
+            row += f"{a:>16.2f}{a - fl:>+9.2f}  " + " / ".join(f"{x:.2f}" for x in per).rjust(8 * len(seeds))
         lines.append(row)
+    if args.note:
+        lines[2:2] = [f"# {n}" for n in args.note]
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.results).write_text(text)
@@ -130,7 +136,11 @@ def main() -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     for c in comps:
-        ax.semilogx(t_on, curves[c], "o-", label=f"{BASE}, compensation {c}")
+        lo = [m - s[0] for m, s in zip(curves[c], spans[c])]
+        hi = [s[1] - m for m, s in zip(curves[c], spans[c])]
+        ax.errorbar(t_on, curves[c], yerr=[lo, hi] if len(seeds) > 1 else None, fmt="o-", capsize=3,
+                    label=f"{BASE}, compensation {c}" + (f" (mean, bars: seeds {args.seeds})" if len(seeds) > 1 else ""))
+    ax.set_xscale("log")
     ax.axhline(fl, color="k", ls="--", lw=1, label=f"float {fl:.2f} %")
     ax.axhspan(fl - 0.5, fl, color="0.85", zorder=0, label="within 0.5 pp of float")
     if ref is not None:
