@@ -49,6 +49,7 @@ ABLATIONS = {
     "common-mode refresh only at saturation": ["transfer.refresh_frac=1"],
     "same weight range in every layer": ["synapse.weight_scaling=fixed"],
     "deterministic update rounding (instead of pulse trains)": ["update.rounding=deterministic"],
+    "per-synapse stochastic update rounding (instead of pulse trains)": ["update.rounding=stochastic"],
     "ideal virtual grounds (no integrator lag)": ["periphery.integrator_lag=false"],
     "no PCM read noise (verify reads exact)": ["pcm.read_noise=false"],
     "constant learning rate (no decay)": ["training.lr_decay=1"],
