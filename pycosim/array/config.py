@@ -23,7 +23,9 @@ class PCMConfig:
     """PCM devices (MSP pair; also the LSP pair of '4pcm').
 
     d2d_scale: multiplier of every device-to-device deviation from the population mean (1 = as
-        simulated in SPICE, 0 = all devices the mean device; studies only).
+        simulated in SPICE, 0 = all devices the mean device; studies only). The drift curves are averaged per
+        programmed level, so 0 does not keep the population's mean drift at a given G/G_max (shipped bundle,
+        G(300 s)/G(t_p): 0.4–4 % lower at 25–80 % of G_max, 10–26 % at 1–10 %; benchmarks/drift_spread_mean.py).
     c2c_scale: multiplier of the cycle-to-cycle log-residual of each SET step (1 = as simulated).
     drift: apply per-device, per-level drift: the circuit's own curve G(t)/G(t_p) of each device and level
         (pcm/drift_g_S, read 10 µs … 10⁴ s after programming), interpolated in ln(t + t_on) and continued as
@@ -37,7 +39,9 @@ class PCMConfig:
     drift_scale: multiplier of every device's log-drift ln(G(t)/G(t_p)) and ν (device-requirement studies:
         0.5 = a material drifting half as fast in log G; 1 = as simulated; see pcm.population).
     drift_d2d_scale: multiplier of the device-to-device spread of the log-drift and ν around their per-level mean
-        (0 = every device drifts like its level's mean device; 1 = as simulated).
+        (0 = every device drifts like its level's mean device; 1 = as simulated). Each device keeps its own
+        level positions, so 0 does not keep the population's mean drift at a given G/G_max (shipped bundle,
+        G(300 s)/G(t_p): 0.5–4 % lower at 25–80 % of G_max, 7–23 % at 1–10 %; benchmarks/drift_spread_mean.py).
     drift_refresh_s: shortest simulated time (s) between re-evaluations of drift in the cached weights.
         Default 1 ms (~560 examples of 1.79 µs): the circuit's effective exponent between 1 ms and 14 ms is
         ≈ 0.035 on the shipped bundle, so a device older than 1 ms loses at most ≈ 0.035·ln 2 ≈ 2.5 % of G
