@@ -51,12 +51,16 @@ def test_float_run_deployed_reproduces_its_accuracy_within_the_programming_error
     dep, _, _ = run_weights(tmp_path / "dep")
     # at t = 0 (the end of the slowest closed loop, every device aged from the loop's start: the verify delay
     # model, TransferStats.loop_wait_s) the devices accepted early have drifted on while the loop went on, so
-    # fewer are within tolerance than at their verify reads (measured 0.945; 0.96-0.99 before that model)
+    # fewer are within tolerance than at their verify reads (0.96-0.99 before that model). Measured over 4
+    # deployment seeds and two bundles: 0.95-0.953 (784x32 layer), 0.897-0.945 (the 330 synapses of the 33x10
+    # layer: a binomial sigma of 0.015), within 2 tolerances >= 0.988; the bias rows (42 synapses) 0.88-0.93.
+    bias_ok = []
     for w_dep, w_src, s in zip(dep, layers, d["layers"]):
         lsp_free = np.abs(w_dep - np.clip(w_src, -s["w_range"], s["w_range"]))
-        assert np.mean(lsp_free <= s["tolerance"]) > 0.9
+        assert np.mean(lsp_free <= s["tolerance"]) > 0.88
         assert np.mean(lsp_free <= 2 * s["tolerance"]) > 0.97
-        assert np.mean(lsp_free[-1] <= s["tolerance"]) > 0.85          # the bias row
+        bias_ok.append(lsp_free[-1] <= s["tolerance"])
+    assert np.mean(np.concatenate(bias_ok)) > 0.8                       # the bias rows
     acc_float = _software_accuracy(layers, x, y)
     assert acc_float == pytest.approx(fm["test_accuracy"], abs=1e-9)
     ev = evaluate(tmp_path / "dep", "0s", repeats=2, noise_model="circuit", seed=0, progress=False)

@@ -128,10 +128,19 @@ def test_programming_alone_adds_the_measured_programming_error(bundle):
     e = ((xb.weights() - tgt) * np.sign(tgt)).astype(np.float64).ravel()
     a = (np.abs(tgt) / t.w_range).ravel()
     k = hwa.grid_index(tgt, t.w_range).ravel()
-    for lo in np.arange(0, 0.75, 0.125):     # below the top quarter, where devices saturate (heavy tails)
+    # The programming error is heavy-tailed (kurtosis 12-108: a few devices a closed loop leaves far off), so a
+    # standard deviation over the ~256 synapses of a band is no statistic: the band-wise ratio probe/table ranged
+    # 0.61-1.97 over probe seeds with one bundle. What is stable (8 probes: 4 seeds x 2 bundles) is the bulk, in
+    # units of the table's sigma: 0.65-0.93 of a band within 1 sigma, 0.91-1.00 within 2 sigma (a Gaussian: 0.68,
+    # 0.95; a sigma off by 2x gives ~0.38 / ~1.00 or ~0.95 / 0.68), and the pooled ratio below the top quarter
+    # (0.98-1.30).
+    low = a < 0.75                           # below the top quarter, where devices saturate (heavy tails)
+    assert 0.75 < e[low].std(ddof=1) / np.sqrt(np.mean(t.prog_sigma[k[low]] ** 2)) < 1.5
+    for lo in np.arange(0, 0.75, 0.125):
         m = (a >= lo) & (a < lo + 0.125)
         sd = np.sqrt(np.mean(t.prog_sigma[k[m]] ** 2))
-        assert 0.75 < e[m].std(ddof=1) / sd < 1.33, lo
+        z = np.abs(e[m] - t.prog_mean[k[m]]) / t.prog_sigma[k[m]]
+        assert 0.55 < np.mean(z < 1) < 0.97 and np.mean(z < 2) > 0.85, lo
         assert abs(e[m].mean() - np.mean(t.prog_mean[k[m]])) < 4 * sd / np.sqrt(m.sum()), lo
     assert t.prog_measured["err_rms"] > 0 and 0.5 < t.prog_measured["frac_within_tol"] <= 1
 
