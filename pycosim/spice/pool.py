@@ -272,6 +272,9 @@ def _parallel(source: _Jobs, workers: int, recycle_after: int, prepare, failure,
                         res, fresh = worker.call(net, job.get("params"), job.get("seed"), job.get("keep")), True
                 except SpiceError as exc:
                     key, res, fresh = None, failure(i, job, exc), False
+                except Exception as exc:  # not ngspice's error (a cache file, the pipe, memory): stop loudly,
+                    put((-1, SpiceError(f"job {i} ({net.source}): {type(exc).__name__}: {exc}"), None, False))
+                    return                # never drop the job and leave its result empty
                 if not put((i, res, key, fresh)):
                     return
         finally:
@@ -328,6 +331,10 @@ def run_many(jobs: Iterable[dict], *, workers: int | None = None, cache: bool = 
     for i, res in iter_many(jobs, workers=workers, cache=cache, progress=progress,
                             recycle_after=recycle_after, errors=errors):
         results[i] = res
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:
+        raise SpiceError(f"{len(missing)} of {len(jobs)} simulations returned no result (jobs {missing[:5]}...); "
+                         "the worker pool stopped early")
     return results
 
 

@@ -239,3 +239,23 @@ def test_front_end_options_do_not_leak_into_later_runs():
     assert len(again.axis) == len(fresh.axis)
     np.testing.assert_array_equal(again.v("b"), fresh.v("b"))
     assert again.meas == fresh.meas
+
+
+def test_a_worker_failure_that_is_not_ngspices_stops_loudly(monkeypatch):
+    """A parallel worker that fails with anything but a SpiceError (a broken pipe decoded as garbage, a cache
+    file, memory) must raise, naming the job -- never end the pool early and leave that job's result None."""
+    from pycosim.spice import pool
+
+    real = pool._Worker.call
+    calls = []
+
+    def flaky(self, net, params, seed, keep=None):
+        calls.append(seed)
+        if len(calls) == 3:
+            raise RuntimeError("worker reply could not be decoded")
+        return real(self, net, params, seed, keep)
+
+    monkeypatch.setattr(pool._Worker, "call", flaky)
+    jobs = [{"netlist": OK_DECK, "seed": s} for s in range(6)]
+    with pytest.raises(SpiceError, match="RuntimeError: worker reply could not be decoded"):
+        run_many(jobs, workers=2, cache=False)

@@ -24,7 +24,7 @@ _PCM_FROZEN_NODES = {"v(pgc)": "gc_i", "v(pga)": "ga_i", "v(pgb)": "gb_i", "v(pz
 # derived nodes, frozen in this order from their B-source expressions: the plug's exponent nu_a and drift factor
 # D(age0), the barrier's exponent nu_b(x0) and its drift factor D_b(age0)
 _PCM_DERIVED = ("bpnu", "bdr", "bnb", "bdrb")
-_PCM_SWITCH_TERM = " + gon*vsw*(pcm_sp((vv-vth)/vsw)-pcm_sp((-vv-vth)/vsw))"
+_PCM_SWITCH_TERM = " + pcm_isw(vv)"
 
 
 def _read_only_pcm(text: str) -> str:
