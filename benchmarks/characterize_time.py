@@ -79,7 +79,11 @@ def identity(a: Path, b: Path) -> list[str]:
 
 
 def profile() -> None:
-    """CPU time of 3 runs of every bench (spread over its jobs), in this process, no cache."""
+    """CPU time per run of every bench, in this process, no cache: the jobs of a bench are grouped by their
+    parameters (a staircase of 20 pulses, a clean 60-pulse one, a 2-pulse c2c run ... cost very different
+    amounts), and 2 runs of each group (different seeds) are timed and scaled by the group's size."""
+    from collections import defaultdict
+
     from pycosim.characterize import runner
     from pycosim.spice import engine, load
 
@@ -88,14 +92,19 @@ def profile() -> None:
     for dev, mod in runner.DEVICES.items():
         for bench, jobs in mod.jobs(mc[dev], runner.DEFAULT_SEED).items():
             net = load(f"circuits/{bench}.cir")
-            pick = [jobs[int(k * len(jobs) / min(3, len(jobs)))] for k in range(min(3, len(jobs)))]
-            c0 = time.process_time()
-            for j in pick:
-                engine.execute(net, j.get("params"), j.get("seed"), j.get("keep"))
-            ms = (time.process_time() - c0) / len(pick) * 1e3
-            total += ms * len(jobs) / 1e3
-            print(f"{bench:<22} {len(jobs):5d} runs  {ms:8.1f} ms CPU per run  ~{ms * len(jobs) / 1e3:6.1f} s")
-    print(f"{'total':<22} ~{total:.1f} s CPU")
+            groups = defaultdict(list)
+            for j in jobs:
+                groups[json.dumps(j.get("params") or {}, sort_keys=True, default=str)].append(j)
+            for key, grp in groups.items():
+                pick = grp[:: max(1, len(grp) // 2)][:2]
+                c0 = time.process_time()
+                for j in pick:
+                    engine.execute(net, j.get("params"), j.get("seed"), j.get("keep"))
+                ms = (time.process_time() - c0) / len(pick) * 1e3
+                total += ms * len(grp) / 1e3
+                label = key if len(groups) > 1 else ""
+                print(f"{bench:<20} {len(grp):5d} runs {ms:8.1f} ms CPU per run ~{ms * len(grp) / 1e3:6.1f} s  {label[:60]}")
+    print(f"{'total':<20} ~{total:.1f} s CPU")
 
 
 def main() -> None:
