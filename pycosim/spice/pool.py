@@ -277,6 +277,8 @@ def _parallel(source: _Jobs, workers: int, recycle_after: int, prepare, failure,
                     return                # never drop the job and leave its result empty
                 if not put((i, res, key, fresh)):
                     return
+        except Exception as exc:  # anything else this thread meets (the job source): stop loudly as well
+            put((-1, SpiceError(f"ngspice worker thread: {type(exc).__name__}: {exc}"), None, False))
         finally:
             if stop.is_set():
                 worker.kill()
