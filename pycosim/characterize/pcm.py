@@ -28,6 +28,7 @@ compact model in ``netlists/pcm.lib``):
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -35,7 +36,7 @@ from scipy.optimize import curve_fit
 
 from pycosim.calibration import dg_model
 from pycosim.characterize.common import energy_J
-from pycosim.errors import CalibrationError
+from pycosim.errors import CalibrationError, ConfigError
 from pycosim.resources import resource_path
 
 _US = 1e6  # µS per S (the fit runs in µS so its coefficients are of order one)
@@ -300,6 +301,27 @@ SAT_PARAMS = {"mc2c": 0, "xc0": 1, "np": 1}
 #: rarely reach.
 TOP_X0 = 0.6
 TOP_PARAMS = {"xc0": TOP_X0, "np": 20}
+#: Ranges of ``netlists/pcm.lib`` parameters a ``--lib-param pcm.NAME=VALUE`` override must respect: (lowest,
+#: whether the lowest is allowed). Spreads, multipliers and noise amplitudes are >= 0 (a negative sigma is not a
+#: smaller spread: the cycle-to-cycle logic exists only for s2_i = sc2c*mc*mc2c > 0, so sc2c < 0 would silently
+#: switch it off); scales that divide or set a time constant are > 0.
+LIB_PARAM_RANGES = {
+    **{k: (0.0, True) for k in ("sgc", "sga", "snu", "srth", "skg", "sgb", "sc2c", "c2a", "c2s", "qf", "qa", "aq",
+                                "mc", "md2d", "mc2c", "tnr", "nu", "thb", "eac", "eab", "eaa", "eag", "gon", "ka", "km")},
+    **{k: (0.0, False) for k in ("gc", "gb", "ga", "v0a", "vth", "vsw", "rs", "tref", "ton", "rth", "cth", "wx", "wm",
+                                 "wev", "kg", "tg", "tauc", "tm", "tev", "tx", "txh", "w", "l")},
+}
+
+
+def check_lib_params(params: dict) -> None:
+    """ConfigError (one line) for a ``pcm`` library override outside :data:`LIB_PARAM_RANGES`."""
+    for name, value in params.items():
+        lo, closed = LIB_PARAM_RANGES.get(name, (-math.inf, True))
+        if value < lo or (value == lo and not closed):
+            raise ConfigError(f"library parameter pcm.{name}={value:g}: must be {'>=' if closed else '>'} {lo:g} "
+                              f"(netlists/pcm.lib documents its meaning and unit)")
+
+
 #: Number of read-noise records (seeds) and the bench's windows per record.
 N_READ_NOISE = 12
 #: Sources that program the 1T1R cell (bit line, word line).

@@ -66,6 +66,8 @@ class Options:
             checked = check_library_params(self.lib_params)
         except SpiceError as exc:
             raise ConfigError(str(exc)) from None
+        if "pcm" in checked:
+            pcm.check_lib_params(checked["pcm"])
         object.__setattr__(self, "lib_params", checked)
 
 

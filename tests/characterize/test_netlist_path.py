@@ -90,7 +90,10 @@ def test_cli_warning_then_one_line_error_and_nothing_written(tmp_path, capsys):
     for args, needle in ((["--lib-param", "pcm.nu"], "expected LIB.NAME=VALUE"),
                          (["--lib-param", "nolib.nu=1"], "unknown library"),
                          (["--lib-param", "pcm.nosuch=1"], "unknown parameter"),
-                         (["--lib-param", "pcm.nu=abc"], "not a number")):
+                         (["--lib-param", "pcm.nu=abc"], "not a number"),
+                         # a negative spread would silently switch the cycle-to-cycle logic off (s2_i > 0 only)
+                         (["--lib-param", "pcm.sc2c=-0.6"], "pcm.sc2c=-0.6: must be >= 0"),
+                         (["--lib-param", "pcm.tauc=0"], "pcm.tauc=0: must be > 0")):
         assert main(["characterize", "--out", str(out), *args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and not out.exists()
