@@ -307,18 +307,20 @@ TOP_PARAMS = {"xc0": TOP_X0, "np": 20}
 #: switch it off); scales that divide or set a time constant are > 0.
 LIB_PARAM_RANGES = {
     **{k: (0.0, True) for k in ("sgc", "sga", "snu", "srth", "skg", "sgb", "sc2c", "c2a", "c2s", "qf", "qa", "aq",
-                                "mc", "md2d", "mc2c", "tnr", "nu", "thb", "eac", "eab", "eaa", "eag", "gon", "ka", "km")},
+                                "mc", "md2d", "mc2c", "tnr", "nu", "thb", "eac", "eab", "eaa", "eag", "gon", "ka",
+                                "km")},
     **{k: (0.0, False) for k in ("gc", "gb", "ga", "v0a", "vth", "vsw", "rs", "tref", "ton", "rth", "cth", "wx", "wm",
                                  "wev", "kg", "tg", "tauc", "tm", "tev", "tx", "txh", "w", "l")},
 }
 
 
-def check_lib_params(params: dict) -> None:
-    """ConfigError (one line) for a ``pcm`` library override outside :data:`LIB_PARAM_RANGES`."""
+def check_lib_params(params: dict, where: str = "library parameter pcm") -> None:
+    """ConfigError (one line) for a ``pcm_dev`` parameter value outside :data:`LIB_PARAM_RANGES`: a library
+    override (*where* = "library parameter pcm") or a PCM bench's parameter of the same name (``-p BENCH.NAME``)."""
     for name, value in params.items():
         lo, closed = LIB_PARAM_RANGES.get(name, (-math.inf, True))
         if value < lo or (value == lo and not closed):
-            raise ConfigError(f"library parameter pcm.{name}={value:g}: must be {'>=' if closed else '>'} {lo:g} "
+            raise ConfigError(f"{where}.{name}={value:g}: must be {'>=' if closed else '>'} {lo:g} "
                               f"(netlists/pcm.lib documents its meaning and unit)")
 
 

@@ -17,7 +17,7 @@ from pycosim.errors import CalibrationError, ConfigError, SpiceError
 from pycosim.characterize import integrator, lsp, pcm
 from pycosim.resources import spice_root
 from pycosim.spice import load, ngspice_version, run_many
-from pycosim.spice.netlist import check_library_params, check_seed, sha256_file, with_library_params
+from pycosim.spice.netlist import check_library_params, check_seed, sha256_file, spice_number, with_library_params
 
 DEVICES = {"pcm": pcm, "lsp": lsp, "integrator": integrator}
 DEFAULT_MC = {"pcm": 100, "lsp": 200, "integrator": 1}
@@ -68,6 +68,12 @@ class Options:
             raise ConfigError(str(exc)) from None
         if "pcm" in checked:
             pcm.check_lib_params(checked["pcm"])
+        for bench, params in self.bench_params.items():   # a PCM bench passes mc, md2d, mc2c, tnr ... to pcm_dev
+            if bench in pcm.BENCHES:
+                numbers = {str(k).lower(): spice_number(v) for k, v in (params or {}).items()
+                           if not isinstance(v, bool)}
+                pcm.check_lib_params({k: v for k, v in numbers.items() if k in pcm.LIB_PARAM_RANGES and v is not None},
+                                     f"-p {bench}")
         object.__setattr__(self, "lib_params", checked)
 
 
@@ -92,7 +98,7 @@ def mixed_conditions(options: Options) -> list[str]:
       passes it explicitly (e.g. ``pcm.mc``; set the benches' own ``.param`` with ``-p`` instead), or whose
       library no bench includes.
     Parameter names are matched by name only (a bench's docstring says what each one means)."""
-    from pycosim.spice.netlist import library_param_shadowed, spice_number
+    from pycosim.spice.netlist import library_param_shadowed
 
     notes = []
     if not options.bench_params and not options.lib_params:

@@ -93,7 +93,8 @@ def test_cli_warning_then_one_line_error_and_nothing_written(tmp_path, capsys):
                          (["--lib-param", "pcm.nu=abc"], "not a number"),
                          # a negative spread would silently switch the cycle-to-cycle logic off (s2_i > 0 only)
                          (["--lib-param", "pcm.sc2c=-0.6"], "pcm.sc2c=-0.6: must be >= 0"),
-                         (["--lib-param", "pcm.tauc=0"], "pcm.tauc=0: must be > 0")):
+                         (["--lib-param", "pcm.tauc=0"], "pcm.tauc=0: must be > 0"),
+                         (["-p", "pcm_drift.mc2c=-1"], "-p pcm_drift.mc2c=-1: must be >= 0")):
         assert main(["characterize", "--out", str(out), *args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0] and not out.exists()
