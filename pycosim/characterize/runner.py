@@ -72,8 +72,7 @@ class Options:
             if bench in pcm.BENCHES:
                 numbers = {str(k).lower(): spice_number(v) for k, v in (params or {}).items()
                            if not isinstance(v, bool)}
-                pcm.check_lib_params({k: v for k, v in numbers.items() if k in pcm.LIB_PARAM_RANGES and v is not None},
-                                     f"-p {bench}")
+                pcm.check_lib_params({k: v for k, v in numbers.items() if v is not None}, f"-p {bench}")
         object.__setattr__(self, "lib_params", checked)
 
 
